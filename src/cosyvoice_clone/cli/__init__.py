@@ -1,0 +1,1 @@
+"""The `cosyvoice-clone` command-line tool: one module per command group."""

@@ -1,0 +1,171 @@
+"""Entry point of `cosyvoice-clone`: global options, command registration, error rendering.
+
+Each command group lives in its own module with a ``register(app)`` function; heavy imports
+(httpx, numpy, the emulator) happen inside the commands so that ``--help`` starts fast.
+Set ``COSYVOICE_CLONE_DEBUG=1`` to see tracebacks of expected failures.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .. import __version__
+from ..errors import CosyVoiceCloneError
+from .common import AppState, print_json, state, stderr_console
+
+COMMAND_MODULES = (
+    "prepare",
+    "check",
+    "clone",
+    "voices",
+    "speak",
+    "batch",
+    "emulator",
+    "demo",
+    "doctor",
+    "mcp_cmd",
+)
+
+app = typer.Typer(
+    name="cosyvoice-clone",
+    help=(
+        "Clone voices with Alibaba Cloud CosyVoice and speak with them.\n\n"
+        "Examples:\n\n"
+        "  cosyvoice-clone --emulator demo\n\n"
+        "  cosyvoice-clone check sample.wav\n\n"
+        "  cosyvoice-clone clone --prefix myvoice --sample sample.wav --wait\n\n"
+        "  cosyvoice-clone speak --voice myvoice --text 'Hello' --out hello.wav"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"cosyvoice-clone {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    region: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
+        None,
+        "--region",
+        help="cn-beijing or ap-southeast-1 (env DASHSCOPE_REGION; default cn-beijing).",
+        show_default=False,
+    ),
+    emulator: bool = typer.Option(
+        False, "--emulator", help="Run against the embedded offline emulator (state in --home)."
+    ),
+    json_output: bool = typer.Option(
+        False, "--json", help="Machine-readable output on stdout, nothing else there."
+    ),
+    home: Optional[Path] = typer.Option(  # noqa: UP045
+        None,
+        "--home",
+        help="Registry and emulator state dir (env COSYVOICE_CLONE_HOME).",
+        show_default=False,
+    ),
+    output_dir: Optional[Path] = typer.Option(  # noqa: UP045
+        None,
+        "--output-dir",
+        help="Evidence dir (default output/alicloud-ai-audio-cosyvoice-voice-clone).",
+        show_default=False,
+    ),
+    profile: Optional[str] = typer.Option(  # noqa: UP045
+        None,
+        "--profile",
+        help="Profile in ~/.alibabacloud/credentials (env ALIBABA_CLOUD_PROFILE).",
+        show_default=False,
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Clone voices with Alibaba Cloud CosyVoice and speak with them."""
+    app_state = AppState(
+        region=region,
+        emulator=emulator,
+        json=json_output,
+        home=home,
+        output_dir=output_dir,
+        profile=profile,
+    )
+    ctx.obj = app_state
+    ctx.call_on_close(app_state.close)
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"{__package__}.{_name}").register(app)
+
+
+def report_error(err: CosyVoiceCloneError, json_mode: bool, secrets: tuple[str, ...] = ()) -> None:
+    """Render an expected failure: the JSON error shape on stdout, or one line on stderr."""
+    from ..config import redact
+
+    if json_mode:
+        data = err.to_dict()
+        data = {k: redact(v, *secrets) if isinstance(v, str) else v for k, v in data.items()}
+        print_json({"ok": False, "error": data})
+    else:
+        stderr_console().print(f"error: {redact(str(err), *secrets)}", markup=False)
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Console-script entry: run the app, map errors to one line and an exit status."""
+    args = sys.argv[1:] if argv is None else argv
+    json_mode = "--json" in args
+    debug = bool(os.environ.get("COSYVOICE_CLONE_DEBUG"))
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=args, prog_name="cosyvoice-clone", standalone_mode=False)
+    except CosyVoiceCloneError as err:
+        if debug:
+            raise
+        report_error(err, json_mode, _secrets())
+        sys.exit(err.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        stderr_console().print("aborted", markup=False)
+        sys.exit(130)
+    except typer.TyperException as exc:
+        if json_mode:
+            print_json(
+                {
+                    "ok": False,
+                    "error": {
+                        "code": "usage",
+                        "message": exc.format_message(),
+                        "hint": "see --help",
+                        "http_status": None,
+                        "api_code": None,
+                        "request_id": None,
+                    },
+                }
+            )
+        else:
+            exc.show()
+        sys.exit(2)
+    except KeyboardInterrupt:
+        stderr_console().print("interrupted", markup=False)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _secrets() -> tuple[str, ...]:
+    key = os.environ.get("DASHSCOPE_API_KEY")
+    return (key,) if key else ()
+
+
+__all__ = ["app", "report_error", "run", "state"]

@@ -1,0 +1,232 @@
+"""Settings: where the API key comes from, the region and its endpoints, the home and output dirs.
+
+Key lookup order (the first that has a key wins):
+
+1. the key passed explicitly (``api_key=`` / ``--api-key``);
+2. env ``DASHSCOPE_API_KEY``;
+3. ``dashscope_api_key`` in ``~/.alibabacloud/credentials`` (INI), section ``[default]`` or the
+   profile named by ``profile=`` / ``--profile`` / env ``ALIBABA_CLOUD_PROFILE``;
+4. the file named by env ``DASHSCOPE_API_KEY_FILE_PATH``;
+5. ``~/.dashscope/api_key``.
+
+Use :func:`redact` on anything that may contain the key before it reaches output.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from . import catalog
+from .errors import ConfigError, MissingCredentialsError
+
+ENV_API_KEY = "DASHSCOPE_API_KEY"
+ENV_API_KEY_FILE = "DASHSCOPE_API_KEY_FILE_PATH"
+ENV_PROFILE = "ALIBABA_CLOUD_PROFILE"
+ENV_REGION = "DASHSCOPE_REGION"
+ENV_HTTP_BASE = "DASHSCOPE_HTTP_BASE_URL"
+ENV_WEBSOCKET_BASE = "DASHSCOPE_WEBSOCKET_BASE_URL"
+ENV_HOME = "COSYVOICE_CLONE_HOME"
+ENV_OUTPUT_DIR = "COSYVOICE_CLONE_OUTPUT_DIR"
+ENV_WORKSPACE = "DASHSCOPE_WORKSPACE"
+
+CREDENTIALS_FILE = Path("~/.alibabacloud/credentials")
+DASHSCOPE_KEY_FILE = Path("~/.dashscope/api_key")
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An API key and where it was found. Its ``repr`` never shows the key."""
+
+    value: str = field(repr=False)
+    source: str
+
+    @property
+    def redacted(self) -> str:
+        """The key with all but its first 3 and last 4 characters hidden."""
+        return mask(self.value)
+
+
+def mask(secret: str) -> str:
+    """Show a secret as ``sk-…abcd`` (at most 7 characters of it, never a short one whole)."""
+    if len(secret) <= 12:
+        return "*" * len(secret)
+    return f"{secret[:3]}…{secret[-4:]}"
+
+
+_KEY_SHAPE = re.compile(r"sk-[A-Za-z0-9_\-]{8,}")
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """Replace every given secret, and anything shaped like a DashScope key, with a mask."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, mask(secret))
+    return _KEY_SHAPE.sub(lambda m: mask(m.group(0)), text)
+
+
+def _read_key_file(path: Path) -> str | None:
+    try:
+        value = path.expanduser().read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise ConfigError(f"cannot read key file {path}: {exc.strerror}") from None
+    return value or None
+
+
+def _read_credentials(path: Path, profile: str) -> str | None:
+    path = path.expanduser()
+    if not path.is_file():
+        return None
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"cannot parse credentials file {path}: {type(exc).__name__}",
+            hint="it must be an INI file with a [default] section and dashscope_api_key = ...",
+        ) from None
+    if not parser.has_section(profile):
+        return None
+    value = parser.get(profile, "dashscope_api_key", fallback="").strip()
+    return value or None
+
+
+def find_api_key(
+    explicit: str | None = None,
+    *,
+    profile: str | None = None,
+    environ: dict[str, str] | None = None,
+) -> ApiKey | None:
+    """Look the API key up in the documented order; ``None`` when there is none."""
+    env = os.environ if environ is None else environ
+    if explicit:
+        return ApiKey(explicit.strip(), "explicit (--api-key)")
+    if env.get(ENV_API_KEY, "").strip():
+        return ApiKey(env[ENV_API_KEY].strip(), f"env {ENV_API_KEY}")
+    profile_name = profile or env.get(ENV_PROFILE) or "default"
+    value = _read_credentials(CREDENTIALS_FILE, profile_name)
+    if value:
+        return ApiKey(value, f"{CREDENTIALS_FILE} [{profile_name}]")
+    key_file = env.get(ENV_API_KEY_FILE)
+    if key_file:
+        value = _read_key_file(Path(key_file))
+        if value:
+            return ApiKey(value, f"env {ENV_API_KEY_FILE} ({key_file})")
+    value = _read_key_file(DASHSCOPE_KEY_FILE)
+    if value:
+        return ApiKey(value, str(DASHSCOPE_KEY_FILE))
+    return None
+
+
+MISSING_KEY_HINT = (
+    f"set it with `export {ENV_API_KEY}=sk-...`, or put `dashscope_api_key = sk-...` under "
+    f"[default] in {CREDENTIALS_FILE}; use --emulator to work offline"
+)
+
+
+def default_home() -> Path:
+    """The user dir for the registry and emulator state (``COSYVOICE_CLONE_HOME`` overrides)."""
+    env = os.environ.get(ENV_HOME)
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_path
+
+    return user_data_path("cosyvoice-clone", appauthor=False)
+
+
+def default_output_dir() -> Path:
+    """Where evidence goes: ``output/<skill>/`` under the current dir unless overridden."""
+    env = os.environ.get(ENV_OUTPUT_DIR)
+    if env:
+        return Path(env).expanduser()
+    return Path("output") / catalog.SKILL_NAME
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings for one client or CLI invocation."""
+
+    region: str = catalog.DEFAULT_REGION
+    api_key: ApiKey | None = None
+    http_base: str = catalog.REGIONS[catalog.DEFAULT_REGION].http_base
+    websocket_url: str = catalog.REGIONS[catalog.DEFAULT_REGION].websocket_url
+    http_base_source: str = "region default"
+    websocket_url_source: str = "region default"
+    workspace: str | None = None
+    home: Path = field(default_factory=default_home)
+    output_dir: Path = field(default_factory=default_output_dir)
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        region: str | None = None,
+        api_key: str | None = None,
+        profile: str | None = None,
+        http_base: str | None = None,
+        websocket_url: str | None = None,
+        workspace: str | None = None,
+        home: Path | str | None = None,
+        output_dir: Path | str | None = None,
+        environ: dict[str, str] | None = None,
+    ) -> Settings:
+        """Resolve settings from arguments, then the environment, then defaults."""
+        env = os.environ if environ is None else environ
+        region_name = region or env.get(ENV_REGION) or catalog.DEFAULT_REGION
+        if region_name not in catalog.REGIONS:
+            raise ConfigError(
+                f"unknown region {region_name!r}",
+                hint="use one of: " + ", ".join(catalog.REGIONS),
+            )
+        reg = catalog.REGIONS[region_name]
+        http, http_src = reg.http_base, "region default"
+        if http_base:
+            http, http_src = http_base, "explicit"
+        elif env.get(ENV_HTTP_BASE):
+            http, http_src = env[ENV_HTTP_BASE], f"env {ENV_HTTP_BASE}"
+        ws, ws_src = reg.websocket_url, "region default"
+        if websocket_url:
+            ws, ws_src = websocket_url, "explicit"
+        elif env.get(ENV_WEBSOCKET_BASE):
+            ws, ws_src = env[ENV_WEBSOCKET_BASE], f"env {ENV_WEBSOCKET_BASE}"
+        home_path = Path(home).expanduser() if home else (
+            Path(env[ENV_HOME]).expanduser() if env.get(ENV_HOME) else default_home()
+        )
+        out_path = Path(output_dir).expanduser() if output_dir else (
+            Path(env[ENV_OUTPUT_DIR]).expanduser()
+            if env.get(ENV_OUTPUT_DIR)
+            else default_output_dir()
+        )
+        return cls(
+            region=region_name,
+            api_key=find_api_key(api_key, profile=profile, environ=dict(env)),
+            http_base=http.rstrip("/"),
+            websocket_url=ws,
+            http_base_source=http_src,
+            websocket_url_source=ws_src,
+            workspace=workspace or env.get(ENV_WORKSPACE) or None,
+            home=home_path,
+            output_dir=out_path,
+        )
+
+    def require_key(self) -> str:
+        """The API key, or a :class:`MissingCredentialsError` that says how to set one."""
+        if self.api_key is None:
+            raise MissingCredentialsError("no DashScope API key found", hint=MISSING_KEY_HINT)
+        return self.api_key.value
+
+    def with_endpoints(self, http_base: str, websocket_url: str, api_key: str) -> Settings:
+        """A copy pointed at other endpoints with another key (used for the emulator)."""
+        return replace(
+            self,
+            http_base=http_base.rstrip("/"),
+            websocket_url=websocket_url,
+            http_base_source="emulator",
+            websocket_url_source="emulator",
+            api_key=ApiKey(api_key, "emulator"),
+        )

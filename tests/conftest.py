@@ -1,0 +1,33 @@
+"""Shared fixtures: every test runs with an isolated home, output dir and environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+_ENV_VARS = (
+    "DASHSCOPE_API_KEY",
+    "DASHSCOPE_API_KEY_FILE_PATH",
+    "ALIBABA_CLOUD_PROFILE",
+    "DASHSCOPE_REGION",
+    "DASHSCOPE_HTTP_BASE_URL",
+    "DASHSCOPE_WEBSOCKET_BASE_URL",
+    "DASHSCOPE_WORKSPACE",
+    "COSYVOICE_CLONE_HOME",
+    "COSYVOICE_CLONE_OUTPUT_DIR",
+    "COSYVOICE_CLONE_DEBUG",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point HOME, the tool's home and output dirs at temp dirs; clear DashScope variables."""
+    for name in _ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    user_home = tmp_path / "user-home"
+    user_home.mkdir()
+    monkeypatch.setenv("HOME", str(user_home))
+    monkeypatch.setenv("COSYVOICE_CLONE_HOME", str(tmp_path / "cc-home"))
+    monkeypatch.setenv("COSYVOICE_CLONE_OUTPUT_DIR", str(tmp_path / "output"))
+    return tmp_path
