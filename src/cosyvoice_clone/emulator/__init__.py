@@ -1,0 +1,1 @@
+"""The offline DashScope: an emulator of voice enrollment, speech synthesis and uploads."""
