@@ -194,13 +194,19 @@ class Settings:
             ws, ws_src = websocket_url, "explicit"
         elif env.get(ENV_WEBSOCKET_BASE):
             ws, ws_src = env[ENV_WEBSOCKET_BASE], f"env {ENV_WEBSOCKET_BASE}"
-        home_path = Path(home).expanduser() if home else (
-            Path(env[ENV_HOME]).expanduser() if env.get(ENV_HOME) else default_home()
+        home_path = (
+            Path(home).expanduser()
+            if home
+            else (Path(env[ENV_HOME]).expanduser() if env.get(ENV_HOME) else default_home())
         )
-        out_path = Path(output_dir).expanduser() if output_dir else (
-            Path(env[ENV_OUTPUT_DIR]).expanduser()
-            if env.get(ENV_OUTPUT_DIR)
-            else default_output_dir()
+        out_path = (
+            Path(output_dir).expanduser()
+            if output_dir
+            else (
+                Path(env[ENV_OUTPUT_DIR]).expanduser()
+                if env.get(ENV_OUTPUT_DIR)
+                else default_output_dir()
+            )
         )
         return cls(
             region=region_name,

@@ -1,0 +1,76 @@
+"""Evidence files under ``output/alicloud-ai-audio-cosyvoice-voice-clone/`` (or ``--output-dir``).
+
+For every clone: the normalized request (``request.json``), a response summary
+(``response.json``) and ``evidence.json`` with target model, prefix, sample URL and time; a copy
+of each is also kept per voice under ``voices/<voice_id>/`` so that later clones don't erase
+earlier evidence. Nothing written here ever contains the API key: every file goes through
+:func:`cosyvoice_clone.config.redact`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .config import redact
+from .request import CloneRequest, CloneResponse
+
+
+def write_json(path: Path, data: Any, *secrets: str | None) -> Path:
+    """Write JSON atomically (temp file + rename), redacting secrets and key-shaped strings."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = redact(json.dumps(data, ensure_ascii=False, indent=2, default=str), *secrets) + "\n"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def now_iso() -> str:
+    """The current UTC time as ISO 8601."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def record_clone(
+    output_dir: Path,
+    request: CloneRequest,
+    response: CloneResponse | None,
+    *,
+    extra: dict[str, Any] | None = None,
+    secrets: tuple[str | None, ...] = (),
+) -> dict[str, Path]:
+    """Write the evidence of one clone; returns the paths written by name."""
+    summary: dict[str, Any] = {"ok": response is not None}
+    if response is not None:
+        summary.update(response.to_dict())
+    evidence = {
+        "skill": "alicloud-ai-audio-cosyvoice-voice-clone",
+        "time": now_iso(),
+        "region": request.region,
+        "target_model": request.target_model,
+        "prefix": request.prefix,
+        "voice_sample_url": request.voice_sample_url,
+        "voice_id": response.voice_id if response else None,
+        "request_id": response.request_id if response else None,
+        **(extra or {}),
+    }
+    paths = {
+        "request": write_json(output_dir / "request.json", request.to_dict(), *secrets),
+        "response": write_json(output_dir / "response.json", summary, *secrets),
+        "evidence": write_json(output_dir / "evidence.json", evidence, *secrets),
+    }
+    if response is not None:
+        per_voice = output_dir / "voices" / response.voice_id
+        write_json(per_voice / "request.json", request.to_dict(), *secrets)
+        write_json(per_voice / "response.json", summary, *secrets)
+        paths["voice_evidence"] = write_json(per_voice / "evidence.json", evidence, *secrets)
+    return paths

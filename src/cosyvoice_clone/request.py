@@ -1,0 +1,341 @@
+"""The skill's normalized ``cosyvoice.voice_clone`` request and response.
+
+``normalize_clone_request(...)`` validates and normalizes every field against the rules in
+:mod:`cosyvoice_clone.catalog` and returns a :class:`CloneRequest`, which renders the wire
+payload (``to_payload()``) and the normalized request JSON (``to_dict()``). Every violation is an
+:class:`~cosyvoice_clone.errors.InvalidRequestError` naming the field, the bad value and what is
+allowed. Options can be validated before the sample URL is known (a local file that still has to
+be uploaded) with :func:`normalize_clone_options` and completed with ``CloneOptions.with_sample``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from . import catalog
+from .errors import InvalidRequestError
+
+_PREFIX = re.compile(rf"[A-Za-z0-9]{{1,{catalog.PREFIX_MAX_LENGTH}}}")
+_SAMPLE_URL_SCHEMES = ("http://", "https://", "oss://")
+
+
+def _invalid(
+    field_name: str, value: Any, allowed: str, hint: str | None = None
+) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"invalid {field_name} {value!r}: {allowed}",
+        field=field_name,
+        value=value,
+        allowed=allowed,
+        hint=hint,
+    )
+
+
+@dataclass(frozen=True)
+class CloneOptions:
+    """Validated clone fields other than the sample URL."""
+
+    prefix: str
+    target_model: str = catalog.DEFAULT_TARGET_MODEL
+    language_hints: tuple[str, ...] = ()
+    max_prompt_audio_length: float | None = None
+    enable_preprocess: bool | None = None
+    region: str = catalog.DEFAULT_REGION
+    model: str = catalog.ENROLLMENT_MODEL
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    def with_sample(self, voice_sample_url: str) -> CloneRequest:
+        """The full request for this sample URL (validated)."""
+        return CloneRequest(**asdict(self), voice_sample_url=_sample_url(voice_sample_url))
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The fields that make two clone requests the same (for dedupe), sample aside."""
+        return {
+            "region": self.region,
+            "target_model": self.target_model,
+            "prefix": self.prefix,
+            "language_hints": list(self.language_hints),
+            "max_prompt_audio_length": self.max_prompt_audio_length,
+            "enable_preprocess": self.enable_preprocess,
+        }
+
+
+@dataclass(frozen=True)
+class CloneRequest(CloneOptions):
+    """A validated, normalized clone request."""
+
+    voice_sample_url: str = ""
+
+    @property
+    def uses_temporary_upload(self) -> bool:
+        """Whether the sample is an ``oss://`` temporary upload (needs the resolve header)."""
+        return self.voice_sample_url.startswith("oss://")
+
+    def to_payload(self) -> dict[str, Any]:
+        """The wire body of ``POST /services/audio/tts/customization``."""
+        body: dict[str, Any] = {
+            "action": "create_voice",
+            "target_model": self.target_model,
+            "prefix": self.prefix,
+            "url": self.voice_sample_url,
+        }
+        if self.language_hints:
+            body["language_hints"] = [self.language_hints[0]]
+        if self.max_prompt_audio_length is not None:
+            body["max_prompt_audio_length"] = self.max_prompt_audio_length
+        if self.enable_preprocess is not None:
+            body["enable_preprocess"] = self.enable_preprocess
+        return {"model": self.model, "input": body}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The normalized ``cosyvoice.voice_clone`` request (the skill's shape)."""
+        data: dict[str, Any] = {
+            "model": self.model,
+            "target_model": self.target_model,
+            "prefix": self.prefix,
+            "voice_sample_url": self.voice_sample_url,
+        }
+        if self.language_hints:
+            data["language_hints"] = list(self.language_hints)
+        if self.max_prompt_audio_length is not None:
+            data["max_prompt_audio_length"] = self.max_prompt_audio_length
+        if self.enable_preprocess is not None:
+            data["enable_preprocess"] = self.enable_preprocess
+        return data
+
+
+def _sample_url(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _invalid(
+            "voice_sample_url", value, "a public http(s) URL of the sample, or an oss:// URL"
+        )
+    url = value.strip()
+    if not url.lower().startswith(_SAMPLE_URL_SCHEMES) or len(url) <= len("oss://"):
+        raise _invalid(
+            "voice_sample_url",
+            value,
+            "must start with http://, https:// or oss://",
+            hint="for a local file use `cosyvoice-clone clone --sample PATH`, which uploads it",
+        )
+    return url
+
+
+def _prefix(value: Any) -> str:
+    if not isinstance(value, str) or not _PREFIX.fullmatch(value):
+        raise _invalid(
+            "prefix",
+            value,
+            f"1–{catalog.PREFIX_MAX_LENGTH} ASCII letters or digits (lowercase recommended)",
+        )
+    return value
+
+
+def _target_model(value: Any, region: str) -> str:
+    if value is None:
+        value = catalog.DEFAULT_TARGET_MODEL
+    if value not in catalog.TARGET_MODELS:
+        raise _invalid("target_model", value, "one of " + ", ".join(catalog.TARGET_MODELS))
+    if region not in catalog.TARGET_MODELS[value].clone_regions:
+        models = catalog.clone_models_in(region)
+        raise _invalid(
+            "target_model",
+            value,
+            f"not available for cloning in {region}; there use one of " + ", ".join(models),
+            hint="or choose the region where it is offered with --region",
+        )
+    return str(value)
+
+
+def _language_hints(value: Any, model: catalog.TargetModel, warnings: list[str]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, Sequence) or not all(isinstance(v, str) for v in value):
+        raise _invalid("language_hints", value, "a list of language codes such as ['zh']")
+    hints = [v.strip().lower() for v in value if v.strip()]
+    if not hints:
+        return ()
+    if len(hints) > 1:
+        warnings.append(
+            f"language_hints: only the first item counts; keeping {hints[0]!r}, "
+            f"dropping {hints[1:]!r}"
+        )
+    first = hints[0]
+    if not model.language_hints:
+        warnings.append(
+            f"language_hints: {model.name} does not take language hints; dropping {first!r}"
+        )
+        return ()
+    if first not in model.language_hints:
+        raise _invalid(
+            "language_hints",
+            first,
+            f"{model.name} accepts " + ", ".join(model.language_hints),
+        )
+    return (first,)
+
+
+def _max_prompt_audio_length(value: Any, model: catalog.TargetModel) -> float | None:
+    if value is None:
+        return None
+    lo, hi = catalog.MAX_PROMPT_AUDIO_LENGTH_RANGE
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _invalid(
+            "max_prompt_audio_length", value, f"a number of seconds in [{lo}, {hi}]"
+        ) from None
+    if isinstance(value, bool) or not math.isfinite(number) or not lo <= number <= hi:
+        raise _invalid("max_prompt_audio_length", value, f"a number of seconds in [{lo}, {hi}]")
+    if not model.max_prompt_audio_length:
+        raise _invalid(
+            "max_prompt_audio_length",
+            value,
+            "only for " + ", ".join(supporting("max_prompt_audio_length")),
+            hint=f"{model.name} does not take it; drop the option or change --target-model",
+        )
+    return number
+
+
+def _enable_preprocess(value: Any, model: catalog.TargetModel) -> bool | None:
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise _invalid("enable_preprocess", value, "true or false")
+    if not model.enable_preprocess:
+        raise _invalid(
+            "enable_preprocess",
+            value,
+            "only for " + ", ".join(supporting("enable_preprocess")),
+            hint=f"{model.name} does not take it; drop the option or change --target-model",
+        )
+    return value
+
+
+def supporting(feature: str) -> list[str]:
+    """Target models that accept an optional field (``max_prompt_audio_length`` ...)."""
+    return [m.name for m in catalog.TARGET_MODELS.values() if getattr(m, feature)]
+
+
+def normalize_clone_options(
+    *,
+    prefix: Any,
+    target_model: Any = None,
+    language_hints: Any = None,
+    max_prompt_audio_length: Any = None,
+    enable_preprocess: Any = None,
+    region: str = catalog.DEFAULT_REGION,
+    model: Any = None,
+) -> CloneOptions:
+    """Validate and normalize every clone field except the sample URL."""
+    if model not in (None, "", catalog.ENROLLMENT_MODEL):
+        raise _invalid("model", model, f"fixed to {catalog.ENROLLMENT_MODEL!r}")
+    if region not in catalog.REGIONS:
+        raise _invalid("region", region, "one of " + ", ".join(catalog.REGIONS))
+    warnings: list[str] = []
+    name = _target_model(target_model, region)
+    spec = catalog.TARGET_MODELS[name]
+    return CloneOptions(
+        prefix=_prefix(prefix),
+        target_model=name,
+        language_hints=_language_hints(language_hints, spec, warnings),
+        max_prompt_audio_length=_max_prompt_audio_length(max_prompt_audio_length, spec),
+        enable_preprocess=_enable_preprocess(enable_preprocess, spec),
+        region=region,
+        warnings=tuple(warnings),
+    )
+
+
+def normalize_clone_request(
+    *,
+    prefix: Any,
+    voice_sample_url: Any,
+    target_model: Any = None,
+    language_hints: Any = None,
+    max_prompt_audio_length: Any = None,
+    enable_preprocess: Any = None,
+    region: str = catalog.DEFAULT_REGION,
+    model: Any = None,
+) -> CloneRequest:
+    """Validate and normalize a whole clone request (the skill's normalized interface)."""
+    options = normalize_clone_options(
+        prefix=prefix,
+        target_model=target_model,
+        language_hints=language_hints,
+        max_prompt_audio_length=max_prompt_audio_length,
+        enable_preprocess=enable_preprocess,
+        region=region,
+        model=model,
+    )
+    return options.with_sample(voice_sample_url)
+
+
+_REQUEST_FIELDS = (
+    "model",
+    "target_model",
+    "prefix",
+    "voice_sample_url",
+    "language_hints",
+    "max_prompt_audio_length",
+    "enable_preprocess",
+)
+
+
+def clone_request_from_dict(
+    data: Mapping[str, Any], *, region: str = catalog.DEFAULT_REGION
+) -> CloneRequest:
+    """Validate a normalized request given as a mapping (unknown keys are refused)."""
+    unknown = sorted(set(data) - set(_REQUEST_FIELDS))
+    if unknown:
+        raise _invalid(
+            unknown[0], data[unknown[0]], "known fields are " + ", ".join(_REQUEST_FIELDS)
+        )
+    return normalize_clone_request(region=region, **{k: data.get(k) for k in _REQUEST_FIELDS})
+
+
+@dataclass(frozen=True)
+class CloneResponse:
+    """The normalized response: ``voice_id``, ``request_id``, ``usage.count``."""
+
+    voice_id: str
+    request_id: str | None = None
+    usage_count: int | None = None
+
+    @classmethod
+    def from_wire(cls, body: Mapping[str, Any]) -> CloneResponse:
+        """Parse a service (or normalized) response; raises ``ValueError`` naming what's missing."""
+        output = body.get("output")
+        voice_id = output.get("voice_id") if isinstance(output, Mapping) else body.get("voice_id")
+        if not isinstance(voice_id, str) or not voice_id:
+            raise ValueError("missing output.voice_id")
+        usage = body.get("usage")
+        count = usage.get("count") if isinstance(usage, Mapping) else None
+        request_id = body.get("request_id")
+        return cls(
+            voice_id=voice_id,
+            request_id=request_id if isinstance(request_id, str) else None,
+            usage_count=count if isinstance(count, int) and not isinstance(count, bool) else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The normalized response of the skill."""
+        data: dict[str, Any] = {"voice_id": self.voice_id, "request_id": self.request_id}
+        if self.usage_count is not None:
+            data["usage"] = {"count": self.usage_count}
+        return data
+
+
+__all__ = [
+    "CloneOptions",
+    "CloneRequest",
+    "CloneResponse",
+    "clone_request_from_dict",
+    "normalize_clone_options",
+    "normalize_clone_request",
+    "supporting",
+]
