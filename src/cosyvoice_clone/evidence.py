@@ -47,8 +47,14 @@ def record_clone(
     *,
     extra: dict[str, Any] | None = None,
     secrets: tuple[str | None, ...] = (),
+    request_path: Path | None = None,
 ) -> dict[str, Path]:
-    """Write the evidence of one clone; returns the paths written by name."""
+    """Write the evidence of one clone; returns the paths written by name.
+
+    ``request_path`` puts the request elsewhere than ``output_dir/request.json`` (``prepare
+    --output``). With no response (a prepared, not yet sent request) only the request and the
+    evidence file are written.
+    """
     summary: dict[str, Any] = {"ok": response is not None}
     if response is not None:
         summary.update(response.to_dict())
@@ -64,11 +70,13 @@ def record_clone(
         **(extra or {}),
     }
     paths = {
-        "request": write_json(output_dir / "request.json", request.to_dict(), *secrets),
-        "response": write_json(output_dir / "response.json", summary, *secrets),
+        "request": write_json(
+            request_path or output_dir / "request.json", request.to_dict(), *secrets
+        ),
         "evidence": write_json(output_dir / "evidence.json", evidence, *secrets),
     }
     if response is not None:
+        paths["response"] = write_json(output_dir / "response.json", summary, *secrets)
         per_voice = output_dir / "voices" / response.voice_id
         write_json(per_voice / "request.json", request.to_dict(), *secrets)
         write_json(per_voice / "response.json", summary, *secrets)

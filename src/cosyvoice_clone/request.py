@@ -35,6 +35,12 @@ def _invalid(
     )
 
 
+def _required(field_name: str, allowed: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"missing {field_name}: {allowed}", field=field_name, value=None, allowed=allowed
+    )
+
+
 @dataclass(frozen=True)
 class CloneOptions:
     """Validated clone fields other than the sample URL."""
@@ -109,6 +115,8 @@ class CloneRequest(CloneOptions):
 
 
 def _sample_url(value: Any) -> str:
+    if value is None or value == "":
+        raise _required("voice_sample_url", "the public http(s) URL of the sample (or oss://)")
     if not isinstance(value, str) or not value.strip():
         raise _invalid(
             "voice_sample_url", value, "a public http(s) URL of the sample, or an oss:// URL"
@@ -125,6 +133,8 @@ def _sample_url(value: Any) -> str:
 
 
 def _prefix(value: Any) -> str:
+    if value is None or value == "":
+        raise _required("prefix", f"1–{catalog.PREFIX_MAX_LENGTH} ASCII letters or digits")
     if not isinstance(value, str) or not _PREFIX.fullmatch(value):
         raise _invalid(
             "prefix",

@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""Prepare a normalized CosyVoice voice-clone request JSON (the skill's helper).
+
+Delegates to `cosyvoice-clone prepare` from the cosyvoice-clone package, so the validation
+rules live in one place. Run from the repository root with the project's environment active:
+
+    python skills/ai/audio/alicloud-ai-audio-cosyvoice-voice-clone/scripts/prepare_cosyvoice_clone_request.py \\
+      --target-model cosyvoice-v3.5-plus --prefix myvoice \\
+      --voice-sample-url https://example.com/voice.wav --language-hint zh
+
+Writes output/alicloud-ai-audio-cosyvoice-voice-clone/request.json and prints
+{"ok": true, "request_path": "..."}. Options: --max-prompt-audio-length, --enable-preprocess,
+--output, --validate-response FILE.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def _main() -> None:
+    try:
+        from cosyvoice_clone.cli.main import run
+    except ImportError:
+        # Not installed: use the package from this repository's src/ (its dependencies must
+        # still be importable, e.g. inside the project's .venv).
+        sys.path.insert(0, str(Path(__file__).resolve().parents[5] / "src"))
+        from cosyvoice_clone.cli.main import run
+    run(["prepare", *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    _main()
