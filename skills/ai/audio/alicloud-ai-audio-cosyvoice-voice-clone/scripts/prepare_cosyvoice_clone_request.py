@@ -4,8 +4,8 @@
 Delegates to `cosyvoice-clone prepare` from the cosyvoice-clone package, so the validation
 rules live in one place. Run from the repository root with the project's environment active:
 
-    python skills/ai/audio/alicloud-ai-audio-cosyvoice-voice-clone/scripts/prepare_cosyvoice_clone_request.py \\
-      --target-model cosyvoice-v3.5-plus --prefix myvoice \\
+    python skills/ai/audio/alicloud-ai-audio-cosyvoice-voice-clone/scripts/\\
+prepare_cosyvoice_clone_request.py --target-model cosyvoice-v3.5-plus --prefix myvoice \\
       --voice-sample-url https://example.com/voice.wav --language-hint zh
 
 Writes output/alicloud-ai-audio-cosyvoice-voice-clone/request.json and prints
