@@ -31,3 +31,35 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("COSYVOICE_CLONE_HOME", str(tmp_path / "cc-home"))
     monkeypatch.setenv("COSYVOICE_CLONE_OUTPUT_DIR", str(tmp_path / "output"))
     return tmp_path
+
+
+class CliResult:
+    """What one in-process run of the CLI produced."""
+
+    def __init__(self, exit_code: int, stdout: str, stderr: str) -> None:
+        self.exit_code = exit_code
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def json(self) -> object:
+        import json
+
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """Run ``cosyvoice-clone ARGS...`` in-process; returns a :class:`CliResult`."""
+    from cosyvoice_clone.cli.main import run
+
+    def invoke(*args: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            run(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    return invoke

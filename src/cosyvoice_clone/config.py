@@ -17,6 +17,7 @@ from __future__ import annotations
 import configparser
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -100,7 +101,7 @@ def find_api_key(
     explicit: str | None = None,
     *,
     profile: str | None = None,
-    environ: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> ApiKey | None:
     """Look the API key up in the documented order; ``None`` when there is none."""
     env = os.environ if environ is None else environ
@@ -129,9 +130,9 @@ MISSING_KEY_HINT = (
 )
 
 
-def default_home() -> Path:
+def default_home(environ: Mapping[str, str] | None = None) -> Path:
     """The user dir for the registry and emulator state (``COSYVOICE_CLONE_HOME`` overrides)."""
-    env = os.environ.get(ENV_HOME)
+    env = (os.environ if environ is None else environ).get(ENV_HOME)
     if env:
         return Path(env).expanduser()
     from platformdirs import user_data_path
@@ -139,9 +140,9 @@ def default_home() -> Path:
     return user_data_path("cosyvoice-clone", appauthor=False)
 
 
-def default_output_dir() -> Path:
+def default_output_dir(environ: Mapping[str, str] | None = None) -> Path:
     """Where evidence goes: ``output/<skill>/`` under the current dir unless overridden."""
-    env = os.environ.get(ENV_OUTPUT_DIR)
+    env = (os.environ if environ is None else environ).get(ENV_OUTPUT_DIR)
     if env:
         return Path(env).expanduser()
     return Path("output") / catalog.SKILL_NAME
@@ -173,7 +174,7 @@ class Settings:
         workspace: str | None = None,
         home: Path | str | None = None,
         output_dir: Path | str | None = None,
-        environ: dict[str, str] | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> Settings:
         """Resolve settings from arguments, then the environment, then defaults."""
         env = os.environ if environ is None else environ
@@ -194,23 +195,11 @@ class Settings:
             ws, ws_src = websocket_url, "explicit"
         elif env.get(ENV_WEBSOCKET_BASE):
             ws, ws_src = env[ENV_WEBSOCKET_BASE], f"env {ENV_WEBSOCKET_BASE}"
-        home_path = (
-            Path(home).expanduser()
-            if home
-            else (Path(env[ENV_HOME]).expanduser() if env.get(ENV_HOME) else default_home())
-        )
-        out_path = (
-            Path(output_dir).expanduser()
-            if output_dir
-            else (
-                Path(env[ENV_OUTPUT_DIR]).expanduser()
-                if env.get(ENV_OUTPUT_DIR)
-                else default_output_dir()
-            )
-        )
+        home_path = Path(home).expanduser() if home else default_home(env)
+        out_path = Path(output_dir).expanduser() if output_dir else default_output_dir(env)
         return cls(
             region=region_name,
-            api_key=find_api_key(api_key, profile=profile, environ=dict(env)),
+            api_key=find_api_key(api_key, profile=profile, environ=env),
             http_base=http.rstrip("/"),
             websocket_url=ws,
             http_base_source=http_src,
