@@ -1,0 +1,39 @@
+"""Decode, measure, judge and repair reference samples (the preflight ``check``).
+
+Public API::
+
+    check_sample(source, target_model=None) -> CheckReport   # path, URL or bytes
+    service_rejection(data, filename=None) -> (api_code, message) | None
+    voice_pitch_hz(data) -> float | None
+    fix_sample(source, out, target_model=None) -> FixResult
+
+The emulator answers ``Audio.*`` errors with :func:`service_rejection`, so the client's
+preflight and the offline service judge a sample with the very same measurements and the one
+thresholds table (:data:`THRESHOLDS`).
+"""
+
+from __future__ import annotations
+
+from .decode import Decoded, decode
+from .judge import (
+    SERVICE_MESSAGES,
+    CheckReport,
+    Problem,
+    check_sample,
+    service_rejection,
+    voice_pitch_hz,
+)
+from .thresholds import THRESHOLDS, Thresholds
+
+__all__ = [
+    "SERVICE_MESSAGES",
+    "THRESHOLDS",
+    "CheckReport",
+    "Decoded",
+    "Problem",
+    "Thresholds",
+    "check_sample",
+    "decode",
+    "service_rejection",
+    "voice_pitch_hz",
+]

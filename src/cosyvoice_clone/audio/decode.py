@@ -1,0 +1,288 @@
+"""Read a reference sample (path, URL or bytes) and decode it to float samples.
+
+WAV, MP3, FLAC and Ogg (Vorbis/Opus) decode with soundfile (libsndfile); M4A/AAC decode with
+PyAV when the optional extra is installed (``pip install 'cosyvoice-clone[m4a]'``). Anything
+that cannot be read raises :class:`~cosyvoice_clone.errors.SampleUnreadableError` whose
+``api_code`` is what the service would answer (``BadRequest.UnsupportedFileFormat`` when the
+bytes are no known audio container, ``Audio.DecoderError`` when a known container is broken).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import SampleUnreadableError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+UNSUPPORTED_FORMAT = "BadRequest.UnsupportedFileFormat"
+DECODER_ERROR = "Audio.DecoderError"
+
+URL_MAX_BYTES = 50 * 1024 * 1024
+URL_TIMEOUT_S = 30.0
+_URL_CONTENT_TYPES = (
+    "audio/",
+    "video/mp4",
+    "video/ogg",
+    "application/ogg",
+    "application/octet-stream",
+    "binary/octet-stream",
+)
+M4A_HINT = "install the m4a extra to read M4A/AAC: pip install 'cosyvoice-clone[m4a]'"
+
+_SUBTYPE_BITS = {
+    "PCM_S8": 8,
+    "PCM_U8": 8,
+    "PCM_16": 16,
+    "PCM_24": 24,
+    "PCM_32": 32,
+    "FLOAT": 32,
+    "DOUBLE": 64,
+    "ALAW": 8,
+    "ULAW": 8,
+}
+
+
+@dataclass
+class Decoded:
+    """A decoded sample: float32 samples shaped (frames, channels) and what the file is."""
+
+    samples: npt.NDArray[np.float32]
+    sample_rate: int
+    format: str
+    """Container as detected from the bytes: wav, mp3, flac, ogg, opus, m4a, aac, aiff ..."""
+    codec: str
+    """libsndfile subtype (PCM_16, MPEG_LAYER_III, VORBIS ...) or the PyAV codec name."""
+    bit_depth: int | None
+    file_size: int
+    name: str | None = None
+
+    @property
+    def channels(self) -> int:
+        """Number of channels."""
+        return int(self.samples.shape[1])
+
+    @property
+    def frames(self) -> int:
+        """Number of sample frames."""
+        return int(self.samples.shape[0])
+
+    @property
+    def duration(self) -> float:
+        """Duration in seconds."""
+        return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+
+def sniff_format(head: bytes, filename: str | None = None) -> str | None:
+    """The audio container the first bytes announce, or ``None`` if none is recognised."""
+    if len(head) >= 12 and head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:4] == b"fLaC":
+        return "flac"
+    if head[:4] == b"OggS":
+        return "opus" if b"OpusHead" in head[:200] else "ogg"
+    if len(head) >= 12 and head[4:8] == b"ftyp":
+        return "m4a"
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return "aiff"
+    if head[:3] == b"ID3":
+        return "mp3"
+    if len(head) >= 2 and head[0] == 0xFF:
+        if head[1] & 0xF6 == 0xF0:  # ADTS: sync 12 bits, layer 00
+            return "aac"
+        if head[1] & 0xE0 == 0xE0:  # MPEG audio frame sync
+            return "mp3"
+    return None
+
+
+def read_source(source: str | Path | bytes) -> tuple[bytes | Path, str | None, int]:
+    """Resolve a sample source to (bytes or local path, display name, size in bytes)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        return data, None, len(data)
+    text = str(source)
+    if isinstance(source, str) and text.lower().startswith(("http://", "https://")):
+        data, name = download(text)
+        return data, name, len(data)
+    path = Path(text).expanduser()
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise SampleUnreadableError(f"{path} is not a file", field="sample", value=text)
+    except OSError as exc:
+        raise SampleUnreadableError(
+            f"cannot read {path}: {exc.strerror or exc}", field="sample", value=text
+        ) from exc
+    return path, path.name, size
+
+
+def download(
+    url: str, *, max_bytes: int = URL_MAX_BYTES, timeout: float = URL_TIMEOUT_S
+) -> tuple[bytes, str]:
+    """Fetch a sample over HTTP(S) with a size cap, a timeout and a content-type check."""
+    import httpx
+
+    name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or url
+    try:
+        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as resp:
+            if resp.status_code != 200:
+                raise SampleUnreadableError(
+                    f"cannot download {url}: HTTP {resp.status_code}", field="sample", value=url
+                )
+            ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+            if ctype and not ctype.startswith(_URL_CONTENT_TYPES):
+                raise SampleUnreadableError(
+                    f"{url} is not audio (content-type {ctype})",
+                    field="sample",
+                    value=url,
+                    hint="the URL must point at the audio file itself, not a web page",
+                )
+            declared = resp.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise _too_big(url, max_bytes)
+            chunks: list[bytes] = []
+            total = 0
+            for chunk in resp.iter_bytes():
+                total += len(chunk)
+                if total > max_bytes:
+                    raise _too_big(url, max_bytes)
+                chunks.append(chunk)
+    except httpx.TimeoutException as exc:
+        raise SampleUnreadableError(
+            f"cannot download {url}: timed out after {timeout:g} s", field="sample", value=url
+        ) from exc
+    except httpx.HTTPError as exc:
+        raise SampleUnreadableError(
+            f"cannot download {url}: {type(exc).__name__}: {exc}", field="sample", value=url
+        ) from exc
+    return b"".join(chunks), name
+
+
+def _too_big(url: str, max_bytes: int) -> SampleUnreadableError:
+    return SampleUnreadableError(
+        f"{url} is larger than {max_bytes // (1024 * 1024)} MB; not downloading it",
+        field="sample",
+        value=url,
+    )
+
+
+def unreadable(message: str, api_code: str, *, hint: str | None = None) -> SampleUnreadableError:
+    """A :class:`SampleUnreadableError` carrying the service code it would cause."""
+    err = SampleUnreadableError(message, field="sample", hint=hint)
+    err.api_code = api_code
+    return err
+
+
+def decode(source: bytes | Path, name: str | None = None, file_size: int | None = None) -> Decoded:
+    """Decode bytes or a local file; raise :class:`SampleUnreadableError` if impossible."""
+    if isinstance(source, Path):
+        try:
+            with source.open("rb") as fh:
+                head = fh.read(256)
+        except OSError as exc:
+            raise unreadable(f"cannot read {source}: {exc.strerror or exc}", DECODER_ERROR) from exc
+        size = file_size if file_size is not None else source.stat().st_size
+        name = name or source.name
+    else:
+        head = source[:256]
+        size = len(source)
+    label = name or "the sample"
+    if size == 0:
+        raise unreadable(f"{label} is empty", UNSUPPORTED_FORMAT)
+    fmt = sniff_format(head, name)
+    if fmt is None:
+        raise unreadable(
+            f"{label} is not an audio file this tool or the service can read",
+            UNSUPPORTED_FORMAT,
+            hint="use a WAV (16-bit), MP3 or M4A file",
+        )
+    if fmt in ("m4a", "aac"):
+        return _decode_av(source, fmt, size, name)
+    return _decode_soundfile(source, fmt, size, name)
+
+
+def _decode_soundfile(source: bytes | Path, fmt: str, size: int, name: str | None) -> Decoded:
+    import numpy as np
+    import soundfile as sf
+
+    target: Any = source if isinstance(source, Path) else io.BytesIO(source)
+    try:
+        with sf.SoundFile(target) as f:
+            rate = int(f.samplerate)
+            subtype = str(f.subtype)
+            samples = f.read(dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
+        raise unreadable(
+            f"cannot decode {name or 'the sample'} as {fmt.upper()}: {_short(exc)}", DECODER_ERROR
+        ) from exc
+    if samples.shape[0] == 0 or rate <= 0:
+        raise unreadable(f"{name or 'the sample'} holds no audio frames", DECODER_ERROR)
+    if not np.isfinite(samples).all():
+        samples = np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0)
+    return Decoded(
+        samples=samples,
+        sample_rate=rate,
+        format=fmt,
+        codec=subtype,
+        bit_depth=_SUBTYPE_BITS.get(subtype),
+        file_size=size,
+        name=name,
+    )
+
+
+def _decode_av(source: bytes | Path, fmt: str, size: int, name: str | None) -> Decoded:
+    import numpy as np
+
+    try:
+        import av
+    except ImportError as exc:
+        raise unreadable(
+            f"{name or 'the sample'} is {fmt.upper()}, which needs PyAV",
+            DECODER_ERROR,
+            hint=M4A_HINT,
+        ) from exc
+    target: Any = str(source) if isinstance(source, Path) else io.BytesIO(source)
+    blocks: list[np.ndarray[Any, Any]] = []
+    try:
+        with av.open(target) as container:
+            stream = container.streams.audio[0]
+            codec = str(stream.codec_context.name)
+            rate = int(stream.codec_context.sample_rate or stream.rate or 0)
+            for frame in container.decode(stream):
+                arr = frame.to_ndarray()
+                channels = len(frame.layout.channels)
+                if not frame.format.is_planar:
+                    arr = arr.reshape(-1, channels).T
+                blocks.append(_to_float(arr))
+    except (av.FFmpegError, IndexError, ValueError) as exc:
+        raise unreadable(
+            f"cannot decode {name or 'the sample'} as {fmt.upper()}: {_short(exc)}", DECODER_ERROR
+        ) from exc
+    if not blocks or rate <= 0:
+        raise unreadable(f"{name or 'the sample'} holds no audio frames", DECODER_ERROR)
+    samples = np.ascontiguousarray(np.concatenate(blocks, axis=1).T, dtype=np.float32)
+    return Decoded(samples, rate, fmt, codec, None, size, name)
+
+
+def _to_float(arr: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    import numpy as np
+
+    out: np.ndarray[Any, Any]
+    if arr.dtype.kind == "f":
+        out = arr.astype(np.float32, copy=False)
+    elif arr.dtype.kind == "u":
+        half = float(2 ** (arr.dtype.itemsize * 8 - 1))
+        out = (arr.astype(np.float32) - half) / half
+    else:
+        out = arr.astype(np.float32) / float(2 ** (arr.dtype.itemsize * 8 - 1))
+    return out
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[-1][:200] if text else type(exc).__name__
