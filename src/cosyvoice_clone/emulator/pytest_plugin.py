@@ -1,4 +1,69 @@
 """pytest plugin (entry point ``pytest11``): the ``cosyvoice_emulator`` fixture.
 
-Kept import-light: pytest loads it in every session where cosyvoice-clone is installed.
+Kept import-light: pytest loads it in every session where cosyvoice-clone is installed, so the
+emulator itself is imported only when a test asks for the fixture.
+
+One emulator (in-memory state, loopback, free port) serves the whole session; each test that
+uses ``cosyvoice_emulator`` gets it freshly reset (no voices, no uploads, default settings:
+deploy delay 0, no latency, rtf 0, rate limits on, no faults, region cn-beijing)::
+
+    def test_clone(cosyvoice_emulator):
+        from dashscope.audio.tts_v2 import VoiceEnrollmentService
+
+        service = VoiceEnrollmentService(
+            api_key=cosyvoice_emulator.api_key, base_address=cosyvoice_emulator.http_base
+        )
+        voice_id = service.create_voice(
+            "cosyvoice-v2", "demo", cosyvoice_emulator.sample_url()
+        )
+        cosyvoice_emulator.set_faults(http503=0.5)
+
+The fixture value is a :class:`cosyvoice_clone.emulator.server.RunningEmulator`: ``http_base``,
+``websocket_url``, ``api_key``, ``backend``, ``env()``, ``sample_url()``, ``set_faults()``,
+``set_deploy_delay()``, ``set_latency()``, ``set_rtf()``, ``set_rate_limits()``,
+``set_quota()``, ``set_region()``, ``configure(**settings)``, ``reset()``.
+Use ``cosyvoice_emulator_env`` to also export ``DASHSCOPE_*`` variables pointing at it.
 """
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from .server import RunningEmulator
+
+
+@pytest.fixture(scope="session")
+def cosyvoice_emulator_server() -> Iterator[RunningEmulator]:
+    """The session's emulator, not reset between tests (prefer ``cosyvoice_emulator``)."""
+    from .backend import Backend, EmulatorConfig
+    from .server import start_server
+
+    running = start_server(Backend(EmulatorConfig()))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def cosyvoice_emulator(cosyvoice_emulator_server: RunningEmulator) -> Iterator[RunningEmulator]:
+    """A freshly reset offline DashScope emulator on 127.0.0.1 (URLs, key and knobs)."""
+    cosyvoice_emulator_server.reset()
+    yield cosyvoice_emulator_server
+    cosyvoice_emulator_server.reset()
+
+
+@pytest.fixture
+def cosyvoice_emulator_env(
+    cosyvoice_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> RunningEmulator:
+    """``cosyvoice_emulator`` with ``DASHSCOPE_HTTP_BASE_URL``, ``..._WEBSOCKET_BASE_URL`` and
+    ``DASHSCOPE_API_KEY`` set for the test (the SDK reads the URLs at import time, so pass
+    ``base_address=`` / ``url=`` to it explicitly when it was imported earlier)."""
+    for name, value in cosyvoice_emulator.env().items():
+        monkeypatch.setenv(name, value)
+    return cosyvoice_emulator

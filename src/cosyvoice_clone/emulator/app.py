@@ -1,0 +1,286 @@
+"""The emulator's Starlette app: one list of routes over one :class:`Backend`.
+
+Routes (``{base}`` is ``/api/v1``):
+
+- ``POST {base}/services/audio/tts/customization`` — voice enrollment (five actions);
+- ``GET {base}/uploads?action=getPolicy&model=M`` — temporary-upload policy;
+- ``POST /_oss``, ``GET /_oss/{key}`` — the stand-in OSS host;
+- ``WS /api-ws/v1/inference`` (and with a trailing slash) — speech synthesis (``tts.py``);
+- ``/_emulator/...`` — admin, loopback clients only: ``GET health``, ``GET state``,
+  ``GET|POST config`` (JSON object of settings, ``faults`` as a spec string or object),
+  ``POST reset``, ``GET samples/{name}`` (the packaged reference sample, for http sample URLs).
+
+Service refusals are :class:`ApiError` exceptions rendered by one handler as
+``{"request_id", "code", "message"}`` with the right status (and ``Retry-After`` on 429).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from .backend import ApiError, Backend
+from .enrollment import MAX_BODY_BYTES, DropConnection, parse_envelope, run_action
+from .uploads import OSS_PATH, oss_get, oss_post, read_capped
+
+API_PREFIX = "/api/v1"
+WEBSOCKET_PATH = "/api-ws/v1/inference"
+ADMIN_PREFIX = "/_emulator"
+
+
+def request_id() -> str:
+    """A fresh request id (uuid4, like the service's)."""
+    return str(uuid.uuid4())
+
+
+def error_response(exc: ApiError, rid: str | None = None) -> JSONResponse:
+    """The service's JSON error body for ``exc``."""
+    rid = rid or request_id()
+    headers = {"x-request-id": rid, **exc.headers}
+    return JSONResponse(
+        {"request_id": rid, "code": exc.code, "message": exc.message},
+        status_code=exc.status,
+        headers=headers,
+    )
+
+
+async def _api_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+async def _internal_error_handler(request: Request, exc: Exception) -> Response:
+    return error_response(
+        ApiError(500, "InternalError", "An internal error has occured, please try again.")
+    )
+
+
+def bearer_key(conn: HTTPConnection) -> str | None:
+    """The key of an ``Authorization: Bearer <key>`` header (scheme case-insensitive)."""
+    value = conn.headers.get("authorization", "")
+    scheme, _, key = value.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return key.strip() or None
+
+
+def require_key(backend: Backend, conn: HTTPConnection) -> None:
+    """Raise 401 ``InvalidApiKey`` unless the request carries a configured key."""
+    key = bearer_key(conn)
+    if key is None:
+        raise ApiError(401, "InvalidApiKey", "No API-key provided.")
+    if not backend.authorized(key):
+        raise ApiError(401, "InvalidApiKey", "Invalid API-key provided.")
+
+
+def injected_http_fault(backend: Backend) -> ApiError | None:
+    """The HTTP fault that fires for this request, if any (500, 503 or 429)."""
+    if backend.fault("http500"):
+        return ApiError(500, "InternalError", "An internal error has occured, please try again.")
+    if backend.fault("http503"):
+        return ApiError(503, "ServiceUnavailable", "Service is temporarily unavailable.")
+    if backend.fault("http429"):
+        return ApiError(
+            429,
+            "Throttling.RateQuota",
+            "Requests rate limit exceeded, please try again later.",
+            headers={"Retry-After": "1"},
+        )
+    return None
+
+
+async def abort_connection(request: Request) -> None:
+    """Drop the TCP connection without sending a response (uvicorn); else raise."""
+    receive = request.receive
+    cycle = getattr(receive, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is not None and hasattr(transport, "abort"):
+        transport.abort()
+        for _ in range(3):  # let uvicorn notice (connection_lost) before we return
+            await asyncio.sleep(0)
+        return
+    raise ConnectionAbortedError("drop_after_commit")  # pragma: no cover - non-uvicorn servers
+
+
+async def customization(request: Request) -> Response:
+    """``POST {base}/services/audio/tts/customization``."""
+    backend: Backend = request.app.state.backend
+    rid = request_id()
+    try:
+        require_key(backend, request)
+        wait = backend.allow_enrollment()
+        if wait is not None:
+            backend.count("enrollment:rate_limited")
+            from .backend import rate_limited
+
+            raise rate_limited(wait)
+        fault = injected_http_fault(backend)
+        if fault is not None:
+            backend.count(f"fault:http{fault.status}")
+            raise fault
+        body = await read_capped(request, MAX_BODY_BYTES)
+        action, data = parse_envelope(body)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        output = await run_action(backend, action, data, headers)
+    except ApiError as exc:
+        backend.count(f"enrollment:error:{exc.code}")
+        return error_response(exc, rid)
+    except DropConnection:
+        await abort_connection(request)
+        return Response(status_code=500)  # never sent: the connection is gone
+    backend.count(f"enrollment:{action}")
+    return JSONResponse(
+        {"output": output, "usage": {"count": 1}, "request_id": rid},
+        headers={"x-request-id": rid},
+    )
+
+
+async def upload_policy(request: Request) -> Response:
+    """``GET {base}/uploads?action=getPolicy&model=M``: the policy under ``data``."""
+    backend: Backend = request.app.state.backend
+    rid = request_id()
+    try:
+        require_key(backend, request)
+        wait = backend.allow_upload_policy()
+        if wait is not None:
+            from .backend import rate_limited
+
+            raise rate_limited(wait)
+        fault = injected_http_fault(backend)
+        if fault is not None:
+            raise fault
+        if request.query_params.get("action") != "getPolicy":
+            raise ApiError(400, "InvalidParameter", "Unsupported action; use action=getPolicy.")
+        model = request.query_params.get("model")
+        if not model:
+            raise ApiError(400, "InvalidParameter", "Missing required parameter: model.")
+        upload_host = str(request.base_url).rstrip("/") + OSS_PATH
+        data = backend.issue_upload_policy(model, upload_host)
+    except ApiError as exc:
+        return error_response(exc, rid)
+    backend.count("upload_policy")
+    return JSONResponse({"request_id": rid, "data": data}, headers={"x-request-id": rid})
+
+
+# -- admin ---------------------------------------------------------------------------------------
+
+
+def _is_loopback(conn: HTTPConnection) -> bool:
+    client = conn.client
+    if client is None:
+        return False
+    host = client.host
+    if host in ("testclient", "localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _admin(
+    handler: Callable[[Request, Backend], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        if not _is_loopback(request):
+            return JSONResponse(
+                {"code": "AccessDenied", "message": "The admin API answers loopback clients only."},
+                status_code=403,
+            )
+        return await handler(request, request.app.state.backend)
+
+    return endpoint
+
+
+async def _health(request: Request, backend: Backend) -> Response:
+    return JSONResponse({"ok": True, "region": backend.config.region})
+
+
+async def _state(request: Request, backend: Backend) -> Response:
+    return JSONResponse(backend.snapshot())
+
+
+async def _config(request: Request, backend: Backend) -> Response:
+    if request.method == "POST":
+        try:
+            body = await read_capped(request, 64 * 1024)
+            changes: Any = json.loads(body or b"{}")
+            if not isinstance(changes, dict):
+                raise ValueError("the body must be a JSON object of settings")
+            backend.config.update(changes)
+        except ApiError as exc:
+            return error_response(exc)
+        except ValueError as exc:  # includes JSON errors and FaultSpecError
+            return JSONResponse(
+                {"code": "InvalidParameter", "message": str(exc)}, status_code=400
+            )
+    return JSONResponse(backend.config.to_dict())
+
+
+async def _reset(request: Request, backend: Backend) -> Response:
+    backend.reset(config=request.query_params.get("config", "true").lower() != "false")
+    return JSONResponse({"ok": True})
+
+
+async def _sample(request: Request, backend: Backend) -> Response:
+    from importlib import resources
+
+    name = request.path_params["name"]
+    if name != "reference_en.wav":
+        return JSONResponse({"code": "NotFound", "message": "no such sample"}, status_code=404)
+    data = resources.files("cosyvoice_clone").joinpath("data").joinpath(name).read_bytes()
+    return Response(data, media_type="audio/wav")
+
+
+# -- synthesis -----------------------------------------------------------------------------------
+
+
+async def inference(websocket: WebSocket) -> None:
+    """Hand the WebSocket to the synthesis endpoint (``tts.py``), if it is installed."""
+    try:
+        from . import tts
+    except ModuleNotFoundError as exc:  # the synthesis side is not there yet
+        if exc.name != f"{__package__}.tts":
+            raise
+        await websocket.close(code=1011, reason="speech synthesis is not available")
+        return
+    await tts.inference_endpoint(websocket)
+
+
+def create_app(backend: Backend) -> Starlette:
+    """The ASGI app serving ``backend``."""
+    routes = [
+        Route(f"{API_PREFIX}/services/audio/tts/customization", customization, methods=["POST"]),
+        Route(f"{API_PREFIX}/services/audio/tts/customization/", customization, methods=["POST"]),
+        Route(f"{API_PREFIX}/uploads", upload_policy, methods=["GET"]),
+        Route(f"{API_PREFIX}/uploads/", upload_policy, methods=["GET"]),
+        Route(OSS_PATH, oss_post, methods=["POST"]),
+        Route(OSS_PATH + "/", oss_post, methods=["POST"]),
+        Route(OSS_PATH + "/{key:path}", oss_get, methods=["GET"]),
+        WebSocketRoute(WEBSOCKET_PATH, inference),
+        WebSocketRoute(WEBSOCKET_PATH + "/", inference),
+        Route(f"{ADMIN_PREFIX}/health", _admin(_health), methods=["GET"]),
+        Route(f"{ADMIN_PREFIX}/state", _admin(_state), methods=["GET"]),
+        Route(f"{ADMIN_PREFIX}/config", _admin(_config), methods=["GET", "POST"]),
+        Route(f"{ADMIN_PREFIX}/reset", _admin(_reset), methods=["POST"]),
+        Route(f"{ADMIN_PREFIX}/samples/{{name}}", _admin(_sample), methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            ApiError: _api_error_handler,
+            Exception: _internal_error_handler,
+        },
+    )
+    app.state.backend = backend
+    return app

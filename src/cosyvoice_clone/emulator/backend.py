@@ -1,0 +1,796 @@
+"""The emulator's state and rules as plain Python: voices, uploads, limits, faults. No HTTP here.
+
+:class:`Backend` is what the Starlette app (``app.py``) and the synthesis endpoint (``tts.py``)
+call. Its state lives in SQLite: in memory by default, or in a file (``state_path``) so that the
+CLI's ``--emulator`` mode keeps voices across separate commands. Voice status is computed from
+stored timestamps (``ready_at``), so it advances with time in every process that opens the file.
+
+Service-side refusals are raised as :class:`ApiError` (HTTP status, DashScope code, message);
+the app renders them as the service's JSON error body.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import hmac
+import json
+import math
+import os
+import random
+import re
+import secrets
+import sqlite3
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from .. import catalog
+from .faults import validate_faults
+
+DEFAULT_API_KEY = "sk-cosyvoice-emulator"
+"""The documented key every emulator accepts unless configured otherwise (not a secret)."""
+
+DEPLOYING = "DEPLOYING"
+OK = "OK"
+UNDEPLOYED = "UNDEPLOYED"
+
+UPLOAD_EXPIRE_SECONDS = 48 * 3600
+UPLOAD_POLICY_SECONDS = 300
+UPLOAD_MAX_FILE_MB = 100
+UPLOAD_STORE_MAX_BYTES = 20 * 1024 * 1024
+"""The stand-in OSS host refuses files above this (the emulator keeps uploads in SQLite)."""
+
+UPLOAD_POLICY_REQUESTS_PER_SECOND = 100.0
+MAX_PAGE_SIZE = 1000
+
+_BEIJING = timezone(timedelta(hours=8))
+_PREFIX_RE = re.compile(rf"^[A-Za-z0-9_]{{1,{catalog.PREFIX_MAX_LENGTH}}}$")
+
+
+class ApiError(Exception):
+    """A refusal of the emulated service: rendered as ``{"request_id", "code", "message"}``."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+def invalid_parameter(message: str) -> ApiError:
+    """400 ``InvalidParameter`` with ``message``."""
+    return ApiError(400, "InvalidParameter", message)
+
+
+def not_found() -> ApiError:
+    """400 ``BadRequest.ResourceNotExist``: the documented answer for an unknown voice id."""
+    return ApiError(400, "BadRequest.ResourceNotExist", "The Required resource not exist.")
+
+
+def rate_limited(retry_after: float) -> ApiError:
+    """429 ``Throttling.RateQuota`` with a ``Retry-After`` header (whole seconds, at least 1)."""
+    return ApiError(
+        429,
+        "Throttling.RateQuota",
+        "Requests rate limit exceeded, please try again later.",
+        headers={"Retry-After": str(max(1, math.ceil(retry_after)))},
+    )
+
+
+@dataclass
+class EmulatorConfig:
+    """Knobs of one emulator; every field may be changed while it runs."""
+
+    deploy_delay: float = 0.0
+    """Seconds a new (or updated) voice stays DEPLOYING before it becomes OK."""
+    first_audio_latency: float = 0.0
+    """Seconds between run-task and the first audio frame."""
+    rtf: float = 0.0
+    """Audio is produced at ``rtf`` × real time (0.5 = twice as fast as playback; 0 = at once)."""
+    rate_limits: bool = True
+    """10 enrollment requests/s in total and 3 synthesis task submissions/s per model."""
+    faults: dict[str, float] = field(default_factory=dict)
+    """Fault kind -> probability (see :mod:`.faults`)."""
+    quota: int = catalog.VOICE_QUOTA
+    region: str = catalog.DEFAULT_REGION
+    api_keys: set[str] = field(default_factory=lambda: {DEFAULT_API_KEY})
+    fetch_timeout: float = 10.0
+    """Seconds allowed to download a sample URL."""
+    enrollment_rps: float = catalog.ENROLLMENT_REQUESTS_PER_SECOND
+    synthesis_tasks_per_second: float = catalog.SYNTHESIS_TASKS_PER_SECOND_PER_MODEL
+    idle_timeout: float = catalog.SYNTHESIS_IDLE_TIMEOUT_S
+    """Seconds without a client message before a synthesis task fails."""
+    seed: int | None = None
+    """Seed of the fault dice (``None``: unpredictable)."""
+
+    def copy(self) -> EmulatorConfig:
+        """A deep-enough copy (own faults dict and key set)."""
+        return dataclasses.replace(self, faults=dict(self.faults), api_keys=set(self.api_keys))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view; the API keys are counted, never shown."""
+        data = dataclasses.asdict(self)
+        data["api_keys"] = len(self.api_keys)
+        return data
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Apply ``changes`` (a dict of field -> value) after validating every one of them."""
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        staged: dict[str, Any] = {}
+        for name, value in changes.items():
+            if name not in fields:
+                raise ValueError(f"unknown setting {name!r}; known: {', '.join(sorted(fields))}")
+            staged[name] = _coerce_setting(name, value)
+        for name, value in staged.items():
+            setattr(self, name, value)
+
+
+_FLOAT_SETTINGS = {
+    "deploy_delay",
+    "first_audio_latency",
+    "rtf",
+    "fetch_timeout",
+    "enrollment_rps",
+    "synthesis_tasks_per_second",
+    "idle_timeout",
+}
+
+
+def _coerce_setting(name: str, value: Any) -> Any:
+    if name in _FLOAT_SETTINGS:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError(f"{name} must be a number")
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"{name} must be a number, not {value!r}") from None
+        if not math.isfinite(number) or number < 0:
+            raise ValueError(f"{name} must be a finite number >= 0")
+        return number
+    if name == "rate_limits":
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false",
+                                                        "no", "off"):
+            return value.lower() in ("1", "true", "yes", "on")
+        if not isinstance(value, bool):
+            raise ValueError("rate_limits must be true or false")
+        return value
+    if name == "faults":
+        if isinstance(value, str):
+            from .faults import parse_faults
+
+            return parse_faults(value)
+        if not isinstance(value, dict):
+            raise ValueError("faults must be a spec string or an object of kind -> probability")
+        return validate_faults(value)
+    if name == "quota":
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ValueError("quota must be an integer")
+        try:
+            quota = int(value)
+        except ValueError:
+            raise ValueError(f"quota must be an integer, not {value!r}") from None
+        if quota < 0:
+            raise ValueError("quota must be >= 0")
+        return quota
+    if name == "region":
+        if value not in catalog.REGIONS:
+            raise ValueError(f"unknown region {value!r}; known: {', '.join(catalog.REGIONS)}")
+        return value
+    if name == "api_keys":
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, set, tuple)) or not all(
+            isinstance(k, str) and k for k in value
+        ):
+            raise ValueError("api_keys must be a list of non-empty strings")
+        if not value:
+            raise ValueError("api_keys must not be empty")
+        return set(value)
+    if name == "seed":
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("seed must be an integer or null")
+        return value
+    raise ValueError(f"unknown setting {name!r}")  # pragma: no cover - guarded by update()
+
+
+def beijing_time(epoch: float) -> str:
+    """``YYYY-MM-DD HH:MM:SS`` in Beijing time, the service's timestamp format."""
+    return datetime.fromtimestamp(epoch, _BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A cloned voice as stored; ``status`` is computed from the clock on every access."""
+
+    voice_id: str
+    target_model: str
+    prefix: str
+    resource_link: str
+    language_hint: str | None
+    pitch_hz: float | None
+    """Fundamental frequency measured from the enrollment sample (Hz), if measurable."""
+    created_at: float
+    modified_at: float
+    ready_at: float
+    final_status: str
+    sample_sha256: str
+
+    @property
+    def status(self) -> str:
+        """DEPLOYING until ``ready_at``, then OK (or UNDEPLOYED if review rejected it)."""
+        if time.time() < self.ready_at:
+            return DEPLOYING
+        return self.final_status
+
+    @property
+    def gmt_create(self) -> str:
+        return beijing_time(self.created_at)
+
+    @property
+    def gmt_modified(self) -> str:
+        return beijing_time(self.modified_at)
+
+    def list_item(self) -> dict[str, str]:
+        """The ``list_voice`` item shape."""
+        return {
+            "voice_id": self.voice_id,
+            "gmt_create": self.gmt_create,
+            "gmt_modified": self.gmt_modified,
+            "status": self.status,
+        }
+
+    def query_output(self) -> dict[str, str]:
+        """The ``query_voice`` output shape (the voice id is not echoed)."""
+        return {
+            "gmt_create": self.gmt_create,
+            "gmt_modified": self.gmt_modified,
+            "status": self.status,
+            "target_model": self.target_model,
+            "resource_link": self.resource_link,
+        }
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file stored by the stand-in OSS host."""
+
+    key: str
+    content_type: str
+    data: bytes
+    created_at: float
+
+    @property
+    def url(self) -> str:
+        return f"oss://{self.key}"
+
+
+class RateLimiter:
+    """Sliding one-second windows: at most ``rate`` events per second per bucket."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: dict[str, deque[float]] = {}
+
+    def acquire(self, bucket: str, rate: float) -> float | None:
+        """Record an event and return ``None``, or return the seconds to wait if over the rate."""
+        limit = max(1, int(rate))
+        now = time.monotonic()
+        with self._lock:
+            events = self._events.setdefault(bucket, deque())
+            while events and now - events[0] >= 1.0:
+                events.popleft()
+            if len(events) >= limit:
+                return 1.0 - (now - events[0])
+            events.append(now)
+            return None
+
+    def reset(self) -> None:
+        with self._lock:
+            self._events.clear()
+
+
+_MIGRATIONS: tuple[str, ...] = (
+    # 1: voices, uploads, meta
+    """
+    CREATE TABLE voices (
+        voice_id TEXT PRIMARY KEY,
+        target_model TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        resource_link TEXT NOT NULL,
+        language_hint TEXT,
+        pitch_hz REAL,
+        created_at REAL NOT NULL,
+        modified_at REAL NOT NULL,
+        ready_at REAL NOT NULL,
+        final_status TEXT NOT NULL,
+        sample_sha256 TEXT NOT NULL
+    );
+    CREATE INDEX voices_prefix ON voices (prefix);
+    CREATE TABLE uploads (
+        key TEXT PRIMARY KEY,
+        content_type TEXT NOT NULL,
+        data BLOB NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+)
+
+_VOICE_COLUMNS = (
+    "voice_id, target_model, prefix, resource_link, language_hint, pitch_hz, created_at, "
+    "modified_at, ready_at, final_status, sample_sha256"
+)
+
+
+def _open_database(path: Path | None) -> sqlite3.Connection:
+    if path is None:
+        conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+    else:
+        path = Path(path).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        os.chmod(path, 0o600)
+        conn = sqlite3.connect(
+            str(path), check_same_thread=False, isolation_level=None, timeout=30.0
+        )
+    conn.execute("PRAGMA busy_timeout = 30000")
+    _migrate(conn)
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Run the append-only migrations the database has not seen yet."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        for number, script in enumerate(_MIGRATIONS, start=1):
+            if number > version:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+class Backend:
+    """Voices, uploads, limits and faults of one emulated DashScope account.
+
+    Thread-safe: the app calls it from the event loop and from worker threads.
+    """
+
+    def __init__(
+        self, config: EmulatorConfig | None = None, *, state_path: Path | None = None
+    ) -> None:
+        self.config = config.copy() if config is not None else EmulatorConfig()
+        self._initial_config = self.config.copy()
+        self.state_path = Path(state_path) if state_path is not None else None
+        self._lock = threading.RLock()
+        self._db = _open_database(self.state_path)
+        self._limiter = RateLimiter()
+        self._random = random.Random(self.config.seed)
+        self._secret = self._load_secret()
+        self.counters: dict[str, int] = {}
+        """Observability: how many requests of each kind and outcome (e.g. ``create_voice``)."""
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _load_secret(self) -> bytes:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()
+            if row is not None:
+                return bytes.fromhex(row[0])
+            secret = secrets.token_bytes(32)
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('secret', ?)", (secret.hex(),)
+            )
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()
+            return bytes.fromhex(row[0])
+
+    def count(self, name: str) -> None:
+        """Increase the counter ``name`` by one."""
+        with self._lock:
+            self.counters[name] = self.counters.get(name, 0) + 1
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    def reset(self, *, config: bool = True) -> None:
+        """Forget every voice and upload, the rate windows and counters; restore the config."""
+        with self._lock:
+            self._db.execute("DELETE FROM voices")
+            self._db.execute("DELETE FROM uploads")
+            self._limiter.reset()
+            self.counters.clear()
+            if config:
+                self.config = self._initial_config.copy()
+            self._random = random.Random(self.config.seed)
+
+    # -- auth, limits, faults ------------------------------------------------------------------
+
+    def authorized(self, key: str | None) -> bool:
+        """Whether ``key`` is one of the configured API keys."""
+        if not key:
+            return False
+        return any(hmac.compare_digest(key, k) for k in self.config.api_keys)
+
+    def allow_enrollment(self) -> float | None:
+        """Count one enrollment request: ``None`` if allowed, else seconds to wait (10/s)."""
+        if not self.config.rate_limits:
+            return None
+        return self._limiter.acquire("enrollment", self.config.enrollment_rps)
+
+    def allow_upload_policy(self) -> float | None:
+        """Count one getPolicy request: ``None`` if allowed, else seconds to wait (100/s)."""
+        if not self.config.rate_limits:
+            return None
+        return self._limiter.acquire("upload-policy", UPLOAD_POLICY_REQUESTS_PER_SECOND)
+
+    def allow_synthesis_task(self, model: str) -> bool:
+        """Count one task submission for ``model``: False if over 3/s (when limits are on)."""
+        if not self.config.rate_limits:
+            return True
+        wait = self._limiter.acquire(f"synthesis:{model}", self.config.synthesis_tasks_per_second)
+        return wait is None
+
+    def fault(self, kind: str) -> bool:
+        """Roll the dice for fault ``kind`` with its configured probability."""
+        probability = self.config.faults.get(kind, 0.0)
+        if probability <= 0.0:
+            return False
+        if probability >= 1.0:
+            return True
+        with self._lock:
+            return self._random.random() < probability
+
+    # -- voices --------------------------------------------------------------------------------
+
+    def _row_to_voice(self, row: Iterable[Any]) -> Voice:
+        return Voice(*row)
+
+    def voice(self, voice_id: str) -> Voice | None:
+        """The voice with this id, or ``None``."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_VOICE_COLUMNS} FROM voices WHERE voice_id = ?", (voice_id,)
+            ).fetchone()
+        return self._row_to_voice(row) if row is not None else None
+
+    def voice_count(self) -> int:
+        """How many voices exist (they all count against the quota)."""
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM voices").fetchone()[0])
+
+    def check_clone_request(
+        self,
+        target_model: Any,
+        prefix: Any,
+        language_hints: Any = None,
+        max_prompt_audio_length: Any = None,
+        enable_preprocess: Any = None,
+    ) -> tuple[str, str, str | None]:
+        """Validate the fields of ``create_voice`` (before the sample is fetched).
+
+        Returns ``(target_model, prefix, language_hint)``; raises :class:`ApiError`.
+        """
+        if not isinstance(target_model, str) or not target_model:
+            raise invalid_parameter("Missing required parameter: target_model.")
+        model = catalog.TARGET_MODELS.get(target_model)
+        if model is None:
+            raise invalid_parameter(
+                f"target_model {target_model!r} is not supported; supported: "
+                + ", ".join(catalog.TARGET_MODELS)
+            )
+        if self.config.region not in model.clone_regions:
+            allowed = ", ".join(catalog.clone_models_in(self.config.region)) or "none"
+            raise ApiError(
+                400,
+                "InvalidParameter",
+                f"Voice cloning for {target_model} is not supported in region "
+                f"{self.config.region}; models that can clone here: {allowed}.",
+            )
+        if not isinstance(prefix, str) or not prefix:
+            raise invalid_parameter("Missing required parameter: prefix.")
+        if not _PREFIX_RE.match(prefix):
+            raise invalid_parameter(
+                f"prefix must be 1-{catalog.PREFIX_MAX_LENGTH} letters, digits or underscores."
+            )
+        hint: str | None = None
+        if language_hints is not None:
+            if not isinstance(language_hints, list) or not all(
+                isinstance(h, str) for h in language_hints
+            ):
+                raise invalid_parameter("language_hints must be a list of strings.")
+            if language_hints and model.language_hints:
+                hint = language_hints[0]
+                if hint not in model.language_hints:
+                    raise invalid_parameter(
+                        f"language_hints {hint!r} is not supported by {target_model}; "
+                        f"supported: {', '.join(model.language_hints)}."
+                    )
+        if max_prompt_audio_length is not None:
+            low, high = catalog.MAX_PROMPT_AUDIO_LENGTH_RANGE
+            if (
+                isinstance(max_prompt_audio_length, bool)
+                or not isinstance(max_prompt_audio_length, (int, float))
+                or not low <= float(max_prompt_audio_length) <= high
+            ):
+                raise invalid_parameter(
+                    f"max_prompt_audio_length must be a number in [{low}, {high}]."
+                )
+        if enable_preprocess is not None and not isinstance(enable_preprocess, bool):
+            raise invalid_parameter("enable_preprocess must be a boolean.")
+        return target_model, prefix, hint
+
+    def judge_sample(self, data: bytes, filename: str | None = None) -> float | None:
+        """Decode and measure a sample like the service does; return its pitch (Hz).
+
+        Raises :class:`ApiError` with the documented ``Audio.*`` / format code if unusable.
+        CPU-bound: call it from a worker thread.
+        """
+        from .. import audio
+
+        if len(data) > catalog.SAMPLE_MAX_BYTES:
+            raise ApiError(
+                400,
+                "BadRequest.InputDownloadFailed",
+                f"The audio file is larger than {catalog.SAMPLE_MAX_BYTES // (1024 * 1024)} MB.",
+            )
+        rejection = audio.service_rejection(data, filename)
+        if rejection is not None:
+            code, message = rejection
+            raise ApiError(400, code, message)
+        pitch = audio.voice_pitch_hz(data)
+        return float(pitch) if pitch is not None else None
+
+    def create_voice(
+        self,
+        *,
+        target_model: str,
+        prefix: str,
+        url: str,
+        sample: bytes,
+        pitch_hz: float | None,
+        language_hint: str | None = None,
+    ) -> Voice:
+        """Store a new voice (fields and sample already checked); enforce the quota."""
+        now = time.time()
+        voice_id = f"{target_model}-{prefix}-{uuid.uuid4().hex}"
+        final = UNDEPLOYED if self.fault("review_reject") else OK
+        voice = Voice(
+            voice_id=voice_id,
+            target_model=target_model,
+            prefix=prefix,
+            resource_link=url,
+            language_hint=language_hint,
+            pitch_hz=pitch_hz,
+            created_at=now,
+            modified_at=now,
+            ready_at=now + self.config.deploy_delay,
+            final_status=final,
+            sample_sha256=hashlib.sha256(sample).hexdigest(),
+        )
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                used = int(self._db.execute("SELECT COUNT(*) FROM voices").fetchone()[0])
+                if used >= self.config.quota:
+                    raise ApiError(
+                        400,
+                        "Throttling.AllocationQuota",
+                        f"Your current quota is {self.config.quota}",
+                    )
+                self._db.execute(
+                    f"INSERT INTO voices ({_VOICE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    dataclasses.astuple(voice),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return voice
+
+    def list_voices(
+        self, prefix: str | None = None, page_index: int = 0, page_size: int = 10
+    ) -> list[Voice]:
+        """One page of voices, newest first, optionally only those with ``prefix``."""
+        if page_index < 0:
+            raise invalid_parameter("page_index must be >= 0.")
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise invalid_parameter(f"page_size must be in [1, {MAX_PAGE_SIZE}].")
+        query = f"SELECT {_VOICE_COLUMNS} FROM voices"
+        params: list[Any] = []
+        if prefix:
+            query += " WHERE prefix = ?"
+            params.append(prefix)
+        query += " ORDER BY created_at DESC, voice_id LIMIT ? OFFSET ?"
+        params += [page_size, page_index * page_size]
+        with self._lock:
+            rows = self._db.execute(query, params).fetchall()
+        return [self._row_to_voice(r) for r in rows]
+
+    def update_voice(
+        self, voice_id: str, *, url: str, sample: bytes, pitch_hz: float | None
+    ) -> Voice:
+        """Replace a voice's sample (already checked); it deploys again."""
+        now = time.time()
+        final = UNDEPLOYED if self.fault("review_reject") else OK
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE voices SET resource_link = ?, pitch_hz = ?, modified_at = ?, "
+                "ready_at = ?, final_status = ?, sample_sha256 = ? WHERE voice_id = ?",
+                (
+                    url,
+                    pitch_hz,
+                    now,
+                    now + self.config.deploy_delay,
+                    final,
+                    hashlib.sha256(sample).hexdigest(),
+                    voice_id,
+                ),
+            )
+            if cursor.rowcount == 0:
+                raise not_found()
+        voice = self.voice(voice_id)
+        if voice is None:  # deleted by another process in between
+            raise not_found()
+        return voice
+
+    def delete_voice(self, voice_id: str) -> None:
+        """Delete a voice; unknown ids raise ``BadRequest.ResourceNotExist``."""
+        with self._lock:
+            cursor = self._db.execute("DELETE FROM voices WHERE voice_id = ?", (voice_id,))
+        if cursor.rowcount == 0:
+            raise not_found()
+
+    def require_voice(self, voice_id: Any) -> Voice:
+        """The voice with this id, or ``BadRequest.ResourceNotExist``."""
+        if not isinstance(voice_id, str) or not voice_id:
+            raise invalid_parameter("Missing required parameter: voice_id.")
+        voice = self.voice(voice_id)
+        if voice is None:
+            raise not_found()
+        return voice
+
+    # -- uploads -------------------------------------------------------------------------------
+
+    def issue_upload_policy(self, model: str, upload_host: str) -> dict[str, Any]:
+        """A getPolicy ``data`` object whose policy the stand-in OSS host will accept."""
+        if not catalog.REGIONS[self.config.region].supports_temporary_upload:
+            raise invalid_parameter(
+                f"Temporary file upload is not supported in region {self.config.region}."
+            )
+        expires = time.time() + UPLOAD_POLICY_SECONDS
+        tenant = hashlib.sha256(self._secret + b"tenant").hexdigest()[:16]
+        day = datetime.now(_BEIJING).strftime("%Y-%m-%d")
+        upload_dir = f"dashscope-instant/{tenant}/{day}/{uuid.uuid4()}"
+        document = {
+            "expiration": datetime.fromtimestamp(expires, timezone.utc).strftime(
+                "%Y-%m-%dT%H:%M:%S.000Z"
+            ),
+            "conditions": [
+                ["content-length-range", 0, UPLOAD_MAX_FILE_MB * 1024 * 1024],
+                ["starts-with", "$key", upload_dir],
+                {"bucket": "dashscope-file-mgr"},
+            ],
+            "model": model,
+        }
+        policy = base64.b64encode(json.dumps(document, separators=(",", ":")).encode()).decode()
+        return {
+            "policy": policy,
+            "signature": self._sign(policy),
+            "upload_dir": upload_dir,
+            "upload_host": upload_host,
+            "expire_in_seconds": UPLOAD_POLICY_SECONDS,
+            "max_file_size_mb": UPLOAD_MAX_FILE_MB,
+            "capacity_limit_mb": 999999999,
+            "oss_access_key_id": "LTAI-emulator-upload",
+            "x_oss_object_acl": "private",
+            "x_oss_forbid_overwrite": "true",
+        }
+
+    def _sign(self, policy: str) -> str:
+        digest = hmac.new(self._secret, policy.encode(), hashlib.sha1).digest()
+        return base64.b64encode(digest).decode()
+
+    def check_upload_form(self, fields: dict[str, str]) -> str:
+        """Verify a multipart upload form against its policy; return the object key.
+
+        Raises :class:`ApiError` with OSS-style codes (``AccessDenied``, ``InvalidArgument``).
+        """
+        policy = fields.get("policy", "")
+        signature = fields.get("Signature", "")
+        key = fields.get("key", "")
+        if not policy or not signature or not fields.get("OSSAccessKeyId"):
+            raise ApiError(400, "InvalidArgument", "Missing policy, Signature or OSSAccessKeyId.")
+        if not hmac.compare_digest(self._sign(policy), signature):
+            raise ApiError(403, "SignatureDoesNotMatch", "The policy signature does not match.")
+        try:
+            document = json.loads(base64.b64decode(policy))
+            expires = datetime.strptime(document["expiration"], "%Y-%m-%dT%H:%M:%S.000Z")
+            start = next(c[2] for c in document["conditions"] if c[0] == "starts-with")
+        except (ValueError, KeyError, TypeError, StopIteration):
+            raise ApiError(400, "InvalidPolicyDocument", "The policy is malformed.") from None
+        if expires.replace(tzinfo=timezone.utc).timestamp() < time.time():
+            raise ApiError(403, "AccessDenied", "Invalid according to Policy: Policy expired.")
+        if not key or not key.startswith(start + "/") or ".." in key.split("/"):
+            raise ApiError(
+                403, "AccessDenied", "Invalid according to Policy: Policy Condition failed."
+            )
+        return key
+
+    def store_upload(
+        self, key: str, data: bytes, content_type: str, *, forbid_overwrite: bool = True
+    ) -> Upload:
+        """Keep an uploaded object; refuse to overwrite when asked to."""
+        if len(data) > UPLOAD_STORE_MAX_BYTES:
+            raise ApiError(400, "EntityTooLarge", "Your proposed upload exceeds the limit.")
+        upload = Upload(key=key, content_type=content_type, data=data, created_at=time.time())
+        with self._lock:
+            try:
+                self._db.execute(
+                    f"INSERT {'' if forbid_overwrite else 'OR REPLACE'} INTO uploads "
+                    "(key, content_type, data, created_at) VALUES (?, ?, ?, ?)",
+                    (key, content_type, data, upload.created_at),
+                )
+            except sqlite3.IntegrityError:
+                raise ApiError(409, "FileAlreadyExists", "The object already exists.") from None
+        return upload
+
+    def upload(self, key: str) -> Upload | None:
+        """The uploaded object ``key`` if it exists and has not expired (48 h)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT key, content_type, data, created_at FROM uploads WHERE key = ?", (key,)
+            ).fetchone()
+        if row is None:
+            return None
+        upload = Upload(key=row[0], content_type=row[1], data=bytes(row[2]), created_at=row[3])
+        if time.time() - upload.created_at > UPLOAD_EXPIRE_SECONDS:
+            return None
+        return upload
+
+    # -- views ---------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-ready summary: config, voice counts by status, uploads, counters."""
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_VOICE_COLUMNS} FROM voices").fetchall()
+            uploads = int(self._db.execute("SELECT COUNT(*) FROM uploads").fetchone()[0])
+            counters = dict(self.counters)
+        by_status: dict[str, int] = {DEPLOYING: 0, OK: 0, UNDEPLOYED: 0}
+        for row in rows:
+            status = self._row_to_voice(row).status
+            by_status[status] = by_status.get(status, 0) + 1
+        return {
+            "config": self.config.to_dict(),
+            "state": str(self.state_path) if self.state_path else None,
+            "voices": len(rows),
+            "voices_by_status": by_status,
+            "uploads": uploads,
+            "counters": counters,
+        }

@@ -1,0 +1,96 @@
+"""The emulator embedded in a CLI process (``cosyvoice-clone --emulator ...``).
+
+:func:`start_embedded` serves a :class:`Backend` whose state persists in
+``home / "emulator.sqlite3"`` (mode 0600) on a free loopback port, in a background thread, so
+voices survive from one command to the next. Defaults suit interactive use; environment
+variables override them:
+
+=========================================== ========================================== =======
+variable                                     meaning                                    default
+=========================================== ========================================== =======
+``COSYVOICE_CLONE_EMULATOR_DEPLOY_DELAY``    seconds a new voice stays DEPLOYING        1.5
+``COSYVOICE_CLONE_EMULATOR_FIRST_AUDIO_LATENCY`` seconds before the first audio frame    0
+``COSYVOICE_CLONE_EMULATOR_RTF``             audio production real-time factor          0
+``COSYVOICE_CLONE_EMULATOR_RATE_LIMITS``     ``1``/``0``: service rate limits on/off    1
+``COSYVOICE_CLONE_EMULATOR_FAULTS``          fault spec, e.g. ``http503=0.2``           none
+``COSYVOICE_CLONE_EMULATOR_QUOTA``           voice slots                                1000
+=========================================== ========================================== =======
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .backend import DEFAULT_API_KEY, Backend, EmulatorConfig
+from .server import RunningEmulator, start_server
+
+STATE_FILE = "emulator.sqlite3"
+EMBEDDED_DEPLOY_DELAY = 1.5
+
+ENV_PREFIX = "COSYVOICE_CLONE_EMULATOR_"
+ENV_SETTINGS: dict[str, str] = {
+    "DEPLOY_DELAY": "deploy_delay",
+    "FIRST_AUDIO_LATENCY": "first_audio_latency",
+    "RTF": "rtf",
+    "RATE_LIMITS": "rate_limits",
+    "FAULTS": "faults",
+    "QUOTA": "quota",
+}
+"""Suffix of ``COSYVOICE_CLONE_EMULATOR_<SUFFIX>`` -> :class:`EmulatorConfig` field."""
+
+__all__ = [
+    "DEFAULT_API_KEY",
+    "ENV_SETTINGS",
+    "RunningEmulator",
+    "config_from_env",
+    "start_embedded",
+]
+
+
+def config_from_env(
+    config: EmulatorConfig, environ: Mapping[str, str] | None = None
+) -> EmulatorConfig:
+    """Apply ``COSYVOICE_CLONE_EMULATOR_*`` overrides to ``config`` (in place; returned).
+
+    Raises :class:`~cosyvoice_clone.errors.ConfigError` naming the variable if one is invalid.
+    """
+    from ..errors import ConfigError
+
+    env = os.environ if environ is None else environ
+    for suffix, name in ENV_SETTINGS.items():
+        value = env.get(ENV_PREFIX + suffix)
+        if value is None or value.strip() == "":
+            continue
+        try:
+            config.update({name: value.strip()})
+        except ValueError as exc:
+            raise ConfigError(f"{ENV_PREFIX}{suffix}: {exc}") from None
+    return config
+
+
+def start_embedded(home: Path, region: str, **settings: Any) -> RunningEmulator:
+    """Start an emulator with persistent state under ``home`` on a free loopback port.
+
+    ``settings`` are :class:`EmulatorConfig` fields that override the defaults (environment
+    overrides win over both). Call ``.stop()`` on the result when done.
+    """
+    from ..errors import ConfigError
+
+    config = EmulatorConfig(deploy_delay=EMBEDDED_DEPLOY_DELAY)
+    try:
+        config.update({"region": region, **settings})
+    except ValueError as exc:
+        raise ConfigError(f"emulator: {exc}") from None
+    config_from_env(config)
+    home = Path(home).expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    backend = Backend(config, state_path=home / STATE_FILE)
+    try:
+        key = DEFAULT_API_KEY if DEFAULT_API_KEY in config.api_keys else None
+        return start_server(backend, api_key=key)
+    except BaseException:
+        backend.close()
+        raise

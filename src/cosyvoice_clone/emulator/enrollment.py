@@ -1,0 +1,133 @@
+"""The customization endpoint: parse the enrollment envelope and run its five actions.
+
+``POST /api/v1/services/audio/tts/customization`` with
+``{"model": "voice-enrollment", "input": {"action": ..., ...}, "parameters": {...}?}``.
+
+Documented refusals of malformed requests (all JSON bodies ``{"request_id", "code", "message"}``):
+
+- body not JSON, or not an object: 400 ``InvalidParameter``;
+- ``model`` missing or not ``voice-enrollment``: 400 ``InvalidParameter``
+  "url error, please check url!";
+- ``input`` missing / not an object, ``action`` missing: 400 ``InvalidParameter``;
+- unknown action: 400 ``InvalidParameter`` "Unsupported action: ...";
+- body over 1 MiB: 413 ``RequestTooLarge``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from .. import catalog
+from .backend import ApiError, Backend, invalid_parameter
+from .fetch import OSS_RESOLVE_HEADER, fetch_sample, sample_filename
+
+MAX_BODY_BYTES = 1024 * 1024
+
+ACTIONS = ("create_voice", "list_voice", "query_voice", "update_voice", "delete_voice")
+
+
+class DropConnection(Exception):
+    """Raised after a commit when the ``drop_after_commit`` fault fired: close, answer nothing."""
+
+
+def parse_envelope(body: bytes) -> tuple[str, dict[str, Any]]:
+    """Check the envelope; return ``(action, input)`` or raise :class:`ApiError`."""
+    import json
+
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise invalid_parameter("The request body is not valid JSON.") from None
+    if not isinstance(payload, dict):
+        raise invalid_parameter("The request body must be a JSON object.")
+    if payload.get("model") != catalog.ENROLLMENT_MODEL:
+        raise invalid_parameter("url error, please check url!")
+    data = payload.get("input")
+    if not isinstance(data, dict):
+        raise invalid_parameter("Missing required parameter: input.")
+    parameters = payload.get("parameters")
+    if parameters is not None and not isinstance(parameters, dict):
+        raise invalid_parameter("parameters must be an object.")
+    action = data.get("action")
+    if not isinstance(action, str) or not action:
+        raise invalid_parameter("Missing required parameter: input.action.")
+    if action not in ACTIONS:
+        raise invalid_parameter(
+            f"Unsupported action: {action[:64]}. Supported: {', '.join(ACTIONS)}."
+        )
+    return action, data
+
+
+def _int_field(data: dict[str, Any], name: str, default: int) -> int:
+    value = data.get(name, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        raise invalid_parameter(f"{name} must be an integer.")
+    return value
+
+
+async def _judged_sample(
+    backend: Backend, url: Any, *, oss_resolve: bool
+) -> tuple[bytes, float | None]:
+    sample = await fetch_sample(backend, url, oss_resolve=oss_resolve)
+    pitch = await run_in_threadpool(backend.judge_sample, sample, sample_filename(str(url)))
+    return sample, pitch
+
+
+async def run_action(
+    backend: Backend, action: str, data: dict[str, Any], headers: dict[str, str]
+) -> dict[str, Any]:
+    """Run one action; return its ``output`` object. Raises :class:`ApiError`."""
+    oss_resolve = headers.get(OSS_RESOLVE_HEADER.lower(), "").strip().lower() == "enable"
+    if action == "create_voice":
+        target_model, prefix, hint = backend.check_clone_request(
+            data.get("target_model"),
+            data.get("prefix"),
+            data.get("language_hints"),
+            data.get("max_prompt_audio_length"),
+            data.get("enable_preprocess"),
+        )
+        url = data.get("url")
+        sample, pitch = await _judged_sample(backend, url, oss_resolve=oss_resolve)
+        voice = backend.create_voice(
+            target_model=target_model,
+            prefix=prefix,
+            url=str(url),
+            sample=sample,
+            pitch_hz=pitch,
+            language_hint=hint,
+        )
+        if backend.fault("drop_after_commit"):
+            backend.count("fault:drop_after_commit")
+            raise DropConnection(voice.voice_id)
+        return {"voice_id": voice.voice_id}
+    if action == "list_voice":
+        wanted = data.get("prefix")
+        if wanted is not None and not isinstance(wanted, str):
+            raise invalid_parameter("prefix must be a string.")
+        voices = backend.list_voices(
+            wanted or None,
+            _int_field(data, "page_index", 0),
+            _int_field(data, "page_size", 10),
+        )
+        return {"voice_list": [v.list_item() for v in voices]}
+    if action == "query_voice":
+        return backend.require_voice(data.get("voice_id")).query_output()
+    if action == "update_voice":
+        voice = backend.require_voice(data.get("voice_id"))
+        url = data.get("url")
+        sample, pitch = await _judged_sample(backend, url, oss_resolve=oss_resolve)
+        backend.update_voice(voice.voice_id, url=str(url), sample=sample, pitch_hz=pitch)
+        return {}
+    if action == "delete_voice":
+        voice_id = data.get("voice_id")
+        if not isinstance(voice_id, str) or not voice_id:
+            raise invalid_parameter("Missing required parameter: voice_id.")
+        backend.delete_voice(voice_id)
+        return {}
+    raise ApiError(400, "InvalidParameter", f"Unsupported action: {action}")  # pragma: no cover

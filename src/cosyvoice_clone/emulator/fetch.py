@@ -1,0 +1,73 @@
+"""Fetch a voice sample the way the service does: http(s) with a timeout and a size cap, or
+``oss://`` from the emulator's own upload store (only with the resolve header)."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from .. import catalog
+from .backend import ApiError, Backend
+
+OSS_RESOLVE_HEADER = "X-DashScope-OssResourceResolve"
+
+
+def _download_failed(detail: str) -> ApiError:
+    return ApiError(
+        400,
+        "BadRequest.InputDownloadFailed",
+        f"Download the media resource timed out during the data inspection process. ({detail})",
+    )
+
+
+def sample_filename(url: str) -> str | None:
+    """The file name at the end of a URL's path, if any."""
+    path = unquote(urlsplit(url).path)
+    name = path.rsplit("/", 1)[-1]
+    return name or None
+
+
+async def fetch_sample(backend: Backend, url: object, *, oss_resolve: bool) -> bytes:
+    """The bytes behind ``url``; raises :class:`ApiError` with the documented codes."""
+    if not isinstance(url, str) or not url:
+        raise ApiError(400, "InvalidParameter", "Missing required parameter: url.")
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "oss":
+        if not oss_resolve:
+            raise _download_failed(
+                f"oss:// URLs are resolved only with the header {OSS_RESOLVE_HEADER}: enable"
+            )
+        key = url[len("oss://") :]
+        upload = backend.upload(key)
+        if upload is None:
+            raise _download_failed("no such uploaded file, or it expired")
+        return upload.data
+    if scheme not in ("http", "https"):
+        raise ApiError(
+            400, "InvalidParameter", "url must be an http(s) URL or an oss:// temporary URL."
+        )
+    import httpx
+
+    cap = catalog.SAMPLE_MAX_BYTES
+    timeout = httpx.Timeout(backend.config.fetch_timeout)
+    try:
+        async with (
+            httpx.AsyncClient(timeout=timeout, follow_redirects=True, trust_env=False) as client,
+            client.stream("GET", url) as response,
+        ):
+            if response.status_code != 200:
+                raise _download_failed(f"HTTP {response.status_code}")
+            declared = response.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > cap:
+                raise _download_failed("file larger than 10 MB")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise _download_failed("file larger than 10 MB")
+                chunks.append(chunk)
+            return b"".join(chunks)
+    except httpx.TimeoutException:
+        raise _download_failed("timed out") from None
+    except httpx.HTTPError as exc:
+        raise _download_failed(type(exc).__name__) from None

@@ -1,0 +1,231 @@
+"""Serve a :class:`Backend` with uvicorn: in a background thread (:func:`start_server`) or in
+the foreground (:func:`serve_forever`, used by ``cosyvoice-clone emulator serve``)."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from typing import Any
+
+from .backend import Backend
+from .faults import parse_faults
+
+DEFAULT_HOST = "127.0.0.1"
+
+
+def bind_socket(host: str = DEFAULT_HOST, port: int = 0) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0 picks a free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+class RunningEmulator:
+    """A served emulator: its URLs, its key and its knobs.
+
+    ``http_base`` (``http://127.0.0.1:PORT/api/v1``) and ``websocket_url``
+    (``ws://127.0.0.1:PORT/api-ws/v1/inference``) are what ``DASHSCOPE_HTTP_BASE_URL`` and
+    ``DASHSCOPE_WEBSOCKET_BASE_URL`` take; ``backend`` is the live state.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        host: str,
+        port: int,
+        *,
+        api_key: str,
+        server: Any = None,
+        thread: threading.Thread | None = None,
+    ) -> None:
+        self.backend = backend
+        self.host = host
+        self.port = port
+        self.api_key = api_key
+        self._server = server
+        self._thread = thread
+        self._stopped = False
+
+    @property
+    def base_url(self) -> str:
+        """``http://HOST:PORT`` (no path)."""
+        return f"http://{_url_host(self.host)}:{self.port}"
+
+    @property
+    def http_base(self) -> str:
+        """The HTTP base URL (``.../api/v1``)."""
+        return f"{self.base_url}/api/v1"
+
+    @property
+    def websocket_url(self) -> str:
+        """The full WebSocket URL of the inference endpoint."""
+        return f"ws://{_url_host(self.host)}:{self.port}/api-ws/v1/inference"
+
+    @property
+    def admin_url(self) -> str:
+        """The loopback-only admin API (``/_emulator``)."""
+        return f"{self.base_url}/_emulator"
+
+    def sample_url(self, name: str = "reference_en.wav") -> str:
+        """An http URL serving the packaged reference sample (usable as a clone sample URL)."""
+        return f"{self.admin_url}/samples/{name}"
+
+    def env(self) -> dict[str, str]:
+        """Environment variables pointing the official SDK (and this project) here."""
+        return {
+            "DASHSCOPE_HTTP_BASE_URL": self.http_base,
+            "DASHSCOPE_WEBSOCKET_BASE_URL": self.websocket_url,
+            "DASHSCOPE_API_KEY": self.api_key,
+        }
+
+    # -- knobs -----------------------------------------------------------------------------------
+
+    def set_faults(self, spec: str | dict[str, float] | None = None, **kinds: float) -> None:
+        """Set fault probabilities: ``set_faults("http503=0.2")`` or ``set_faults(http503=0.2)``.
+
+        Replaces the previous faults; ``set_faults()`` clears them.
+        """
+        faults: dict[str, float] = {}
+        if isinstance(spec, str):
+            faults.update(parse_faults(spec))
+        elif spec:
+            faults.update(spec)
+        faults.update(kinds)
+        self.backend.config.update({"faults": faults})
+
+    def set_deploy_delay(self, seconds: float) -> None:
+        """Seconds new voices stay DEPLOYING."""
+        self.backend.config.update({"deploy_delay": seconds})
+
+    def set_latency(self, first_audio_latency: float) -> None:
+        """Seconds before the first audio frame of a synthesis task."""
+        self.backend.config.update({"first_audio_latency": first_audio_latency})
+
+    def set_rtf(self, rtf: float) -> None:
+        """Audio production speed as a real-time factor (0 = as fast as possible)."""
+        self.backend.config.update({"rtf": rtf})
+
+    def set_rate_limits(self, enabled: bool) -> None:
+        """Switch the service's rate limits on or off."""
+        self.backend.config.update({"rate_limits": enabled})
+
+    def set_quota(self, quota: int) -> None:
+        """The number of voice slots."""
+        self.backend.config.update({"quota": quota})
+
+    def set_region(self, region: str) -> None:
+        """Apply the clone rules of another region."""
+        self.backend.config.update({"region": region})
+
+    def configure(self, **settings: Any) -> None:
+        """Change any settings of :class:`~.backend.EmulatorConfig` at once."""
+        self.backend.config.update(settings)
+
+    def reset(self) -> None:
+        """Forget all voices and uploads and restore the initial settings."""
+        self.backend.reset()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop serving and close the state (idempotent)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.backend.close()
+
+    def __enter__(self) -> RunningEmulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<RunningEmulator {self.base_url} region={self.backend.config.region}>"
+
+
+def _uvicorn_config(app: Any, *, log_level: str) -> Any:
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        log_config=None,
+        log_level=log_level,
+        access_log=False,
+        lifespan="off",
+        ws="websockets-sansio",
+        ws_max_size=16 * 1024 * 1024,
+        ws_ping_interval=None,
+        timeout_graceful_shutdown=2,
+        timeout_keep_alive=30,
+    )
+
+
+def start_server(
+    backend: Backend,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = 0,
+    api_key: str | None = None,
+    startup_timeout: float = 10.0,
+) -> RunningEmulator:
+    """Serve ``backend`` from a background thread; return once it accepts connections."""
+    import uvicorn
+
+    from .app import create_app
+
+    sock = bind_socket(host, port)
+    actual_port = sock.getsockname()[1]
+    config = _uvicorn_config(create_app(backend), log_level="error")
+    server = uvicorn.Server(config)
+
+    def run() -> None:
+        try:
+            server.run(sockets=[sock])
+        finally:
+            sock.close()
+
+    thread = threading.Thread(target=run, name=f"cosyvoice-emulator-{actual_port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError("the emulator did not start")
+        time.sleep(0.005)
+    key = api_key if api_key is not None else sorted(backend.config.api_keys)[0]
+    return RunningEmulator(backend, host, actual_port, api_key=key, server=server, thread=thread)
+
+
+def serve_forever(backend: Backend, sock: socket.socket, *, log_level: str = "info") -> None:
+    """Serve ``backend`` on ``sock`` in the foreground until interrupted (Ctrl-C)."""
+    import uvicorn
+
+    from .app import create_app
+
+    logging.getLogger("uvicorn.error").setLevel(log_level.upper())
+    config = _uvicorn_config(create_app(backend), log_level=log_level)
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
