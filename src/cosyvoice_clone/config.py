@@ -2,7 +2,7 @@
 
 Key lookup order (the first that has a key wins):
 
-1. the key passed explicitly (``api_key=`` / ``--api-key``);
+1. the key passed explicitly (``api_key=``);
 2. env ``DASHSCOPE_API_KEY``;
 3. ``dashscope_api_key`` in ``~/.alibabacloud/credentials`` (INI), section ``[default]`` or the
    profile named by ``profile=`` / ``--profile`` / env ``ALIBABA_CLOUD_PROFILE``;
@@ -106,7 +106,7 @@ def find_api_key(
     """Look the API key up in the documented order; ``None`` when there is none."""
     env = os.environ if environ is None else environ
     if explicit:
-        return ApiKey(explicit.strip(), "explicit (--api-key)")
+        return ApiKey(explicit.strip(), "explicit")
     if env.get(ENV_API_KEY, "").strip():
         return ApiKey(env[ENV_API_KEY].strip(), f"env {ENV_API_KEY}")
     profile_name = profile or env.get(ENV_PROFILE) or "default"

@@ -1,9 +1,157 @@
-"""The `doctor` command group (not written yet)."""
+"""`doctor`: show the resolved configuration and whether the endpoints answer."""
 
 from __future__ import annotations
 
+import socket
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
 import typer
+
+from .common import state
+
+
+def _probe_tcp(url: str, timeout: float) -> dict[str, Any]:
+    """Open (and close) a TCP connection to the URL's host and port."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme in ("https", "wss") else 80)
+    started = time.perf_counter()
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=timeout):
+            pass
+    except OSError as exc:
+        return {"reachable": False, "error": exc.strerror or type(exc).__name__}
+    return {"reachable": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def _probe_key(http_base: str, key: str, workspace: str | None, timeout: float) -> dict[str, Any]:
+    """Ask the service to list one voice (free) to learn whether the key works here."""
+    import httpx
+
+    from ..config import redact
+    from ..errors import api_error
+
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    if workspace:
+        headers["X-DashScope-WorkSpace"] = workspace
+    body = {"model": "voice-enrollment", "input": {"action": "list_voice", "page_size": 1}}
+    try:
+        resp = httpx.post(
+            f"{http_base}/services/audio/tts/customization",
+            json=body,
+            headers=headers,
+            timeout=timeout,
+        )
+    except httpx.HTTPError as exc:
+        return {"accepted": None, "error": redact(f"{type(exc).__name__}: {exc}", key)}
+    if resp.status_code == 200:
+        return {"accepted": True}
+    try:
+        data = resp.json()
+    except ValueError:
+        data = {}
+    err = api_error(resp.status_code, data.get("code"), data.get("message"), data.get("request_id"))
+    return {"accepted": False, "error": redact(str(err), key), "exit_code": err.exit_code}
+
+
+def doctor(
+    ctx: typer.Context,
+    timeout: float = typer.Option(3.0, "--timeout", help="Seconds per reachability probe."),
+    offline: bool = typer.Option(False, "--offline", help="Only show the configuration."),
+) -> None:
+    """Show region, endpoints, where the API key came from (redacted), and reachability.
+
+    Exits 0 when a key is set and the endpoints answer, 3 when no key (or a refused key),
+    6 when an endpoint can't be reached. Examples:
+
+      cosyvoice-clone doctor
+
+      cosyvoice-clone --emulator --json doctor
+    """
+    from .. import __version__, catalog
+
+    app_state = state(ctx)
+    settings = app_state.settings()
+    key = settings.api_key
+    report: dict[str, Any] = {
+        "ok": True,
+        "version": __version__,
+        "region": settings.region,
+        "region_label": catalog.REGIONS[settings.region].label,
+        "emulator": app_state.emulator,
+        "http_base": settings.http_base,
+        "http_base_source": settings.http_base_source,
+        "websocket_url": settings.websocket_url,
+        "websocket_url_source": settings.websocket_url_source,
+        "workspace": settings.workspace,
+        "api_key": key.redacted if key else None,
+        "api_key_source": key.source if key else None,
+        "home": str(settings.home),
+        "output_dir": str(settings.output_dir),
+        "clone_models": catalog.clone_models_in(settings.region),
+        "problems": [],
+    }
+    exit_code = 0
+    problems: list[str] = report["problems"]
+    if key is None:
+        problems.append("no API key: set DASHSCOPE_API_KEY (or use --emulator)")
+        exit_code = 3
+    if not offline:
+        report["http"] = _probe_tcp(settings.http_base, timeout)
+        report["websocket"] = _probe_tcp(settings.websocket_url, timeout)
+        for name in ("http", "websocket"):
+            if not report[name]["reachable"]:
+                problems.append(f"{name} endpoint unreachable: {report[name]['error']}")
+                exit_code = exit_code or 6
+        if key is not None and report["http"]["reachable"]:
+            report["key_check"] = _probe_key(
+                settings.http_base, key.value, settings.workspace, timeout
+            )
+            if report["key_check"]["accepted"] is False:
+                problems.append(f"key refused: {report['key_check']['error']}")
+                exit_code = exit_code or report["key_check"]["exit_code"]
+    report["ok"] = not problems
+
+    def human() -> None:
+        from rich.table import Table
+
+        table = Table(show_header=False, box=None, pad_edge=False)
+        table.add_column(style="bold")
+        table.add_column()
+        table.add_row("region", f"{settings.region} ({report['region_label']})")
+        table.add_row("HTTP base", f"{settings.http_base}  [dim]({settings.http_base_source})[/]")
+        table.add_row(
+            "WebSocket", f"{settings.websocket_url}  [dim]({settings.websocket_url_source})[/]"
+        )
+        table.add_row(
+            "API key", f"{report['api_key']}  [dim]({report['api_key_source']})[/]" if key else "—"
+        )
+        table.add_row("home", report["home"])
+        table.add_row("evidence", report["output_dir"])
+        table.add_row("clone models", ", ".join(report["clone_models"]) or "none")
+        for name in ("http", "websocket"):
+            if name in report:
+                probe = report[name]
+                table.add_row(
+                    f"{name} reachable",
+                    f"[green]yes[/] ({probe['ms']} ms)" if probe["reachable"] else "[red]no[/]",
+                )
+        if "key_check" in report:
+            accepted = report["key_check"]["accepted"]
+            table.add_row(
+                "key accepted",
+                {True: "[green]yes[/]", False: "[red]no[/]", None: "unknown"}[accepted],
+            )
+        app_state.console.print(table)
+        for problem in problems:
+            app_state.err_console.print(f"[red]problem:[/] {problem}", markup=True)
+
+    app_state.emit(report, human)
+    if exit_code:
+        raise typer.Exit(exit_code)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add `doctor` to ``app``."""
+    app.command("doctor")(doctor)

@@ -1,0 +1,5 @@
+"""`python -m cosyvoice_clone` runs the command-line tool."""
+
+from .cli.main import run
+
+run()

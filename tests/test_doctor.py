@@ -1,0 +1,57 @@
+"""`doctor`: resolved configuration, key source (redacted), reachability and exit codes."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+KEY = "sk-doctor-test-key-0001"
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_offline_report_shows_the_key_source_redacted(cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DASHSCOPE_API_KEY", KEY)
+    result = cli("--json", "doctor", "--offline")
+    assert result.exit_code == 0
+    report = result.json()
+    assert report["ok"] is True
+    assert report["api_key_source"] == "env DASHSCOPE_API_KEY"
+    assert report["api_key"] == "sk-…0001"
+    assert report["region"] == "cn-beijing"
+    assert report["http_base"] == "https://dashscope.aliyuncs.com/api/v1"
+    assert KEY not in result.stdout + result.stderr
+
+
+def test_no_key_exits_3(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("--json", "--region", "ap-southeast-1", "doctor", "--offline")
+    assert result.exit_code == 3
+    report = result.json()
+    assert report["ok"] is False
+    assert report["http_base"].startswith("https://dashscope-intl.")
+    assert any("no API key" in p for p in report["problems"])
+
+
+def test_unreachable_endpoints_exit_6(cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    port = closed_port()
+    monkeypatch.setenv("DASHSCOPE_API_KEY", KEY)
+    monkeypatch.setenv("DASHSCOPE_HTTP_BASE_URL", f"http://127.0.0.1:{port}/api/v1")
+    monkeypatch.setenv("DASHSCOPE_WEBSOCKET_BASE_URL", f"ws://127.0.0.1:{port}/api-ws/v1/inference")
+    result = cli("doctor", "--timeout", "1")
+    assert result.exit_code == 6
+    assert "unreachable" in result.stderr
+    assert KEY not in result.stdout + result.stderr
+
+
+def test_unknown_region_is_one_line_exit_2(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("--region", "mars-1", "doctor", "--offline")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: unknown region 'mars-1' — use one of: cn-beijing, ap-southeast-1"
+    ]
+    result = cli("--json", "--region", "mars-1", "doctor")
+    assert json.loads(result.stdout)["error"]["code"] == "config"
