@@ -24,4 +24,4 @@ def print_table(title: str, rows: Sequence[tuple[str, ...]], header: tuple[str, 
     widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
     print(title)
     for row in (header, *rows):
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))

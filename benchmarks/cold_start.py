@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import median_wall, print_table  # noqa: E402
+from _util import median_wall, print_table
 
 
 def main() -> None:

@@ -139,14 +139,16 @@ def run(argv: list[str] | None = None) -> None:
     except typer.Abort:
         stderr_console().print("aborted", markup=False)
         sys.exit(130)
-    except typer.TyperException as exc:
+    except typer.TyperException as exc:  # usage errors (typer's vendored click exceptions)
+        format_message = getattr(exc, "format_message", None)
+        message = format_message() if callable(format_message) else str(exc)
         if json_mode:
             print_json(
                 {
                     "ok": False,
                     "error": {
                         "code": "usage",
-                        "message": exc.format_message(),
+                        "message": message,
                         "hint": "see --help",
                         "http_status": None,
                         "api_code": None,
@@ -155,8 +157,12 @@ def run(argv: list[str] | None = None) -> None:
                 }
             )
         else:
-            exc.show()
-        sys.exit(2)
+            show = getattr(exc, "show", None)
+            if callable(show):
+                show()
+            else:
+                stderr_console().print(f"error: {message}", markup=False)
+        sys.exit(getattr(exc, "exit_code", 2) or 2)
     except KeyboardInterrupt:
         stderr_console().print("interrupted", markup=False)
         sys.exit(130)
