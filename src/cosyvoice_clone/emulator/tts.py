@@ -1,10 +1,594 @@
-"""The speech-synthesis WebSocket of the emulator (section 3 of the protocol doc)."""
+"""The speech-synthesis WebSocket of the emulator (section 3 of ``dashscope-protocol.md``).
+
+One connection runs tasks one after another. Per task::
+
+    client                                   server
+    run-task (model, voice, parameters)  ->  task-started   (or task-failed, then close)
+    continue-task {text} ...             ->  result-generated sentence-begin
+                                             result-generated sentence-synthesis + binary audio ...
+                                             result-generated sentence-end (usage, words)
+    finish-task {} / {directive: cancel} ->  ... task-finished
+
+Rules enforced like the service: bearer key at the handshake, ``payload.input`` required, the
+voice bound to the model ("Engine return error code: 418"), 20,000 characters per message and
+200,000 per task (CJK counts 2, SSML tags not counted), one continue-task with ``enable_ssml``,
+23 s without a message fails the task, 3 task submissions/s per model, first-audio latency and
+real-time factor from the backend config, and the ``ws_drop`` / ``task_failed`` faults mid-stream.
+Every task-failed is followed by a close.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
 from starlette.websockets import WebSocket
+
+from .. import catalog
+from .speech import (
+    DEFAULT_PITCH_HZ,
+    Encoder,
+    FormatError,
+    SpeechEngine,
+    Token,
+    plan_sentence,
+    resolve_format,
+    split_sentences,
+    token_samples,
+    word_timings,
+)
+
+CONNECTION_IDLE_S = 60.0
+"""A connection without a running task is closed after this long without a message."""
+FIRST_BLOCK_S = 0.25
+"""Duration of the first audio block of a task (small, so first audio comes early)."""
+BLOCK_S = 1.0
+"""Duration of the following audio blocks."""
+
+_SSML_TAG = re.compile(r"<[^>]*>")
+_ENGINE_418 = "[tts:]Engine return error code: 418"
+
+
+class TaskFailure(Exception):
+    """A reason to answer ``task-failed`` (then close)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _invalid(message: str) -> TaskFailure:
+    return TaskFailure("InvalidParameter", message)
+
+
+_FLUSH = object()
+_END = object()
+
+
+@dataclass
+class _Task:
+    task_id: str
+    model: str
+    voice_pitch_hz: float
+    format: str
+    sample_rate: int
+    bit_rate: int | None
+    volume: int
+    rate: float
+    pitch: float
+    seed: int
+    ssml: bool
+    word_timestamps: bool
+    request_uuid: str = field(default_factory=lambda: uuid.uuid4().hex)
+    inbox: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
+    continues: int = 0
+    received_chars: int = 0
+    input_finished: bool = False
+    done: bool = False
+    runner: asyncio.Task[None] | None = None
+
+
+def _number(params: dict[str, Any], name: str, default: float, low: float, high: float) -> float:
+    value = params.get(name, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _invalid(f"Parameter '{name}' must be a number.")
+    if not low <= float(value) <= high:
+        raise _invalid(f"Parameter '{name}' out of range [{low:g}, {high:g}].")
+    return float(value)
+
+
+def bearer(websocket: WebSocket) -> str | None:
+    """The key of the ``Authorization: Bearer <key>`` header, if any."""
+    scheme, _, key = websocket.headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return key.strip() or None
 
 
 async def inference_endpoint(websocket: WebSocket) -> None:
-    """Serve one synthesis connection: run-task / continue-task / finish-task (stub for now)."""
-    await websocket.close(code=1011)
+    """Serve one synthesis connection: run-task / continue-task / finish-task, many tasks."""
+    backend = websocket.app.state.backend
+    if not backend.authorized(bearer(websocket)):
+        await _deny(websocket)
+        return
+    await websocket.accept()
+    connection = _Connection(websocket, backend)
+    try:
+        await connection.serve()
+    finally:
+        await connection.shutdown()
+
+
+async def _deny(websocket: WebSocket) -> None:
+    """Refuse the handshake: HTTP 401 with the service's error body where the server can."""
+    from starlette.responses import JSONResponse
+
+    body = {
+        "request_id": str(uuid.uuid4()),
+        "code": "InvalidApiKey",
+        "message": "Invalid API-key provided.",
+    }
+    try:
+        await websocket.send_denial_response(JSONResponse(body, status_code=401))
+    except RuntimeError:  # the server has no denial-response extension: plain 403
+        await websocket.close(code=1008)
+
+
+class _Connection:
+    def __init__(self, websocket: WebSocket, backend: Any) -> None:
+        self.ws = websocket
+        self.backend = backend
+        self.inbox: asyncio.Queue[Any] = asyncio.Queue()
+        self.task: _Task | None = None
+        self.closed = False
+        self.send_lock = asyncio.Lock()
+        self.reader: asyncio.Task[None] | None = None
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                message = await self.ws.receive()
+                await self.inbox.put(message)
+                if message["type"] == "websocket.disconnect":
+                    return
+        except Exception:  # the socket is gone in a way Starlette reports as an error
+            await self.inbox.put({"type": "websocket.disconnect"})
+
+    async def _send_json(self, data: dict[str, Any]) -> None:
+        if self.closed:
+            return
+        async with self.send_lock:
+            try:
+                await self.ws.send_text(json.dumps(data, ensure_ascii=False))
+            except Exception:
+                self.closed = True
+
+    async def _send_audio(self, event: dict[str, Any], audio: bytes) -> None:
+        """The sentence-synthesis event and its binary frame, back to back."""
+        if self.closed:
+            return
+        async with self.send_lock:
+            try:
+                await self.ws.send_text(json.dumps(event, ensure_ascii=False))
+                await self.ws.send_bytes(audio)
+            except Exception:
+                self.closed = True
+
+    async def close(self, code: int = 1000) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        async with self.send_lock:
+            with contextlib.suppress(Exception):
+                await self.ws.close(code=code)
+
+    async def abort(self) -> None:
+        """Drop the TCP connection without a close frame (the ``ws_drop`` fault)."""
+        self.closed = True
+        receive = getattr(self.ws, "_receive", None)
+        protocol = getattr(receive, "__self__", None)
+        transport = getattr(protocol, "transport", None)
+        if transport is not None and hasattr(transport, "abort"):
+            transport.abort()
+            return
+        with contextlib.suppress(Exception):  # pragma: no cover - servers without a transport
+            await self.ws.close(code=1011)
+
+    async def fail(self, task_id: str, code: str, message: str, close_code: int = 1000) -> None:
+        """task-failed, then close."""
+        await self._send_json(
+            {
+                "header": {
+                    "task_id": task_id,
+                    "event": "task-failed",
+                    "error_code": code,
+                    "error_message": message,
+                    "attributes": {},
+                },
+                "payload": {},
+            }
+        )
+        await self.close(close_code)
+
+    def _header(self, task: _Task, event: str, **attributes: Any) -> dict[str, Any]:
+        return {"task_id": task.task_id, "event": event, "attributes": attributes}
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        self.reader = asyncio.create_task(self._read())
+        idle = float(getattr(self.backend.config, "idle_timeout", catalog.SYNTHESIS_IDLE_TIMEOUT_S))
+        while not self.closed:
+            task = self.task
+            waiting_for_input = task is not None and not task.done and not task.input_finished
+            timeout = idle if waiting_for_input else CONNECTION_IDLE_S
+            try:
+                message = await asyncio.wait_for(self.inbox.get(), timeout)
+            except asyncio.TimeoutError:
+                task = self.task
+                if task is not None and not task.done and not task.input_finished:
+                    await self._abort_task(task)
+                    await self.fail(
+                        task.task_id, "InvalidParameter", f"request timeout after {idle:g} seconds."
+                    )
+                elif task is not None and not task.done:
+                    continue  # still speaking after finish-task: not idle
+                else:
+                    await self.close(1000)
+                return
+            if message["type"] == "websocket.disconnect":
+                self.closed = True
+                return
+            text = message.get("text")
+            if text is None:
+                await self._garbage("binary frames are not accepted; send JSON text frames")
+                return
+            try:
+                data = json.loads(text)
+                header = data["header"]
+                action = header["action"]
+                if not isinstance(data, dict) or not isinstance(header, dict):
+                    raise TypeError
+            except (ValueError, KeyError, TypeError):
+                await self._garbage("unable to parse the message as a JSON command")
+                return
+            raw_id = header.get("task_id")
+            task_id = raw_id if isinstance(raw_id, str) else ""
+            payload = data.get("payload")
+            try:
+                if action == "run-task":
+                    await self._run_task(task_id, payload)
+                elif action == "continue-task":
+                    await self._continue_task(task_id, payload)
+                elif action == "finish-task":
+                    await self._finish_task(task_id, payload)
+                else:
+                    raise _invalid(f"unknown action {action!r}")
+            except TaskFailure as failure:
+                if self.task is not None:
+                    await self._abort_task(self.task)
+                await self.fail(task_id, failure.code, failure.message)
+                return
+
+    async def _garbage(self, message: str) -> None:
+        task_id = self.task.task_id if self.task is not None else ""
+        if self.task is not None:
+            await self._abort_task(self.task)
+        await self.fail(task_id, "InvalidParameter", message, close_code=1007)
+
+    async def shutdown(self) -> None:
+        if self.task is not None:
+            await self._abort_task(self.task)
+        if self.reader is not None:
+            self.reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.reader
+        await self.close(1000)
+
+    async def _abort_task(self, task: _Task) -> None:
+        task.done = True
+        runner = task.runner
+        if runner is not None and not runner.done():
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await runner
+
+    # -- actions --------------------------------------------------------------------------------
+
+    async def _run_task(self, task_id: str, payload: Any) -> None:
+        if self.task is not None and not self.task.done:
+            await self._abort_task(self.task)  # a new run-task aborts the current one
+        self.task = None
+        if not task_id:
+            raise _invalid("Missing required header: task_id.")
+        if not isinstance(payload, dict) or not isinstance(payload.get("input"), dict):
+            raise _invalid("task can not be null")
+        model = payload.get("model")
+        if not isinstance(model, str) or not model:
+            raise _invalid("Missing required parameter: model.")
+        params = payload.get("parameters")
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            raise _invalid("Parameter 'parameters' must be an object.")
+        voice_id = params.get("voice")
+        if not isinstance(voice_id, str) or not voice_id:
+            raise _invalid("Missing required parameter: voice.")
+        try:
+            fmt, sample_rate = resolve_format(params.get("format"), params.get("sample_rate"))
+        except (FormatError, TypeError, ValueError) as exc:
+            raise _invalid(str(exc)) from None
+        volume = int(_number(params, "volume", 50, 0, 100))
+        rate = _number(params, "rate", 1.0, 0.5, 2.0)
+        pitch = _number(params, "pitch", 1.0, 0.5, 2.0)
+        seed = int(_number(params, "seed", 0, 0, 65535))
+        bit_rate_value = params.get("bit_rate")
+        bit_rate: int | None = None
+        if fmt == "opus" and bit_rate_value is not None:
+            bit_rate = int(_number(params, "bit_rate", 32, 6, 510_000))
+            if bit_rate > 510:  # the SDK sends bits per second for some formats
+                bit_rate //= 1000
+            bit_rate = max(6, min(510, bit_rate))
+        voice = self.backend.voice(voice_id)
+        if voice is None or voice.target_model != model or voice.status != "OK":
+            raise _invalid(_ENGINE_418)
+        if not self.backend.allow_synthesis_task(model):
+            raise TaskFailure(
+                "Throttling.RateQuota", "Requests rate limit exceeded, please try again later."
+            )
+        task = _Task(
+            task_id=task_id,
+            model=model,
+            voice_pitch_hz=float(voice.pitch_hz or DEFAULT_PITCH_HZ),
+            format=fmt,
+            sample_rate=sample_rate,
+            bit_rate=bit_rate,
+            volume=volume,
+            rate=rate,
+            pitch=pitch,
+            seed=seed,
+            ssml=bool(params.get("enable_ssml")),
+            word_timestamps=bool(params.get("word_timestamp_enabled")),
+        )
+        self.task = task
+        await self._send_json({"header": self._header(task, "task-started"), "payload": {}})
+        task.runner = asyncio.create_task(self._synthesize(task))
+        text = payload["input"].get("text")
+        if isinstance(text, str) and text:
+            self._accept_text(task, text)
+
+    def _current(self, task_id: str) -> _Task:
+        task = self.task
+        if task is None or task.task_id != task_id:
+            raise _invalid(f"task {task_id!r} is not running on this connection")
+        if task.done or task.input_finished:
+            raise _invalid(f"task {task_id!r} is already finishing")
+        return task
+
+    def _accept_text(self, task: _Task, text: str) -> None:
+        spoken = _SSML_TAG.sub("", text) if task.ssml else text
+        weight = catalog.text_weight(spoken)
+        if weight > catalog.MAX_CHARS_PER_MESSAGE:
+            raise _invalid(
+                f"Text length exceeds the limit: {weight} > {catalog.MAX_CHARS_PER_MESSAGE} "
+                "characters in one message."
+            )
+        if task.received_chars + weight > catalog.MAX_CHARS_PER_TASK:
+            raise _invalid(
+                f"Text length exceeds the limit: more than {catalog.MAX_CHARS_PER_TASK} "
+                "characters in one task."
+            )
+        task.received_chars += weight
+        task.inbox.put_nowait(spoken)
+
+    async def _continue_task(self, task_id: str, payload: Any) -> None:
+        task = self._current(task_id)
+        if not isinstance(payload, dict) or not isinstance(payload.get("input"), dict):
+            raise _invalid("task can not be null")
+        data = payload["input"]
+        if data.get("flush") is True:
+            task.inbox.put_nowait(_FLUSH)
+            return
+        text = data.get("text")
+        if not isinstance(text, str):
+            raise _invalid("Missing required parameter: input.text.")
+        task.continues += 1
+        if task.ssml and task.continues > 1:
+            raise _invalid("Text request limit violated, expected 1.")
+        self._accept_text(task, text)
+
+    async def _finish_task(self, task_id: str, payload: Any) -> None:
+        task = self._current(task_id)
+        data = payload.get("input") if isinstance(payload, dict) else None
+        if isinstance(data, dict) and data.get("directive") == "cancel":
+            await self._abort_task(task)
+            await self._finished(task, characters=task.received_chars)
+            return
+        task.input_finished = True
+        task.inbox.put_nowait(_END)
+
+    async def _finished(self, task: _Task, characters: int) -> None:
+        task.done = True
+        await self._send_json(
+            {
+                "header": self._header(task, "task-finished", request_uuid=task.request_uuid),
+                "payload": {
+                    "output": {"sentence": {"words": []}},
+                    "usage": {"characters": characters},
+                },
+            }
+        )
+
+    # -- speaking -------------------------------------------------------------------------------
+
+    async def _synthesize(self, task: _Task) -> None:
+        try:
+            await _Speaker(self, task).run()
+        except asyncio.CancelledError:
+            raise
+        except _Dropped:
+            return
+        except TaskFailure as failure:
+            task.done = True
+            await self.fail(task.task_id, failure.code, failure.message)
+        except Exception as exc:  # an emulator bug must not hang the client
+            task.done = True
+            await self.fail(task.task_id, "InternalError", f"emulator error: {exc!r}")
+
+
+class _Dropped(Exception):
+    """The connection was dropped on purpose (fault)."""
+
+
+class _Speaker:
+    """Turns the text of one task into paced result-generated events and audio frames."""
+
+    def __init__(self, connection: _Connection, task: _Task) -> None:
+        self.conn = connection
+        self.task = task
+        config = connection.backend.config
+        self.latency = float(getattr(config, "first_audio_latency", 0.0))
+        self.rtf = float(getattr(config, "rtf", 0.0))
+        self.engine = SpeechEngine(
+            sample_rate=task.sample_rate,
+            pitch_hz=task.voice_pitch_hz,
+            volume=task.volume,
+            rate=task.rate,
+            pitch=task.pitch,
+            seed=task.seed,
+            block_seconds=BLOCK_S,
+        )
+        self.encoder = Encoder(task.format, task.sample_rate, task.bit_rate or 32)
+        self.index = 0
+        self.samples = 0
+        self.characters = 0
+        self.clock: float | None = None
+        self.first_frame_sent = False
+
+    def _event(self, output: dict[str, Any], usage: bool = False) -> dict[str, Any]:
+        payload: dict[str, Any] = {"output": output}
+        if usage:
+            payload["usage"] = {"characters": self.characters}
+        return {"header": self.conn._header(self.task, "result-generated"), "payload": payload}
+
+    async def run(self) -> None:
+        task = self.task
+        buffer = ""
+        try:
+            while True:
+                item = await task.inbox.get()
+                if item is _END or item is _FLUSH:
+                    sentences, rest = split_sentences(buffer)
+                    if rest.strip():
+                        sentences.append(rest)
+                    buffer = ""
+                else:
+                    sentences, buffer = split_sentences(buffer + item)
+                for sentence in sentences:
+                    await self._speak(sentence)
+                if item is _END:
+                    break
+            tail = await asyncio.to_thread(self.encoder.finish)
+            if tail:
+                await self._pace(0.0)
+                await self.conn._send_audio(
+                    self._event({"type": "sentence-synthesis", "sentence": {"index": self.index}}),
+                    tail,
+                )
+            await self.conn._finished(task, characters=self.characters)
+        finally:
+            self.encoder.close()
+
+    async def _pace(self, seconds: float) -> None:
+        """Wait until a block of ``seconds`` of audio would be ready on the real service."""
+        now = time.monotonic()
+        if self.clock is None:
+            self.clock = now + self.latency
+        else:
+            self.clock = max(self.clock, now) + self.rtf * seconds
+        delay = self.clock - now
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def _render(self, blocks: Any) -> tuple[int, bytes] | None:
+        block = next(blocks, None)
+        if block is None:
+            return None
+        assert isinstance(block, np.ndarray)
+        return int(block.size), self.encoder.encode(block)
+
+    async def _speak(self, sentence: str) -> None:
+        text = sentence.strip()
+        if not text:
+            return
+        index = self.index
+        self.index += 1
+        tokens: list[Token] = plan_sentence(text, self.task.rate)
+        begin = self.samples
+        await self.conn._send_json(
+            self._event(
+                {
+                    "type": "sentence-begin",
+                    "original_text": text,
+                    "sentence": {"index": index, "words": []},
+                }
+            )
+        )
+        first = FIRST_BLOCK_S if not self.first_frame_sent else None
+        blocks = self.engine.render(text, tokens, first_block_seconds=first)
+        while True:
+            result = await asyncio.to_thread(self._render, blocks)
+            if result is None:
+                break
+            count, data = result
+            self.samples += count
+            await self._pace(count / self.task.sample_rate)
+            if self.conn.closed:
+                raise _Dropped()
+            if not data:
+                continue
+            await self.conn._send_audio(
+                self._event({"type": "sentence-synthesis", "sentence": {"index": index}}), data
+            )
+            if not self.first_frame_sent:
+                self.first_frame_sent = True
+                await self._maybe_fault()
+        self.characters += catalog.text_weight(text)
+        sr = self.task.sample_rate
+        words = word_timings(tokens, sr, begin) if self.task.word_timestamps else []
+        end = begin + sum(token_samples(t, sr) for t in tokens)
+        await self.conn._send_json(
+            self._event(
+                {
+                    "type": "sentence-end",
+                    "original_text": text,
+                    "sentence": {
+                        "index": index,
+                        "words": words,
+                        "begin_time": round(begin * 1000 / sr),
+                        "end_time": round(end * 1000 / sr),
+                    },
+                },
+                usage=True,
+            )
+        )
+
+    async def _maybe_fault(self) -> None:
+        backend = self.conn.backend
+        if backend.fault("ws_drop"):
+            await self.conn.abort()
+            raise _Dropped()
+        if backend.fault("task_failed"):
+            raise TaskFailure("InternalError", "[tts:]Engine return error code: 500")
