@@ -1,0 +1,890 @@
+"""The Python API: :class:`CosyVoice` (sync) and :class:`AsyncCosyVoice` (async), same names.
+
+    from cosyvoice_clone import CosyVoice
+
+    with CosyVoice(region="cn-beijing") as cv:
+        result = cv.clone(prefix="myvoice", sample="sample.wav", wait=True)
+        print(result.voice_id, result.status, result.reused)
+        for voice in cv.voices.list():
+            print(voice["voice_id"], voice["status"])
+
+``clone`` validates every field first (nothing is sent for bad input), checks a local sample
+with :func:`cosyvoice_clone.audio.check_sample` and refuses a failing one before spending a slot,
+returns an existing voice for an identical request (the registry's dedupe, unless
+``force=True``), uploads local files (cn-beijing), creates the voice without ever duplicating it
+after an ambiguous failure, registers it, writes the evidence files and optionally waits until
+it is ``OK``.
+
+Everything without I/O lives in :class:`_ClientCore` as flows (generators of HTTP steps); the
+sync and async classes only drive them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from . import catalog
+from .config import Settings
+from .enrollment import (
+    STATUS_DEPLOYING,
+    STATUS_UNDEPLOYED,
+    EnrollmentCore,
+    StatusCallback,
+    VoiceInfo,
+    WaitPolicy,
+)
+from .errors import (
+    CosyVoiceCloneError,
+    InvalidRequestError,
+    NotFoundError,
+    SampleRejectedError,
+    VoiceRejectedError,
+)
+from .evidence import record_clone
+from .http import AsyncHttpClient, Flow, HttpClient, RetryPolicy
+from .registry import Registry, SyncReport, VoiceRecord, dedupe_key, endpoint_id
+from .request import CloneOptions, CloneRequest, CloneResponse, normalize_clone_options
+from .upload import LocalSample, is_url, read_local_sample, require_upload_region, upload_flow
+
+DEFAULT_RATE_LIMIT = catalog.ENROLLMENT_REQUESTS_PER_SECOND * 0.9
+"""Requests/s the client paces itself to (the service allows 10 enrollment requests/s)."""
+DEFAULT_WAIT_TIMEOUT = 300.0
+
+
+@dataclass(frozen=True)
+class CloneResult:
+    """What ``clone`` returns: the voice and how it was obtained."""
+
+    voice_id: str
+    target_model: str
+    prefix: str
+    region: str
+    status: str | None
+    request_id: str | None = None
+    usage_count: int | None = None
+    reused: bool = False
+    """An identical earlier clone was returned; no slot was spent."""
+    adopted: bool = False
+    """Found by reconciliation after an ambiguous failure (the create did go through)."""
+    sample_url: str | None = None
+    sample_sha256: str | None = None
+    warnings: tuple[str, ...] = ()
+    evidence: dict[str, str] = field(default_factory=dict)
+    check: dict[str, Any] | None = None
+    attempts: int = 0
+    """``create_voice`` requests sent (0 when reused)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON shape printed by ``clone --json``."""
+        return {
+            "ok": True,
+            "voice_id": self.voice_id,
+            "request_id": self.request_id,
+            "usage": {"count": self.usage_count} if self.usage_count is not None else None,
+            "status": self.status,
+            "target_model": self.target_model,
+            "prefix": self.prefix,
+            "region": self.region,
+            "reused": self.reused,
+            "adopted": self.adopted,
+            "sample_url": self.sample_url,
+            "sample_sha256": self.sample_sha256,
+            "attempts": self.attempts,
+            "warnings": list(self.warnings),
+            "evidence": dict(self.evidence),
+            "check": self.check,
+        }
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A validated clone, ready to run."""
+
+    options: CloneOptions
+    key: str
+    sample_source: str
+    sample_url: str | None
+    local: LocalSample | None
+    warnings: tuple[str, ...]
+    check: dict[str, Any] | None
+    reusable: VoiceRecord | None
+
+
+def parse_age(value: str | float | timedelta | None) -> timedelta | None:
+    """``30d``, ``12h``, ``90m``, ``2w``, ``45s`` or a number of days -> timedelta."""
+    if value is None or isinstance(value, timedelta):
+        return value
+    if isinstance(value, (int, float)):
+        return timedelta(days=float(value))
+    text = value.strip().lower()
+    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    try:
+        if text and text[-1] in units:
+            return timedelta(**{units[text[-1]]: float(text[:-1])})
+        return timedelta(days=float(text))
+    except ValueError:
+        raise InvalidRequestError(
+            f"invalid age {value!r}: use a number with a unit, e.g. 30d, 12h, 2w",
+            field="older_than",
+            value=value,
+        ) from None
+
+
+class _ClientCore:
+    """Settings, registry and the flows of every operation (no network I/O here)."""
+
+    def __init__(
+        self,
+        *,
+        region: str | None = None,
+        api_key: str | None = None,
+        home: Path | str | None = None,
+        output_dir: Path | str | None = None,
+        http_base: str | None = None,
+        workspace: str | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.settings = settings or Settings.resolve(
+            region=region,
+            api_key=api_key,
+            home=home,
+            output_dir=output_dir,
+            http_base=http_base,
+            workspace=workspace,
+        )
+        self._api_key = self.settings.require_key()
+        self.region = self.settings.region
+        self.endpoint = endpoint_id(self.settings.http_base, self.settings.http_base_source)
+        self._registry: Registry | None = None
+        self._registry_lock = threading.Lock()
+        self.enrollment = EnrollmentCore(server_offset=self._server_offset)
+
+    def _server_offset(self) -> float | None:
+        return None
+
+    @property
+    def registry(self) -> Registry:
+        """The voice registry in the home dir (opened on first use)."""
+        with self._registry_lock:
+            if self._registry is None:
+                self._registry = Registry(self.settings.home)
+            return self._registry
+
+    def _close_registry(self) -> None:
+        with self._registry_lock:
+            if self._registry is not None:
+                self._registry.close()
+                self._registry = None
+
+    # -- clone ----------------------------------------------------------------------------------
+
+    def _plan_clone(
+        self,
+        *,
+        prefix: Any,
+        sample: str | Path,
+        target_model: Any,
+        language_hints: Any,
+        max_prompt_audio_length: Any,
+        enable_preprocess: Any,
+        force: bool,
+        skip_check: bool,
+    ) -> _Plan:
+        """Validate everything and look for a reusable voice; sends nothing."""
+        options = normalize_clone_options(
+            prefix=prefix,
+            target_model=target_model,
+            language_hints=language_hints,
+            max_prompt_audio_length=max_prompt_audio_length,
+            enable_preprocess=enable_preprocess,
+            region=self.region,
+        )
+        warnings = list(options.warnings)
+        source = str(sample).strip()
+        if not source:
+            raise InvalidRequestError("missing sample: pass a file path or a URL", field="sample")
+        local: LocalSample | None = None
+        url: str | None = None
+        if is_url(source):
+            url = options.with_sample(source).voice_sample_url
+        else:
+            local = read_local_sample(source)
+            require_upload_region(self.region)
+        check = None if skip_check or local is None else self._check(local, options, warnings)
+        key = dedupe_key(
+            options.fingerprint(),
+            endpoint=self.endpoint,
+            sample_sha256=local.sha256 if local else None,
+            sample_url=url,
+        )
+        reusable = None if force else self.registry.find_reusable(key)
+        return _Plan(options, key, source, url, local, tuple(warnings), check, reusable)
+
+    def _check(
+        self, local: LocalSample, options: CloneOptions, warnings: list[str]
+    ) -> dict[str, Any]:
+        from .audio import check_sample
+
+        report = check_sample(local.path, options.target_model)
+        problems = [p for p in report.problems if p.severity != "info"]
+        if report.verdict == "fail":
+            failing = [p.message for p in problems if p.severity == "fail"] or [
+                p.message for p in problems
+            ]
+            raise SampleRejectedError(
+                f"sample {local.path.name} fails the local check: " + "; ".join(failing),
+                hint=f"repair it with `cosyvoice-clone check {local.path} --fix OUT.wav`, or "
+                "pass --skip-check to send it anyway",
+                api_code=report.service_code,
+            )
+        warnings.extend(f"sample: {p.message}" for p in problems if p.severity == "warn")
+        return report.to_dict()
+
+    def _result(
+        self,
+        plan: _Plan,
+        record: VoiceRecord,
+        *,
+        reused: bool,
+        adopted: bool = False,
+        attempts: int = 0,
+        evidence: dict[str, Path] | None = None,
+        status: str | None = None,
+    ) -> CloneResult:
+        return CloneResult(
+            voice_id=record.voice_id,
+            target_model=record.target_model or plan.options.target_model,
+            prefix=plan.options.prefix,
+            region=self.region,
+            status=status or record.status,
+            request_id=record.request_id,
+            usage_count=record.usage_count,
+            reused=reused,
+            adopted=adopted,
+            sample_url=record.sample_url,
+            sample_sha256=record.sample_sha256,
+            warnings=plan.warnings,
+            evidence={k: str(v) for k, v in (evidence or {}).items()},
+            check=plan.check,
+            attempts=attempts,
+        )
+
+    def _evidence(
+        self,
+        request: CloneRequest,
+        response: CloneResponse | None,
+        extra: dict[str, Any],
+    ) -> dict[str, Path]:
+        return record_clone(
+            self.settings.output_dir,
+            request,
+            response,
+            extra={"endpoint": self.endpoint, **extra},
+            secrets=(self._api_key,),
+        )
+
+    def _clone_flow(
+        self,
+        plan: _Plan,
+        *,
+        wait: bool,
+        timeout: float,
+        on_status: StatusCallback | None,
+    ) -> Flow[CloneResult]:
+        """Reuse, or upload + create (+ wait); registers and writes evidence."""
+        registry = self.registry
+        if plan.reusable is not None:
+            existing = plan.reusable
+            try:
+                info = yield from self.enrollment.query(existing.voice_id)
+            except NotFoundError:
+                registry.mark_deleted(existing.voice_id)
+            else:
+                self._observe(info)
+                current = info.status
+                if wait and current != "OK":
+                    current = yield from self._wait_flow(existing.voice_id, timeout, on_status)
+                request = plan.options.with_sample(existing.sample_url or plan.sample_source)
+                response = CloneResponse(existing.voice_id, existing.request_id)
+                evidence = self._evidence(request, response, {"reused": True})
+                return self._result(plan, existing, reused=True, evidence=evidence, status=current)
+        url = plan.sample_url
+        if plan.local is not None:
+            url = yield from upload_flow(plan.local)
+        assert url is not None
+        request = plan.options.with_sample(url)
+        known = registry.known_ids(prefix=request.prefix, endpoint=self.endpoint)
+        try:
+            created = yield from self.enrollment.create(request, known=known)
+        except CosyVoiceCloneError as err:
+            self._evidence(request, None, {"error": err.to_dict()})
+            raise
+        response = created.response
+        record = registry.record_clone(
+            response.voice_id,
+            region=self.region,
+            endpoint=self.endpoint,
+            target_model=request.target_model,
+            prefix=request.prefix,
+            options=plan.options.fingerprint(),
+            key=plan.key,
+            sample_url=request.voice_sample_url,
+            sample_sha256=plan.local.sha256 if plan.local else None,
+            sample_source=plan.sample_source,
+            request_id=response.request_id,
+            usage_count=response.usage_count,
+            status=STATUS_DEPLOYING,
+            origin="adopted" if created.adopted else "created",
+        )
+        evidence = self._evidence(
+            request,
+            response,
+            {"reused": False, "adopted": created.adopted, "attempts": created.attempts},
+        )
+        status: str | None = STATUS_DEPLOYING
+        if wait:
+            status = yield from self._wait_flow(response.voice_id, timeout, on_status)
+        return self._result(
+            plan,
+            record,
+            reused=False,
+            adopted=created.adopted,
+            attempts=created.attempts,
+            evidence=evidence,
+            status=status,
+        )
+
+    def _wait_flow(
+        self, voice_id: str, timeout: float, on_status: StatusCallback | None
+    ) -> Flow[str | None]:
+        try:
+            info = yield from self.enrollment.wait_until_ready(
+                voice_id, WaitPolicy(timeout=timeout), on_status
+            )
+        except VoiceRejectedError:
+            self.registry.set_status(voice_id, STATUS_UNDEPLOYED)
+            raise
+        self._observe(info)
+        return info.status
+
+    def _observe(self, info: VoiceInfo) -> None:
+        self.registry.observe(
+            info.voice_id,
+            region=self.region,
+            endpoint=self.endpoint,
+            status=info.status,
+            gmt_create=info.gmt_create,
+            gmt_modified=info.gmt_modified,
+            target_model=info.target_model,
+        )
+
+    # -- voices ---------------------------------------------------------------------------------
+
+    def _merge(self, info: VoiceInfo) -> dict[str, Any]:
+        record = self.registry.get(info.voice_id)
+        data = info.to_dict()
+        data.update(
+            {
+                "prefix": record.prefix if record else None,
+                "registered": record is not None and record.origin != "seen",
+                "origin": record.origin if record else None,
+                "sample_url": record.sample_url if record else info.resource_link,
+                "sample_sha256": record.sample_sha256 if record else None,
+                "sample_source": record.sample_source if record else None,
+                "registered_at": record.created_at if record else None,
+            }
+        )
+        if data["prefix"] is None:
+            from .registry import split_voice_id
+
+            data["prefix"] = split_voice_id(info.voice_id)[1]
+        return data
+
+    def _list_flow(self, prefix: str | None) -> Flow[list[dict[str, Any]]]:
+        voices = yield from self.enrollment.list_all(prefix)
+        merged = []
+        for info in voices:
+            self.registry.observe(
+                info.voice_id,
+                region=self.region,
+                endpoint=self.endpoint,
+                status=info.status,
+                gmt_create=info.gmt_create,
+                gmt_modified=info.gmt_modified,
+            )
+            merged.append(self._merge(info))
+        return merged
+
+    def _show_flow(self, voice_id: str) -> Flow[dict[str, Any]]:
+        try:
+            info = yield from self.enrollment.query(voice_id)
+        except NotFoundError:
+            if self.registry.get(voice_id) is not None:
+                self.registry.mark_deleted(voice_id)
+            raise
+        self._observe(info)
+        return self._merge(info)
+
+    def _update_flow(
+        self,
+        voice_id: str,
+        plan: _Plan,
+        *,
+        wait: bool,
+        timeout: float,
+        on_status: StatusCallback | None,
+    ) -> Flow[dict[str, Any]]:
+        url = plan.sample_url
+        if plan.local is not None:
+            url = yield from upload_flow(plan.local)
+        assert url is not None
+        try:
+            yield from self.enrollment.update(voice_id, url)
+        except NotFoundError:
+            if self.registry.get(voice_id) is not None:
+                self.registry.mark_deleted(voice_id)
+            raise
+        if self.registry.get(voice_id) is None:
+            info = yield from self.enrollment.query(voice_id)
+            self._observe(info)
+        self.registry.update_sample(
+            voice_id,
+            sample_url=url,
+            sample_sha256=plan.local.sha256 if plan.local else None,
+            sample_source=plan.sample_source,
+            key=plan.key,
+            status=STATUS_DEPLOYING,
+        )
+        if wait:
+            yield from self._wait_flow(voice_id, timeout, on_status)
+        info = yield from self.enrollment.query(voice_id)
+        self._observe(info)
+        data = self._merge(info)
+        data["warnings"] = list(plan.warnings)
+        return data
+
+    def _plan_update(self, voice_id: str, sample: str | Path, skip_check: bool) -> _Plan:
+        from .registry import split_voice_id
+
+        record = self.registry.get(voice_id)
+        id_model, id_prefix = split_voice_id(voice_id)
+        opts = (record.options if record else None) or {}
+        options = CloneOptions(
+            prefix=(record.prefix if record else None) or id_prefix or "voice",
+            target_model=(
+                opts.get("target_model")
+                or (record.target_model if record else None)
+                or id_model
+                or catalog.DEFAULT_TARGET_MODEL
+            ),
+            language_hints=tuple(opts.get("language_hints") or ()),
+            max_prompt_audio_length=opts.get("max_prompt_audio_length"),
+            enable_preprocess=opts.get("enable_preprocess"),
+            region=self.region,
+        )
+        warnings: list[str] = []
+        source = str(sample).strip()
+        local: LocalSample | None = None
+        url: str | None = None
+        if is_url(source):
+            url = options.with_sample(source).voice_sample_url
+        else:
+            local = read_local_sample(source)
+            require_upload_region(self.region)
+        check = None if skip_check or local is None else self._check(local, options, warnings)
+        key = dedupe_key(
+            options.fingerprint(),
+            endpoint=self.endpoint,
+            sample_sha256=local.sha256 if local else None,
+            sample_url=url,
+        )
+        return _Plan(options, key, source, url, local, tuple(warnings), check, None)
+
+    def _delete_flow(self, voice_id: str) -> Flow[dict[str, Any]]:
+        try:
+            yield from self.enrollment.delete(voice_id)
+        except NotFoundError:
+            if self.registry.get(voice_id) is not None:
+                self.registry.mark_deleted(voice_id)
+            raise
+        if self.registry.get(voice_id) is None:
+            self.registry.observe(voice_id, region=self.region, endpoint=self.endpoint)
+        self.registry.mark_deleted(voice_id)
+        return {"voice_id": voice_id, "deleted": True}
+
+    def _sync_flow(self) -> Flow[SyncReport]:
+        voices = yield from self.enrollment.list_all()
+        return self.registry.sync(
+            ((v.voice_id, v.to_dict()) for v in voices),
+            region=self.region,
+            endpoint=self.endpoint,
+        )
+
+    def _prune_plan_flow(
+        self,
+        *,
+        prefix: str | None,
+        older_than: str | float | timedelta | None,
+        status: str | None,
+    ) -> Flow[list[dict[str, Any]]]:
+        age = parse_age(older_than)
+        wanted = status.strip().upper() if status else None
+        if prefix is None and age is None and wanted is None:
+            raise InvalidRequestError(
+                "prune needs at least one filter: --prefix, --older-than or --status",
+                field="filter",
+                hint="e.g. `cosyvoice-clone voices prune --older-than 30d --dry-run`",
+            )
+        voices = yield from self._list_flow(prefix)
+        now = datetime.now(timezone.utc)
+        chosen = []
+        for voice in voices:
+            if wanted and (voice.get("status") or "").upper() != wanted:
+                continue
+            if age is not None:
+                from .enrollment import parse_service_time
+
+                created = parse_service_time(voice.get("gmt_create"))
+                if created is None or now - created < age:
+                    continue
+            chosen.append(voice)
+        return chosen
+
+
+def _client_kwargs(
+    settings: Settings, retry: RetryPolicy | None, rate_limit: float | None, timeout: Any
+) -> dict[str, Any]:
+    return {
+        "workspace": settings.workspace,
+        "retry": retry,
+        "rate_limit": rate_limit,
+        "region": settings.region,
+        "timeout": timeout,
+    }
+
+
+class Voices:
+    """Voice management on the service and in the registry (``CosyVoice.voices``)."""
+
+    def __init__(self, client: CosyVoice) -> None:
+        self._c = client
+
+    def list(self, prefix: str | None = None) -> list[dict[str, Any]]:
+        """Every voice on the service (all pages), merged with what the registry knows."""
+        return self._c.http.run(self._c._list_flow(prefix))
+
+    def show(self, voice_id: str) -> dict[str, Any]:
+        """One voice: the service's details merged with the registry's."""
+        return self._c.http.run(self._c._show_flow(voice_id))
+
+    def update(
+        self,
+        voice_id: str,
+        sample: str | Path,
+        *,
+        skip_check: bool = False,
+        wait: bool = False,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        on_status: StatusCallback | None = None,
+    ) -> dict[str, Any]:
+        """Give a voice a new sample (a path is uploaded, a URL used as is)."""
+        plan = self._c._plan_update(voice_id, sample, skip_check)
+        return self._c.http.run(
+            self._c._update_flow(voice_id, plan, wait=wait, timeout=timeout, on_status=on_status)
+        )
+
+    def delete(self, voice_id: str) -> dict[str, Any]:
+        """Delete a voice on the service (frees its slot) and mark it deleted in the registry."""
+        return self._c.http.run(self._c._delete_flow(voice_id))
+
+    def sync(self) -> SyncReport:
+        """Reconcile the registry with the service (add unknown voices, mark deleted ones)."""
+        return self._c.http.run(self._c._sync_flow())
+
+    def prune_candidates(
+        self,
+        *,
+        prefix: str | None = None,
+        older_than: str | float | timedelta | None = None,
+        status: str | None = None,
+    ) -> builtins.list[dict[str, Any]]:
+        """The voices ``prune`` would delete (nothing is deleted)."""
+        return self._c.http.run(
+            self._c._prune_plan_flow(prefix=prefix, older_than=older_than, status=status)
+        )
+
+    def resolve(self, voice_or_prefix: str) -> VoiceRecord:
+        """A voice id or a unique registered prefix -> its registry record."""
+        return self._c.registry.resolve(voice_or_prefix, endpoint=self._c.endpoint)
+
+
+class CosyVoice(_ClientCore):
+    """Synchronous client: clone voices, manage them, wait for them."""
+
+    def __init__(
+        self,
+        *,
+        region: str | None = None,
+        api_key: str | None = None,
+        home: Path | str | None = None,
+        output_dir: Path | str | None = None,
+        http_base: str | None = None,
+        workspace: str | None = None,
+        settings: Settings | None = None,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limit: float | None = DEFAULT_RATE_LIMIT,
+        timeout: httpx.Timeout | float | None = None,
+    ) -> None:
+        super().__init__(
+            region=region,
+            api_key=api_key,
+            home=home,
+            output_dir=output_dir,
+            http_base=http_base,
+            workspace=workspace,
+            settings=settings,
+        )
+        self.http = HttpClient(
+            self.settings.http_base,
+            self._api_key,
+            transport=transport,
+            **_client_kwargs(self.settings, retry, rate_limit, timeout),
+        )
+        self.voices = Voices(self)
+        self._key_locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def _server_offset(self) -> float | None:
+        return self.http.stats.server_offset
+
+    def clone(
+        self,
+        *,
+        prefix: str,
+        sample: str | Path,
+        target_model: str | None = None,
+        language_hints: list[str] | str | None = None,
+        max_prompt_audio_length: float | None = None,
+        enable_preprocess: bool | None = None,
+        wait: bool = False,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        force: bool = False,
+        skip_check: bool = False,
+        on_status: StatusCallback | None = None,
+    ) -> CloneResult:
+        """Clone a voice from a local file or a URL (see the module docstring)."""
+        plan_args: dict[str, Any] = {
+            "prefix": prefix,
+            "sample": sample,
+            "target_model": target_model,
+            "language_hints": language_hints,
+            "max_prompt_audio_length": max_prompt_audio_length,
+            "enable_preprocess": enable_preprocess,
+            "force": force,
+            "skip_check": skip_check,
+        }
+        plan = self._plan_clone(**plan_args)
+        with self._lock_for(plan.key):
+            if not force:  # another thread may have cloned it meanwhile
+                plan = replace(plan, reusable=self.registry.find_reusable(plan.key))
+            return self.http.run(
+                self._clone_flow(plan, wait=wait, timeout=timeout, on_status=on_status)
+            )
+
+    def _lock_for(self, key: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._key_locks.setdefault(key, threading.Lock())
+
+    def wait(
+        self,
+        voice_id: str,
+        *,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        on_status: StatusCallback | None = None,
+    ) -> str | None:
+        """Wait until a voice is OK; returns its status (raises on UNDEPLOYED or timeout)."""
+        return self.http.run(self._wait_flow(voice_id, timeout, on_status))
+
+    def close(self) -> None:
+        """Close the HTTP pool and the registry."""
+        self.http.close()
+        self._close_registry()
+
+    def __enter__(self) -> CosyVoice:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncVoices:
+    """Async voice management (``AsyncCosyVoice.voices``); the same names as :class:`Voices`."""
+
+    def __init__(self, client: AsyncCosyVoice) -> None:
+        self._c = client
+
+    async def list(self, prefix: str | None = None) -> list[dict[str, Any]]:
+        """Every voice on the service (all pages), merged with what the registry knows."""
+        return await self._c.http.run(self._c._list_flow(prefix))
+
+    async def show(self, voice_id: str) -> dict[str, Any]:
+        """One voice: the service's details merged with the registry's."""
+        return await self._c.http.run(self._c._show_flow(voice_id))
+
+    async def update(
+        self,
+        voice_id: str,
+        sample: str | Path,
+        *,
+        skip_check: bool = False,
+        wait: bool = False,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        on_status: StatusCallback | None = None,
+    ) -> dict[str, Any]:
+        """Give a voice a new sample (a path is uploaded, a URL used as is)."""
+        plan = await asyncio.to_thread(self._c._plan_update, voice_id, sample, skip_check)
+        return await self._c.http.run(
+            self._c._update_flow(voice_id, plan, wait=wait, timeout=timeout, on_status=on_status)
+        )
+
+    async def delete(self, voice_id: str) -> dict[str, Any]:
+        """Delete a voice on the service and mark it deleted in the registry."""
+        return await self._c.http.run(self._c._delete_flow(voice_id))
+
+    async def sync(self) -> SyncReport:
+        """Reconcile the registry with the service."""
+        return await self._c.http.run(self._c._sync_flow())
+
+    async def prune_candidates(
+        self,
+        *,
+        prefix: str | None = None,
+        older_than: str | float | timedelta | None = None,
+        status: str | None = None,
+    ) -> builtins.list[dict[str, Any]]:
+        """The voices ``prune`` would delete (nothing is deleted)."""
+        return await self._c.http.run(
+            self._c._prune_plan_flow(prefix=prefix, older_than=older_than, status=status)
+        )
+
+    def resolve(self, voice_or_prefix: str) -> VoiceRecord:
+        """A voice id or a unique registered prefix -> its registry record."""
+        return self._c.registry.resolve(voice_or_prefix, endpoint=self._c.endpoint)
+
+
+class AsyncCosyVoice(_ClientCore):
+    """Asynchronous client with the same methods as :class:`CosyVoice`."""
+
+    def __init__(
+        self,
+        *,
+        region: str | None = None,
+        api_key: str | None = None,
+        home: Path | str | None = None,
+        output_dir: Path | str | None = None,
+        http_base: str | None = None,
+        workspace: str | None = None,
+        settings: Settings | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limit: float | None = DEFAULT_RATE_LIMIT,
+        timeout: httpx.Timeout | float | None = None,
+        max_connections: int = 20,
+    ) -> None:
+        super().__init__(
+            region=region,
+            api_key=api_key,
+            home=home,
+            output_dir=output_dir,
+            http_base=http_base,
+            workspace=workspace,
+            settings=settings,
+        )
+        self.http = AsyncHttpClient(
+            self.settings.http_base,
+            self._api_key,
+            transport=transport,
+            max_connections=max_connections,
+            **_client_kwargs(self.settings, retry, rate_limit, timeout),
+        )
+        self.voices = AsyncVoices(self)
+        self._key_locks: dict[str, asyncio.Lock] = {}
+
+    def _server_offset(self) -> float | None:
+        return self.http.stats.server_offset
+
+    async def clone(
+        self,
+        *,
+        prefix: str,
+        sample: str | Path,
+        target_model: str | None = None,
+        language_hints: list[str] | str | None = None,
+        max_prompt_audio_length: float | None = None,
+        enable_preprocess: bool | None = None,
+        wait: bool = False,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        force: bool = False,
+        skip_check: bool = False,
+        on_status: StatusCallback | None = None,
+    ) -> CloneResult:
+        """Clone a voice from a local file or a URL (see :meth:`CosyVoice.clone`)."""
+        plan_args: dict[str, Any] = {
+            "prefix": prefix,
+            "sample": sample,
+            "target_model": target_model,
+            "language_hints": language_hints,
+            "max_prompt_audio_length": max_prompt_audio_length,
+            "enable_preprocess": enable_preprocess,
+            "force": force,
+            "skip_check": skip_check,
+        }
+        plan = await asyncio.to_thread(lambda: self._plan_clone(**plan_args))
+        lock = self._key_locks.setdefault(plan.key, asyncio.Lock())
+        async with lock:
+            if not force:  # another task may have cloned it meanwhile
+                plan = replace(plan, reusable=self.registry.find_reusable(plan.key))
+            return await self.http.run(
+                self._clone_flow(plan, wait=wait, timeout=timeout, on_status=on_status)
+            )
+
+    async def wait(
+        self,
+        voice_id: str,
+        *,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        on_status: StatusCallback | None = None,
+    ) -> str | None:
+        """Wait until a voice is OK; returns its status (raises on UNDEPLOYED or timeout)."""
+        return await self.http.run(self._wait_flow(voice_id, timeout, on_status))
+
+    async def aclose(self) -> None:
+        """Close the HTTP pool and the registry."""
+        await self.http.aclose()
+        self._close_registry()
+
+    async def __aenter__(self) -> AsyncCosyVoice:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+__all__ = [
+    "DEFAULT_RATE_LIMIT",
+    "AsyncCosyVoice",
+    "AsyncVoices",
+    "CloneResult",
+    "CosyVoice",
+    "Voices",
+    "parse_age",
+]

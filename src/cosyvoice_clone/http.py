@@ -1,0 +1,665 @@
+"""HTTP transport for the DashScope REST endpoints: auth, headers, timeouts, retries, pacing.
+
+:class:`HttpClient` and :class:`AsyncHttpClient` have the same methods; everything that does no
+I/O (headers, the retry decision, error parsing, statistics) lives in :class:`_HttpCore`, which
+both share. This is the one place where ``httpx`` exceptions become ours
+(:class:`~cosyvoice_clone.errors.TransportError` / :class:`~cosyvoice_clone.errors.TimeoutError`).
+
+Retry policy: 429 (honouring ``Retry-After``), 500/502/503/504 and connection errors are retried
+with exponential backoff and jitter, bounded by ``max_attempts`` and ``total_timeout``. A request
+sent with ``idempotent=False`` (``create_voice``) is retried only when the failure proves nothing
+was processed (429, connection refused); after an *ambiguous* failure (a timeout, a dropped
+connection or a 5xx after the body was sent) it raises :class:`AmbiguousRequestError` so that the
+caller can reconcile before trying again.
+
+Multi-step operations (upload, create, poll) are written once as generators of :class:`Call` and
+:class:`Sleep` steps and driven by :meth:`HttpClient.run` or :meth:`AsyncHttpClient.run`.
+
+Every attempt is logged at DEBUG level on the ``cosyvoice_clone.http`` logger, never with the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from . import __version__
+from .config import redact
+from .errors import (
+    APIStatusError,
+    AuthenticationError,
+    CosyVoiceCloneError,
+    TimeoutError,
+    TransportError,
+    api_error,
+)
+
+logger = logging.getLogger("cosyvoice_clone.http")
+
+T = TypeVar("T")
+
+USER_AGENT = f"cosyvoice-clone/{__version__}; httpx/{httpx.__version__}"
+SDK_CLIENT = f"cosyvoice-clone/{__version__}"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=30.0)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry; delays grow exponentially with jitter."""
+
+    max_attempts: int = 6
+    initial_delay: float = 0.25
+    max_delay: float = 8.0
+    multiplier: float = 2.0
+    total_timeout: float = 120.0
+    """Seconds from the first attempt after which no retry starts."""
+    max_retry_after: float = 30.0
+    """A ``Retry-After`` longer than this is capped."""
+    jitter: bool = True
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        if retry_after is not None and retry_after >= 0:
+            base = min(retry_after, self.max_retry_after)
+            return base + (random.uniform(0, 0.1 * base + 0.05) if self.jitter else 0.0)
+        ceiling = min(self.max_delay, self.initial_delay * self.multiplier ** (attempt - 1))
+        if not self.jitter:
+            return ceiling
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+NO_RETRY = RetryPolicy(max_attempts=1)
+
+
+class AmbiguousRequestError(TransportError):
+    """A non-idempotent request failed in a way that does not tell whether it was processed.
+
+    ``cause`` is the error the request would have raised; the caller reconciles (e.g. lists voices)
+    before deciding to try again.
+    """
+
+    code = "ambiguous"
+
+    def __init__(self, cause: CosyVoiceCloneError) -> None:
+        super().__init__(
+            cause.message,
+            hint=cause.hint,
+            http_status=cause.http_status,
+            api_code=cause.api_code,
+            request_id=cause.request_id,
+        )
+        self.cause = cause
+
+
+@dataclass
+class HttpStats:
+    """Counters of one client: attempts, retries by reason, ambiguous failures."""
+
+    requests: int = 0
+    attempts: int = 0
+    retries: int = 0
+    ambiguous: int = 0
+    retry_reasons: Counter[str] = field(default_factory=Counter)
+    server_offset: float | None = None
+    """Server clock minus local clock in seconds, from the last ``Date`` header."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict for reports."""
+        return {
+            "requests": self.requests,
+            "attempts": self.attempts,
+            "retries": self.retries,
+            "ambiguous": self.ambiguous,
+            "retry_reasons": dict(self.retry_reasons),
+        }
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """A successful answer: the JSON body, its request id and headers."""
+
+    status_code: int
+    body: dict[str, Any]
+    headers: Mapping[str, str]
+    attempts: int = 1
+
+    @property
+    def request_id(self) -> str | None:
+        """The service's request id, if any."""
+        value = self.body.get("request_id")
+        return value if isinstance(value, str) else None
+
+    @property
+    def output(self) -> dict[str, Any]:
+        """``body["output"]`` (``{}`` when absent)."""
+        value = self.body.get("output")
+        return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One HTTP request step of a flow. ``path`` is relative to the base URL unless absolute."""
+
+    method: str
+    path: str
+    json: Any = None
+    params: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] | None = None
+    data: Mapping[str, str] | None = None
+    files: Mapping[str, tuple[str, bytes, str]] | None = None
+    idempotent: bool = True
+    auth: bool = True
+    """Send the Bearer key (never to third-party hosts such as an upload bucket)."""
+    label: str = ""
+    """What the request does, for logs (e.g. ``create_voice``)."""
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """A pause step of a flow."""
+
+    seconds: float
+
+
+Step = Call | Sleep
+Flow = Generator[Step, Any, T]
+
+
+@dataclass
+class _Failure:
+    error: CosyVoiceCloneError
+    retryable: bool
+    ambiguous: bool
+    reason: str
+    retry_after: float | None = None
+
+
+class Pacer:
+    """Spaces requests to at most ``rate`` per second (thread-safe; no I/O)."""
+
+    def __init__(self, rate: float | None) -> None:
+        self.interval = 1.0 / rate if rate else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def reserve(self) -> float:
+        """Claim the next slot; returns how long to wait before using it."""
+        if not self.interval:
+            return 0.0
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+            return slot - now
+
+    def push_back(self, seconds: float) -> None:
+        """After a 429: make every caller wait at least ``seconds`` from now."""
+        if not self.interval:
+            return
+        with self._lock:
+            self._next = max(self._next, time.monotonic() + seconds)
+
+
+class _HttpCore:
+    """Everything the sync and async clients share that does no I/O."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        workspace: str | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limit: float | None = None,
+        region: str | None = None,
+        user_agent: str | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self.workspace = workspace
+        self.retry = retry or RetryPolicy()
+        self.pacer = Pacer(rate_limit)
+        self.region = region
+        self.user_agent = user_agent or USER_AGENT
+        self.stats = HttpStats()
+
+    # -- building ---------------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        """The absolute URL for ``path`` (absolute URLs pass through)."""
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def headers(self, call: Call) -> dict[str, str]:
+        """Request headers: SDK-compatible identification, auth and workspace."""
+        headers = {
+            "user-agent": self.user_agent,
+            "x-dashscope-sdk-client": SDK_CLIENT,
+            "Accept": "application/json; charset=utf-8",
+        }
+        if call.auth:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+            if self.workspace:
+                headers["X-DashScope-WorkSpace"] = self.workspace
+        if call.headers:
+            headers.update(call.headers)
+        return headers
+
+    def host(self, url: str) -> str:
+        return urlsplit(url).netloc
+
+    # -- interpreting ---------------------------------------------------------------------
+
+    def _note_date(self, headers: httpx.Headers) -> None:
+        value = headers.get("date")
+        if not value:
+            return
+        try:
+            server = email.utils.parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return
+        self.stats.server_offset = server - time.time()
+
+    def interpret(
+        self, call: Call, response: httpx.Response, attempt: int
+    ) -> ApiResponse | _Failure:
+        """A success, or a failure with what the retry decision needs."""
+        self._note_date(response.headers)
+        status = response.status_code
+        try:
+            body: Any = response.json() if response.content else {}
+        except ValueError:
+            body = None
+        if status == 200 and call.files is not None:
+            # An upload bucket answers 200 with an empty or XML body.
+            return ApiResponse(status, body if isinstance(body, dict) else {}, response.headers)
+        if status == 200 and isinstance(body, dict):
+            return ApiResponse(status, body, response.headers, attempt)
+        if status == 200:
+            err: CosyVoiceCloneError = TransportError(
+                f"{call.label or call.path}: the service answered 200 with a body that is not "
+                "a JSON object",
+                hint="check DASHSCOPE_HTTP_BASE_URL points at the DashScope API (…/api/v1)",
+                http_status=status,
+            )
+            return _Failure(err, retryable=False, ambiguous=False, reason="bad-body")
+        err = self.status_error(call, response, body)
+        retry_after = _retry_after(response.headers.get("retry-after"))
+        return _Failure(
+            err,
+            retryable=status in RETRY_STATUSES,
+            ambiguous=status >= 500,
+            reason=f"http{status}",
+            retry_after=retry_after if status == 429 else None,
+        )
+
+    def status_error(self, call: Call, response: httpx.Response, body: Any) -> APIStatusError:
+        """The exception for an error answer (JSON or not)."""
+        status = response.status_code
+        code: str | None = None
+        message: str | None = None
+        request_id: str | None = None
+        if isinstance(body, dict):
+            raw_code = body.get("code") or body.get("Code")
+            code = str(raw_code) if raw_code else None
+            raw_msg = body.get("message") or body.get("msg") or body.get("Message")
+            message = str(raw_msg) if raw_msg else None
+            raw_rid = body.get("request_id") or body.get("RequestId")
+            request_id = str(raw_rid) if raw_rid else None
+        else:
+            text = response.text.strip().replace("\n", " ")[:200]
+            message = f"HTTP {status} from {self.host(str(response.url))}" + (
+                f": {text}" if text else ""
+            )
+        request_id = request_id or response.headers.get("x-request-id") or None
+        if message is None:
+            message = f"HTTP {status}"
+        err = api_error(status, code, redact(message, self._api_key), request_id)
+        if isinstance(err, AuthenticationError) and status == 401 and self.region:
+            err.hint = (
+                f"{err.hint}. This request went to {self.host(self.base_url)} ({self.region}); "
+                "a key from the other region works only on the other host: "
+                + _other_region_hint(self.region)
+            )
+        return err
+
+    def from_exception(self, call: Call, exc: httpx.HTTPError) -> _Failure:
+        """Translate an httpx exception (the one place where that happens)."""
+        what = f"{call.label or call.method} {self.host(self.url(call.path))}"
+        detail = redact(str(exc) or type(exc).__name__, self._api_key)
+        if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+            return _Failure(
+                TimeoutError(f"{what}: connection timed out ({detail})", hint=_NET_HINT),
+                retryable=True,
+                ambiguous=False,
+                reason="connect-timeout",
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            return _Failure(
+                TimeoutError(f"{what}: no answer in time ({type(exc).__name__})", hint=_NET_HINT),
+                retryable=True,
+                ambiguous=True,
+                reason="timeout",
+            )
+        if isinstance(exc, httpx.ConnectError):
+            return _Failure(
+                TransportError(f"{what}: cannot connect ({detail})", hint=_NET_HINT),
+                retryable=True,
+                ambiguous=False,
+                reason="connect",
+            )
+        if isinstance(exc, (httpx.NetworkError, httpx.RemoteProtocolError)):
+            return _Failure(
+                TransportError(f"{what}: connection lost ({detail})", hint=_NET_HINT),
+                retryable=True,
+                ambiguous=True,
+                reason="dropped",
+            )
+        return _Failure(
+            TransportError(f"{what}: {type(exc).__name__}: {detail}", hint=_NET_HINT),
+            retryable=False,
+            ambiguous=False,
+            reason=type(exc).__name__,
+        )
+
+    def decide(self, call: Call, failure: _Failure, attempt: int, started: float) -> float:
+        """Seconds to wait before the next attempt, or raise the failure's error."""
+        err = failure.error
+        if failure.retry_after is not None:
+            self.pacer.push_back(failure.retry_after)
+        if not failure.retryable:
+            raise err
+        if failure.ambiguous and not call.idempotent:
+            self.stats.ambiguous += 1
+            logger.debug(
+                "%s: ambiguous failure (%s); not retrying blindly", call.label, failure.reason
+            )
+            raise AmbiguousRequestError(err)
+        if attempt >= self.retry.max_attempts:
+            if self.retry.max_attempts > 1:
+                err.message = f"{err.message} (gave up after {attempt} attempts)"
+            raise err
+        delay = self.retry.delay(attempt, failure.retry_after)
+        if time.monotonic() + delay - started > self.retry.total_timeout:
+            err.message = f"{err.message} (gave up after {attempt} attempts)"
+            raise err
+        self.stats.retries += 1
+        self.stats.retry_reasons[failure.reason] += 1
+        logger.debug(
+            "%s: attempt %d failed (%s); retrying in %.2fs",
+            call.label or call.path,
+            attempt,
+            failure.reason,
+            delay,
+        )
+        return delay
+
+    def log_attempt(self, call: Call, attempt: int, status: int | str, elapsed: float) -> None:
+        self.stats.attempts += 1
+        logger.debug(
+            "%s %s [%s] attempt %d -> %s in %.0f ms",
+            call.method,
+            self.url(call.path).split("?")[0],
+            call.label,
+            attempt,
+            status,
+            elapsed * 1000,
+        )
+
+
+_NET_HINT = "check the network, the endpoint (cosyvoice-clone doctor) and try again"
+
+
+def _other_region_hint(region: str) -> str:
+    from . import catalog
+
+    others = [r for r in catalog.REGIONS.values() if r.name != region]
+    return "; ".join(f"--region {r.name} uses {urlsplit(r.http_base).netloc}" for r in others)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return max(0.0, when - time.time())
+
+
+def _json_body(call: Call) -> bytes | None:
+    if call.json is None:
+        return None
+    return json.dumps(call.json, ensure_ascii=False).encode("utf-8")
+
+
+class HttpClient(_HttpCore):
+    """Synchronous DashScope HTTP client (thread-safe)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        workspace: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        rate_limit: float | None = None,
+        region: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        user_agent: str | None = None,
+    ) -> None:
+        super().__init__(
+            base_url,
+            api_key,
+            workspace=workspace,
+            retry=retry,
+            rate_limit=rate_limit,
+            region=region,
+            user_agent=user_agent,
+        )
+        self._client = httpx.Client(
+            timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+            transport=transport,
+            trust_env=False,
+        )
+
+    def request(self, call: Call) -> ApiResponse:
+        """Send ``call`` with retries; the answer, or the error from :mod:`errors`."""
+        self.stats.requests += 1
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            wait = self.pacer.reserve()
+            if wait > 0:
+                time.sleep(wait)
+            t0 = time.monotonic()
+            try:
+                response = self._client.request(
+                    call.method,
+                    self.url(call.path),
+                    content=_json_body(call),
+                    params=call.params,
+                    data=call.data,
+                    files=call.files,
+                    headers=self._with_content_type(call),
+                )
+            except httpx.HTTPError as exc:
+                failure = self.from_exception(call, exc)
+                self.log_attempt(call, attempt, failure.reason, time.monotonic() - t0)
+            else:
+                self.log_attempt(call, attempt, response.status_code, time.monotonic() - t0)
+                result = self.interpret(call, response, attempt)
+                if isinstance(result, ApiResponse):
+                    return result
+                failure = result
+            time.sleep(self.decide(call, failure, attempt, started))
+
+    def _with_content_type(self, call: Call) -> dict[str, str]:
+        headers = self.headers(call)
+        if call.json is not None:
+            headers["Content-Type"] = "application/json"
+        return headers
+
+    def run(self, flow: Flow[T]) -> T:
+        """Drive a flow of :class:`Call` / :class:`Sleep` steps to its result."""
+        try:
+            step = next(flow)
+            while True:
+                try:
+                    if isinstance(step, Sleep):
+                        time.sleep(max(0.0, step.seconds))
+                        result: Any = None
+                    else:
+                        result = self.request(step)
+                except CosyVoiceCloneError as exc:
+                    step = flow.throw(exc)
+                else:
+                    step = flow.send(result)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        finally:
+            flow.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncHttpClient(_HttpCore):
+    """Asynchronous DashScope HTTP client (the same methods as :class:`HttpClient`)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        workspace: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        rate_limit: float | None = None,
+        region: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        user_agent: str | None = None,
+        max_connections: int = 20,
+    ) -> None:
+        super().__init__(
+            base_url,
+            api_key,
+            workspace=workspace,
+            retry=retry,
+            rate_limit=rate_limit,
+            region=region,
+            user_agent=user_agent,
+        )
+        self._client = httpx.AsyncClient(
+            timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+            transport=transport,
+            trust_env=False,
+            limits=httpx.Limits(max_connections=max_connections),
+        )
+
+    async def request(self, call: Call) -> ApiResponse:
+        """Send ``call`` with retries; the answer, or the error from :mod:`errors`."""
+        self.stats.requests += 1
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            wait = self.pacer.reserve()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            t0 = time.monotonic()
+            try:
+                headers = self.headers(call)
+                if call.json is not None:
+                    headers["Content-Type"] = "application/json"
+                response = await self._client.request(
+                    call.method,
+                    self.url(call.path),
+                    content=_json_body(call),
+                    params=call.params,
+                    data=call.data,
+                    files=call.files,
+                    headers=headers,
+                )
+            except httpx.HTTPError as exc:
+                failure = self.from_exception(call, exc)
+                self.log_attempt(call, attempt, failure.reason, time.monotonic() - t0)
+            else:
+                self.log_attempt(call, attempt, response.status_code, time.monotonic() - t0)
+                result = self.interpret(call, response, attempt)
+                if isinstance(result, ApiResponse):
+                    return result
+                failure = result
+            await asyncio.sleep(self.decide(call, failure, attempt, started))
+
+    async def run(self, flow: Flow[T]) -> T:
+        """Drive a flow of :class:`Call` / :class:`Sleep` steps to its result."""
+        try:
+            step = next(flow)
+            while True:
+                try:
+                    if isinstance(step, Sleep):
+                        await asyncio.sleep(max(0.0, step.seconds))
+                        result: Any = None
+                    else:
+                        result = await self.request(step)
+                except CosyVoiceCloneError as exc:
+                    step = flow.throw(exc)
+                else:
+                    step = flow.send(result)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        finally:
+            flow.close()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+    async def __aenter__(self) -> AsyncHttpClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+__all__ = [
+    "NO_RETRY",
+    "AmbiguousRequestError",
+    "ApiResponse",
+    "AsyncHttpClient",
+    "Call",
+    "Flow",
+    "HttpClient",
+    "HttpStats",
+    "Pacer",
+    "RetryPolicy",
+    "Sleep",
+]

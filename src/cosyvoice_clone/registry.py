@@ -1,0 +1,549 @@
+"""The local voice registry: every voice we created or saw, in SQLite under the home dir.
+
+``registry.sqlite3`` (WAL, file mode 0600) keeps, per voice: region, endpoint, target model,
+prefix, sample URL and the sha256 of the sample bytes when known, the clone options, request id,
+status and timestamps. It answers three questions:
+
+- *dedupe*: did we already clone this exact sample with these options here? (:meth:`find_reusable`)
+- *binding*: which target model does a voice (or a prefix) speak with? (:meth:`resolve`)
+- *sync*: what changed on the service? (:meth:`sync`)
+
+The schema evolves through numbered, append-only migrations that run whenever the file opens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import catalog
+from .errors import ConfigError, InvalidRequestError
+
+REGISTRY_FILE = "registry.sqlite3"
+EMULATOR_ENDPOINT = "emulator"
+"""The endpoint recorded for voices of the embedded emulator (its port changes every run)."""
+
+STATUS_DELETED = "DELETED"
+STATUS_UNDEPLOYED = "UNDEPLOYED"
+
+_MIGRATIONS: tuple[str, ...] = (
+    # 1: the voices table
+    """
+    CREATE TABLE voices (
+        voice_id TEXT PRIMARY KEY,
+        region TEXT,
+        endpoint TEXT,
+        target_model TEXT,
+        prefix TEXT,
+        sample_url TEXT,
+        sample_sha256 TEXT,
+        sample_source TEXT,
+        options TEXT,
+        dedupe_key TEXT,
+        request_id TEXT,
+        usage_count INTEGER,
+        status TEXT,
+        origin TEXT NOT NULL,
+        gmt_create TEXT,
+        gmt_modified TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        seen_at TEXT,
+        deleted_at TEXT
+    );
+    CREATE INDEX voices_dedupe ON voices (dedupe_key);
+    CREATE INDEX voices_prefix ON voices (prefix);
+    """,
+)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def endpoint_id(http_base: str, source: str | None = None) -> str:
+    """The endpoint identity stored with a voice (``emulator`` for the embedded emulator)."""
+    if source == "emulator":
+        return EMULATOR_ENDPOINT
+    return http_base.rstrip("/")
+
+
+def dedupe_key(
+    fingerprint: dict[str, Any],
+    *,
+    endpoint: str,
+    sample_sha256: str | None = None,
+    sample_url: str | None = None,
+) -> str:
+    """The identity of a clone request: region, endpoint, options, sample (content or URL)."""
+    sample = f"sha256:{sample_sha256}" if sample_sha256 else f"url:{sample_url}"
+    document = json.dumps(
+        {**fingerprint, "endpoint": endpoint, "sample": sample}, sort_keys=True, default=str
+    )
+    return hashlib.sha256(document.encode("utf-8")).hexdigest()
+
+
+_HEX_TAIL = re.compile(r"-([0-9a-f]{32})$")
+
+
+def split_voice_id(voice_id: str) -> tuple[str | None, str | None]:
+    """``(target_model, prefix)`` read from ``{model}-{prefix}-{32 hex}``, as far as known."""
+    model = catalog.model_from_voice_id(voice_id)
+    if model is None:
+        return None, None
+    rest = voice_id[len(model) + 1 :]
+    match = _HEX_TAIL.search(rest)
+    prefix = rest[: match.start()] if match else None
+    return model, prefix or None
+
+
+@dataclass(frozen=True)
+class VoiceRecord:
+    """A registry row: what we know about one voice."""
+
+    voice_id: str
+    target_model: str | None
+    region: str | None = None
+    endpoint: str | None = None
+    prefix: str | None = None
+    sample_url: str | None = None
+    sample_sha256: str | None = None
+    sample_source: str | None = None
+    options: dict[str, Any] | None = None
+    dedupe_key: str | None = None
+    request_id: str | None = None
+    usage_count: int | None = None
+    status: str | None = None
+    origin: str = "unregistered"
+    """``created`` (by a clone), ``adopted`` (found after an ambiguous failure), ``seen`` (listed
+    or queried), or ``unregistered`` (not in the registry; model read from the voice id)."""
+    gmt_create: str | None = None
+    gmt_modified: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    seen_at: str | None = None
+    deleted_at: str | None = None
+
+    @property
+    def deleted(self) -> bool:
+        """Whether the voice is known to be gone from the service."""
+        return self.deleted_at is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict of every field."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+_COLUMNS = tuple(f.name for f in fields(VoiceRecord))
+
+
+def _row(row: sqlite3.Row) -> VoiceRecord:
+    data = dict(row)
+    options = data.get("options")
+    data["options"] = json.loads(options) if options else None
+    values: dict[str, Any] = {k: data.get(k) for k in _COLUMNS}
+    return VoiceRecord(**values)
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What ``sync`` changed."""
+
+    added: list[str]
+    updated: list[str]
+    marked_deleted: list[str]
+    total: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict."""
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "marked_deleted": self.marked_deleted,
+            "service_total": self.total,
+        }
+
+
+class Registry:
+    """The SQLite voice registry in ``home`` (created on first use, mode 0600)."""
+
+    def __init__(self, home: Path | str) -> None:
+        home_path = Path(home).expanduser()
+        self.path = home_path / REGISTRY_FILE
+        try:
+            home_path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not self.path.exists():
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            os.chmod(self.path, 0o600)
+            self._db = sqlite3.connect(
+                self.path, timeout=10.0, isolation_level=None, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(
+                f"cannot open the voice registry {self.path}: {exc}",
+                hint="check --home / COSYVOICE_CLONE_HOME points at a writable directory",
+            ) from None
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise ConfigError(
+                f"the voice registry {self.path} is unreadable: {exc}",
+                hint="move the file away; `cosyvoice-clone voices sync` rebuilds what the "
+                "service knows",
+            ) from None
+        for suffix in ("-wal", "-shm"):
+            extra = Path(f"{self.path}{suffix}")
+            if extra.exists():
+                os.chmod(extra, 0o600)
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        with self._lock:
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            done = {r[0] for r in self._db.execute("SELECT version FROM schema_migrations")}
+            for version, script in enumerate(_MIGRATIONS, start=1):
+                if version in done:
+                    continue
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    if not self._db.execute(
+                        "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+                    ).fetchone():
+                        for statement in script.split(";"):
+                            if statement.strip():
+                                self._db.execute(statement)
+                        self._db.execute(
+                            "INSERT INTO schema_migrations VALUES (?, ?)", (version, _now())
+                        )
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+
+    @property
+    def schema_version(self) -> int:
+        """The number of migrations applied."""
+        with self._lock:
+            row = self._db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+        return int(row[0] or 0)
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _select(self, where: str = "", params: Iterable[Any] = ()) -> list[VoiceRecord]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT * FROM voices {where}", tuple(params)).fetchall()
+        return [_row(r) for r in rows]
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def get(self, voice_id: str) -> VoiceRecord | None:
+        """The record of ``voice_id``, if registered."""
+        found = self._select("WHERE voice_id = ?", (voice_id,))
+        return found[0] if found else None
+
+    def list(
+        self,
+        *,
+        region: str | None = None,
+        endpoint: str | None = None,
+        prefix: str | None = None,
+        include_deleted: bool = False,
+    ) -> list[VoiceRecord]:
+        """Registered voices, newest first."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (("region", region), ("endpoint", endpoint), ("prefix", prefix)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if not include_deleted:
+            clauses.append("deleted_at IS NULL")
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        return self._select(where + " ORDER BY created_at DESC, voice_id", params)
+
+    def find_reusable(self, key: str) -> VoiceRecord | None:
+        """A live voice made from the same request (same dedupe key), newest first."""
+        found = self._select(
+            "WHERE dedupe_key = ? AND deleted_at IS NULL AND "
+            "COALESCE(status, '') != ? ORDER BY created_at DESC",
+            (key, STATUS_UNDEPLOYED),
+        )
+        return found[0] if found else None
+
+    def known_ids(self, *, prefix: str | None = None, endpoint: str | None = None) -> set[str]:
+        """Voice ids registered (deleted ones included) for a prefix and endpoint."""
+        records = self.list(prefix=prefix, endpoint=endpoint, include_deleted=True)
+        return {r.voice_id for r in records}
+
+    def resolve(
+        self,
+        voice_or_prefix: str,
+        *,
+        region: str | None = None,
+        endpoint: str | None = None,
+    ) -> VoiceRecord:
+        """The voice named by an id or by a prefix that matches exactly one live voice.
+
+        An id the registry doesn't know still resolves when its target model can be read from
+        it (``origin="unregistered"``). Unknown or ambiguous names raise
+        :class:`InvalidRequestError`.
+        """
+        name = (voice_or_prefix or "").strip()
+        if not name:
+            raise InvalidRequestError("missing voice: pass a voice id or a prefix", field="voice")
+        record = self.get(name)
+        if record is not None:
+            return record
+        candidates = [
+            r
+            for r in self.list(region=region, endpoint=endpoint, prefix=name)
+            if r.status != STATUS_UNDEPLOYED
+        ]
+        if len(candidates) == 1:
+            return candidates[0]
+        if len(candidates) > 1:
+            shown = ", ".join(r.voice_id for r in candidates[:5])
+            raise InvalidRequestError(
+                f"prefix {name!r} matches {len(candidates)} voices: {shown}"
+                + (" …" if len(candidates) > 5 else ""),
+                field="voice",
+                value=name,
+                hint=f"pass the full voice id (see `cosyvoice-clone voices list --prefix {name}`)",
+            )
+        model, prefix = split_voice_id(name)
+        if model is not None and prefix is not None:
+            return VoiceRecord(voice_id=name, target_model=model, prefix=prefix, region=region)
+        raise InvalidRequestError(
+            f"unknown voice {name!r}: not a voice id and no registered voice has this prefix",
+            field="voice",
+            value=name,
+            hint="`cosyvoice-clone voices list` shows your voices; `voices sync` registers the "
+            "ones created elsewhere",
+        )
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def record_clone(
+        self,
+        voice_id: str,
+        *,
+        region: str,
+        endpoint: str,
+        target_model: str,
+        prefix: str,
+        options: dict[str, Any],
+        key: str,
+        sample_url: str,
+        sample_sha256: str | None,
+        sample_source: str | None,
+        request_id: str | None,
+        usage_count: int | None,
+        status: str | None,
+        origin: str = "created",
+    ) -> VoiceRecord:
+        """Register a voice that a clone just made (or adopted)."""
+        now = _now()
+        values = {
+            "voice_id": voice_id,
+            "region": region,
+            "endpoint": endpoint,
+            "target_model": target_model,
+            "prefix": prefix,
+            "sample_url": sample_url,
+            "sample_sha256": sample_sha256,
+            "sample_source": sample_source,
+            "options": json.dumps(options, sort_keys=True),
+            "dedupe_key": key,
+            "request_id": request_id,
+            "usage_count": usage_count,
+            "status": status,
+            "origin": origin,
+            "created_at": now,
+            "updated_at": now,
+            "seen_at": now,
+            "deleted_at": None,
+        }
+        columns = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in values if c != "created_at")
+        with self._lock:
+            self._db.execute(
+                f"INSERT INTO voices ({columns}) VALUES ({marks}) "
+                f"ON CONFLICT (voice_id) DO UPDATE SET {updates}",
+                tuple(values.values()),
+            )
+        record = self.get(voice_id)
+        assert record is not None
+        return record
+
+    def observe(
+        self,
+        voice_id: str,
+        *,
+        region: str,
+        endpoint: str,
+        status: str | None = None,
+        gmt_create: str | None = None,
+        gmt_modified: str | None = None,
+        target_model: str | None = None,
+        resource_link: str | None = None,
+    ) -> bool:
+        """Record what the service says about a voice; True if it was not registered before."""
+        now = _now()
+        model, prefix = split_voice_id(voice_id)
+        with self._lock:
+            existing = self.get(voice_id)
+            if existing is None:
+                self._db.execute(
+                    "INSERT INTO voices (voice_id, region, endpoint, target_model, prefix, "
+                    "sample_url, status, origin, gmt_create, gmt_modified, created_at, "
+                    "updated_at, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'seen', ?, ?, ?, ?, ?)",
+                    (
+                        voice_id,
+                        region,
+                        endpoint,
+                        target_model or model,
+                        prefix,
+                        resource_link,
+                        status,
+                        gmt_create,
+                        gmt_modified,
+                        now,
+                        now,
+                        now,
+                    ),
+                )
+                return True
+            self._db.execute(
+                "UPDATE voices SET status = COALESCE(?, status), "
+                "gmt_create = COALESCE(?, gmt_create), gmt_modified = COALESCE(?, gmt_modified), "
+                "target_model = COALESCE(target_model, ?), "
+                "sample_url = COALESCE(sample_url, ?), "
+                "updated_at = ?, seen_at = ?, deleted_at = NULL WHERE voice_id = ?",
+                (
+                    status,
+                    gmt_create,
+                    gmt_modified,
+                    target_model or model,
+                    resource_link,
+                    now,
+                    now,
+                    voice_id,
+                ),
+            )
+            return False
+
+    def set_status(self, voice_id: str, status: str) -> None:
+        """Update a voice's status."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE voices SET status = ?, updated_at = ? WHERE voice_id = ?",
+                (status, _now(), voice_id),
+            )
+
+    def update_sample(
+        self,
+        voice_id: str,
+        *,
+        sample_url: str,
+        sample_sha256: str | None,
+        sample_source: str | None,
+        key: str | None,
+        status: str | None,
+    ) -> None:
+        """A voice got a new sample (``voices update``)."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE voices SET sample_url = ?, sample_sha256 = ?, sample_source = ?, "
+                "dedupe_key = ?, status = COALESCE(?, status), updated_at = ? WHERE voice_id = ?",
+                (sample_url, sample_sha256, sample_source, key, status, _now(), voice_id),
+            )
+
+    def mark_deleted(self, voice_id: str) -> None:
+        """The voice is gone from the service (kept in the registry as history)."""
+        now = _now()
+        with self._lock:
+            self._db.execute(
+                "UPDATE voices SET deleted_at = COALESCE(deleted_at, ?), status = ?, "
+                "updated_at = ? WHERE voice_id = ?",
+                (now, STATUS_DELETED, now, voice_id),
+            )
+
+    def sync(
+        self,
+        service_voices: Iterable[tuple[str, dict[str, Any]]],
+        *,
+        region: str,
+        endpoint: str,
+    ) -> SyncReport:
+        """Reconcile with the complete list from the service: add, update, mark deleted.
+
+        ``service_voices`` yields ``(voice_id, fields)`` with ``status``, ``gmt_create``,
+        ``gmt_modified`` and optionally ``target_model``.
+        """
+        added: list[str] = []
+        updated: list[str] = []
+        present: set[str] = set()
+        for voice_id, info in service_voices:
+            present.add(voice_id)
+            before = self.get(voice_id)
+            is_new = self.observe(
+                voice_id,
+                region=region,
+                endpoint=endpoint,
+                status=info.get("status"),
+                gmt_create=info.get("gmt_create"),
+                gmt_modified=info.get("gmt_modified"),
+                target_model=info.get("target_model"),
+            )
+            if is_new:
+                added.append(voice_id)
+            elif before is not None and (before.status != info.get("status") or before.deleted):
+                updated.append(voice_id)
+        gone = [
+            r.voice_id
+            for r in self.list(region=region, endpoint=endpoint)
+            if r.voice_id not in present
+        ]
+        for voice_id in gone:
+            self.mark_deleted(voice_id)
+        return SyncReport(added, updated, gone, len(present))
+
+
+__all__ = [
+    "EMULATOR_ENDPOINT",
+    "REGISTRY_FILE",
+    "Registry",
+    "SyncReport",
+    "VoiceRecord",
+    "dedupe_key",
+    "endpoint_id",
+    "split_voice_id",
+]
