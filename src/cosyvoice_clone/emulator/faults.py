@@ -45,7 +45,7 @@ def parse_faults(spec: str | None) -> dict[str, float]:
         kind = kind.strip()
         if kind not in FAULT_KINDS:
             raise FaultSpecError(
-                f"unknown fault kind {kind!r} in --faults; known kinds: {', '.join(FAULT_KINDS)}"
+                f"unknown fault kind {kind!r}; known kinds: {', '.join(FAULT_KINDS)}"
             )
         if not sep:
             probability = 1.0

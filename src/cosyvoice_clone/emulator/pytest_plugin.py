@@ -5,7 +5,8 @@ emulator itself is imported only when a test asks for the fixture.
 
 One emulator (in-memory state, loopback, free port) serves the whole session; each test that
 uses ``cosyvoice_emulator`` gets it freshly reset (no voices, no uploads, default settings:
-deploy delay 0, no latency, rtf 0, rate limits on, no faults, region cn-beijing)::
+deploy delay 0, no latency, rtf 0, no faults, region cn-beijing, and rate limits OFF so that
+timing never makes a test flaky; turn them on with ``set_rate_limits(True)`` to test throttling)::
 
     def test_clone(cosyvoice_emulator):
         from dashscope.audio.tts_v2 import VoiceEnrollmentService
@@ -42,7 +43,7 @@ def cosyvoice_emulator_server() -> Iterator[RunningEmulator]:
     from .backend import Backend, EmulatorConfig
     from .server import start_server
 
-    running = start_server(Backend(EmulatorConfig()))
+    running = start_server(Backend(EmulatorConfig(rate_limits=False)))
     try:
         yield running
     finally:

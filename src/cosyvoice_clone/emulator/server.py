@@ -3,7 +3,6 @@ the foreground (:func:`serve_forever`, used by ``cosyvoice-clone emulator serve`
 
 from __future__ import annotations
 
-import logging
 import socket
 import threading
 import time
@@ -166,14 +165,15 @@ class RunningEmulator:
         return f"<RunningEmulator {self.base_url} region={self.backend.config.region}>"
 
 
-def _uvicorn_config(app: Any, *, log_level: str) -> Any:
+def _uvicorn_config(app: Any, *, log_level: str, foreground: bool = False) -> Any:
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     return uvicorn.Config(
         app,
-        log_config=None,
+        log_config=LOGGING_CONFIG if foreground else None,
         log_level=log_level,
-        access_log=False,
+        access_log=foreground,
         lifespan="off",
         ws="websockets-sansio",
         ws_max_size=16 * 1024 * 1024,
@@ -225,7 +225,6 @@ def serve_forever(backend: Backend, sock: socket.socket, *, log_level: str = "in
 
     from .app import create_app
 
-    logging.getLogger("uvicorn.error").setLevel(log_level.upper())
-    config = _uvicorn_config(create_app(backend), log_level=log_level)
+    config = _uvicorn_config(create_app(backend), log_level=log_level, foreground=True)
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
