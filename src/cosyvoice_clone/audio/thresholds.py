@@ -32,8 +32,8 @@ class Thresholds:
     no_speech_s: float = 0.5
     """Less speech than this in total means no speech at all."""
     vad_frame_s: float = 0.02
-    vad_min_dbfs: float = -55.0
-    vad_floor_margin_db: float = 10.0
+    vad_min_dbfs: float = -65.0
+    vad_floor_margin_db: float = 6.0
     vad_speech_range_db: float = 35.0
     vad_fill_gap_s: float = 0.25
     """Gaps shorter than this inside speech (between words) count as speech."""
@@ -46,7 +46,7 @@ class Thresholds:
     snr_warn_db: float = 20.0
     dc_offset_warn: float = 0.01
     edge_silence_warn_s: float = 1.0
-    narrowband_hz: float = 5000.0
+    narrowband_hz: float = 4500.0
     """Speech with (almost) nothing above this frequency was recorded or resampled from 8 kHz."""
 
     # Repair targets.

@@ -1,0 +1,307 @@
+"""Repair a sample (``check --fix``): write a compliant WAV and check the result.
+
+Mono (the first channel, as the service uses), DC removed, long pauses shortened, leading and
+trailing silence trimmed, the best 10–20 s window of continuous speech kept, resampled to
+24 kHz, loudness-normalised, 16-bit PCM WAV (well under 10 MB). The input is never
+overwritten: the output is written to a temporary file next to it and renamed into place.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import InvalidRequestError
+from .judge import CheckReport, check_analysis, check_sample, resolve_model
+from .thresholds import THRESHOLDS, Thresholds
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from .measure import Analysis
+
+_CROSSFADE_S = 0.01
+
+
+@dataclass
+class Plan:
+    """What to keep of the input: pieces of the original timeline, in order."""
+
+    pieces: list[tuple[float, float]]
+    window: tuple[float, float]
+    """Span of the kept audio in the input (start of the first piece, end of the last)."""
+    shortened_pauses: int = 0
+
+    @property
+    def duration(self) -> float:
+        """Length of the repaired audio in seconds."""
+        return float(sum(e - s for s, e in self.pieces))
+
+
+@dataclass
+class FixResult:
+    """Before and after of ``check --fix``."""
+
+    before: CheckReport
+    after: CheckReport | None
+    output: Path | None
+    written: bool
+    plan: Plan | None
+    steps: list[str] = field(default_factory=list)
+    unrepaired: list[str] = field(default_factory=list)
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``fixed`` part of ``check --fix --json``."""
+        after = self.after.to_dict() if self.after else None
+        return {
+            "output": str(self.output) if self.output else None,
+            "written": self.written,
+            "reason": self.reason,
+            "verdict": after["verdict"] if after else None,
+            "problems": after["problems"] if after else [],
+            "measurements": after["measurements"] if after else {},
+            "steps": list(self.steps),
+            "unrepaired": list(self.unrepaired),
+            "window": (
+                {"start_s": round(self.plan.window[0], 3), "end_s": round(self.plan.window[1], 3)}
+                if self.plan
+                else None
+            ),
+        }
+
+
+def plan_repair(analysis: Analysis, th: Thresholds = THRESHOLDS) -> Plan | None:
+    """Choose what to keep: pauses over ``max_pause_s`` shortened, then the best window.
+
+    The window is the run of consecutive speech segments, padded by ``fix_edge_pad_s``, that
+    holds the most speech while lasting at most the recommended maximum (20 s).
+    """
+    segments = analysis.segments
+    duration = analysis.decoded.duration
+    if not segments:
+        return None
+    pad = th.fix_edge_pad_s
+    max_len = th.recommended_seconds[1]
+
+    # Keep spans of the input: everything from the first to the last speech (padded), except
+    # the middle of pauses longer than max_pause_s, which shrink to fix_pause_s.
+    half = th.fix_pause_s / 2
+    spans: list[tuple[float, float]] = []
+    start = max(0.0, segments[0][0] - pad)
+    for (_, e0), (s1, _) in itertools.pairwise(segments):
+        if s1 - e0 > th.max_pause_s:
+            spans.append((start, e0 + half))
+            start = s1 - half
+    spans.append((start, min(duration, segments[-1][1] + pad)))
+    offsets = np.concatenate(([0.0], np.cumsum([e - s for s, e in spans])))
+    total = float(offsets[-1])
+
+    def shortened(t: float) -> float:
+        k = max(0, int(np.searchsorted([s for s, _ in spans], t, side="right")) - 1)
+        return float(offsets[k]) + t - spans[k][0]
+
+    comp = [(shortened(s), shortened(e)) for s, e in segments]
+
+    # Best window: consecutive segments holding the most speech within max_len.
+    speech = np.cumsum([0.0] + [e - s for s, e in comp])
+    best: tuple[float, int, int] | None = None
+    for i in range(len(comp)):
+        for j in range(i, len(comp)):
+            if comp[j][1] - comp[i][0] + 2 * pad > max_len:
+                break
+            content = float(speech[j + 1] - speech[i])
+            if best is None or content > best[0] + 1e-9:
+                best = (content, i, j)
+    if best is None:  # a single segment longer than max_len: cut it
+        i = int(np.argmax([e - s for s, e in comp]))
+        lo = max(0.0, comp[i][0] - pad)
+        hi = min(total, lo + max_len)
+    else:
+        _, i, j = best
+        lo, hi = max(0.0, comp[i][0] - pad), min(total, comp[j][1] + pad)
+
+    # Back onto the input's timeline.
+    pieces: list[tuple[float, float]] = []
+    for k, (a, b) in enumerate(spans):
+        c0, c1 = float(offsets[k]), float(offsets[k + 1])
+        x0, x1 = max(lo, c0), min(hi, c1)
+        if x1 - x0 > 1e-3:
+            pieces.append((a + x0 - c0, min(b, a + x1 - c0)))
+    if not pieces:
+        return None
+    shortened_pauses = sum(1 for (_, e), (s, _) in itertools.pairwise(pieces) if s > e)
+    return Plan(
+        pieces=pieces, window=(pieces[0][0], pieces[-1][1]), shortened_pauses=shortened_pauses
+    )
+
+
+def render(analysis: Analysis, plan: Plan, th: Thresholds = THRESHOLDS) -> npt.NDArray[np.float32]:
+    """The repaired audio: first channel, DC removed, pieces joined, 24 kHz, normalised."""
+    import soxr
+
+    from .measure import first_channel, loudness
+
+    rate = analysis.decoded.sample_rate
+    x = first_channel(analysis.decoded).astype(np.float64)
+    x -= x.mean()
+    fade = max(1, int(_CROSSFADE_S * rate))
+    parts: list[npt.NDArray[np.float64]] = []
+    for s, e in plan.pieces:
+        part = x[round(s * rate) : round(e * rate)].copy()
+        if len(parts) and len(part) > 2 * fade:  # soften the joins of shortened pauses
+            part[:fade] *= np.linspace(0.0, 1.0, fade)
+            parts[-1][-fade:] *= np.linspace(1.0, 0.0, fade)
+        parts.append(part)
+    y = np.concatenate(parts) if parts else np.zeros(0)
+    if rate != th.fix_sample_rate:
+        y = soxr.resample(y, rate, th.fix_sample_rate, quality="HQ")
+    y = y - y.mean() if len(y) else y
+    level = loudness(y, th.fix_sample_rate)
+    peak = float(np.max(np.abs(y))) if len(y) else 0.0
+    if level is not None and peak > 0:
+        gain = 10 ** ((th.fix_loudness_lufs - level) / 20)
+        gain = min(gain, 10 ** (th.fix_peak_dbfs / 20) / peak)
+        y = y * gain
+    return np.clip(y, -1.0, 1.0).astype(np.float32)
+
+
+def fix_sample(
+    source: str | Path | bytes,
+    out: str | Path,
+    target_model: str | None = None,
+    *,
+    th: Thresholds = THRESHOLDS,
+) -> FixResult:
+    """Check ``source``, write a repaired sample to ``out`` and check that (see module doc).
+
+    Nothing is written when the repaired audio would still fail (silence, no speech, too
+    little continuous speech): ``written`` is false and ``reason`` says why.
+    """
+    from .decode import Decoded
+    from .measure import analyse
+
+    out_path = Path(out).expanduser()
+    _refuse_overwrite(source, out_path)
+    model = resolve_model(target_model).name
+    before = check_sample(source, model)
+    analysis = before.analysis
+    if analysis is None:  # check_sample always keeps it; re-measure if someone dropped it
+        raise RuntimeError("check_sample returned no analysis")
+    plan = plan_repair(analysis, th)
+    fixable = {p.code for p in before.problems if p.fixable}
+    unrepaired = [p.code for p in before.problems if not p.fixable and p.severity != "info"]
+    if plan is None:
+        return FixResult(
+            before,
+            None,
+            out_path,
+            False,
+            None,
+            unrepaired=unrepaired,
+            reason="no speech to keep; record a new sample",
+        )
+    audio = render(analysis, plan, th)
+    steps = _steps(analysis, plan, fixable, th)
+    data = _wav_bytes(audio, th.fix_sample_rate)
+    decoded = Decoded(
+        audio[:, None], th.fix_sample_rate, "wav", "PCM_16", 16, len(data), out_path.name
+    )
+    after = check_analysis(analyse(decoded), model, str(out_path))
+    if after.verdict == "fail":
+        reasons = "; ".join(p.message for p in after.problems if p.severity == "fail")
+        return FixResult(
+            before,
+            after,
+            out_path,
+            False,
+            plan,
+            steps,
+            unrepaired,
+            reason=f"the repaired sample would still fail: {reasons}",
+        )
+    _write_atomic(out_path, data)
+    after = check_sample(out_path, model)
+    return FixResult(before, after, out_path, True, plan, steps, unrepaired)
+
+
+def _steps(analysis: Analysis, plan: Plan, fixable: set[str], th: Thresholds) -> list[str]:
+    m = analysis.values
+    steps: list[str] = []
+    if m["channels"] > 1:
+        steps.append(f"kept the first of {m['channels']} channels")
+    if abs(float(m["dc_offset"])) > 1e-4:
+        steps.append(f"removed a DC offset of {float(m['dc_offset']):+.4f}")
+    if plan.shortened_pauses:
+        steps.append(
+            f"shortened {plan.shortened_pauses} pause(s) longer than {th.max_pause_s:g} s "
+            f"to {th.fix_pause_s:g} s"
+        )
+    lo, hi = plan.window
+    steps.append(f"kept {plan.duration:.1f} s of speech from {lo:.2f} s to {hi:.2f} s")
+    if m["sample_rate"] != th.fix_sample_rate:
+        steps.append(f"resampled {m['sample_rate']} Hz to {th.fix_sample_rate} Hz")
+    steps.append(
+        f"normalised loudness to {th.fix_loudness_lufs:g} LUFS (peak ≤ {th.fix_peak_dbfs:g} dBFS)"
+    )
+    steps.append("wrote 16-bit PCM WAV")
+    return steps
+
+
+def _wav_bytes(audio: npt.NDArray[np.float32], rate: int) -> bytes:
+    import io
+
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, audio, rate, format="WAV", subtype="PCM_16")
+    return buf.getvalue()
+
+
+def _refuse_overwrite(source: str | Path | bytes, out: Path) -> None:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return
+    text = str(source)
+    if text.lower().startswith(("http://", "https://")):
+        return
+    src = Path(text).expanduser()
+    same = src.resolve() == out.resolve()
+    if not same and out.exists():
+        try:
+            same = os.path.samefile(src, out)
+        except OSError:
+            same = False
+    if same:
+        raise InvalidRequestError(
+            f"--fix would overwrite the input {src}",
+            field="fix",
+            value=str(out),
+            hint="write the repaired sample to another file",
+        )
+    if out.is_dir():
+        raise InvalidRequestError(
+            f"--fix output {out} is a directory",
+            field="fix",
+            value=str(out),
+            hint="give a file name such as sample.fixed.wav",
+        )
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
