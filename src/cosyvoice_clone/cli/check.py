@@ -1,9 +1,210 @@
-"""The `check` command group (not written yet)."""
+"""`check`: judge a reference sample before spending a voice slot, and repair it.
+
+Exit status: 0 when the sample passes or only warns, 1 when it fails (with ``--fix``: 0 when a
+repaired sample was written, 1 when it could not be), 2 when it cannot be read at all.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
 import typer
+
+from .common import AppState, state
+
+if TYPE_CHECKING:
+    from ..audio.judge import CheckReport
+    from ..audio.repair import FixResult
+
+_LABELS: tuple[tuple[str, str, str], ...] = (
+    ("format", "format", ""),
+    ("codec", "codec", ""),
+    ("duration_s", "duration", " s"),
+    ("sample_rate", "sample rate", " Hz"),
+    ("channels", "channels", ""),
+    ("bit_depth", "bit depth", ""),
+    ("file_size", "file size", ""),
+    ("peak_dbfs", "peak", " dBFS"),
+    ("clipped_ratio", "clipped samples", ""),
+    ("loudness_lufs", "loudness", " LUFS"),
+    ("noise_floor_dbfs", "noise floor", " dBFS"),
+    ("snr_db", "SNR estimate", " dB"),
+    ("speech_s", "speech", " s"),
+    ("longest_speech_s", "longest continuous speech", " s"),
+    ("longest_pause_s", "longest pause", " s"),
+    ("leading_silence_s", "leading silence", " s"),
+    ("trailing_silence_s", "trailing silence", " s"),
+    ("dc_offset", "DC offset", ""),
+    ("bandwidth_hz", "bandwidth", " Hz"),
+    ("pitch_hz", "median pitch", " Hz"),
+)
+_COMPARE = (
+    "duration_s",
+    "sample_rate",
+    "channels",
+    "file_size",
+    "peak_dbfs",
+    "loudness_lufs",
+    "longest_speech_s",
+    "longest_pause_s",
+    "leading_silence_s",
+    "trailing_silence_s",
+    "dc_offset",
+)
+_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "info": "cyan"}
+
+
+def check(
+    ctx: typer.Context,
+    sample: str = typer.Argument(..., help="Path or http(s) URL of the reference sample."),
+    target_model: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
+        None, "--target-model", help="Model the voice is for (default cosyvoice-v3.5-plus)."
+    ),
+    json_output: bool = typer.Option(
+        False, "--json", help="Print the report as JSON on stdout (same as the global --json)."
+    ),
+    fix: Optional[Path] = typer.Option(  # noqa: UP045
+        None,
+        "--fix",
+        metavar="OUT",
+        help="Write a repaired sample to OUT (24 kHz mono 16-bit WAV, best 10-20 s) and check it.",
+    ),
+    plot: Optional[Path] = typer.Option(  # noqa: UP045
+        None,
+        "--plot",
+        metavar="OUT.png",
+        help="Draw waveform, speech activity, chosen window, levels and spectrum (needs [plot]).",
+    ),
+) -> None:
+    """Check a reference sample before cloning: verdict, problems, measurements.
+
+    Judges the sample against the service's documented requirements (WAV 16-bit/MP3/M4A,
+    at most 60 s and 10 MB, at least 16 kHz, 5 s of continuous speech, pauses of at most
+    2 s) and the target model. Nothing is sent to the service. Examples:
+
+      cosyvoice-clone check voice.m4a
+
+      cosyvoice-clone check voice.wav --fix voice.fixed.wav --plot voice.png
+
+      cosyvoice-clone --json check https://example.com/voice.mp3
+    """
+    st = state(ctx)
+    if json_output:
+        st.json = True
+    if plot is not None:
+        from ..audio.plot import require_matplotlib
+
+        require_matplotlib()
+    from ..audio import check_sample
+    from ..audio.repair import fix_sample, plan_repair
+
+    result: FixResult | None = None
+    if fix is not None:
+        result = fix_sample(sample, fix, target_model)
+        report = result.before
+    else:
+        report = check_sample(sample, target_model)
+    data: dict[str, Any] = report.to_dict()
+    if result is not None:
+        data["fixed"] = result.to_dict()
+    if plot is not None:
+        from ..audio.plot import plot_report
+
+        plan = result.plan if result is not None else None
+        if plan is None and report.analysis is not None:
+            plan = plan_repair(report.analysis)
+        data["plot"] = str(plot_report(report, plot, plan))
+
+    st.emit(data, lambda: _human(st, report, result, data.get("plot")))
+    if result is not None:
+        code = 0 if result.written else 1
+    else:
+        code = 1 if report.verdict == "fail" else 0
+    if code:
+        raise typer.Exit(code)
+
+
+def _human(st: AppState, report: CheckReport, result: FixResult | None, plot: Any) -> None:
+    from rich.table import Table
+
+    console = st.console
+    console.print(
+        f"[bold]{report.source or 'sample'}[/bold] for {report.target_model}: "
+        f"[bold {_STYLE[report.verdict]}]{report.verdict.upper()}[/]"
+    )
+    _problems(st, report)
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_column(style="dim")
+    table.add_column()
+    for key, label, unit in _LABELS:
+        table.add_row(label, _fmt(key, report.measurements.get(key), unit))
+    console.print(table)
+    if result is not None:
+        console.print()
+        for step in result.steps:
+            console.print(f"  • {step}", markup=False)
+        if not result.written:
+            console.print(f"[red]not written:[/red] {result.reason}", highlight=False)
+        else:
+            after = result.after
+            assert after is not None
+            compare = Table(title=f"fixed → {result.output}", title_justify="left")
+            compare.add_column("measurement")
+            compare.add_column("before", justify="right")
+            compare.add_column("after", justify="right")
+            labels = {k: (label, unit) for k, label, unit in _LABELS}
+            for key in _COMPARE:
+                label, unit = labels[key]
+                compare.add_row(
+                    label,
+                    _fmt(key, report.measurements.get(key), unit),
+                    _fmt(key, after.measurements.get(key), unit),
+                )
+            console.print(compare)
+            console.print(
+                f"repaired sample: [bold {_STYLE[after.verdict]}]{after.verdict.upper()}[/]"
+            )
+            _problems(st, after)
+        if result.unrepaired:
+            console.print(
+                "[yellow]cannot be repaired here:[/yellow] " + ", ".join(result.unrepaired),
+                highlight=False,
+            )
+    if plot:
+        console.print(f"plot written to {plot}", markup=False)
+
+
+def _problems(st: AppState, report: CheckReport) -> None:
+    from rich.table import Table
+
+    if not report.problems:
+        return
+    table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
+    table.add_column("severity")
+    table.add_column("code")
+    table.add_column("problem", overflow="fold")
+    table.add_column("service error", style="dim")
+    for p in report.problems:
+        table.add_row(
+            f"[{_STYLE[p.severity]}]{p.severity}[/]", p.code, p.message, p.service_code or ""
+        )
+    st.console.print(table)
+
+
+def _fmt(key: str, value: Any, unit: str) -> str:
+    if value is None:
+        return "—"
+    if key == "file_size":
+        size = float(value)
+        return f"{size / 1048576:.2f} MB" if size >= 1048576 else f"{size / 1024:.1f} KB"
+    if key == "clipped_ratio":
+        return f"{float(value) * 100:.3f} %"
+    if isinstance(value, float):
+        return f"{value:g}{unit}"
+    return f"{value}{unit}"
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("check")(check)
