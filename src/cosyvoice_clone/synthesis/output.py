@@ -1,0 +1,237 @@
+"""Writing synthesized audio to one file, safely and in bounded memory.
+
+Every writer writes into a temporary file next to the target (``.NAME.XXXX.partial``) and only
+:meth:`AudioWriter.commit` renames it into place, after fixing what must be fixed at the end
+(the WAV sizes, the encoder tail) and an ``fsync``. :meth:`AudioWriter.discard` removes it. So a
+failure, a cancel or a kill never leaves a file at the target path that looks complete.
+
+Writers:
+
+- :class:`RawWriter`: bytes as they come (``pcm``, or a single task's mp3/opus/wav stream, whose
+  streamed WAV header is then fixed by :func:`fix_wav_header`);
+- :class:`WavWriter`: PCM 16-bit mono with our own header, sizes fixed at commit;
+- :class:`EncodedWriter`: PCM fed to libsndfile's MP3 or Ogg/Opus encoder (for texts spoken in
+  several tasks, whose separate streams cannot simply be concatenated).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import struct
+import uuid
+from pathlib import Path
+from typing import Any
+
+WAV_HEADER_SIZE = 44
+
+
+def partial_path(target: Path) -> Path:
+    """A fresh temporary path next to ``target`` (same directory, so the rename is atomic)."""
+    return target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
+
+
+def stale_partials(target: Path) -> list[Path]:
+    """Leftover temporary files of ``target`` (from a killed run)."""
+    if not target.parent.is_dir():
+        return []
+    return sorted(target.parent.glob(f".{target.name}.*.partial"))
+
+
+def wav_header(sample_rate: int, data_size: int) -> bytes:
+    """A 44-byte PCM 16-bit mono WAV header."""
+    return (
+        b"RIFF" + struct.pack("<I", min(0xFFFFFFFF, 36 + data_size)) + b"WAVE"
+        + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, sample_rate, sample_rate * 2, 2, 16)
+        + b"data" + struct.pack("<I", min(0xFFFFFFFF, data_size))
+    )  # fmt: skip
+
+
+def fix_wav_header(path: Path) -> int:
+    """Set the RIFF and data sizes of a WAV file to what is really there; return the data size.
+
+    Walks the chunks from the start (a streamed header may carry extra chunks before ``data``).
+    Raises ``ValueError`` if the file is not a RIFF/WAVE file.
+    """
+    size = path.stat().st_size
+    with path.open("r+b") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            raise ValueError("not a RIFF/WAVE stream")
+        offset = 12
+        while True:
+            f.seek(offset)
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                raise ValueError("no data chunk in the WAV stream")
+            cid, csize = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if cid == b"data":
+                data_size = size - offset - 8
+                f.seek(offset + 4)
+                f.write(struct.pack("<I", min(0xFFFFFFFF, data_size)))
+                f.seek(4)
+                f.write(struct.pack("<I", min(0xFFFFFFFF, size - 8)))
+                return data_size
+            offset += 8 + csize + (csize & 1)
+
+
+class AudioWriter:
+    """Base: a temporary file renamed to ``target`` on :meth:`commit`."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = Path(target)
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.temp = partial_path(self.target)
+        self.pcm_bytes = 0
+        self.committed = False
+
+    def write(self, data: bytes) -> None:
+        """Append audio bytes (the wire format this writer expects)."""
+        raise NotImplementedError
+
+    def mark(self) -> Any:
+        """A position to :meth:`rewind` to (for retrying a task that was being streamed)."""
+        raise NotImplementedError
+
+    def rewind(self, mark: Any) -> None:
+        """Forget everything written since ``mark``."""
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        """Close the temporary file, fixing what must be fixed."""
+        raise NotImplementedError
+
+    def _close_quietly(self) -> None:
+        """Close without finishing (discard)."""
+        raise NotImplementedError
+
+    def commit(self) -> Path:
+        """Finish, flush to disk and move the file into place."""
+        self._finish()
+        fd = os.open(self.temp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(self.temp, self.target)
+        self.committed = True
+        return self.target
+
+    def discard(self) -> None:
+        """Drop the temporary file; the target is left as it was."""
+        if self.committed:
+            return
+        self._close_quietly()
+        with contextlib.suppress(FileNotFoundError):
+            self.temp.unlink()
+
+
+class RawWriter(AudioWriter):
+    """Bytes as received; ``fix_wav`` patches a streamed WAV header at commit."""
+
+    def __init__(self, target: Path, *, fix_wav: bool = False) -> None:
+        super().__init__(target)
+        self.fix_wav = fix_wav
+        self._file = self.temp.open("wb")
+        self.bytes = 0
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+        self.bytes += len(data)
+
+    def mark(self) -> int:
+        return self.bytes
+
+    def rewind(self, mark: Any) -> None:
+        self._file.flush()
+        self._file.seek(int(mark))
+        self._file.truncate()
+        self.bytes = int(mark)
+
+    def _finish(self) -> None:
+        self._file.close()
+        if self.fix_wav:
+            self.pcm_bytes = fix_wav_header(self.temp)
+
+    def _close_quietly(self) -> None:
+        self._file.close()
+
+
+class WavWriter(AudioWriter):
+    """PCM 16-bit mono in a WAV file; the header is written first and fixed at commit."""
+
+    def __init__(self, target: Path, sample_rate: int) -> None:
+        super().__init__(target)
+        self.sample_rate = sample_rate
+        self._file = self.temp.open("wb")
+        self._file.write(wav_header(sample_rate, 0xFFFFFFFF - 36))
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+        self.pcm_bytes += len(data)
+
+    def mark(self) -> int:
+        return self.pcm_bytes
+
+    def rewind(self, mark: Any) -> None:
+        self._file.flush()
+        self._file.seek(WAV_HEADER_SIZE + int(mark))
+        self._file.truncate()
+        self.pcm_bytes = int(mark)
+
+    def _finish(self) -> None:
+        if self.pcm_bytes % 2:
+            self._file.write(b"\0")  # never leave half a sample
+            self.pcm_bytes += 1
+        self._file.seek(0)
+        self._file.write(wav_header(self.sample_rate, self.pcm_bytes))
+        self._file.close()
+
+    def _close_quietly(self) -> None:
+        self._file.close()
+
+
+class EncodedWriter(AudioWriter):
+    """PCM 16-bit mono encoded to MP3 or Ogg/Opus by libsndfile, block by block."""
+
+    def __init__(self, target: Path, fmt: str, sample_rate: int) -> None:
+        super().__init__(target)
+        import soundfile as sf
+
+        if fmt == "mp3":
+            kwargs: dict[str, Any] = {
+                "format": "MP3",
+                "subtype": "MPEG_LAYER_III",
+                "bitrate_mode": "CONSTANT",
+                "compression_level": 0.5,
+            }
+        elif fmt == "opus":
+            kwargs = {"format": "OGG", "subtype": "OPUS", "compression_level": 0.9}
+        else:  # pragma: no cover - guarded by the caller
+            raise ValueError(f"cannot encode {fmt}")
+        self._sf = sf.SoundFile(self.temp, "w", samplerate=sample_rate, channels=1, **kwargs)
+        self._carry = b""
+
+    def write(self, data: bytes) -> None:
+        import numpy as np
+
+        data = self._carry + data
+        usable = len(data) - (len(data) % 2)
+        self._carry = data[usable:]
+        if usable:
+            self._sf.write(np.frombuffer(data[:usable], dtype="<i2"))
+            self.pcm_bytes += usable
+
+    def mark(self) -> int:
+        return self.pcm_bytes
+
+    def rewind(self, mark: Any) -> None:
+        if int(mark) != self.pcm_bytes:
+            raise RuntimeError("an encoded stream cannot be rewound")
+
+    def _finish(self) -> None:
+        self._sf.close()
+
+    def _close_quietly(self) -> None:
+        with contextlib.suppress(Exception):
+            self._sf.close()

@@ -1,0 +1,312 @@
+"""The synthesis WebSocket protocol without I/O: options, messages, events, the model guard.
+
+:class:`TaskProtocol` builds the run-task / continue-task / finish-task messages of one task and
+turns the server's text frames into :class:`Event` objects (raising our errors for task-failed).
+The async and sync drivers in :mod:`.client` only move frames.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import catalog
+from ..errors import (
+    InvalidRequestError,
+    ModelMismatchError,
+    SynthesisError,
+)
+
+TRANSIENT_CODES = frozenset(
+    {
+        "InternalError",
+        "InternalError.Algo",
+        "ServiceUnavailable",
+        "Throttling",
+        "Throttling.RateQuota",
+        "Throttling.AllocationQuota.Concurrency",
+        "RequestTimeOut",
+    }
+)
+"""task-failed codes worth retrying: the service failed or asked us to slow down."""
+
+FORMAT_EXTENSIONS = {".wav": "wav", ".mp3": "mp3", ".opus": "opus", ".ogg": "opus", ".pcm": "pcm",
+                     ".raw": "pcm"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SynthesisOptions:
+    """Synthesis parameters (the service's names and ranges); validated before anything is sent."""
+
+    format: str = "wav"
+    sample_rate: int = catalog.DEFAULT_SAMPLE_RATE
+    volume: int = 50
+    rate: float = 1.0
+    pitch: float = 1.0
+    seed: int = 0
+    instruction: str | None = None
+    language_hints: tuple[str, ...] | None = None
+    word_timestamps: bool = False
+    bit_rate: int | None = None
+    """Opus only: kbps (6–510)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Further run-task parameters passed through as is (``hot_fix``, ``enable_aigc_tag``)."""
+
+    def validate(self) -> SynthesisOptions:
+        """Raise :class:`InvalidRequestError` for a value the service would refuse."""
+        if self.format not in catalog.AUDIO_FORMATS:
+            raise InvalidRequestError(
+                f"unsupported format {self.format!r}",
+                field="format",
+                value=self.format,
+                allowed=", ".join(catalog.AUDIO_FORMATS),
+                hint="use one of: " + ", ".join(catalog.AUDIO_FORMATS),
+            )
+        rates = catalog.OPUS_SAMPLE_RATES if self.format == "opus" else catalog.SAMPLE_RATES
+        if self.sample_rate not in rates:
+            raise InvalidRequestError(
+                f"sample rate {self.sample_rate} is not available for {self.format}",
+                field="sample_rate",
+                value=self.sample_rate,
+                hint="use one of: " + ", ".join(str(r) for r in rates),
+            )
+        _check_range("volume", self.volume, 0, 100)
+        _check_range("rate", self.rate, 0.5, 2.0)
+        _check_range("pitch", self.pitch, 0.5, 2.0)
+        _check_range("seed", self.seed, 0, 65535)
+        if self.bit_rate is not None:
+            _check_range("bit_rate", self.bit_rate, 6, 510)
+        if self.instruction is not None and len(self.instruction) > 128:
+            raise InvalidRequestError(
+                "instruction is longer than 128 characters", field="instruction"
+            )
+        return self
+
+    def parameters(self, voice: str, *, wire_format: str | None = None) -> dict[str, Any]:
+        """The run-task ``parameters`` object."""
+        fmt = wire_format or self.format
+        params: dict[str, Any] = {
+            "voice": voice,
+            "text_type": "PlainText",
+            "format": fmt,
+            "sample_rate": self.sample_rate,
+            "volume": self.volume,
+            "rate": self.rate,
+            "pitch": self.pitch,
+            "seed": self.seed,
+        }
+        if fmt == "opus":
+            params["bit_rate"] = self.bit_rate or 32
+        if self.instruction:
+            params["instruction"] = self.instruction
+        if self.language_hints:
+            params["language_hints"] = list(self.language_hints)
+        if self.word_timestamps:
+            params["word_timestamp_enabled"] = True
+        params.update(self.extra)
+        return params
+
+
+def _check_range(name: str, value: float, low: float, high: float) -> None:
+    if isinstance(value, bool) or not low <= value <= high:
+        raise InvalidRequestError(
+            f"{name} must be between {low:g} and {high:g}, not {value!r}",
+            field=name,
+            value=value,
+        )
+
+
+def format_for_path(path: str, explicit: str | None = None) -> str:
+    """The audio format: ``explicit`` if given, else from the file extension (default wav)."""
+    if explicit:
+        return explicit.lower()
+    suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    return FORMAT_EXTENSIONS.get(suffix, "wav")
+
+
+def guard_model(
+    voice_id: str,
+    model: str | None,
+    *,
+    target_model: str | None = None,
+) -> str:
+    """The model to synthesize with, refusing one the voice is not bound to (nothing sent).
+
+    ``target_model`` is the voice's binding when the caller knows it (the registry); otherwise it
+    is read from the voice id (``{model}-{prefix}-{hex}``).
+    """
+    bound = target_model or catalog.model_from_voice_id(voice_id)
+    if model is None:
+        if bound is None:
+            raise InvalidRequestError(
+                f"cannot tell which model voice {voice_id!r} belongs to",
+                field="model",
+                hint="pass the synthesis model with --model (e.g. cosyvoice-v3.5-plus)",
+            )
+        return bound
+    if bound is not None and model != bound:
+        raise ModelMismatchError(
+            f"voice {voice_id} is bound to {bound} and cannot speak with {model}",
+            field="model",
+            value=model,
+            hint=f"use --model {bound} (or leave --model out); a voice only works with the "
+            "model it was enrolled for",
+        )
+    return model
+
+
+@dataclass
+class Word:
+    """A word timing, in milliseconds from the start of the audio."""
+
+    text: str
+    begin_ms: int
+    end_ms: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "begin_ms": self.begin_ms, "end_ms": self.end_ms}
+
+
+@dataclass
+class Event:
+    """One server event of a task (audio arrives separately, as bytes)."""
+
+    kind: str
+    """``started``, ``sentence-begin``, ``sentence-synthesis``, ``sentence-end``, ``finished``."""
+    text: str = ""
+    characters: int | None = None
+    words: list[Word] = field(default_factory=list)
+    request_uuid: str | None = None
+
+
+def synthesis_error(code: str | None, message: str, task_id: str) -> SynthesisError:
+    """The error for a task-failed event, with a hint where we know one."""
+    hint = None
+    if message and "418" in message:
+        hint = (
+            "the voice does not exist, is not ready, or is bound to another model: check it with "
+            "`cosyvoice-clone voices show VOICE` and speak with its target model"
+        )
+    elif code in TRANSIENT_CODES:
+        hint = "a temporary failure of the service; try again (lower --concurrency if throttled)"
+    err = SynthesisError(message or "the synthesis task failed", hint=hint, api_code=code,
+                         request_id=task_id)  # fmt: skip
+    return err
+
+
+def is_transient(error: Exception) -> bool:
+    """Whether a failed task is worth retrying."""
+    from ..errors import TransportError
+
+    if isinstance(error, TransportError):
+        return True
+    return isinstance(error, SynthesisError) and error.api_code in TRANSIENT_CODES
+
+
+class TaskProtocol:
+    """Messages and event parsing for one synthesis task."""
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        voice: str,
+        options: SynthesisOptions,
+        wire_format: str | None = None,
+        task_id: str | None = None,
+    ) -> None:
+        self.model = model
+        self.voice = voice
+        self.options = options
+        self.wire_format = wire_format or options.format
+        self.task_id = task_id or uuid.uuid4().hex
+        self.started = False
+        self.finished = False
+
+    def _header(self, action: str) -> dict[str, Any]:
+        return {"action": action, "task_id": self.task_id, "streaming": "duplex"}
+
+    def run_task(self) -> str:
+        return json.dumps(
+            {
+                "header": self._header("run-task"),
+                "payload": {
+                    "model": self.model,
+                    "task_group": "audio",
+                    "task": "tts",
+                    "function": "SpeechSynthesizer",
+                    "input": {},
+                    "parameters": self.options.parameters(
+                        self.voice, wire_format=self.wire_format
+                    ),
+                },
+            },
+            ensure_ascii=False,
+        )
+
+    def continue_task(self, text: str) -> str:
+        return json.dumps(
+            {"header": self._header("continue-task"), "payload": {"input": {"text": text}}},
+            ensure_ascii=False,
+        )
+
+    def finish_task(self, *, cancel: bool = False) -> str:
+        data: dict[str, Any] = {"directive": "cancel"} if cancel else {}
+        return json.dumps({"header": self._header("finish-task"), "payload": {"input": data}})
+
+    def handle(self, frame: str, on_unknown: Callable[[str], None] | None = None) -> Event | None:
+        """Parse a text frame; raise :class:`SynthesisError` for task-failed."""
+        try:
+            data = json.loads(frame)
+            header = data["header"]
+            event = header["event"]
+        except (ValueError, KeyError, TypeError):
+            raise SynthesisError(
+                "the service sent a frame that is not a JSON event", request_id=self.task_id
+            ) from None
+        if header.get("task_id") not in (None, "", self.task_id):
+            return None  # an event of another (aborted) task
+        payload = data.get("payload") or {}
+        if event == "task-started":
+            self.started = True
+            return Event("started")
+        if event == "task-failed":
+            self.finished = True
+            raise synthesis_error(
+                header.get("error_code"), str(header.get("error_message") or ""), self.task_id
+            )
+        if event == "task-finished":
+            self.finished = True
+            usage = payload.get("usage") or {}
+            attrs = header.get("attributes") or {}
+            return Event(
+                "finished",
+                characters=_int_or_none(usage.get("characters")),
+                request_uuid=attrs.get("request_uuid"),
+            )
+        if event == "result-generated":
+            output = payload.get("output") or {}
+            kind = str(output.get("type") or "")
+            sentence = output.get("sentence") or {}
+            words = [
+                Word(str(w.get("text", "")), int(w.get("begin_time", 0)), int(w.get("end_time", 0)))
+                for w in (sentence.get("words") or [])
+                if isinstance(w, dict)
+            ]
+            usage = payload.get("usage") or {}
+            return Event(
+                kind,
+                text=str(output.get("original_text") or ""),
+                characters=_int_or_none(usage.get("characters")),
+                words=words,
+            )
+        if on_unknown is not None:
+            on_unknown(event)
+        return None
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None

@@ -1,0 +1,104 @@
+"""Splitting long texts for synthesis: sentences first, within the service's limits.
+
+Weights are the service's (:func:`cosyvoice_clone.catalog.text_weight`: CJK ideographs count 2).
+A *part* is the text of one synthesis task; a *message* is the text of one continue-task. Parts
+are cut only at sentence boundaries when a sentence fits; a sentence too long for one message is
+cut at clause punctuation, then at whitespace, then anywhere (never inside a surrogate pair,
+which Python strings do not have).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .. import catalog
+
+_SENTENCE = re.compile(
+    r".+?(?:[。！？!?；;…\n]+|\.(?=\s)|$)[\"'”’」』)）\]]*\s*", re.DOTALL
+)
+_CLAUSE = re.compile(r".+?(?:[,，、:：—]+|$)\s*", re.DOTALL)
+_WORDS = re.compile(r"\S+\s*|\s+")
+
+
+def sentences(text: str) -> list[str]:
+    """``text`` cut after each sentence terminator (the pieces join back to ``text``)."""
+    return [m.group(0) for m in _SENTENCE.finditer(text) if m.group(0)]
+
+
+def _pieces(text: str, limit: int) -> list[str]:
+    """Cut ``text`` into pieces of weight at most ``limit``, at the gentlest boundary."""
+    if catalog.text_weight(text) <= limit:
+        return [text]
+    for pattern in (_SENTENCE, _CLAUSE, _WORDS):
+        parts = [m.group(0) for m in pattern.finditer(text) if m.group(0)]
+        if len(parts) > 1:
+            out: list[str] = []
+            for part in parts:
+                out.extend(_pieces(part, limit))
+            return out
+    # One unbreakable run: cut by weight.
+    out = []
+    current: list[str] = []
+    weight = 0
+    for char in text:
+        w = catalog.cjk_weight(char)
+        if weight + w > limit and current:
+            out.append("".join(current))
+            current, weight = [], 0
+        current.append(char)
+        weight += w
+    if current:
+        out.append("".join(current))
+    return out
+
+
+def _pack(pieces: list[str], limit: int) -> list[str]:
+    """Join consecutive pieces greedily while the weight stays within ``limit``."""
+    out: list[str] = []
+    current: list[str] = []
+    weight = 0
+    for piece in pieces:
+        w = catalog.text_weight(piece)
+        if current and weight + w > limit:
+            out.append("".join(current))
+            current, weight = [], 0
+        current.append(piece)
+        weight += w
+    if current:
+        out.append("".join(current))
+    return out
+
+
+def split_messages(text: str, limit: int = catalog.MAX_CHARS_PER_MESSAGE) -> list[str]:
+    """The continue-task texts for one part: each within ``limit``, cut at sentence ends."""
+    if not text:
+        return []
+    return _pack(_pieces(text, limit), limit)
+
+
+def split_text(
+    text: str,
+    part_weight: int = catalog.MAX_CHARS_PER_TASK,
+    message_weight: int = catalog.MAX_CHARS_PER_MESSAGE,
+) -> list[str]:
+    """Cut ``text`` into task texts of weight at most ``part_weight`` at sentence boundaries.
+
+    Joined back together the parts are exactly ``text``; blank parts are dropped.
+    """
+    if part_weight < 1 or message_weight < 1:
+        raise ValueError("part_weight and message_weight must be positive")
+    part_weight = min(part_weight, catalog.MAX_CHARS_PER_TASK)
+    message_weight = min(message_weight, catalog.MAX_CHARS_PER_MESSAGE, part_weight)
+    pieces = _pieces(text, message_weight)
+    return [p for p in _pack(pieces, part_weight) if p.strip()]
+
+
+def part_weight_for(total_weight: int, concurrency: int) -> int:
+    """A part size that keeps ``concurrency`` tasks busy: about three parts per worker.
+
+    Short texts stay one task (no seams); parts never exceed one message (20,000).
+    """
+    if total_weight <= 2_000:
+        return catalog.MAX_CHARS_PER_MESSAGE
+    target = -(-total_weight // max(1, concurrency * 3))
+    return max(1_000, min(catalog.MAX_CHARS_PER_MESSAGE, target))
