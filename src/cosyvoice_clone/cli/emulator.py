@@ -181,6 +181,8 @@ def serve(
         app_state.warn(f"listening on {host}: other machines can reach this emulator")
     try:
         serve_forever(backend, sock, log_level=log_level.lower())
+    except KeyboardInterrupt:  # Ctrl-C is the normal way to stop a foreground server
+        pass
     finally:
         sock.close()
         backend.close()

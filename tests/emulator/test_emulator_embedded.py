@@ -1,0 +1,228 @@
+"""The embedded emulator behind `--emulator`: persistent state, env overrides, the serve command."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from emulator_helpers import action
+
+from cosyvoice_clone.emulator.backend import DEFAULT_API_KEY
+from cosyvoice_clone.emulator.embedded import STATE_FILE, start_embedded
+from cosyvoice_clone.errors import ConfigError
+
+
+def test_state_persists_across_starts(tmp_path: Path) -> None:
+    home = tmp_path / "new" / "home"
+    first = start_embedded(home, "cn-beijing", deploy_delay=0.4)
+    try:
+        assert first.http_base.startswith("http://127.0.0.1:") and first.http_base.endswith(
+            "/api/v1"
+        )
+        assert first.websocket_url == f"ws://127.0.0.1:{first.port}/api-ws/v1/inference"
+        assert first.api_key == DEFAULT_API_KEY
+        created = action(
+            first,
+            "create_voice",
+            target_model="cosyvoice-v3.5-plus",
+            prefix="keep",
+            url=first.sample_url(),
+        ).json()["output"]["voice_id"]
+        status = action(first, "query_voice", voice_id=created).json()["output"]["status"]
+        assert status == "DEPLOYING"
+    finally:
+        first.stop()
+    state_file = home / STATE_FILE
+    assert stat.S_IMODE(state_file.stat().st_mode) == 0o600
+
+    time.sleep(0.45)  # the deploy delay runs out while no emulator is up
+    second = start_embedded(home, "cn-beijing")
+    try:
+        assert second.port != 0
+        output = action(second, "query_voice", voice_id=created).json()["output"]
+        assert output["status"] == "OK" and output["target_model"] == "cosyvoice-v3.5-plus"
+        voice = second.backend.voice(created)
+        assert voice is not None and voice.pitch_hz is not None
+        action(second, "delete_voice", voice_id=created)
+    finally:
+        second.stop()
+    third = start_embedded(home, "cn-beijing")
+    try:
+        assert action(third, "list_voice").json()["output"]["voice_list"] == []
+    finally:
+        third.stop()
+
+
+def test_two_embedded_emulators_share_one_state_file(tmp_path: Path) -> None:
+    a = start_embedded(tmp_path, "cn-beijing", deploy_delay=0)
+    b = start_embedded(tmp_path, "cn-beijing", deploy_delay=0)
+    try:
+        made = [
+            action(em, "create_voice", target_model="cosyvoice-v2", prefix=f"p{i}",
+                   url=a.sample_url()).json()["output"]["voice_id"]
+            for i, em in enumerate((a, b, a, b))
+        ]
+        for em in (a, b):
+            listed = action(em, "list_voice", page_size=10).json()["output"]["voice_list"]
+            assert sorted(v["voice_id"] for v in listed) == sorted(made)
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_env_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COSYVOICE_CLONE_EMULATOR_FAULTS", "http503=1")
+    monkeypatch.setenv("COSYVOICE_CLONE_EMULATOR_DEPLOY_DELAY", "7.5")
+    monkeypatch.setenv("COSYVOICE_CLONE_EMULATOR_RATE_LIMITS", "0")
+    monkeypatch.setenv("COSYVOICE_CLONE_EMULATOR_QUOTA", "5")
+    running = start_embedded(tmp_path, "ap-southeast-1")
+    try:
+        config = running.backend.config
+        assert (config.deploy_delay, config.rate_limits, config.quota) == (7.5, False, 5)
+        assert config.region == "ap-southeast-1"
+        assert action(running, "list_voice").status_code == 503
+    finally:
+        running.stop()
+
+    monkeypatch.setenv("COSYVOICE_CLONE_EMULATOR_FAULTS", "http999=1")
+    with pytest.raises(ConfigError, match="COSYVOICE_CLONE_EMULATOR_FAULTS"):
+        start_embedded(tmp_path, "cn-beijing")
+    monkeypatch.delenv("COSYVOICE_CLONE_EMULATOR_FAULTS")
+    monkeypatch.setenv("COSYVOICE_CLONE_EMULATOR_DEPLOY_DELAY", "soon")
+    with pytest.raises(ConfigError, match="DEPLOY_DELAY"):
+        start_embedded(tmp_path, "cn-beijing")
+    with pytest.raises(ConfigError, match="region"):
+        start_embedded(tmp_path, "mars-1")
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "cosyvoice_clone.cli.main", *args]
+
+
+def _start_serve(*args: str) -> tuple[subprocess.Popen[str], list[str]]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    code = "from cosyvoice_clone.cli.main import run; run()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    lines: list[str] = []
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        if line.startswith("export DASHSCOPE_API_KEY") or line.startswith("# ") or line == "}\n":
+            break
+    return proc, lines
+
+
+def _stop(proc: subprocess.Popen[str]) -> int:
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+
+
+def test_serve_prints_urls_and_exports(tmp_path: Path) -> None:
+    state = tmp_path / "serve.sqlite3"
+    proc, lines = _start_serve(
+        "emulator", "serve", "--port", "0", "--state", str(state), "--faults", "http500=0",
+        "--log-level", "warning",
+    )
+    try:
+        exports = dict(
+            line.removeprefix("export ").split("=", 1) for line in lines
+            if line.startswith("export ")
+        )
+        assert set(exports) == {
+            "DASHSCOPE_HTTP_BASE_URL", "DASHSCOPE_WEBSOCKET_BASE_URL", "DASHSCOPE_API_KEY"
+        }
+        base = exports["DASHSCOPE_HTTP_BASE_URL"]
+        assert base.startswith("http://127.0.0.1:") and base.endswith("/api/v1")
+        assert exports["DASHSCOPE_WEBSOCKET_BASE_URL"].endswith("/api-ws/v1/inference")
+        response = httpx.post(
+            base + "/services/audio/tts/customization",
+            json={"model": "voice-enrollment", "input": {"action": "list_voice"}},
+            headers={"Authorization": f"Bearer {exports['DASHSCOPE_API_KEY']}"},
+        )
+        assert response.status_code == 200
+    finally:
+        assert _stop(proc) == 0
+    assert state.exists()
+
+
+def test_serve_json_and_custom_keys() -> None:
+    proc, lines = _start_serve(
+        "--json", "emulator", "serve", "--port", "0", "--api-key", "team-key-1",
+        "--no-default-key", "--region", "ap-southeast-1", "--log-level", "critical",
+    )
+    try:
+        summary = json.loads("\n".join(lines))
+        assert summary["region"] == "ap-southeast-1" and summary["api_keys"] == 1
+        assert summary["default_key"] is False
+        assert "team-key-1" not in "\n".join(lines)  # keys are never printed
+        url = summary["http_base"] + "/services/audio/tts/customization"
+        body = {"model": "voice-enrollment", "input": {"action": "list_voice"}}
+        refused = httpx.post(url, json=body, headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"})
+        assert refused.status_code == 401
+        accepted = httpx.post(url, json=body, headers={"Authorization": "Bearer team-key-1"})
+        assert accepted.status_code == 200
+    finally:
+        assert _stop(proc) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--faults", "http503=2"], "invalid --faults"),
+        (["--faults", "meteor=0.1"], "unknown fault kind 'meteor'"),
+        (["--region", "mars-1"], "invalid --region"),
+        (["--no-default-key"], "no API key"),
+    ],
+)
+def test_serve_usage_errors_are_one_line_exit_2(args: list[str], needle: str) -> None:
+    code = "from cosyvoice_clone.cli.main import run; run()"
+    result = subprocess.run(
+        [sys.executable, "-c", code, "emulator", "serve", "--port", "0", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1 and needle in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_port_in_use() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        code = "from cosyvoice_clone.cli.main import run; run()"
+        result = subprocess.run(
+            [sys.executable, "-c", code, "emulator", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 1
+    assert "cannot listen on 127.0.0.1" in result.stderr and "--port" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
