@@ -190,7 +190,7 @@ class EnrollmentCore:
         self,
         *,
         model: str = catalog.ENROLLMENT_MODEL,
-        max_create_rounds: int = 5,
+        max_create_rounds: int = 8,
         clock_tolerance: float = 15.0,
         server_offset: Callable[[], float | None] | None = None,
     ) -> None:

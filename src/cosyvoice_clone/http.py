@@ -6,11 +6,12 @@ both share. This is the one place where ``httpx`` exceptions become ours
 (:class:`~cosyvoice_clone.errors.TransportError` / :class:`~cosyvoice_clone.errors.TimeoutError`).
 
 Retry policy: 429 (honouring ``Retry-After``), 500/502/503/504 and connection errors are retried
-with exponential backoff and jitter, bounded by ``max_attempts`` and ``total_timeout``. A request
-sent with ``idempotent=False`` (``create_voice``) is retried only when the failure proves nothing
-was processed (429, connection refused); after an *ambiguous* failure (a timeout, a dropped
-connection or a 5xx after the body was sent) it raises :class:`AmbiguousRequestError` so that the
-caller can reconcile before trying again.
+with exponential backoff and jitter, bounded by ``max_attempts`` and ``total_timeout`` (env
+``COSYVOICE_CLONE_RETRY_ATTEMPTS`` and ``COSYVOICE_CLONE_RETRY_TIMEOUT`` override the defaults).
+A request sent with ``idempotent=False`` (``create_voice``) is retried only when the failure
+proves nothing was processed (429, connection refused); after an *ambiguous* failure (a timeout,
+a dropped connection or a 5xx after the body was sent) it raises :class:`AmbiguousRequestError`
+so that the caller can reconcile before trying again.
 
 Multi-step operations (upload, create, poll) are written once as generators of :class:`Call` and
 :class:`Sleep` steps and driven by :meth:`HttpClient.run` or :meth:`AsyncHttpClient.run`.
@@ -21,9 +22,11 @@ Every attempt is logged at DEBUG level on the ``cosyvoice_clone.http`` logger, n
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email.utils
 import json
 import logging
+import os
 import random
 import threading
 import time
@@ -40,6 +43,7 @@ from .config import redact
 from .errors import (
     APIStatusError,
     AuthenticationError,
+    ConfigError,
     CosyVoiceCloneError,
     TimeoutError,
     TransportError,
@@ -52,6 +56,8 @@ T = TypeVar("T")
 
 USER_AGENT = f"cosyvoice-clone/{__version__}; httpx/{httpx.__version__}"
 SDK_CLIENT = f"cosyvoice-clone/{__version__}"
+ENV_RETRY_ATTEMPTS = "COSYVOICE_CLONE_RETRY_ATTEMPTS"
+ENV_RETRY_TIMEOUT = "COSYVOICE_CLONE_RETRY_TIMEOUT"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=30.0)
 
@@ -60,7 +66,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=30.0)
 class RetryPolicy:
     """How often and how long to retry; delays grow exponentially with jitter."""
 
-    max_attempts: int = 6
+    max_attempts: int = 10
     initial_delay: float = 0.25
     max_delay: float = 8.0
     multiplier: float = 2.0
@@ -69,6 +75,28 @@ class RetryPolicy:
     max_retry_after: float = 30.0
     """A ``Retry-After`` longer than this is capped."""
     jitter: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RetryPolicy:
+        """The default policy with ``COSYVOICE_CLONE_RETRY_ATTEMPTS`` / ``..._RETRY_TIMEOUT``."""
+        env = os.environ if environ is None else environ
+        policy = cls()
+        changes: dict[str, Any] = {}
+        for name, attr, kind in (
+            (ENV_RETRY_ATTEMPTS, "max_attempts", int),
+            (ENV_RETRY_TIMEOUT, "total_timeout", float),
+        ):
+            raw = env.get(name, "").strip()
+            if not raw:
+                continue
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise ConfigError(f"{name}={raw!r} is not a number") from None
+            if value < (1 if kind is int else 0):
+                raise ConfigError(f"{name}={raw!r} is out of range")
+            changes[attr] = value
+        return dataclasses.replace(policy, **changes) if changes else policy
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
@@ -230,7 +258,7 @@ class _HttpCore:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self.workspace = workspace
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or RetryPolicy.from_env()
         self.pacer = Pacer(rate_limit)
         self.region = region
         self.user_agent = user_agent or USER_AGENT
