@@ -246,3 +246,27 @@ def test_m4a_needs_the_extra_or_decodes(tmp_path: Path) -> None:
         with pytest.raises(SampleUnreadableError) as info:
             check_sample(fake)
         assert info.value.api_code == "Audio.DecoderError"
+
+
+def test_m4a_and_aac_decode_with_pyav(tmp_path: Path) -> None:
+    av = pytest.importorskip("av")
+    x, rate = _speech()
+    for container, name in (("ipod", "voice.m4a"), ("adts", "voice.aac")):
+        buf = io.BytesIO()
+        with av.open(buf, "w", format=container) as out:
+            stream = out.add_stream("aac", rate=rate)
+            stream.layout = "mono"
+            frame = av.AudioFrame.from_ndarray(x[None, :].copy(), format="fltp", layout="mono")
+            frame.sample_rate = rate
+            for packet in [*stream.encode(frame), *stream.encode(None)]:
+                out.mux(packet)
+        path = tmp_path / name
+        path.write_bytes(buf.getvalue())
+        report = check_sample(path)
+        m = report.measurements
+        assert (m["format"], m["codec"], m["channels"]) == (name[-3:], "aac", 1)
+        assert m["duration_s"] == pytest.approx(15.35, abs=0.2)
+        assert report.verdict != "fail"
+        assert service_rejection(path.read_bytes(), name) is None
+        result = fix_sample(path, tmp_path / f"{name}.fixed.wav")
+        assert result.written and result.after is not None and result.after.verdict == "pass"

@@ -10,6 +10,7 @@ bytes are no known audio container, ``Audio.DecoderError`` when a known containe
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -284,5 +285,7 @@ def _to_float(arr: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[-1][:200] if text else type(exc).__name__
+    """The useful last line of a decoder error, without libsndfile's "Error opening <obj>:"."""
+    lines = str(exc).strip().splitlines()
+    text = re.sub(r"^Error opening .*?: ", "", lines[-1]) if lines else ""
+    return text[:200] or type(exc).__name__
