@@ -155,7 +155,7 @@ class WaitPolicy:
     """How ``wait_until_ready`` polls: growing intervals, bounded by ``timeout``."""
 
     timeout: float = 300.0
-    initial_interval: float = 1.0
+    initial_interval: float = 0.5
     max_interval: float = 10.0
     multiplier: float = 1.5
 

@@ -70,25 +70,35 @@ def list_voices(
     def human() -> None:
         from rich.table import Table
 
+        console = app_state.console
         if not voices:
-            app_state.console.print("no voices" + (f" with prefix {prefix!r}" if prefix else ""))
+            console.print("no voices" + (f" with prefix {prefix!r}" if prefix else ""))
+            return
+        rows = []
+        for v in voices:
+            sample = v.get("sample_source") or v.get("sample_url") or ""
+            rows.append(
+                (
+                    v["voice_id"],
+                    v.get("status") or "?",
+                    v.get("target_model") or "?",
+                    v.get("gmt_create") or "",
+                    (sample.rsplit("/", 1)[-1] if sample else "")
+                    + ("" if v.get("registered") else " (not cloned here)"),
+                )
+            )
+        if not console.is_terminal:  # pipes get one plain line per voice, never wrapped
+            for row in rows:
+                print("\t".join(row))
             return
         table = Table(box=None, pad_edge=False)
-        table.add_column("voice id", overflow="fold", min_width=24)
+        table.add_column("voice id", no_wrap=True)
         for column in ("status", "target model", "created (Beijing)", "sample"):
             table.add_column(column, overflow="fold")
-        for v in voices:
-            status = v.get("status") or "?"
-            table.add_row(
-                v["voice_id"],
-                f"[{_status_style(status)}]{status}[/]",
-                v.get("target_model") or "?",
-                v.get("gmt_create") or "",
-                _short(v.get("sample_source") or v.get("sample_url") or "", 36)
-                + ("" if v.get("registered") else " [dim](not cloned here)[/]"),
-            )
-        app_state.console.print(table)
-        app_state.console.print(f"{len(voices)} voice(s)")
+        for row in rows:
+            table.add_row(row[0], f"[{_status_style(row[1])}]{row[1]}[/]", *row[2:])
+        console.print(table)
+        console.print(f"{len(voices)} voice(s)")
 
     app_state.emit({"ok": True, "count": len(voices), "voices": voices}, human)
 
