@@ -641,6 +641,80 @@ def _finite(value: Any) -> float | None:
     return None
 
 
+class Progress:
+    """Progress of one tool call, reported to the client as MCP progress notifications.
+
+    The client modules call back synchronously (from the event loop or a worker thread);
+    :meth:`report` schedules the notification on the server's loop, at most one every
+    :attr:`interval` seconds (plus the final one), always increasing. It is a no-op for a
+    client that did not ask for progress.
+    """
+
+    interval = 0.5
+
+    def __init__(self, send: Callable[[float, float | None, str | None], Awaitable[None]]) -> None:
+        import asyncio
+
+        self._send = send
+        self._loop = asyncio.get_running_loop()
+        self._tasks: set[Any] = set()
+        self._last_sent = 0.0
+        self._last_value = -math.inf
+
+    def report(
+        self, progress: float, total: float | None = None, message: str | None = None
+    ) -> None:
+        """Report ``progress`` (of ``total``), with a short message; thread-safe."""
+        now = time.monotonic()
+        final = total is not None and progress >= total
+        if progress <= self._last_value or (not final and now - self._last_sent < self.interval):
+            return
+        self._last_value, self._last_sent = progress, now
+        self._loop.call_soon_threadsafe(self._spawn, progress, total, message)
+
+    def _spawn(self, progress: float, total: float | None, message: str | None) -> None:
+        task = self._loop.create_task(self._safe_send(progress, total, message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _safe_send(self, progress: float, total: float | None, message: str | None) -> None:
+        try:
+            await self._send(progress, total, message)
+        except Exception as exc:  # a lost notification must never fail the call
+            logger.debug("progress notification not sent: %s", exc)
+
+
+ToolHandler = Callable[[dict[str, Any], "Progress | None"], Awaitable[dict[str, Any]]]
+
+
+def _status_reporter(
+    progress: Progress | None, timeout: float
+) -> Callable[[str, str | None, float], None] | None:
+    """An ``on_status(voice_id, status, elapsed)`` callback feeding ``progress``."""
+    if progress is None:
+        return None
+
+    def on_status(voice_id: str, status: str | None, elapsed: float) -> None:
+        progress.report(
+            round(min(elapsed, timeout), 3),
+            timeout,
+            f"voice {voice_id} is {status or 'unknown'} after {elapsed:.1f} s",
+        )
+
+    return on_status
+
+
+def _text_reporter(progress: Progress | None) -> Callable[[int, int], None] | None:
+    """An ``on_progress(done, total)`` callback (characters spoken) feeding ``progress``."""
+    if progress is None:
+        return None
+
+    def on_progress(done: int, total: int) -> None:
+        progress.report(float(done), float(total), f"{done}/{total} characters spoken")
+
+    return on_progress
+
+
 class VoiceTools:
     """The operations behind the tools: dict arguments in, JSON-able dicts out.
 
@@ -673,14 +747,16 @@ class VoiceTools:
             client, self._client = self._client, None
             await client.aclose()
 
-    def handler(self, name: str) -> Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]:
-        """The coroutine function implementing tool ``name``."""
-        handler: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]] = getattr(self, name)
+    def handler(self, name: str) -> ToolHandler:
+        """The coroutine function implementing tool ``name``: ``(args, progress)``."""
+        handler: ToolHandler = getattr(self, name)
         return handler
 
     # -- tools --------------------------------------------------------------------------------
 
-    async def voice_clone(self, args: dict[str, Any]) -> dict[str, Any]:
+    async def voice_clone(
+        self, args: dict[str, Any], progress: Progress | None = None
+    ) -> dict[str, Any]:
         """Tool ``voice_clone``: validate, check a local sample, dedupe, upload, create, wait."""
         result = await self.client().clone(
             prefix=args.get("prefix"),
@@ -692,6 +768,7 @@ class VoiceTools:
             wait=bool(args.get("wait", True)),
             timeout=DEFAULT_WAIT_TIMEOUT,
             force=bool(args.get("force", False)),
+            on_status=_status_reporter(progress, DEFAULT_WAIT_TIMEOUT),
         )
         data = _as_dict(result)
         data.pop("ok", None)
@@ -702,7 +779,9 @@ class VoiceTools:
         data["warnings"] = list(data.get("warnings") or [])
         return data
 
-    async def check_sample(self, args: dict[str, Any]) -> dict[str, Any]:
+    async def check_sample(
+        self, args: dict[str, Any], progress: Progress | None = None
+    ) -> dict[str, Any]:
         """Tool ``check_sample`` (local, nothing is sent to the service)."""
         import anyio.to_thread
 
@@ -713,28 +792,38 @@ class VoiceTools:
         report = await anyio.to_thread.run_sync(lambda: check_sample(source, target))
         return dict(report.to_dict())
 
-    async def list_voices(self, args: dict[str, Any]) -> dict[str, Any]:
+    async def list_voices(
+        self, args: dict[str, Any], progress: Progress | None = None
+    ) -> dict[str, Any]:
         """Tool ``list_voices``."""
         voices = await self.client().voices.list(prefix=args.get("prefix"))
         items = [_voice_dict(v) for v in voices]
         return {"voices": items, "count": len(items)}
 
-    async def get_voice(self, args: dict[str, Any]) -> dict[str, Any]:
+    async def get_voice(
+        self, args: dict[str, Any], progress: Progress | None = None
+    ) -> dict[str, Any]:
         """Tool ``get_voice``."""
         return _voice_dict(await self.client().voices.show(args["voice_id"]))
 
-    async def wait_voice(self, args: dict[str, Any]) -> dict[str, Any]:
+    async def wait_voice(
+        self, args: dict[str, Any], progress: Progress | None = None
+    ) -> dict[str, Any]:
         """Tool ``wait_voice``: poll until OK, then return the voice."""
         timeout = float(args.get("timeout", DEFAULT_WAIT_TIMEOUT))
         client = self.client()
         started = time.monotonic()
-        await client.wait(args["voice_id"], timeout=timeout)
+        await client.wait(
+            args["voice_id"], timeout=timeout, on_status=_status_reporter(progress, timeout)
+        )
         waited = time.monotonic() - started
         data = _voice_dict(await client.voices.show(args["voice_id"]))
         data["waited_s"] = round(waited, 3)
         return data
 
-    async def delete_voice(self, args: dict[str, Any]) -> dict[str, Any]:
+    async def delete_voice(
+        self, args: dict[str, Any], progress: Progress | None = None
+    ) -> dict[str, Any]:
         """Tool ``delete_voice`` (refused unless ``confirm`` is true)."""
         voice_id = args["voice_id"]
         if args.get("confirm") is not True:
@@ -747,7 +836,9 @@ class VoiceTools:
             "request_id": data.get("request_id"),
         }
 
-    async def synthesize(self, args: dict[str, Any]) -> dict[str, Any]:
+    async def synthesize(
+        self, args: dict[str, Any], progress: Progress | None = None
+    ) -> dict[str, Any]:
         """Tool ``synthesize``: the model guard applies before anything is sent."""
         from .synthesis import AsyncSynthesizer, SynthesisOptions
 
@@ -778,6 +869,7 @@ class VoiceTools:
             model=args.get("model"),
             target_model=record.target_model,
             options=options,
+            on_progress=_text_reporter(progress),
         )
         data = _as_dict(result)
         duration = _finite(data.get("duration"))
@@ -867,7 +959,12 @@ def tool_definitions() -> list[Any]:
     ]
 
 
-async def call_tool(tools: VoiceTools, name: str, arguments: Mapping[str, Any] | None) -> Any:
+async def call_tool(
+    tools: VoiceTools,
+    name: str,
+    arguments: Mapping[str, Any] | None,
+    progress: Progress | None = None,
+) -> Any:
     """Run one tool call and return a ``CallToolResult`` (failures as ``is_error`` results)."""
     import mcp_types as types
     from mcp.shared.exceptions import MCPError
@@ -881,7 +978,7 @@ async def call_tool(tools: VoiceTools, name: str, arguments: Mapping[str, Any] |
     started = time.monotonic()
     try:
         args = validate_arguments(spec, arguments)
-        data = await tools.handler(name)(args)
+        data = await tools.handler(name)(args, progress)
     except Exception as exc:  # every failure becomes a tool error; the server keeps serving
         payload = error_payload(exc, tools.secrets)
         if isinstance(exc, CosyVoiceCloneError):
@@ -929,8 +1026,10 @@ def build_server(settings: Settings) -> Server[VoiceTools]:
     async def on_call_tool(
         ctx: ServerRequestContext[VoiceTools], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
+        # A no-op unless the client sent a progress token with the call.
+        progress = Progress(ctx.session.report_progress)
         result: types.CallToolResult = await call_tool(
-            ctx.lifespan_context, params.name, params.arguments
+            ctx.lifespan_context, params.name, params.arguments, progress
         )
         return result
 
@@ -1000,6 +1099,7 @@ def require_sdk() -> None:
 __all__ = [
     "TOOLS",
     "ConfirmationRequiredError",
+    "Progress",
     "ToolSpec",
     "VoiceTools",
     "build_server",

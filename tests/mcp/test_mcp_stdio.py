@@ -173,8 +173,22 @@ async def _journey(client: Client, home: Path, errlog: Path, tmp_path: Path) -> 
     assert cloned["usage"] == {"count": 1}
     assert cloned["status"] == "DEPLOYING"
 
-    waited = await call(client, "wait_voice", {"voice_id": voice_id, "timeout": 20})
+    # Waiting reports progress (seconds of the timeout) to a client that asks for it.
+    notes: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        notes.append((progress, total, message))
+
+    result = await client.call_tool(
+        "wait_voice", {"voice_id": voice_id, "timeout": 20}, progress_callback=on_progress
+    )
+    assert not result.is_error, result.content
+    waited = result.structured_content
     assert waited["voice_id"] == voice_id and waited["status"] == "OK"
+    assert waited["waited_s"] > 0
+    assert notes and all(total == 20 for _, total, _ in notes)
+    assert [p for p, _, _ in notes] == sorted({p for p, _, _ in notes})
+    assert "DEPLOYING" in (notes[0][2] or "")
 
     # The same request again spends no slot: the existing voice comes back.
     again = await call(
