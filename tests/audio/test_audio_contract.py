@@ -85,3 +85,24 @@ def test_pitch_of_real_speech_is_a_voice_pitch() -> None:
     assert pitch is not None and 70 < pitch < 300
     assert voice_pitch_hz(_wav(np.zeros(16000, dtype=np.float32), 16000)) is None
     assert voice_pitch_hz(b"not audio") is None
+
+
+def test_public_names() -> None:
+    import cosyvoice_clone.audio as audio
+
+    assert set(audio.__all__) == {
+        "SERVICE_MESSAGES",
+        "THRESHOLDS",
+        "CheckReport",
+        "Decoded",
+        "FixResult",
+        "Problem",
+        "Thresholds",
+        "check_sample",
+        "decode",
+        "fix_sample",
+        "service_rejection",
+        "voice_pitch_hz",
+    }
+    for name in audio.__all__:
+        assert getattr(audio, name) is not None

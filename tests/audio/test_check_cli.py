@@ -197,3 +197,11 @@ def test_url_samples(server: str, capsys: pytest.CaptureFixture[str]) -> None:
         download(f"{server}/voice.wav", max_bytes=1024 * 1024 // 4)
     rc, out, _ = _run(capsys, "check", f"{server}/voice.wav", "--json")
     assert rc == 0 and json.loads(out)["source"] == f"{server}/voice.wav"
+
+
+def test_fix_output_must_be_wav(
+    capsys: pytest.CaptureFixture[str], samples: dict[str, Path], tmp_path: Path
+) -> None:
+    rc, _, err = _run(capsys, "check", str(samples["good.wav"]), "--fix", str(tmp_path / "x.mp3"))
+    assert rc == 2 and ".wav" in err
+    assert not (tmp_path / "x.mp3").exists()

@@ -14,6 +14,9 @@ thresholds table (:data:`THRESHOLDS`).
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .decode import Decoded, decode
 from .judge import (
     SERVICE_MESSAGES,
@@ -25,15 +28,31 @@ from .judge import (
 )
 from .thresholds import THRESHOLDS, Thresholds
 
+if TYPE_CHECKING:
+    from .repair import FixResult, fix_sample
+
+_LAZY = {"FixResult": "repair", "fix_sample": "repair"}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the repair side (numpy, soxr) only when it is used."""
+    if name in _LAZY:
+        module = importlib.import_module(f"{__name__}.{_LAZY[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "SERVICE_MESSAGES",
     "THRESHOLDS",
     "CheckReport",
     "Decoded",
+    "FixResult",
     "Problem",
     "Thresholds",
     "check_sample",
     "decode",
+    "fix_sample",
     "service_rejection",
     "voice_pitch_hz",
 ]

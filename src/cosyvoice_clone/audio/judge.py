@@ -3,6 +3,25 @@
 A verdict (``pass``, ``warn``, ``fail``) and a list of problems, each with a stable ``code``,
 a ``severity``, a message a person understands and the service error it would cause. The same
 judgement answers :func:`service_rejection`, which the emulator uses for its ``Audio.*`` errors.
+
+Problem codes (stable; ``service_code`` in brackets, ``*`` = ``check --fix`` repairs it):
+
+    fail  sample_rate_too_low [Audio.AudioRateError]   below 16 kHz
+    fail  silent [Audio.AudioSilentError]              first channel peak below -60 dBFS
+    fail  no_speech [Audio.AudioShortError]            noise or tones, no speech
+    fail  speech_too_short [Audio.AudioShortError]     under 5 s of continuous speech
+    fail  too_long*                                    over 60 s
+    fail  file_too_large*                              over 10 MB
+    warn  format_not_documented*, wav_not_16bit*       not WAV 16-bit / MP3 / M4A
+    warn  multichannel*                                only the first channel is used
+    warn  duration_not_recommended(*)                  outside 10-20 s
+    warn  long_pause*, edge_silence*                   pauses over 2 s, silence at the ends
+    warn  too_quiet*, too_loud*, dc_offset*            levels
+    warn  noisy, clipping, narrowband                  recording quality (not repairable)
+    info  prompt_length                                the model uses only part as prompt
+
+Unreadable samples raise :class:`~cosyvoice_clone.errors.SampleUnreadableError` whose
+``api_code`` is ``BadRequest.UnsupportedFileFormat`` or ``Audio.DecoderError``.
 """
 
 from __future__ import annotations

@@ -244,7 +244,7 @@ def _steps(analysis: Analysis, plan: Plan, fixable: set[str], th: Thresholds) ->
             f"to {th.fix_pause_s:g} s"
         )
     lo, hi = plan.window
-    steps.append(f"kept {plan.duration:.1f} s of speech from {lo:.2f} s to {hi:.2f} s")
+    steps.append(f"kept {plan.duration:.1f} s, from {lo:.2f} s to {hi:.2f} s of the input")
     if m["sample_rate"] != th.fix_sample_rate:
         steps.append(f"resampled {m['sample_rate']} Hz to {th.fix_sample_rate} Hz")
     steps.append(
@@ -283,6 +283,13 @@ def _refuse_overwrite(source: str | Path | bytes, out: Path) -> None:
             field="fix",
             value=str(out),
             hint="write the repaired sample to another file",
+        )
+    if out.suffix.lower() != ".wav":
+        raise InvalidRequestError(
+            f"--fix writes a WAV file; {out.name} does not end in .wav",
+            field="fix",
+            value=str(out),
+            hint="give a name such as sample.fixed.wav",
         )
     if out.is_dir():
         raise InvalidRequestError(
