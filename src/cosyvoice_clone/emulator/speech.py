@@ -131,6 +131,14 @@ def estimate_seconds(text: str, rate: float = 1.0) -> float:
     return sum(t.seconds for t in plan_sentence(text, rate))
 
 
+def spoken_seconds(text: str, rate: float = 1.0) -> float:
+    """How long the emulator speaks ``text`` sent in one task (sentence by sentence, trimmed)."""
+    sentences, rest = split_sentences(text)
+    if rest.strip():
+        sentences.append(rest)
+    return sum(estimate_seconds(s.strip(), rate) for s in sentences if s.strip())
+
+
 def split_sentences(text: str) -> tuple[list[str], str]:
     """Complete sentences at the start of ``text``, and the unfinished rest."""
     sentences: list[str] = []
@@ -224,8 +232,9 @@ class SpeechEngine:
         done = 0
         for token in tokens:
             n = token_samples(token, sr)
-            for start in range(0, n, block):
-                part = self._render_token(token, start, min(n, start + block), n, done, total)
+            for start in range(0, n, full_block):
+                stop = min(n, start + full_block)
+                part = self._render_token(token, start, stop, n, done, total)
                 pending.append(part)
                 pending_len += part.size
                 if pending_len >= block:

@@ -101,16 +101,20 @@ class SubmissionLimiter:
             await asyncio.sleep(delay)
 
 
-_LIMITERS: dict[tuple[str, str], SubmissionLimiter] = {}
+_LIMITERS: dict[tuple[str, str, float], SubmissionLimiter] = {}
 _LIMITERS_LOCK = threading.Lock()
 
 
-def submission_limiter(url: str, model: str) -> SubmissionLimiter:
-    """The process-wide limiter for ``model`` at ``url`` (3 submissions/s)."""
+def submission_limiter(
+    url: str, model: str, per_second: float | None
+) -> SubmissionLimiter | None:
+    """The process-wide limiter for ``model`` at ``url`` (``None``: no pacing)."""
+    if per_second is None:
+        return None
     with _LIMITERS_LOCK:
-        key = (url, model)
+        key = (url, model, per_second)
         if key not in _LIMITERS:
-            _LIMITERS[key] = SubmissionLimiter(catalog.SYNTHESIS_TASKS_PER_SECOND_PER_MODEL)
+            _LIMITERS[key] = SubmissionLimiter(per_second)
         return _LIMITERS[key]
 
 
@@ -172,6 +176,7 @@ class Endpoint:
     open_timeout: float = 10.0
     start_timeout: float = 10.0
     event_timeout: float = 60.0
+    tasks_per_second: float | None = catalog.SYNTHESIS_TASKS_PER_SECOND_PER_MODEL
 
     def headers(self) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self.api_key}", "X-DashScope-SDK-Client": USER_AGENT}
@@ -405,11 +410,13 @@ class SpeechStream:
         self.request_uuid: str | None = None
         self.time_to_first_audio: float | None = None
         self._conn: Any = None
+        self._stack: contextlib.ExitStack | None = None
         self._started_at = time.monotonic()
         self._done = False
 
     @property
     def task_id(self) -> str:
+        """The task id (the request id to quote to support)."""
         return self.protocol.task_id
 
     def __enter__(self) -> SpeechStream:
@@ -425,25 +432,31 @@ class SpeechStream:
         if self._conn is not None:
             return
         self._started_at = time.monotonic()
+        stack = contextlib.ExitStack()
         try:
-            self._conn = connect(
-                self.endpoint.url,
-                additional_headers=self.endpoint.headers(),
-                user_agent_header=USER_AGENT,
-                open_timeout=self.endpoint.open_timeout,
-                close_timeout=2,
-                max_size=None,
-                compression=None,
-                proxy=None if self.endpoint.loopback else True,
+            self._conn = stack.enter_context(
+                connect(
+                    self.endpoint.url,
+                    additional_headers=self.endpoint.headers(),
+                    user_agent_header=USER_AGENT,
+                    open_timeout=self.endpoint.open_timeout,
+                    close_timeout=2,
+                    max_size=None,
+                    compression=None,
+                    proxy=None if self.endpoint.loopback else True,
+                )
             )
         except Exception as exc:
             raise _handshake_error(exc, self.endpoint) from None
+        self._stack = stack
 
     def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
+        """Close the connection."""
+        stack, self._stack = self._stack, None
+        self._conn = None
+        if stack is not None:
             with contextlib.suppress(Exception):
-                conn.close()
+                stack.close()
 
     def _recv(self, timeout: float, what: str) -> str | bytes:
         from websockets.exceptions import ConnectionClosed
@@ -619,6 +632,7 @@ class AsyncSynthesizer:
         open_timeout: float = 10.0,
         start_timeout: float = 10.0,
         event_timeout: float = 60.0,
+        tasks_per_second: float | None = catalog.SYNTHESIS_TASKS_PER_SECOND_PER_MODEL,
     ) -> None:
         self.endpoint = Endpoint(
             url=websocket_url,
@@ -627,6 +641,7 @@ class AsyncSynthesizer:
             open_timeout=open_timeout,
             start_timeout=start_timeout,
             event_timeout=event_timeout,
+            tasks_per_second=tasks_per_second,
         )
 
     @classmethod
@@ -674,7 +689,7 @@ class AsyncSynthesizer:
             self.endpoint,
             protocol,
             textmod.split_messages(text),
-            limiter=submission_limiter(self.endpoint.url, model),
+            limiter=submission_limiter(self.endpoint.url, model, self.endpoint.tasks_per_second),
         )
 
     async def synthesize(
@@ -755,7 +770,7 @@ class _LongRun:
         self.progress = progress
         self.single = len(parts) == 1
         self.wire_format = options.format if self.single else "pcm"
-        self.limiter = submission_limiter(endpoint.url, model)
+        self.limiter = submission_limiter(endpoint.url, model, endpoint.tasks_per_second)
         self.started_at = time.monotonic()
         self.retried = 0
 
@@ -951,6 +966,7 @@ class Synthesizer:
         open_timeout: float = 10.0,
         start_timeout: float = 10.0,
         event_timeout: float = 60.0,
+        tasks_per_second: float | None = catalog.SYNTHESIS_TASKS_PER_SECOND_PER_MODEL,
     ) -> None:
         self._async = AsyncSynthesizer(
             api_key=api_key,
@@ -959,6 +975,7 @@ class Synthesizer:
             open_timeout=open_timeout,
             start_timeout=start_timeout,
             event_timeout=event_timeout,
+            tasks_per_second=tasks_per_second,
         )
         self.endpoint = self._async.endpoint
 
