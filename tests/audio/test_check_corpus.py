@@ -270,3 +270,19 @@ def test_m4a_and_aac_decode_with_pyav(tmp_path: Path) -> None:
         assert service_rejection(path.read_bytes(), name) is None
         result = fix_sample(path, tmp_path / f"{name}.fixed.wav")
         assert result.written and result.after is not None and result.after.verdict == "pass"
+
+
+def test_long_recordings_are_decoded_only_in_part(
+    corpus: Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cosyvoice_clone.audio import decode as decode_module
+
+    monkeypatch.setattr(decode_module, "MAX_DECODE_SECONDS", 30.0)
+    report = check_sample(corpus["long70.wav"])
+    m = report.measurements
+    assert m["duration_s"] == pytest.approx(70.0, abs=0.01)
+    assert m["analysed_s"] == pytest.approx(30.0, abs=0.01)
+    assert m["trailing_silence_s"] < 1.0
+    assert {p.code for p in report.problems if p.severity != "info"} == {"too_long"}
+    result = fix_sample(corpus["long70.wav"], tmp_path / "fixed.wav")
+    assert result.written and result.after is not None and result.after.verdict == "pass"

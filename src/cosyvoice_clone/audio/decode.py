@@ -25,6 +25,8 @@ UNSUPPORTED_FORMAT = "BadRequest.UnsupportedFileFormat"
 DECODER_ERROR = "Audio.DecoderError"
 
 URL_MAX_BYTES = 50 * 1024 * 1024
+MAX_DECODE_SECONDS = 600.0
+"""Only the first 10 minutes of a longer recording are decoded (memory stays bounded)."""
 URL_TIMEOUT_S = 30.0
 _URL_CONTENT_TYPES = (
     "audio/",
@@ -62,6 +64,8 @@ class Decoded:
     bit_depth: int | None
     file_size: int
     name: str | None = None
+    total_seconds: float | None = None
+    """Length of the whole file when only its beginning was decoded (``MAX_DECODE_SECONDS``)."""
 
     @property
     def channels(self) -> int:
@@ -74,9 +78,14 @@ class Decoded:
         return int(self.samples.shape[0])
 
     @property
-    def duration(self) -> float:
-        """Duration in seconds."""
+    def decoded_seconds(self) -> float:
+        """Seconds of audio decoded (what the measurements look at)."""
         return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+    @property
+    def duration(self) -> float:
+        """Duration of the file in seconds."""
+        return max(self.total_seconds or 0.0, self.decoded_seconds)
 
 
 def sniff_format(head: bytes, filename: str | None = None) -> str | None:
@@ -216,14 +225,20 @@ def _decode_soundfile(source: bytes | Path, fmt: str, size: int, name: str | Non
         with sf.SoundFile(target) as f:
             rate = int(f.samplerate)
             subtype = str(f.subtype)
-            samples = f.read(dtype="float32", always_2d=True)
+            limit = int(MAX_DECODE_SECONDS * rate)
+            total = int(f.frames) if f.frames and f.frames > 0 else None
+            samples = f.read(
+                frames=limit if total is None or total > limit else -1,
+                dtype="float32",
+                always_2d=True,
+            )
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
         raise unreadable(
             f"cannot decode {name or 'the sample'} as {fmt.upper()}: {_short(exc)}", DECODER_ERROR
         ) from exc
     if samples.shape[0] == 0 or rate <= 0:
         raise unreadable(f"{name or 'the sample'} holds no audio frames", DECODER_ERROR)
-    if not np.isfinite(samples).all():
+    if samples.dtype.kind == "f" and not np.isfinite(samples.max() - samples.min()):
         samples = np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0)
     return Decoded(
         samples=samples,
@@ -233,6 +248,7 @@ def _decode_soundfile(source: bytes | Path, fmt: str, size: int, name: str | Non
         bit_depth=_SUBTYPE_BITS.get(subtype),
         file_size=size,
         name=name,
+        total_seconds=total / rate if total and total > len(samples) else None,
     )
 
 
@@ -254,12 +270,17 @@ def _decode_av(source: bytes | Path, fmt: str, size: int, name: str | None) -> D
             stream = container.streams.audio[0]
             codec = str(stream.codec_context.name)
             rate = int(stream.codec_context.sample_rate or stream.rate or 0)
+            total = float(container.duration) / 1e6 if container.duration else None
+            decoded_frames = 0
             for frame in container.decode(stream):
+                if rate and decoded_frames >= MAX_DECODE_SECONDS * rate:
+                    break
                 arr = frame.to_ndarray()
                 channels = len(frame.layout.channels)
                 if not frame.format.is_planar:
                     arr = arr.reshape(-1, channels).T
                 blocks.append(_to_float(arr))
+                decoded_frames += arr.shape[1]
     except (av.FFmpegError, IndexError, ValueError) as exc:
         raise unreadable(
             f"cannot decode {name or 'the sample'} as {fmt.upper()}: {_short(exc)}", DECODER_ERROR
@@ -267,7 +288,9 @@ def _decode_av(source: bytes | Path, fmt: str, size: int, name: str | None) -> D
     if not blocks or rate <= 0:
         raise unreadable(f"{name or 'the sample'} holds no audio frames", DECODER_ERROR)
     samples = np.ascontiguousarray(np.concatenate(blocks, axis=1).T, dtype=np.float32)
-    return Decoded(samples, rate, fmt, codec, None, size, name)
+    seconds = samples.shape[0] / rate
+    whole = total if total and total > seconds + 1.0 else None
+    return Decoded(samples, rate, fmt, codec, None, size, name, total_seconds=whole)
 
 
 def _to_float(arr: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:

@@ -68,7 +68,7 @@ def analyse(decoded: Decoded, th: Thresholds = THRESHOLDS, *, pitch: bool = True
     samples = decoded.samples
     rate = decoded.sample_rate
     x = first_channel(decoded)
-    duration = decoded.duration
+    duration = decoded.decoded_seconds
 
     # Peak and clipping over every channel.
     hi = float(samples.max())
@@ -133,7 +133,8 @@ def analyse(decoded: Decoded, th: Thresholds = THRESHOLDS, *, pitch: bool = True
     analysis.values = {
         "format": decoded.format,
         "codec": decoded.codec,
-        "duration_s": _r(duration, 3),
+        "duration_s": _r(decoded.duration, 3),
+        "analysed_s": _r(duration, 3),
         "sample_rate": rate,
         "channels": decoded.channels,
         "bit_depth": decoded.bit_depth,

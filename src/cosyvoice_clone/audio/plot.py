@@ -76,7 +76,7 @@ def plot_report(report: CheckReport, out: str | Path, plan: Plan | None = None) 
         for i, ((_, e), (s, _)) in enumerate(itertools.pairwise(plan.pieces)):
             label = "pause shortened" if i == 0 else None
             ax_wave.axvspan(e, s, color="#aab7b8", alpha=0.35, hatch="//", lw=0, label=label)
-    ax_wave.set_xlim(0, max(decoded.duration, 1e-3))
+    ax_wave.set_xlim(0, max(decoded.decoded_seconds, 1e-3))
     ax_wave.set_ylim(-1.05, 1.05)
     ax_wave.set_ylabel("amplitude (ch 1)")
     ax_wave.legend(loc="upper right", fontsize=8)

@@ -84,7 +84,7 @@ def plan_repair(analysis: Analysis, th: Thresholds = THRESHOLDS) -> Plan | None:
     holds the most speech while lasting at most the recommended maximum (20 s).
     """
     segments = analysis.segments
-    duration = analysis.decoded.duration
+    duration = analysis.decoded.decoded_seconds
     if not segments:
         return None
     pad = th.fix_edge_pad_s
