@@ -17,10 +17,11 @@ Service refusals are :class:`ApiError` exceptions rendered by one handler as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -131,7 +132,8 @@ async def customization(request: Request) -> Response:
         body = await read_capped(request, MAX_BODY_BYTES)
         action, data = parse_envelope(body)
         headers = {k.lower(): v for k, v in request.headers.items()}
-        output = await run_action(backend, action, data, headers)
+        client = getattr(request.app.state, "http_client", None)
+        output = await run_action(backend, action, data, headers, client=client)
     except ApiError as exc:
         backend.count(f"enrollment:error:{exc.code}")
         return error_response(exc, rid)
@@ -275,8 +277,21 @@ def create_app(backend: Backend) -> Starlette:
         Route(f"{ADMIN_PREFIX}/reset", _admin(_reset), methods=["POST"]),
         Route(f"{ADMIN_PREFIX}/samples/{{name}}", _admin(_sample), methods=["GET"]),
     ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from .fetch import new_client
+
+        async with new_client() as client:
+            app.state.http_client = client
+            try:
+                yield
+            finally:
+                app.state.http_client = None
+
     app = Starlette(
         routes=routes,
+        lifespan=lifespan,
         exception_handlers={
             ApiError: _api_error_handler,
             Exception: _internal_error_handler,

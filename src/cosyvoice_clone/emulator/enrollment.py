@@ -15,13 +15,16 @@ Documented refusals of malformed requests (all JSON bodies ``{"request_id", "cod
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 
 from .. import catalog
 from .backend import ApiError, Backend, invalid_parameter
 from .fetch import OSS_RESOLVE_HEADER, fetch_sample, sample_filename
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -72,17 +75,25 @@ def _int_field(data: dict[str, Any], name: str, default: int) -> int:
 
 
 async def _judged_sample(
-    backend: Backend, url: Any, *, oss_resolve: bool
+    backend: Backend, url: Any, *, oss_resolve: bool, client: httpx.AsyncClient | None
 ) -> tuple[bytes, float | None]:
-    sample = await fetch_sample(backend, url, oss_resolve=oss_resolve)
+    sample = await fetch_sample(backend, url, oss_resolve=oss_resolve, client=client)
     pitch = await run_in_threadpool(backend.judge_sample, sample, sample_filename(str(url)))
     return sample, pitch
 
 
 async def run_action(
-    backend: Backend, action: str, data: dict[str, Any], headers: dict[str, str]
+    backend: Backend,
+    action: str,
+    data: dict[str, Any],
+    headers: dict[str, str],
+    *,
+    client: httpx.AsyncClient | None = None,
 ) -> dict[str, Any]:
-    """Run one action; return its ``output`` object. Raises :class:`ApiError`."""
+    """Run one action; return its ``output`` object. Raises :class:`ApiError`.
+
+    ``headers`` are the request headers with lower-case names; ``client`` downloads samples.
+    """
     oss_resolve = headers.get(OSS_RESOLVE_HEADER.lower(), "").strip().lower() == "enable"
     if action == "create_voice":
         target_model, prefix, hint = backend.check_clone_request(
@@ -93,7 +104,9 @@ async def run_action(
             data.get("enable_preprocess"),
         )
         url = data.get("url")
-        sample, pitch = await _judged_sample(backend, url, oss_resolve=oss_resolve)
+        sample, pitch = await _judged_sample(
+            backend, url, oss_resolve=oss_resolve, client=client
+        )
         voice = backend.create_voice(
             target_model=target_model,
             prefix=prefix,
@@ -121,7 +134,9 @@ async def run_action(
     if action == "update_voice":
         voice = backend.require_voice(data.get("voice_id"))
         url = data.get("url")
-        sample, pitch = await _judged_sample(backend, url, oss_resolve=oss_resolve)
+        sample, pitch = await _judged_sample(
+            backend, url, oss_resolve=oss_resolve, client=client
+        )
         backend.update_voice(voice.voice_id, url=str(url), sample=sample, pitch_hz=pitch)
         return {}
     if action == "delete_voice":

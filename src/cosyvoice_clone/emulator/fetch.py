@@ -3,12 +3,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from .. import catalog
 from .backend import ApiError, Backend
 
+if TYPE_CHECKING:
+    import httpx
+
 OSS_RESOLVE_HEADER = "X-DashScope-OssResourceResolve"
+
+
+def new_client() -> httpx.AsyncClient:
+    """An HTTP client for sample downloads (the app keeps one for its lifetime)."""
+    import httpx
+
+    return httpx.AsyncClient(
+        follow_redirects=True,
+        trust_env=False,
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    )
 
 
 def _download_failed(detail: str) -> ApiError:
@@ -26,8 +41,17 @@ def sample_filename(url: str) -> str | None:
     return name or None
 
 
-async def fetch_sample(backend: Backend, url: object, *, oss_resolve: bool) -> bytes:
-    """The bytes behind ``url``; raises :class:`ApiError` with the documented codes."""
+async def fetch_sample(
+    backend: Backend,
+    url: object,
+    *,
+    oss_resolve: bool,
+    client: httpx.AsyncClient | None = None,
+) -> bytes:
+    """The bytes behind ``url``; raises :class:`ApiError` with the documented codes.
+
+    ``client`` is reused when given (else one is made for this download).
+    """
     if not isinstance(url, str) or not url:
         raise ApiError(400, "InvalidParameter", "Missing required parameter: url.")
     scheme = urlsplit(url).scheme.lower()
@@ -45,15 +69,19 @@ async def fetch_sample(backend: Backend, url: object, *, oss_resolve: bool) -> b
         raise ApiError(
             400, "InvalidParameter", "url must be an http(s) URL or an oss:// temporary URL."
         )
+    if client is None:
+        async with new_client() as own:
+            return await _download(backend, url, own)
+    return await _download(backend, url, client)
+
+
+async def _download(backend: Backend, url: str, client: httpx.AsyncClient) -> bytes:
     import httpx
 
     cap = catalog.SAMPLE_MAX_BYTES
     timeout = httpx.Timeout(backend.config.fetch_timeout)
     try:
-        async with (
-            httpx.AsyncClient(timeout=timeout, follow_redirects=True, trust_env=False) as client,
-            client.stream("GET", url) as response,
-        ):
+        async with client.stream("GET", url, timeout=timeout) as response:
             if response.status_code != 200:
                 raise _download_failed(f"HTTP {response.status_code}")
             declared = response.headers.get("content-length")

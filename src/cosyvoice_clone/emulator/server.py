@@ -17,7 +17,7 @@ DEFAULT_HOST = "127.0.0.1"
 def bind_socket(host: str = DEFAULT_HOST, port: int = 0) -> socket.socket:
     """A listening TCP socket on ``host:port`` (port 0 picks a free one)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio: NODELAY
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -174,7 +174,7 @@ def _uvicorn_config(app: Any, *, log_level: str, foreground: bool = False) -> An
         log_config=LOGGING_CONFIG if foreground else None,
         log_level=log_level,
         access_log=foreground,
-        lifespan="off",
+        lifespan="on",
         ws="websockets-sansio",
         ws_max_size=16 * 1024 * 1024,
         ws_ping_interval=None,
