@@ -191,10 +191,7 @@ async def check_consistency(
 
 
 async def run_baseline(server: Server, n: int, concurrency: int) -> dict[str, Any]:
-    return await run_mix_plain(server, n, concurrency)
-
-
-async def run_mix_plain(server: Server, n: int, concurrency: int) -> dict[str, Any]:
+    """``n`` cheap ``list_voice`` calls: the cost of the HTTP path alone."""
     statuses: Counter[int] = Counter()
     remaining = [n]
 
@@ -370,9 +367,11 @@ def main() -> None:
     print(f"  mix outcomes (memory): {mem['statuses']}; created {mem['created']}, "
           f"deleted {mem['deleted']}")
     print(f"  sqlite file / memory throughput: {disk['rps'] / mem['rps']:.2f}")
+    verdict = (
+        "only 429 Throttling.RateQuota beyond the limit" if burst["within_limits"] else "VIOLATION"
+    )
     print(f"Rate limits on, burst of 200 list_voice in {burst['elapsed']:.2f} s: "
-          f"{burst['outcomes']} (at most {burst['allowed_max']} may pass) -> "
-          f"{'only 429 Throttling.RateQuota beyond the limit' if burst['within_limits'] else 'VIOLATION'}")
+          f"{burst['outcomes']} (at most {burst['allowed_max']} may pass) -> {verdict}")
     if synth is not None:
         print(f"Synthesis: {args.sessions} concurrent sessions in {synth['wall']:.2f} s: "
               f"{synth['ok']} ok, {synth['failed']} failed {synth['failures'] or ''}")
