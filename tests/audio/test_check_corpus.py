@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 from importlib import resources
 from pathlib import Path
@@ -275,8 +276,7 @@ def test_m4a_and_aac_decode_with_pyav(tmp_path: Path) -> None:
 def test_long_recordings_are_decoded_only_in_part(
     corpus: Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cosyvoice_clone.audio import decode as decode_module
-
+    decode_module = importlib.import_module("cosyvoice_clone.audio.decode")
     monkeypatch.setattr(decode_module, "MAX_DECODE_SECONDS", 30.0)
     report = check_sample(corpus["long70.wav"])
     m = report.measurements
