@@ -217,7 +217,6 @@ def decode(source: bytes | Path, name: str | None = None, file_size: int | None 
 
 
 def _decode_soundfile(source: bytes | Path, fmt: str, size: int, name: str | None) -> Decoded:
-    import numpy as np
     import soundfile as sf
 
     target: Any = source if isinstance(source, Path) else io.BytesIO(source)
@@ -238,8 +237,6 @@ def _decode_soundfile(source: bytes | Path, fmt: str, size: int, name: str | Non
         ) from exc
     if samples.shape[0] == 0 or rate <= 0:
         raise unreadable(f"{name or 'the sample'} holds no audio frames", DECODER_ERROR)
-    if samples.dtype.kind == "f" and not np.isfinite(samples.max() - samples.min()):
-        samples = np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0)
     return Decoded(
         samples=samples,
         sample_rate=rate,

@@ -73,6 +73,11 @@ def analyse(decoded: Decoded, th: Thresholds = THRESHOLDS, *, pitch: bool = True
     # Peak and clipping over every channel.
     hi = float(samples.max())
     lo = float(samples.min())
+    if not math.isfinite(hi - lo):  # NaN or inf in a float file: treat as silence / full scale
+        samples = np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0)
+        decoded.samples = samples
+        x = first_channel(decoded)
+        hi, lo = float(samples.max()), float(samples.min())
     peak = max(hi, -lo, 0.0)
     clipped = 0
     if peak >= 0.1:
@@ -91,11 +96,10 @@ def analyse(decoded: Decoded, th: Thresholds = THRESHOLDS, *, pitch: bool = True
     spectra = scipy.fft.rfft(x[: n * hop].reshape(n, hop), axis=1)
     dc = float(spectra[:, 0].real.sum(dtype=np.float64)) / (n * hop)
     bins = spectra.real**2 + spectra.imag**2
-    parseval = _parseval_weights(hop)
-    k_power = bins @ (parseval * _k_weights(rate, hop))
-    parseval = parseval.copy()
-    parseval[0] = 0.0  # frame levels without DC: an offset is not sound
-    power = bins @ parseval
+    # float32 weights keep the products in float32 (a float64 matvec would copy ``bins``).
+    level_w, k_w = _frame_weights(rate, hop)
+    power = (bins @ level_w).astype(np.float64)
+    k_power = (bins @ k_w).astype(np.float64)
     frame_db = np.maximum(10.0 * np.log10(power + 1e-13), _FLOOR_DB)
 
     floor0 = float(np.percentile(frame_db, 10))
@@ -193,6 +197,15 @@ def integrated_loudness(k_power: npt.NDArray[np.float64], frame_s: float) -> flo
     relative = -0.691 + 10.0 * math.log10(float(gated.mean())) - 10.0
     final = z[(blocks_lufs >= -70.0) & (blocks_lufs >= relative)]
     return -0.691 + 10.0 * math.log10(float(final.mean())) if final.size else None
+
+
+@functools.lru_cache(maxsize=16)
+def _frame_weights(rate: int, n: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """float32 weights for frame level (DC excluded: an offset is not sound) and K-loudness."""
+    parseval = _parseval_weights(n)
+    level = parseval.copy()
+    level[0] = 0.0
+    return level.astype(np.float32), (parseval * _k_weights(rate, n)).astype(np.float32)
 
 
 @functools.lru_cache(maxsize=16)
