@@ -175,7 +175,8 @@ VOICE_CLONE_INPUT = _object(
             "minLength": 1,
             "description": (
                 "Required. The reference recording: a public http(s) URL, an oss:// URL, or a "
-                "path to a local file on this machine (uploaded for you; cn-beijing only). "
+                "path to a file on the machine running this server (absolute, or relative to "
+                "its working directory; uploaded for you, cn-beijing only). "
                 "WAV (16-bit), MP3 or M4A; 10–20 s of one speaker's clear speech, at least "
                 f"{catalog.SAMPLE_MIN_SPEECH_SECONDS:g} s continuous, at least "
                 f"{catalog.SAMPLE_MIN_RATE // 1000} kHz, at most "
@@ -378,8 +379,9 @@ SYNTHESIZE_INPUT = _object(
             "type": "string",
             "minLength": 1,
             "description": (
-                "Where to write the audio (the format follows the extension unless `format` is "
-                "given). Default: a new file under the output directory."
+                "File path to write the audio to (absolute recommended; the format follows the "
+                "extension unless `format` is given; folders are created). Default: a new file "
+                "under the server's output directory. An existing file is replaced."
             ),
         },
         "format": {

@@ -122,7 +122,7 @@ async def _check_tool_listing(client: Client) -> None:
     assert clone["properties"]["model"]["const"] == "voice-enrollment"
     assert clone["properties"]["max_prompt_audio_length"]["minimum"] == 3.0
     assert clone["properties"]["max_prompt_audio_length"]["maximum"] == 30.0
-    assert "local" in clone["properties"]["voice_sample_url"]["description"]
+    assert "path to a file" in clone["properties"]["voice_sample_url"]["description"]
     assert set(listed["voice_clone"].output_schema["required"]) == {  # type: ignore[index]
         "voice_id",
         "request_id",

@@ -23,19 +23,34 @@ def register(app: typer.Typer) -> None:
         delete_voice. Honours the global options (--region, --emulator, --home,
         --output-dir). Logs go to stderr; stdout carries only the protocol.
 
+        Examples:
+
+        \b
+          cosyvoice-clone mcp
+          cosyvoice-clone --emulator --home ./voices mcp     (offline)
+
         Config for MCP clients:
 
-          {"mcpServers": {"cosyvoice-clone": {"command": "cosyvoice-clone", "args": ["mcp"]}}}
-
-        Offline: "args": ["--emulator", "mcp"]
+        \b
+          {"mcpServers": {"cosyvoice-clone": {
+             "command": "cosyvoice-clone", "args": ["mcp"],
+             "env": {"DASHSCOPE_API_KEY": "sk-..."}}}}
         """
         import logging
+        import sys
 
         from .. import mcp as mcp_server
 
         mcp_server.require_sdk()
         import anyio
 
-        settings = state(ctx).settings()
+        app_state = state(ctx)
+        settings = app_state.settings()
         mcp_server.configure_logging(settings, logging.INFO if verbose else logging.WARNING)
+        if sys.stdin.isatty():
+            app_state.err_console.print(
+                "cosyvoice-clone mcp: serving MCP on stdin/stdout; start it from an MCP client "
+                "(Ctrl-C to stop)",
+                markup=False,
+            )
         anyio.run(mcp_server.serve_stdio, settings)
