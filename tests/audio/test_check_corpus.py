@@ -286,3 +286,16 @@ def test_long_recordings_are_decoded_only_in_part(
     assert {p.code for p in report.problems if p.severity != "info"} == {"too_long"}
     result = fix_sample(corpus["long70.wav"], tmp_path / "fixed.wav")
     assert result.written and result.after is not None and result.after.verdict == "pass"
+
+
+@pytest.mark.parametrize(("noise", "noisy"), [(0.0005, False), (0.006, True)])
+def test_background_noise(tmp_path: Path, noise: float, noisy: bool) -> None:
+    x, rate = _speech()
+    rng = np.random.default_rng(7)
+    path = tmp_path / "noisy.wav"
+    sf.write(path, 0.3 * x + noise * rng.standard_normal(len(x)), rate)
+    report = check_sample(path)
+    m = report.measurements
+    assert m["noise_floor_dbfs"] == pytest.approx(20 * np.log10(noise), abs=1.5)
+    assert ("noisy" in {p.code for p in report.problems}) is noisy
+    assert report.verdict == ("warn" if noisy else "pass")

@@ -105,8 +105,8 @@ def analyse(decoded: Decoded, th: Thresholds = THRESHOLDS, *, pitch: bool = True
     floor0 = float(np.percentile(frame_db, 10))
     top = float(np.percentile(frame_db, 95))
     threshold = max(floor0 + th.vad_floor_margin_db, top - th.vad_speech_range_db, th.vad_min_dbfs)
-    speech = frame_db > threshold
-    speech = _fill_gaps(speech, round(th.vad_fill_gap_s / frame_s))
+    raw = frame_db > threshold
+    speech = _fill_gaps(raw, round(th.vad_fill_gap_s / frame_s))
     speech = _drop_short(speech, max(1, round(th.vad_min_segment_s / frame_s)))
     starts, ends = _runs(speech)
     segments = [
@@ -117,8 +117,9 @@ def analyse(decoded: Decoded, th: Thresholds = THRESHOLDS, *, pitch: bool = True
 
     speech_s = float(sum(e - s for s, e in segments))
     pauses = [b[0] - a[1] for a, b in itertools.pairwise(segments)]
-    nonspeech = frame_db[~speech]
-    noise_floor = float(np.median(nonspeech)) if nonspeech.size * frame_s >= 0.3 else floor0
+    nonspeech = frame_db[~raw]  # includes the short gaps between words
+    # A low quantile of the quiet frames: stationary noise sits there; speech tails do not.
+    noise_floor = float(np.percentile(nonspeech, 25)) if nonspeech.size * frame_s >= 0.3 else floor0
     speech_db = float(10.0 * np.log10(np.mean(power[speech]) + 1e-13)) if speech.any() else None
     loudness = integrated_loudness(k_power, frame_s)
 
