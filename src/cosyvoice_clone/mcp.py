@@ -23,6 +23,7 @@ the audio stack are imported inside functions, so importing this module is cheap
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -140,20 +141,6 @@ _VOICE_OUT: dict[str, Any] = {
     },
     "required": ["voice_id", "status", "target_model"],
 }
-_ERROR_OUT: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "code": {"type": "string"},
-        "message": {"type": "string"},
-        "hint": _NULLABLE_STR,
-        "http_status": {"type": ["integer", "null"]},
-        "api_code": _NULLABLE_STR,
-        "request_id": _NULLABLE_STR,
-        "field": _NULLABLE_STR,
-    },
-    "required": ["code", "message", "hint", "request_id"],
-}
-"""The shape of ``structured_content.error`` of every tool error."""
 
 
 def _object(
@@ -425,10 +412,10 @@ SYNTHESIZE_OUTPUT = _object(
         "format": {"type": "string"},
         "sample_rate": {"type": "integer"},
         "duration_s": {"type": ["number", "null"]},
-        "bytes": {"type": "integer"},
+        "bytes": {"type": ["integer", "null"]},
         "voice_id": {"type": "string"},
         "model": {"type": "string"},
-        "characters": {"type": "integer"},
+        "characters": {"type": ["integer", "null"]},
     },
     ["path", "format", "sample_rate", "duration_s", "voice_id", "model"],
     closed=False,
@@ -531,18 +518,25 @@ TOOLS_BY_NAME: dict[str, ToolSpec] = {t.name: t for t in TOOLS}
 # -- argument validation --------------------------------------------------------------------
 
 
+@functools.cache
+def _validator(tool: str) -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(TOOLS_BY_NAME[tool].input_schema)
+
+
 def validate_arguments(spec: ToolSpec, arguments: Mapping[str, Any] | None) -> dict[str, Any]:
     """Check ``arguments`` against the tool's input schema; the first problem is an error.
 
     Raises :class:`InvalidRequestError` naming the field, what was given and what is allowed.
     """
-    from jsonschema import Draft202012Validator
-
     args = dict(arguments or {})
     if spec.destructive and args.get("confirm") is not True:
         raise _confirmation_required(args.get("voice_id", "the voice"), args.get("confirm"))
-    validator = Draft202012Validator(spec.input_schema)
-    errors = sorted(validator.iter_errors(args), key=lambda e: (list(e.path), e.validator))
+    errors = sorted(
+        _validator(spec.name).iter_errors(args),
+        key=lambda e: ([str(p) for p in e.path], str(e.validator)),
+    )
     if not errors:
         return args
     err = errors[0]
@@ -595,10 +589,11 @@ def _allowed(schema: Mapping[str, Any]) -> str:
         parts.append(f"a {kind}" if isinstance(kind, str) else "/".join(kind))
     if "pattern" in schema:
         parts.append(f"matching {schema['pattern']}")
-    lo = schema.get("minimum", schema.get("exclusiveMinimum"))
     hi = schema.get("maximum")
-    if lo is not None and hi is not None:
-        parts.append(f"in [{lo}, {hi}]")
+    if "minimum" in schema and hi is not None:
+        parts.append(f"in [{schema['minimum']}, {hi}]")
+    elif "exclusiveMinimum" in schema and hi is not None:
+        parts.append(f"in ({schema['exclusiveMinimum']}, {hi}]")
     elif schema.get("minLength"):
         parts.append("not empty")
     return " ".join(parts)
