@@ -243,6 +243,9 @@ def test_m4a_needs_the_extra_or_decodes(tmp_path: Path) -> None:
         with pytest.raises(SampleUnreadableError) as info:
             check_sample(fake)
         assert "pip install 'cosyvoice-clone[m4a]'" in str(info.value)
+        assert info.value.exit_code == 2 and info.value.api_code is None
+        # the service reads M4A: without PyAV the emulator must not invent a rejection
+        assert service_rejection(fake.read_bytes(), "voice.m4a") is None
     else:  # with PyAV a broken M4A is a decoder error
         with pytest.raises(SampleUnreadableError) as info:
             check_sample(fake)

@@ -51,6 +51,10 @@ _SUBTYPE_BITS = {
 }
 
 
+class DecoderMissingError(SampleUnreadableError):
+    """The sample is in a format the service reads but this install cannot (no PyAV)."""
+
+
 @dataclass
 class Decoded:
     """A decoded sample: float32 samples shaped (frames, channels) and what the file is."""
@@ -255,9 +259,9 @@ def _decode_av(source: bytes | Path, fmt: str, size: int, name: str | None) -> D
     try:
         import av
     except ImportError as exc:
-        raise unreadable(
-            f"{name or 'the sample'} is {fmt.upper()}, which needs PyAV",
-            DECODER_ERROR,
+        raise DecoderMissingError(
+            f"{name or 'the sample'} is {fmt.upper()}, which needs PyAV to be read here",
+            field="sample",
             hint=M4A_HINT,
         ) from exc
     target: Any = str(source) if isinstance(source, Path) else io.BytesIO(source)

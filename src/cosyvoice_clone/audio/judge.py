@@ -32,7 +32,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .. import catalog
 from ..errors import InvalidRequestError, SampleUnreadableError
-from .decode import DECODER_ERROR, UNSUPPORTED_FORMAT, decode, read_source
+from .decode import (
+    DECODER_ERROR,
+    UNSUPPORTED_FORMAT,
+    DecoderMissingError,
+    decode,
+    read_source,
+)
 from .thresholds import THRESHOLDS, Thresholds
 
 if TYPE_CHECKING:
@@ -394,6 +400,8 @@ def service_rejection(data: bytes, filename: str | None = None) -> tuple[str, st
 
     try:
         decoded = decode(bytes(data), filename, len(data))
+    except DecoderMissingError:
+        return None  # M4A/AAC without PyAV: the service reads it, we cannot judge it here
     except SampleUnreadableError as err:
         failed = err.api_code or DECODER_ERROR
         return failed, SERVICE_MESSAGES.get(failed, SERVICE_MESSAGES[DECODER_ERROR])
