@@ -79,7 +79,8 @@ def plot_report(report: CheckReport, out: str | Path, plan: Plan | None = None) 
     ax_wave.set_xlim(0, max(decoded.decoded_seconds, 1e-3))
     ax_wave.set_ylim(-1.05, 1.05)
     ax_wave.set_ylabel("amplitude (ch 1)")
-    ax_wave.legend(loc="upper right", fontsize=8)
+    if analysis.segments:
+        ax_wave.legend(loc="upper right", fontsize=8)
     verdict = report.verdict
     codes = ", ".join(p.code for p in report.problems if p.severity != "info") or "no problems"
     title = (
