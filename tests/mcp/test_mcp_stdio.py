@@ -44,8 +44,10 @@ def reference_sample() -> Path:
 
 
 @asynccontextmanager
-async def serve(tmp_path: Path) -> AsyncIterator[tuple[Client, Path, Path]]:
+async def serve(tmp_path: Path, *global_options: str) -> AsyncIterator[tuple[Client, Path, Path]]:
     """The MCP server as a subprocess on the embedded emulator; yields (client, home, stderr).
+
+    Output goes to ``tmp_path / "output"`` (``--output-dir``), state to ``tmp_path / "home"``.
 
     (A context manager, not an async fixture: the client's task group must be entered and left
     in the test's own task.)
@@ -54,9 +56,18 @@ async def serve(tmp_path: Path) -> AsyncIterator[tuple[Client, Path, Path]]:
     errlog = tmp_path / "server-stderr.txt"
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "cosyvoice_clone", "--emulator", "--home", str(home), "mcp"],
+        args=[
+            "-m",
+            "cosyvoice_clone",
+            "--emulator",
+            "--home",
+            str(home),
+            "--output-dir",
+            str(tmp_path / "output"),
+            *global_options,
+            "mcp",
+        ],
         env={
-            "COSYVOICE_CLONE_OUTPUT_DIR": str(tmp_path / "output"),
             "COSYVOICE_CLONE_EMULATOR_DEPLOY_DELAY": "0.6",
             "HOME": str(tmp_path / "user-home"),
         },
@@ -172,6 +183,11 @@ async def _journey(client: Client, home: Path, errlog: Path, tmp_path: Path) -> 
     assert cloned["request_id"]
     assert cloned["usage"] == {"count": 1}
     assert cloned["status"] == "DEPLOYING"
+    # Evidence of the enrollment lands in --output-dir, without the key.
+    assert cloned["evidence"] and all(
+        Path(p).is_relative_to(tmp_path / "output") and Path(p).is_file()
+        for p in cloned["evidence"].values()
+    )
 
     # Waiting reports progress (seconds of the timeout) to a client that asks for it.
     notes: list[tuple[float, float | None, str | None]] = []
@@ -327,3 +343,19 @@ async def _bad_arguments(client: Client, errlog: Path, tmp_path: Path) -> None:
     assert len((await client.list_tools()).tools) == len(TOOL_NAMES)
     assert (await call(client, "list_voices", {}))["count"] == 0
     assert "Traceback" not in errlog.read_text(encoding="utf-8")
+
+
+async def test_global_region_option_is_honoured(tmp_path: Path) -> None:
+    """``--region ap-southeast-1``: the region's clone rules and its lack of uploads apply."""
+    async with serve(tmp_path, "--region", "ap-southeast-1") as (client, _, _):
+        sample = str(reference_sample())
+        err = await fail(client, "voice_clone", {"prefix": "sg", "voice_sample_url": sample})
+        assert err["field"] == "target_model" and "ap-southeast-1" in err["message"]
+        err = await fail(
+            client,
+            "voice_clone",
+            {"prefix": "sg", "voice_sample_url": sample, "target_model": "cosyvoice-v2"},
+        )
+        assert "ap-southeast-1" in err["message"] + (err["hint"] or "")
+        assert "URL" in err["message"] + (err["hint"] or "")
+        assert (await call(client, "list_voices", {}))["count"] == 0
