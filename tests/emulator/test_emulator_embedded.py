@@ -226,3 +226,23 @@ def test_serve_port_in_use() -> None:
     assert result.returncode == 1
     assert "cannot listen on 127.0.0.1" in result.stderr and "--port" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_public_names_and_a_light_plugin() -> None:
+    import cosyvoice_clone.emulator as emulator
+
+    assert sorted(emulator.__all__) == [
+        "ApiError", "Backend", "DEFAULT_API_KEY", "EmulatorConfig", "RunningEmulator", "Voice",
+        "start_embedded", "start_server",
+    ]
+    for name in emulator.__all__:
+        assert getattr(emulator, name) is not None
+    assert emulator.DEFAULT_API_KEY == DEFAULT_API_KEY
+    code = (
+        "import sys, cosyvoice_clone.emulator.pytest_plugin\n"
+        "heavy = [m for m in ('starlette', 'uvicorn', 'numpy', 'httpx') if m in sys.modules]\n"
+        "print(heavy)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=30, check=True)
+    assert result.stdout.strip() == "[]"

@@ -751,6 +751,10 @@ class Backend:
             raise ApiError(400, "EntityTooLarge", "Your proposed upload exceeds the limit.")
         upload = Upload(key=key, content_type=content_type, data=data, created_at=time.time())
         with self._lock:
+            self._db.execute(  # expired uploads are gone for good
+                "DELETE FROM uploads WHERE created_at < ?",
+                (upload.created_at - UPLOAD_EXPIRE_SECONDS,),
+            )
             try:
                 self._db.execute(
                     f"INSERT {'' if forbid_overwrite else 'OR REPLACE'} INTO uploads "
