@@ -47,6 +47,7 @@ def synth(cosyvoice_emulator: RunningEmulator) -> Synthesizer:
 @pytest.fixture
 def paced_synth(cosyvoice_emulator: RunningEmulator) -> Synthesizer:
     """A sync synthesizer with the real pacing (3 tasks/s), the emulator's limits on."""
+    cosyvoice_emulator.set_rate_limits(True)
     return Synthesizer(
         api_key=cosyvoice_emulator.api_key,
         websocket_url=cosyvoice_emulator.websocket_url,
