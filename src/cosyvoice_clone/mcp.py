@@ -625,6 +625,23 @@ def error_payload(err: BaseException, secrets: tuple[str | None, ...] = ()) -> d
     return {"ok": False, "error": clean}
 
 
+MCP_HINTS: dict[str, str] = {
+    "model_mismatch": "leave `model` out: the voice's own target_model is used; a voice only "
+    "speaks with the model it was cloned for",
+    "voice_not_ready": "call wait_voice again (timeout up to 3600 s), or look later with get_voice",
+    "sample_rejected": "check_sample shows what is wrong; record a cleaner sample, or repair it "
+    "with `cosyvoice-clone check SAMPLE --fix OUT.wav` and clone OUT.wav",
+}
+"""Hints for agents where the library's hint names a CLI option the tools don't have."""
+
+
+def _for_agents(payload: dict[str, Any]) -> dict[str, Any]:
+    error = payload["error"]
+    if error.get("code") in MCP_HINTS and "--" in (error.get("hint") or ""):
+        error["hint"] = MCP_HINTS[error["code"]]
+    return payload
+
+
 def _json_text(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, default=str)
 
@@ -977,7 +994,7 @@ async def call_tool(
         args = validate_arguments(spec, arguments)
         data = await tools.handler(name)(args, progress)
     except Exception as exc:  # every failure becomes a tool error; the server keeps serving
-        payload = error_payload(exc, tools.secrets)
+        payload = _for_agents(error_payload(exc, tools.secrets))
         if isinstance(exc, CosyVoiceCloneError):
             logger.info("tool %s failed: %s", name, payload["error"]["code"])
         else:

@@ -249,7 +249,8 @@ async def _journey(client: Client, home: Path, errlog: Path, tmp_path: Path) -> 
         {"voice": voice_id, "text": "Hi.", "model": "cosyvoice-v2", "out": str(bad_out)},
     )
     assert mismatch["code"] == "model_mismatch"
-    assert "cosyvoice-v3.5-plus" in mismatch["message"] and mismatch["hint"]
+    assert "cosyvoice-v3.5-plus" in mismatch["message"]
+    assert "leave `model` out" in mismatch["hint"]
     assert not bad_out.exists()
 
     # Delete needs an explicit confirmation.
@@ -319,7 +320,7 @@ async def _bad_arguments(client: Client, errlog: Path, tmp_path: Path) -> None:
     short = tmp_path / "short.wav"
     sf.write(short, np.zeros(16000 * 2, dtype="int16"), 16000)
     err = await fail(client, "voice_clone", {"prefix": "short", "voice_sample_url": str(short)})
-    assert err["code"] == "sample_rejected"
+    assert err["code"] == "sample_rejected" and "check_sample" in err["hint"]
     checked = await call(client, "check_sample", {"source": str(short)})
     assert checked["verdict"] == "fail" and checked["problems"]
 
