@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 import pytest
 
 from cosyvoice_clone.emulator.server import RunningEmulator
@@ -65,3 +70,52 @@ def async_synth(cosyvoice_emulator: RunningEmulator) -> AsyncSynthesizer:
         event_timeout=20.0,
         tasks_per_second=None,
     )
+
+
+@dataclass
+class CliResult:
+    """What one CLI invocation did."""
+
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli(
+    capsys: pytest.CaptureFixture[str], cosyvoice_emulator_env: RunningEmulator
+) -> Callable[..., CliResult]:
+    """Run ``cosyvoice-clone ARGS`` in-process against the emulator (DASHSCOPE_* env set)."""
+    from cosyvoice_clone.cli.main import run
+
+    def invoke(*args: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            run(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        else:  # pragma: no cover - run() always exits
+            code = 0
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    return invoke
+
+
+def register_voice(
+    home: Any, voice_id: str, prefix: str, endpoint: str, model: str = MODEL
+) -> None:
+    """Put a voice in the registry of ``home`` as a clone would."""
+    from cosyvoice_clone.registry import Registry
+
+    with Registry(home) as registry:
+        registry.record_clone(
+            voice_id, region="cn-beijing", endpoint=endpoint, target_model=model,
+            prefix=prefix, options={}, key=voice_id, sample_url="http://x/sample.wav",
+            sample_sha256=None, sample_source=None, request_id=None, usage_count=None,
+            status="OK",
+        )  # fmt: skip
