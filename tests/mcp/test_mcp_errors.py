@@ -11,9 +11,10 @@ import pytest
 
 pytest.importorskip("mcp")
 
+from mcp import Client
+
 from cosyvoice_clone.config import Settings
 from cosyvoice_clone.mcp import TOOLS, build_server, error_payload, validate_arguments
-from mcp import Client
 
 SECRET = "sk-mcpleaktest0123456789abcdef"
 

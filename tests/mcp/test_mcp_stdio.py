@@ -19,10 +19,9 @@ import pytest
 
 pytest.importorskip("mcp")
 
+from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
-
-from mcp import Client, StdioServerParameters
 
 pytestmark = pytest.mark.timeout(60)
 
