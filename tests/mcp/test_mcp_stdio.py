@@ -219,6 +219,22 @@ async def _journey(client: Client, home: Path, errlog: Path, tmp_path: Path) -> 
     shown = await call(client, "get_voice", {"voice_id": voice_id})
     assert shown["target_model"] == "cosyvoice-v3.5-plus"
 
+    # The identical request with force=true spends a new slot on purpose (deleted right away).
+    forced = await call(
+        client,
+        "voice_clone",
+        {
+            "prefix": "mcpvoice",
+            "voice_sample_url": str(sample),
+            "language_hints": ["en"],
+            "force": True,
+            "wait": False,
+        },
+    )
+    assert forced["reused"] is False and forced["voice_id"] != voice_id
+    assert (await call(client, "list_voices", {"prefix": "mcpvoice"}))["count"] == 2
+    await call(client, "delete_voice", {"voice_id": forced["voice_id"], "confirm": True})
+
     # Speak: a file we can decode, whose duration the tool reports.
     out = tmp_path / "speech" / "hello.wav"
     spoken = await call(
