@@ -39,6 +39,7 @@ from .errors import CosyVoiceCloneError, InvalidRequestError
 if TYPE_CHECKING:
     from mcp.server.lowlevel import Server
 
+    from .client import AsyncCosyVoice
     from .config import Settings
 
 logger = logging.getLogger("cosyvoice_clone.mcp")
@@ -691,6 +692,14 @@ class Progress:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def drain(self, timeout: float = 1.0) -> None:
+        """Let the notifications already reported go out (before the call's result does)."""
+        import asyncio
+
+        await asyncio.sleep(0)  # run the _spawn callbacks already queued
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
     async def _safe_send(self, progress: float, total: float | None, message: str | None) -> None:
         try:
             await self._send(progress, total, message)
@@ -739,7 +748,7 @@ class VoiceTools:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._client: Any = None
+        self._client: AsyncCosyVoice | None = None
 
     @property
     def secrets(self) -> tuple[str | None, ...]:
@@ -747,8 +756,8 @@ class VoiceTools:
         key = self.settings.api_key
         return (key.value,) if key is not None else ()
 
-    def client(self) -> Any:
-        """The async client (created on first use)."""
+    def client(self) -> AsyncCosyVoice:
+        """The async client (created on first use; raises if there is no API key)."""
         if self._client is None:
             from .client import AsyncCosyVoice
 
@@ -773,7 +782,7 @@ class VoiceTools:
     ) -> dict[str, Any]:
         """Tool ``voice_clone``: validate, check a local sample, dedupe, upload, create, wait."""
         result = await self.client().clone(
-            prefix=args.get("prefix"),
+            prefix=args["prefix"],
             sample=str(args["voice_sample_url"]).strip(),
             target_model=args.get("target_model"),
             language_hints=args.get("language_hints"),
@@ -992,7 +1001,11 @@ async def call_tool(
     started = time.monotonic()
     try:
         args = validate_arguments(spec, arguments)
-        data = await tools.handler(name)(args, progress)
+        try:
+            data = await tools.handler(name)(args, progress)
+        finally:
+            if progress is not None:
+                await progress.drain()
     except Exception as exc:  # every failure becomes a tool error; the server keeps serving
         payload = _for_agents(error_payload(exc, tools.secrets))
         if isinstance(exc, CosyVoiceCloneError):
