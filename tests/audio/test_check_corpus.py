@@ -302,3 +302,16 @@ def test_background_noise(tmp_path: Path, noise: float, noisy: bool) -> None:
     assert m["noise_floor_dbfs"] == pytest.approx(20 * np.log10(noise), abs=1.5)
     assert ("noisy" in {p.code for p in report.problems}) is noisy
     assert report.verdict == ("warn" if noisy else "pass")
+
+
+def test_fix_cuts_gapless_speech_at_a_quiet_moment(tmp_path: Path) -> None:
+    rate = 16000
+    t = np.arange(30 * rate) / rate
+    envelope = 0.6 + 0.4 * np.sin(2 * np.pi * 4 * t)
+    envelope[(t > 16.9) & (t < 17.0)] = 0.02  # the one quiet moment between 10 and 20 s
+    path = tmp_path / "gapless.wav"
+    sf.write(path, 0.3 * ((t * 120) % 1 - 0.5) * envelope, rate)
+    result = fix_sample(path, tmp_path / "fixed.wav")
+    assert result.written and result.plan is not None
+    assert len(result.plan.pieces) == 1
+    assert result.plan.pieces[0][1] == pytest.approx(16.95, abs=0.1)

@@ -119,10 +119,17 @@ def plan_repair(analysis: Analysis, th: Thresholds = THRESHOLDS) -> Plan | None:
             content = float(speech[j + 1] - speech[i])
             if best is None or content > best[0] + 1e-9:
                 best = (content, i, j)
-    if best is None:  # a single segment longer than max_len: cut it
+    if best is None:  # one segment longer than max_len: cut it at its quietest frame
         i = int(np.argmax([e - s for s, e in comp]))
         lo = max(0.0, comp[i][0] - pad)
-        hi = min(total, lo + max_len)
+        start = segments[i][0] - (comp[i][0] - lo)  # same span: times map linearly
+        f0 = int((start + th.recommended_seconds[0]) / analysis.frame_s)
+        f1 = int((start + max_len - pad) / analysis.frame_s)
+        quiet = analysis.frame_db[f0:f1]
+        cut = (
+            (f0 + int(np.argmin(quiet)) + 0.5) * analysis.frame_s if quiet.size else start + max_len
+        )
+        hi = min(total, lo + (cut - start))
     else:
         _, i, j = best
         lo, hi = max(0.0, comp[i][0] - pad), min(total, comp[j][1] + pad)
