@@ -136,6 +136,9 @@ def test_measurements_of_the_good_sample(corpus: Corpus) -> None:
     assert m["snr_db"] > 40
     assert -1.0 < m["peak_dbfs"] <= 0.0
     assert 70 < m["pitch_hz"] < 200
+    segments = m["speech_segments"]
+    assert segments and all(a < b for a, b in segments)
+    assert sum(b - a for a, b in segments) == pytest.approx(m["speech_s"], abs=0.05)
 
 
 def test_pause_and_silence_measurements(corpus: Corpus) -> None:

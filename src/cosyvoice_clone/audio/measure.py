@@ -160,6 +160,7 @@ def analyse(decoded: Decoded, th: Thresholds = THRESHOLDS, *, pitch: bool = True
         "bandwidth_hz": _r(bandwidth, 0),
         "pitch_hz": _r(pitch_hz, 1),
         "vad_threshold_dbfs": _r(threshold, 2),
+        "speech_segments": [[round(a, 2), round(b, 2)] for a, b in segments],
     }
     return analysis
 
