@@ -475,6 +475,7 @@ class _Speaker:
         self.samples = 0
         self.characters = 0
         self.clock: float | None = None
+        self.text_arrived: float | None = None
         self.first_frame_sent = False
 
     def _event(self, output: dict[str, Any], usage: bool = False) -> dict[str, Any]:
@@ -489,6 +490,8 @@ class _Speaker:
         try:
             while True:
                 item = await task.inbox.get()
+                if self.text_arrived is None:
+                    self.text_arrived = time.monotonic()
                 if item is _END or item is _FLUSH:
                     sentences, rest = split_sentences(buffer)
                     if rest.strip():
@@ -514,8 +517,8 @@ class _Speaker:
     async def _pace(self, seconds: float) -> None:
         """Wait until a block of ``seconds`` of audio would be ready on the real service."""
         now = time.monotonic()
-        if self.clock is None:
-            self.clock = now + self.latency
+        if self.clock is None:  # the first audio: the latency counts from the first text
+            self.clock = (self.text_arrived or now) + self.latency
         else:
             self.clock = max(self.clock, now) + self.rtf * seconds
         delay = self.clock - now

@@ -17,6 +17,8 @@ from .client import (
     SubmissionLimiter,
     SynthesisResult,
     Synthesizer,
+    aspeak_for,
+    speak_for,
 )
 from .output import fix_wav_header, stale_partials
 from .protocol import SynthesisOptions, Word, format_for_path, guard_model
@@ -31,9 +33,11 @@ __all__ = [
     "SynthesisResult",
     "Synthesizer",
     "Word",
+    "aspeak_for",
     "fix_wav_header",
     "format_for_path",
     "guard_model",
+    "speak_for",
     "split_messages",
     "split_text",
     "stale_partials",

@@ -1051,3 +1051,86 @@ class Synthesizer:
             )
         )
         return result
+
+
+# --------------------------------------------------------------------------- for CosyVoice
+
+
+def _client_synthesizer(
+    client: Any,
+    voice: str,
+    out: str | Path,
+    model: str | None,
+    options: SynthesisOptions | None,
+    fields: dict[str, Any],
+) -> tuple[AsyncSynthesizer, str, str | None, str, SynthesisOptions]:
+    """What :func:`speak_for` needs: the voice resolved through the client's registry."""
+    from .protocol import format_for_path
+
+    record = client.registry.resolve(voice, endpoint=client.endpoint)
+    if options is None:
+        fields.setdefault("format", format_for_path(str(out), fields.get("format")))
+        if fields["format"] == "opus":
+            fields.setdefault("sample_rate", 24000)
+        if "language_hints" in fields and fields["language_hints"] is not None:
+            fields["language_hints"] = tuple(fields["language_hints"])
+        try:
+            options = SynthesisOptions(**fields)
+        except TypeError as exc:
+            raise InvalidRequestError(f"unknown synthesis option: {exc}") from None
+    elif fields:
+        raise InvalidRequestError("pass either options= or separate option fields, not both")
+    synth = AsyncSynthesizer.from_settings(client.settings)
+    chosen = guard_model(record.voice_id, model, target_model=record.target_model)
+    return synth, record.voice_id, record.target_model, chosen, options
+
+
+async def aspeak_for(
+    client: Any,
+    text: str,
+    out: str | Path,
+    *,
+    voice: str,
+    model: str | None = None,
+    options: SynthesisOptions | None = None,
+    concurrency: int = 4,
+    retries: int = 3,
+    on_progress: ProgressCallback | None = None,
+    **fields: Any,
+) -> SynthesisResult:
+    """``AsyncCosyVoice.speak``: a voice id or registered prefix, any text, one file.
+
+    Option fields (``format``, ``sample_rate``, ``volume``, ``rate``, ``pitch``, ``seed``,
+    ``instruction``, ``language_hints``, ``word_timestamps``) may be passed directly; the format
+    defaults to the extension of ``out``.
+    """
+    synth, voice_id, target, chosen, opts = _client_synthesizer(
+        client, voice, out, model, options, dict(fields)
+    )
+    return await synth.speak(
+        text, out, voice=voice_id, model=chosen, target_model=target, options=opts,
+        concurrency=concurrency, retries=retries, on_progress=on_progress,
+    )  # fmt: skip
+
+
+def speak_for(
+    client: Any,
+    text: str,
+    out: str | Path,
+    *,
+    voice: str,
+    model: str | None = None,
+    options: SynthesisOptions | None = None,
+    concurrency: int = 4,
+    retries: int = 3,
+    on_progress: ProgressCallback | None = None,
+    **fields: Any,
+) -> SynthesisResult:
+    """``CosyVoice.speak``: the sync face of :func:`aspeak_for`."""
+    result: SynthesisResult = _run_sync(
+        lambda: aspeak_for(
+            client, text, out, voice=voice, model=model, options=options,
+            concurrency=concurrency, retries=retries, on_progress=on_progress, **fields,
+        )
+    )
+    return result
