@@ -884,7 +884,19 @@ class VoiceTools:
             language_hints=(hint,) if hint else None,
         )
         synthesizer = AsyncSynthesizer.from_settings(self.settings)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidRequestError(
+                f"cannot write to {path.parent}: {exc.strerror or exc}",
+                field="out",
+                value=str(path),
+                hint="pass an `out` path in a writable folder",
+            ) from None
+        if path.is_dir():
+            raise InvalidRequestError(
+                f"out {path} is a folder", field="out", hint="pass a file path, e.g. hello.wav"
+            )
         result = await synthesizer.speak(
             args["text"],
             path,

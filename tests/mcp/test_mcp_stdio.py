@@ -267,6 +267,10 @@ async def _journey(client: Client, home: Path, errlog: Path, tmp_path: Path) -> 
     assert "cosyvoice-v3.5-plus" in mismatch["message"]
     assert "leave `model` out" in mismatch["hint"]
     assert not bad_out.exists()
+    folder = await fail(
+        client, "synthesize", {"voice": voice_id, "text": "Hi.", "out": str(tmp_path)}
+    )
+    assert folder["field"] == "out" and folder["code"] == "invalid_request"
 
     # Delete needs an explicit confirmation.
     refused = await fail(client, "delete_voice", {"voice_id": voice_id})
