@@ -165,6 +165,8 @@ class _ClientCore:
         self.endpoint = endpoint_id(self.settings.http_base, self.settings.http_base_source)
         self._registry: Registry | None = None
         self._registry_lock = threading.Lock()
+        self._check_cache: dict[str, Any] = {}
+        self._check_lock = threading.Lock()
         self.enrollment = EnrollmentCore(server_offset=self._server_offset)
 
     def _server_offset(self) -> float | None:
@@ -218,7 +220,7 @@ class _ClientCore:
         else:
             local = read_local_sample(source)
             require_upload_region(self.region)
-        check = None if skip_check or local is None else self._check(local, options, warnings)
+        check = None if skip_check else self._check(local, url, options, warnings)
         key = dedupe_key(
             options.fingerprint(),
             endpoint=self.endpoint,
@@ -229,24 +231,50 @@ class _ClientCore:
         return _Plan(options, key, source, url, local, tuple(warnings), check, reusable)
 
     def _check(
-        self, local: LocalSample, options: CloneOptions, warnings: list[str]
-    ) -> dict[str, Any]:
-        from .audio import check_sample
+        self, local: LocalSample | None, url: str | None, options: CloneOptions, warnings: list[str]
+    ) -> dict[str, Any] | None:
+        """Run the local preflight; refuse a failing sample before anything is spent.
 
-        report = check_sample(local.path, options.target_model)
+        Reports are cached per sample content (or URL) and model, so cloning one sample under
+        many prefixes checks it once. An http(s) sample that can't be fetched from here is only
+        a warning: the service may still reach it.
+        """
+        from .audio import check_sample
+        from .errors import SampleUnreadableError
+
+        source: Path | str
+        if local is not None:
+            source, name, cache_key = local.path, local.path.name, f"sha256:{local.sha256}"
+        elif url is not None and url.lower().startswith(("http://", "https://")):
+            source, name, cache_key = url, url.rsplit("/", 1)[-1] or url, f"url:{url}"
+        else:
+            return None  # oss:// can't be fetched from here
+        cache_key += f"|{options.target_model}"
+        with self._check_lock:  # one check per sample even when many clones start at once
+            report = self._check_cache.get(cache_key)
+            if report is None:
+                try:
+                    report = check_sample(source, options.target_model)
+                except SampleUnreadableError as err:
+                    if local is None and err.message.startswith("cannot download"):
+                        warnings.append(f"sample not checked locally: {err.message}")
+                        return None
+                    raise
+                self._check_cache[cache_key] = report
         problems = [p for p in report.problems if p.severity != "info"]
         if report.verdict == "fail":
             failing = [p.message for p in problems if p.severity == "fail"] or [
                 p.message for p in problems
             ]
             raise SampleRejectedError(
-                f"sample {local.path.name} fails the local check: " + "; ".join(failing),
-                hint=f"repair it with `cosyvoice-clone check {local.path} --fix OUT.wav`, or "
+                f"sample {name} fails the local check: " + "; ".join(failing),
+                hint=f"repair it with `cosyvoice-clone check {source} --fix OUT.wav`, or "
                 "pass --skip-check to send it anyway",
                 api_code=report.service_code,
             )
         warnings.extend(f"sample: {p.message}" for p in problems if p.severity == "warn")
-        return report.to_dict()
+        data: dict[str, Any] = report.to_dict()
+        return data
 
     def _result(
         self,
@@ -410,18 +438,17 @@ class _ClientCore:
 
     def _list_flow(self, prefix: str | None) -> Flow[list[dict[str, Any]]]:
         voices = yield from self.enrollment.list_all(prefix)
-        merged = []
-        for info in voices:
-            self.registry.observe(
-                info.voice_id,
-                region=self.region,
-                endpoint=self.endpoint,
-                status=info.status,
-                gmt_create=info.gmt_create,
-                gmt_modified=info.gmt_modified,
-            )
-            merged.append(self._merge(info))
-        return merged
+        with self.registry.batch():
+            for info in voices:
+                self.registry.observe(
+                    info.voice_id,
+                    region=self.region,
+                    endpoint=self.endpoint,
+                    status=info.status,
+                    gmt_create=info.gmt_create,
+                    gmt_modified=info.gmt_modified,
+                )
+            return [self._merge(info) for info in voices]
 
     def _show_flow(self, voice_id: str) -> Flow[dict[str, Any]]:
         try:
@@ -499,7 +526,7 @@ class _ClientCore:
         else:
             local = read_local_sample(source)
             require_upload_region(self.region)
-        check = None if skip_check or local is None else self._check(local, options, warnings)
+        check = None if skip_check else self._check(local, url, options, warnings)
         key = dedupe_key(
             options.fingerprint(),
             endpoint=self.endpoint,

@@ -19,7 +19,8 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -197,6 +198,7 @@ class Registry:
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA busy_timeout=10000")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # durable enough in WAL mode
             self._migrate()
         except sqlite3.DatabaseError as exc:
             self._db.close()
@@ -255,6 +257,21 @@ class Registry:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group many writes in one transaction (one commit instead of one per voice)."""
+        with self._lock:
+            if self._db.in_transaction:
+                yield
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def _select(self, where: str = "", params: Iterable[Any] = ()) -> list[VoiceRecord]:
         with self._lock:
@@ -508,6 +525,16 @@ class Registry:
         ``service_voices`` yields ``(voice_id, fields)`` with ``status``, ``gmt_create``,
         ``gmt_modified`` and optionally ``target_model``.
         """
+        with self.batch():
+            return self._sync(service_voices, region=region, endpoint=endpoint)
+
+    def _sync(
+        self,
+        service_voices: Iterable[tuple[str, dict[str, Any]]],
+        *,
+        region: str,
+        endpoint: str,
+    ) -> SyncReport:
         added: list[str] = []
         updated: list[str] = []
         present: set[str] = set()

@@ -242,6 +242,7 @@ def test_async_client_mirrors_the_sync_one(cosyvoice_emulator: Any, tmp_path: Pa
             output_dir=tmp_path / "o",
         ) as client:
             made = await client.clone(prefix="asy", sample=cosyvoice_emulator.sample_url())
+            assert made.check is not None and made.check["verdict"] != "fail"  # URL checked too
             status = await client.wait(made.voice_id, timeout=10)
             again = await client.clone(prefix="asy", sample=cosyvoice_emulator.sample_url())
             listed = [v["voice_id"] for v in await client.voices.list()]
