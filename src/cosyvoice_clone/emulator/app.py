@@ -3,6 +3,8 @@
 Routes (``{base}`` is ``/api/v1``):
 
 - ``POST {base}/services/audio/tts/customization`` — voice enrollment (five actions);
+- ``POST {base}/services/audio/tts/SpeechSynthesizer`` — HTTP synthesis, plain or SSE
+  (``http_tts.py``);
 - ``GET {base}/uploads?action=getPolicy&model=M`` — temporary-upload policy;
 - ``POST /_oss``, ``GET /_oss/{key}`` — the stand-in OSS host;
 - ``WS /api-ws/v1/inference`` (and with a trailing slash) — speech synthesis (``tts.py``);
@@ -174,6 +176,22 @@ async def upload_policy(request: Request) -> Response:
     return JSONResponse({"request_id": rid, "data": data}, headers={"x-request-id": rid})
 
 
+async def http_synthesis(request: Request) -> Response:
+    """``POST {base}/services/audio/tts/SpeechSynthesizer`` (see ``http_tts.py``)."""
+    from .http_tts import synthesize
+
+    backend: Backend = request.app.state.backend
+    rid = request_id()
+    try:
+        require_key(backend, request)
+        fault = injected_http_fault(backend)
+        if fault is not None:
+            raise fault
+        return await synthesize(request, rid)
+    except ApiError as exc:
+        return error_response(exc, rid)
+
+
 # -- admin ---------------------------------------------------------------------------------------
 
 
@@ -264,6 +282,9 @@ def create_app(backend: Backend) -> Starlette:
     routes = [
         Route(f"{API_PREFIX}/services/audio/tts/customization", customization, methods=["POST"]),
         Route(f"{API_PREFIX}/services/audio/tts/customization/", customization, methods=["POST"]),
+        Route(
+            f"{API_PREFIX}/services/audio/tts/SpeechSynthesizer", http_synthesis, methods=["POST"]
+        ),
         Route(f"{API_PREFIX}/uploads", upload_policy, methods=["GET"]),
         Route(f"{API_PREFIX}/uploads/", upload_policy, methods=["GET"]),
         Route(OSS_PATH, oss_post, methods=["POST"]),
