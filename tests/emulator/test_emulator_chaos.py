@@ -170,3 +170,23 @@ def test_fixture_resets_between_tests_part2(cosyvoice_emulator: RunningEmulator)
     assert cosyvoice_emulator.backend.upload("k/x.wav") is None
     payload = {"model": "voice-enrollment", "input": {"action": "list_voice"}}
     assert enroll(cosyvoice_emulator, payload).status_code == 200
+
+
+def test_settle_ends_deployment_on_demand(cosyvoice_emulator: RunningEmulator) -> None:
+    cosyvoice_emulator.set_deploy_delay(3600)
+    first = create(cosyvoice_emulator, "a").json()["output"]["voice_id"]
+    second = create(cosyvoice_emulator, "b").json()["output"]["voice_id"]
+
+    def status(voice_id: str) -> str:
+        return str(action(cosyvoice_emulator, "query_voice", voice_id=voice_id)
+                   .json()["output"]["status"])
+
+    assert status(first) == status(second) == "DEPLOYING"
+    assert cosyvoice_emulator.settle(first) == 1
+    assert (status(first), status(second)) == ("OK", "DEPLOYING")
+    settled = httpx.post(f"{cosyvoice_emulator.admin_url}/settle",
+                         json={"status": "UNDEPLOYED"}).json()
+    assert settled == {"ok": True, "changed": 1}
+    assert (status(first), status(second)) == ("OK", "UNDEPLOYED")
+    bad = httpx.post(f"{cosyvoice_emulator.admin_url}/settle", json={"status": "MAYBE"})
+    assert bad.status_code == 400

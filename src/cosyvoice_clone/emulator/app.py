@@ -10,7 +10,8 @@ Routes (``{base}`` is ``/api/v1``):
 - ``WS /api-ws/v1/inference`` (and with a trailing slash) — speech synthesis (``tts.py``);
 - ``/_emulator/...`` — admin, loopback clients only: ``GET health``, ``GET state``,
   ``GET|POST config`` (JSON object of settings, ``faults`` as a spec string or object),
-  ``POST reset``, ``GET samples/{name}`` (the packaged reference sample, for http sample URLs).
+  ``POST reset``, ``POST settle`` (``{"voice_id"?, "status": "OK"|"UNDEPLOYED"}``: end
+  deployment now), ``GET samples/{name}`` (the packaged reference sample, for http sample URLs).
 
 Service refusals are :class:`ApiError` exceptions rendered by one handler as
 ``{"request_id", "code", "message"}`` with the right status (and ``Retry-After`` on 429).
@@ -252,6 +253,23 @@ async def _reset(request: Request, backend: Backend) -> Response:
     return JSONResponse({"ok": True})
 
 
+async def _settle(request: Request, backend: Backend) -> Response:
+    try:
+        body = await read_capped(request, 64 * 1024)
+        args: Any = json.loads(body or b"{}")
+        if not isinstance(args, dict):
+            raise ValueError("the body must be a JSON object")
+        voice_id = args.get("voice_id")
+        if voice_id is not None and not isinstance(voice_id, str):
+            raise ValueError("voice_id must be a string")
+        changed = backend.settle(voice_id, status=str(args.get("status", "OK")))
+    except ApiError as exc:
+        return error_response(exc)
+    except ValueError as exc:
+        return JSONResponse({"code": "InvalidParameter", "message": str(exc)}, status_code=400)
+    return JSONResponse({"ok": True, "changed": changed})
+
+
 async def _sample(request: Request, backend: Backend) -> Response:
     from importlib import resources
 
@@ -296,6 +314,7 @@ def create_app(backend: Backend) -> Starlette:
         Route(f"{ADMIN_PREFIX}/state", _admin(_state), methods=["GET"]),
         Route(f"{ADMIN_PREFIX}/config", _admin(_config), methods=["GET", "POST"]),
         Route(f"{ADMIN_PREFIX}/reset", _admin(_reset), methods=["POST"]),
+        Route(f"{ADMIN_PREFIX}/settle", _admin(_settle), methods=["POST"]),
         Route(f"{ADMIN_PREFIX}/samples/{{name}}", _admin(_sample), methods=["GET"]),
     ]
 

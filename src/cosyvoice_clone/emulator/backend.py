@@ -667,6 +667,28 @@ class Backend:
         if cursor.rowcount == 0:
             raise not_found()
 
+    def settle(self, voice_id: str | None = None, *, status: str = OK) -> int:
+        """End deployment now: the voice (or every DEPLOYING voice) becomes ``status``.
+
+        ``status`` is OK or UNDEPLOYED (a review rejection on demand). Returns how many changed.
+        """
+        if status not in (OK, UNDEPLOYED):
+            raise ValueError("status must be OK or UNDEPLOYED")
+        now = time.time()
+        with self._lock:
+            if voice_id is None:
+                cursor = self._db.execute(
+                    "UPDATE voices SET ready_at = ?, final_status = ? WHERE ready_at > ?",
+                    (now, status, now),
+                )
+            else:
+                cursor = self._db.execute(
+                    "UPDATE voices SET ready_at = MIN(ready_at, ?), final_status = ? "
+                    "WHERE voice_id = ?",
+                    (now, status, voice_id),
+                )
+        return int(cursor.rowcount)
+
     def require_voice(self, voice_id: Any) -> Voice:
         """The voice with this id, or ``BadRequest.ResourceNotExist``."""
         if not isinstance(voice_id, str) or not voice_id:

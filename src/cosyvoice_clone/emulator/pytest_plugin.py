@@ -22,7 +22,8 @@ timing never makes a test flaky; turn them on with ``set_rate_limits(True)`` to 
 The fixture value is a :class:`cosyvoice_clone.emulator.server.RunningEmulator`: ``http_base``,
 ``websocket_url``, ``api_key``, ``backend``, ``env()``, ``sample_url()``, ``set_faults()``,
 ``set_deploy_delay()``, ``set_latency()``, ``set_rtf()``, ``set_rate_limits()``,
-``set_quota()``, ``set_region()``, ``configure(**settings)``, ``reset()``.
+``set_quota()``, ``set_region()``, ``configure(**settings)``, ``settle(voice_id=None,
+status="OK")`` (end deployment now, or reject with ``status="UNDEPLOYED"``), ``reset()``.
 Use ``cosyvoice_emulator_env`` to also export ``DASHSCOPE_*`` variables pointing at it.
 """
 

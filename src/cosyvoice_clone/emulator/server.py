@@ -138,6 +138,10 @@ class RunningEmulator:
         """Change any settings of :class:`~.backend.EmulatorConfig` at once."""
         self.backend.config.update(settings)
 
+    def settle(self, voice_id: str | None = None, *, status: str = "OK") -> int:
+        """Finish deploying now: the voice (or all DEPLOYING voices) become OK or UNDEPLOYED."""
+        return self.backend.settle(voice_id, status=status)
+
     def reset(self) -> None:
         """Forget all voices and uploads and restore the initial settings."""
         self.backend.reset()
