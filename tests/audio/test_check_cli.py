@@ -173,6 +173,8 @@ def server() -> Iterator[str]:
         {
             "/voice.wav": ("audio/wav", ref),
             "/octet.wav": ("application/octet-stream", ref),
+            "/xwav.wav": ("application/x-wav", ref),
+            "/error.json": ("application/json", b'{"error": "expired"}'),
             "/page.html": ("text/html; charset=utf-8", b"<html>not audio</html>"),
         }
     )
@@ -189,8 +191,10 @@ def test_url_samples(server: str, capsys: pytest.CaptureFixture[str]) -> None:
     report = check_sample(f"{server}/voice.wav")
     assert report.verdict == "pass" and report.measurements["file_size"] == len(_ref_bytes())
     assert check_sample(f"{server}/octet.wav").verdict == "pass"
-    with pytest.raises(SampleUnreadableError, match="not audio"):
-        check_sample(f"{server}/page.html")
+    assert check_sample(f"{server}/xwav.wav").verdict == "pass"
+    for page in ("page.html", "error.json"):
+        with pytest.raises(SampleUnreadableError, match="not audio"):
+            check_sample(f"{server}/{page}")
     with pytest.raises(SampleUnreadableError, match="HTTP 404"):
         check_sample(f"{server}/missing.wav")
     with pytest.raises(SampleUnreadableError, match="larger than"):

@@ -28,14 +28,8 @@ URL_MAX_BYTES = 50 * 1024 * 1024
 MAX_DECODE_SECONDS = 600.0
 """Only the first 10 minutes of a longer recording are decoded (memory stays bounded)."""
 URL_TIMEOUT_S = 30.0
-_URL_CONTENT_TYPES = (
-    "audio/",
-    "video/mp4",
-    "video/ogg",
-    "application/ogg",
-    "application/octet-stream",
-    "binary/octet-stream",
-)
+_NOT_AUDIO_TYPES = ("text/", "json", "xml", "html", "javascript", "image/", "font/")
+"""Content types that are certainly not a sample (a web page, an error document)."""
 M4A_HINT = "install the m4a extra to read M4A/AAC: pip install 'cosyvoice-clone[m4a]'"
 
 _SUBTYPE_BITS = {
@@ -149,7 +143,7 @@ def download(
                     f"cannot download {url}: HTTP {resp.status_code}", field="sample", value=url
                 )
             ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
-            if ctype and not ctype.startswith(_URL_CONTENT_TYPES):
+            if any(part in ctype for part in _NOT_AUDIO_TYPES):
                 raise SampleUnreadableError(
                     f"{url} is not audio (content-type {ctype})",
                     field="sample",
