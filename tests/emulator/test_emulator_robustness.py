@@ -212,7 +212,9 @@ def test_bad_uploads(cosyvoice_emulator: RunningEmulator) -> None:
     assert httpx.post(host, data=form, files={"file": ("a", b"1")}).status_code == 200
     again = httpx.post(host, data=form, files={"file": ("a", b"2")})
     assert again.status_code == 409 and b"FileAlreadyExists" in again.content
-    stored = httpx.get(f"{host}/{form['key']}")
+    assert httpx.get(f"{host}/{form['key']}").status_code == 403  # a private bucket
+    assert httpx.get(f"{host}/{form['key']}?Signature=abc").status_code == 403
+    stored = httpx.get(f"{host}/{form['key']}", headers=auth)
     assert stored.content == b"1"
     assert_still_serving(cosyvoice_emulator)
 

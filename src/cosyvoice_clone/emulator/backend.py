@@ -735,6 +735,10 @@ class Backend:
             "x_oss_forbid_overwrite": "true",
         }
 
+    def object_signature(self, key: str) -> str:
+        """The signature that makes ``GET /_oss/{key}?Signature=...`` readable without a key."""
+        return hmac.new(self._secret, b"get:" + key.encode(), hashlib.sha256).hexdigest()[:32]
+
     def _sign(self, policy: str) -> str:
         digest = hmac.new(self._secret, policy.encode(), hashlib.sha1).digest()
         return base64.b64encode(digest).decode()

@@ -173,7 +173,8 @@ async def synthesize(request: Request, rid: str) -> Response:
     )
     backend.store_upload(key, data, media)
     backend.count("http_synthesis")
-    url = str(request.base_url).rstrip("/") + f"{OSS_PATH}/{key}"
+    signature = backend.object_signature(key)
+    url = str(request.base_url).rstrip("/") + f"{OSS_PATH}/{key}?Signature={signature}"
     output = {
         "audio": {
             "url": url,

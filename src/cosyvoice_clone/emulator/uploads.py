@@ -6,7 +6,9 @@
    ``policy``, ``key``, ..., ``file``), checks the policy signature, expiry and key prefix, and
    stores the file; HTTP 200 means stored. Errors are OSS-style XML bodies.
 3. ``oss://{key}`` then resolves in ``create_voice`` / ``update_voice`` when the request carries
-   ``X-DashScope-OssResourceResolve: enable``. ``GET /_oss/{key}`` serves the stored bytes.
+   ``X-DashScope-OssResourceResolve: enable``. ``GET /_oss/{key}`` serves the stored bytes to
+   a request with a valid Bearer key or a ``?Signature=`` (as in the HTTP synthesis URLs); the
+   bucket is private, like the real one.
 """
 
 from __future__ import annotations
@@ -102,9 +104,20 @@ async def oss_post(request: Request) -> Response:
 
 
 async def oss_get(request: Request) -> Response:
-    """Serve a stored upload (handy for debugging; the real bucket is private)."""
+    """Serve a stored object to a signed URL or a Bearer key holder (the bucket is private)."""
+    import hmac
+
     backend = request.app.state.backend
-    upload = backend.upload(request.path_params["key"])
+    key = request.path_params["key"]
+    signature = request.query_params.get("Signature", "")
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    allowed = (signature and hmac.compare_digest(signature, backend.object_signature(key))) or (
+        scheme.lower() == "bearer" and backend.authorized(token.strip())
+    )
+    if not allowed:
+        return oss_error(ApiError(403, "AccessDenied", "You have no right to access this object."))
+    upload = backend.upload(key)
     if upload is None:
         return oss_error(ApiError(404, "NoSuchKey", "The specified key does not exist."))
     return Response(upload.data, media_type=upload.content_type)
