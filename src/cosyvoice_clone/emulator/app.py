@@ -33,7 +33,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from .backend import ApiError, Backend
+from .backend import ApiError, Backend, rate_limited
 from .enrollment import MAX_BODY_BYTES, DropConnection, parse_envelope, run_action
 from .uploads import OSS_PATH, oss_get, oss_post, read_capped
 
@@ -125,8 +125,6 @@ async def customization(request: Request) -> Response:
         wait = backend.allow_enrollment()
         if wait is not None:
             backend.count("enrollment:rate_limited")
-            from .backend import rate_limited
-
             raise rate_limited(wait)
         fault = injected_http_fault(backend)
         if fault is not None:
@@ -158,8 +156,6 @@ async def upload_policy(request: Request) -> Response:
         require_key(backend, request)
         wait = backend.allow_upload_policy()
         if wait is not None:
-            from .backend import rate_limited
-
             raise rate_limited(wait)
         fault = injected_http_fault(backend)
         if fault is not None:
