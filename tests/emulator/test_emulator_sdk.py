@@ -218,3 +218,16 @@ def test_sdk_upload_helper_then_clone_from_oss(
     )
     resolving.update_voice(voice_id, url2)
     assert resolving.query_voice(voice_id)["resource_link"] == url2
+
+
+def test_sdk_retry_after_a_dropped_create_makes_a_duplicate(
+    cosyvoice_emulator: RunningEmulator,
+) -> None:
+    """The hazard the client must handle: the SDK retries a create whose answer was lost."""
+    # seed 1: the first roll drops the connection after the commit, the second does not
+    cosyvoice_emulator.configure(seed=1, faults={"drop_after_commit": 0.5})
+    sdk = service(cosyvoice_emulator)
+    voice_id = sdk.create_voice("cosyvoice-v2", "dup", cosyvoice_emulator.sample_url())
+    listed = [v["voice_id"] for v in sdk.list_voices(prefix="dup")]
+    assert len(listed) == 2 and voice_id in listed  # two slots used for one call
+    assert cosyvoice_emulator.backend.counters["fault:drop_after_commit"] == 1

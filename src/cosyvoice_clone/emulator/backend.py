@@ -391,6 +391,7 @@ class Backend:
         self._db = _open_database(self.state_path)
         self._limiter = RateLimiter()
         self._random = random.Random(self.config.seed)
+        self._seeded_with = self.config.seed
         self._secret = self._load_secret()
         self.counters: dict[str, int] = {}
         """Observability: how many requests of each kind and outcome (e.g. ``create_voice``)."""
@@ -429,6 +430,7 @@ class Backend:
             if config:
                 self.config = self._initial_config.copy()
             self._random = random.Random(self.config.seed)
+            self._seeded_with = self.config.seed
 
     # -- auth, limits, faults ------------------------------------------------------------------
 
@@ -465,6 +467,9 @@ class Backend:
         if probability >= 1.0:
             return True
         with self._lock:
+            if self.config.seed != self._seeded_with:  # a new seed restarts the sequence
+                self._random = random.Random(self.config.seed)
+                self._seeded_with = self.config.seed
             return self._random.random() < probability
 
     # -- voices --------------------------------------------------------------------------------
