@@ -335,8 +335,10 @@ class _ClientCore:
                 info = yield from self.enrollment.query(existing.voice_id)
             except NotFoundError:
                 registry.mark_deleted(existing.voice_id)
-            else:
-                self._observe(info)
+                info = None
+            if info is not None:
+                self._observe(info)  # an UNDEPLOYED voice is unusable: clone anew below
+            if info is not None and info.status != STATUS_UNDEPLOYED:
                 current = info.status
                 if wait and current != "OK":
                     current = yield from self._wait_flow(existing.voice_id, timeout, on_status)

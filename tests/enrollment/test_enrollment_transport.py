@@ -301,3 +301,20 @@ def test_local_upload_field_order_no_key_to_bucket_and_resolve_header(tmp_path: 
     assert (
         sent_url.startswith("oss://dashscope-instant/t/2026/u/") and result.sample_url == sent_url
     )
+
+
+def test_reuse_checks_the_service_first(cosyvoice_emulator: Any, tmp_path: Path) -> None:
+    with CosyVoice(
+        api_key=cosyvoice_emulator.api_key,
+        http_base=cosyvoice_emulator.http_base,
+        home=tmp_path / "h",
+        output_dir=tmp_path / "o",
+    ) as client:
+        url = cosyvoice_emulator.sample_url()
+        first = client.clone(prefix="gone", sample=url, skip_check=True)
+        cosyvoice_emulator.backend.delete_voice(first.voice_id)  # deleted behind our back
+        second = client.clone(prefix="gone", sample=url, skip_check=True)
+        assert not second.reused and second.voice_id != first.voice_id
+        assert client.registry.get(first.voice_id).deleted  # type: ignore[union-attr]
+        third = client.clone(prefix="gone", sample=url, skip_check=True)
+        assert third.reused and third.voice_id == second.voice_id
