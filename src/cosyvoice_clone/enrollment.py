@@ -27,6 +27,7 @@ from . import catalog
 from .errors import (
     CosyVoiceCloneError,
     InvalidRequestError,
+    NotFoundError,
     QuotaExceededError,
     VoiceNotReadyError,
     VoiceRejectedError,
@@ -262,11 +263,29 @@ class EnrollmentCore:
         )
         return response
 
-    def delete(self, voice_id: str) -> Flow[ApiResponse]:
-        """``delete_voice``."""
+    def delete(self, voice_id: str) -> Flow[ApiResponse | None]:
+        """``delete_voice``; after an ambiguous failure, a voice that is gone counts as deleted.
+
+        (A blind retry would answer ``ResourceNotExist`` for a delete that did go through.)
+        Returns ``None`` when the deletion was confirmed by a query rather than answered.
+        """
         _check_voice_id(voice_id)
-        response: ApiResponse = yield self._call("delete_voice", {"voice_id": voice_id})
-        return response
+        call = self._call("delete_voice", {"voice_id": voice_id}, idempotent=False)
+        last: CosyVoiceCloneError | None = None
+        for round_no in range(1, self.max_create_rounds + 1):
+            try:
+                response: ApiResponse = yield call
+            except AmbiguousRequestError as amb:
+                last = amb.cause
+                try:
+                    yield from self.query(voice_id)
+                except NotFoundError:
+                    return None
+                yield Sleep(min(8.0, 0.25 * 2 ** (round_no - 1)))
+                continue
+            return response
+        assert last is not None
+        raise last
 
     # -- create with reconciliation -----------------------------------------------------------
 
@@ -502,7 +521,7 @@ class Enrollment:
         """Point a voice at a new sample."""
         return self.http.run(self.core.update(voice_id, url))
 
-    def delete(self, voice_id: str) -> ApiResponse:
+    def delete(self, voice_id: str) -> ApiResponse | None:
         """Delete a voice (frees its slot)."""
         return self.http.run(self.core.delete(voice_id))
 
@@ -558,7 +577,7 @@ class AsyncEnrollment:
         """Point a voice at a new sample."""
         return await self.http.run(self.core.update(voice_id, url))
 
-    async def delete(self, voice_id: str) -> ApiResponse:
+    async def delete(self, voice_id: str) -> ApiResponse | None:
         """Delete a voice (frees its slot)."""
         return await self.http.run(self.core.delete(voice_id))
 

@@ -15,7 +15,7 @@ import pytest
 
 from cosyvoice_clone.client import AsyncCosyVoice, AsyncVoices, CosyVoice, Voices
 from cosyvoice_clone.enrollment import VoiceInfo, _in_window
-from cosyvoice_clone.errors import TimeoutError, TransportError
+from cosyvoice_clone.errors import ServerError, TimeoutError, TransportError
 from cosyvoice_clone.http import Call, HttpClient, RetryPolicy, _HttpCore
 
 KEY = "sk-transport0123456789abcdef"
@@ -318,3 +318,27 @@ def test_reuse_checks_the_service_first(cosyvoice_emulator: Any, tmp_path: Path)
         assert client.registry.get(first.voice_id).deleted  # type: ignore[union-attr]
         third = client.clone(prefix="gone", sample=url, skip_check=True)
         assert third.reused and third.voice_id == second.voice_id
+
+
+def test_dropped_delete_is_confirmed_by_a_query_not_retried_blindly(tmp_path: Path) -> None:
+    vid = "cosyvoice-v2-del-" + "e" * 32
+    script = Script(
+        httpx.ReadTimeout("no answer"),  # delete went through, the answer was lost
+        err(400, "BadRequest.ResourceNotExist"),  # query: it's gone
+    )
+    with _client(script, tmp_path) as client:
+        assert client.voices.delete(vid) == {"voice_id": vid, "deleted": True}
+        assert client.registry.get(vid).deleted  # type: ignore[union-attr]
+    assert script.actions() == ["delete_voice", "query_voice"]
+
+
+def test_retries_stop_at_the_total_time_bound(tmp_path: Path) -> None:
+    script = Script(*[err(503, "ServiceUnavailable") for _ in range(50)])
+    policy = RetryPolicy(max_attempts=50, initial_delay=0.1, max_delay=0.1, total_timeout=0.35)
+    with _client(script, tmp_path, retry=policy) as client:
+        started = time.monotonic()
+        with pytest.raises(ServerError) as info:
+            client.voices.list()
+        elapsed = time.monotonic() - started
+    assert elapsed < 1.0 and len(script.sent) <= 5
+    assert "gave up after" in str(info.value) and "ServiceUnavailable" in str(info.value)
