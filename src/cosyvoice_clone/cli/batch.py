@@ -106,7 +106,7 @@ def _typed(row: dict[str, Any], name: str, kind: type, default: Any) -> Any:
 
 def _check_item(
     app_state: AppState, line: int, row: dict[str, Any], base: Path, defaults: dict[str, Any],
-    voices: dict[str, Any], seen: set[str],
+    voices: dict[tuple[str, str | None], Any], seen: set[str],
 ) -> Item:  # fmt: skip
     from ..synthesis import guard_model
     from .speak import build_options, resolve_voice
@@ -147,14 +147,13 @@ def _check_item(
             ),
             word_timestamps=False,
         )  # fmt: skip
-        if item.voice not in voices:
-            voices[item.voice] = resolve_voice(app_state, item.voice)
-        record = voices[item.voice]
+        model = row.get("model") or defaults["model"]
+        if (item.voice, model) not in voices:
+            voices[(item.voice, model)] = resolve_voice(app_state, item.voice, model)
+        record = voices[(item.voice, model)]
         item.voice = record.voice_id
         item.target_model = record.target_model
-        item.model = guard_model(
-            record.voice_id, row.get("model") or defaults["model"], target_model=record.target_model
-        )
+        item.model = guard_model(record.voice_id, model, target_model=record.target_model)
     except CosyVoiceCloneError as exc:
         item.error = exc
     return item
@@ -223,7 +222,7 @@ def batch(
     rows = _rows(manifest)
     base = manifest.resolve().parent
     defaults = {"format": audio_format, "sample_rate": sample_rate, "model": model}
-    voices: dict[str, Any] = {}
+    voices: dict[tuple[str, str | None], Any] = {}
     seen: set[str] = set()
     items: list[Item] = []
     for line, row, problem in rows:

@@ -21,14 +21,23 @@ LONG_TEXT_WEIGHT = 2_000
 """Texts at least this long (as the service counts) get a progress bar on a terminal."""
 
 
-def resolve_voice(app_state: AppState, name: str) -> VoiceRecord:
-    """A voice id, or a prefix the registry resolves to exactly one voice."""
-    from ..registry import Registry, endpoint_id
+def resolve_voice(app_state: AppState, name: str, model: str | None = None) -> VoiceRecord:
+    """A voice id, or a prefix the registry resolves to exactly one voice.
+
+    A name that is neither (a system voice such as ``longxiaochun``) is used as is when the
+    model is given.
+    """
+    from ..registry import Registry, VoiceRecord, endpoint_id
 
     settings = app_state.settings()
     endpoint = endpoint_id(settings.http_base, settings.http_base_source)
     with Registry(settings.home) as registry:
-        record = registry.resolve(name, endpoint=endpoint)
+        try:
+            record = registry.resolve(name, endpoint=endpoint)
+        except InvalidRequestError:
+            if model is None or not name.strip():
+                raise
+            return VoiceRecord(voice_id=name.strip(), target_model=None)
     if record.deleted:
         app_state.warn(f"voice {record.voice_id} is marked deleted in the registry")
     return record
@@ -241,7 +250,7 @@ def speak(
     )  # fmt: skip
     if concurrency < 1:
         raise InvalidRequestError("--concurrency must be at least 1", field="concurrency")
-    record = resolve_voice(app_state, voice)
+    record = resolve_voice(app_state, voice, model)
     chosen = guard_model(record.voice_id, model, target_model=record.target_model)
     synthesizer = Synthesizer.from_settings(app_state.settings())
     weight = catalog.text_weight(content)

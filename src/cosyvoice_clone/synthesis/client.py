@@ -19,6 +19,7 @@ each event or audio frame (``event_timeout``).
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import json
 import logging
@@ -209,7 +210,7 @@ def _handshake_error(exc: Exception, endpoint: Endpoint) -> CosyVoiceCloneError:
         )
     if isinstance(exc, InvalidURI):
         return InvalidRequestError(f"invalid WebSocket URL {endpoint.url!r}", field="url")
-    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+    if isinstance(exc, (asyncio.TimeoutError, builtins.TimeoutError)):
         return TimeoutError(
             f"could not connect to {endpoint.url} within {endpoint.open_timeout:g} s",
             hint="check the network or the endpoint (cosyvoice-clone doctor)",
@@ -463,11 +464,9 @@ class SpeechStream:
 
         try:
             frame: str | bytes = self._conn.recv(timeout=timeout)
-        except (TimeoutError, OSError) as exc:
-            if isinstance(exc, (asyncio.TimeoutError, TimeoutError)) or "timed out" in str(exc):
-                raise _timeout_error(what, timeout, self.task_id) from None
-            raise _closed_error(exc, self.task_id) from None
-        except ConnectionClosed as exc:
+        except builtins.TimeoutError:
+            raise _timeout_error(what, timeout, self.task_id) from None
+        except (ConnectionClosed, OSError) as exc:
             raise _closed_error(exc, self.task_id) from None
         return frame
 
@@ -867,6 +866,7 @@ class _LongRun:
 
     async def _run_many(self, writer: AudioWriter) -> None:
         loop = asyncio.get_running_loop()
+        failure: asyncio.Future[None] = loop.create_future()  # the first part that gave up
         running = asyncio.Semaphore(self.concurrency)
         ahead = asyncio.Semaphore(self.concurrency * 2)  # bounded reorder buffer
         directory = self.out.parent
@@ -894,6 +894,8 @@ class _LongRun:
                     part.done.set_exception(exc)
                 if isinstance(exc, asyncio.CancelledError):
                     raise
+                if not failure.done():
+                    failure.set_exception(exc)
             finally:
                 running.release()
 
@@ -909,6 +911,10 @@ class _LongRun:
         try:
             for part in self.parts:
                 assert part.done is not None
+                # Wait for this part, unless a later one has already failed for good.
+                await asyncio.wait({part.done, failure}, return_when=asyncio.FIRST_COMPLETED)
+                if not part.done.done():
+                    await failure  # raises the failure
                 await part.done
                 offset_ms = writer.pcm_bytes / 2 / self.options.sample_rate * 1000
                 for word in part.words:
@@ -924,9 +930,11 @@ class _LongRun:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(launcher, *tasks, return_exceptions=True)
-            for part in self.parts:
-                if part.done is not None and part.done.done() and not part.done.cancelled():
-                    part.done.exception()  # mark retrieved
+            for future in [failure, *(p.done for p in self.parts if p.done is not None)]:
+                if future.done() and not future.cancelled():
+                    future.exception()  # mark retrieved
+                elif not future.done():
+                    future.cancel()
 
 
 # --------------------------------------------------------------------------- sync face
