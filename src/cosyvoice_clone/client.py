@@ -743,6 +743,13 @@ class CosyVoice(_ClientCore):
         """Wait until a voice is OK; returns its status (raises on UNDEPLOYED or timeout)."""
         return self.http.run(self._wait_flow(voice_id, timeout, on_status))
 
+    def speak(self, text: str, out: str | Path, *, voice: str, **options: Any) -> Any:
+        """Speak ``text`` with a voice id or registered prefix into one file (a
+        :class:`~cosyvoice_clone.synthesis.SynthesisResult`; options: ``synthesis.speak_for``)."""
+        from .synthesis import speak_for
+
+        return speak_for(self, text, out, voice=voice, **options)
+
     def close(self) -> None:
         """Close the HTTP pool and the registry."""
         self.http.close()
@@ -895,6 +902,13 @@ class AsyncCosyVoice(_ClientCore):
     ) -> str | None:
         """Wait until a voice is OK; returns its status (raises on UNDEPLOYED or timeout)."""
         return await self.http.run(self._wait_flow(voice_id, timeout, on_status))
+
+    async def speak(self, text: str, out: str | Path, *, voice: str, **options: Any) -> Any:
+        """Speak ``text`` with a voice id or registered prefix into one file (a
+        :class:`~cosyvoice_clone.synthesis.SynthesisResult`; options: ``synthesis.aspeak_for``)."""
+        from .synthesis import aspeak_for
+
+        return await aspeak_for(self, text, out, voice=voice, **options)
 
     async def aclose(self) -> None:
         """Close the HTTP pool and the registry."""
