@@ -410,12 +410,16 @@ class _Connection:
         self._accept_text(task, text)
 
     async def _finish_task(self, task_id: str, payload: Any) -> None:
-        task = self._current(task_id)
         data = payload.get("input") if isinstance(payload, dict) else None
         if isinstance(data, dict) and data.get("directive") == "cancel":
-            await self._abort_task(task)
-            await self._finished(task, characters=task.received_chars)
+            task = self.task
+            if task is None or task.task_id != task_id:
+                raise _invalid(f"task {task_id!r} is not running on this connection")
+            if not task.done:  # also after finish-task: stop speaking now
+                await self._abort_task(task)
+                await self._finished(task, characters=task.received_chars)
             return
+        task = self._current(task_id)
         task.input_finished = True
         task.inbox.put_nowait(_END)
 

@@ -371,10 +371,14 @@ class AsyncSpeechStream:
                 self._done = True
                 return
 
-    async def cancel(self, timeout: float = 10.0) -> None:
-        """Stop the task: the service answers task-finished at once and sends no more audio."""
+    async def cancel(self, timeout: float = 10.0) -> bool:
+        """Stop the task: the service answers task-finished at once and sends no more audio.
+
+        Returns whether the service confirmed (the connection is closed either way).
+        """
         if self._conn is None or self._done:
-            return
+            return self._done
+        confirmed = False
         with contextlib.suppress(CosyVoiceCloneError):
             await self._send(self.protocol.finish_task(cancel=True))
             deadline = time.monotonic() + timeout
@@ -383,9 +387,11 @@ class AsyncSpeechStream:
                 if isinstance(frame, str):
                     event = self.protocol.handle(frame)
                     if event is not None and event.kind == "finished":
+                        confirmed = True
                         break
         self._done = True
         await self.aclose()
+        return confirmed
 
 
 # --------------------------------------------------------------------------- one task (sync)
@@ -514,10 +520,14 @@ class SpeechStream:
                 self._done = True
                 return
 
-    def cancel(self, timeout: float = 10.0) -> None:
-        """Stop the task (finish-task with the cancel directive) and close."""
+    def cancel(self, timeout: float = 10.0) -> bool:
+        """Stop the task (finish-task with the cancel directive) and close.
+
+        Returns whether the service confirmed with task-finished.
+        """
         if self._conn is None or self._done:
-            return
+            return self._done
+        confirmed = False
         with contextlib.suppress(CosyVoiceCloneError):
             self._send(self.protocol.finish_task(cancel=True))
             deadline = time.monotonic() + timeout
@@ -526,9 +536,11 @@ class SpeechStream:
                 if isinstance(frame, str):
                     event = self.protocol.handle(frame)
                     if event is not None and event.kind == "finished":
+                        confirmed = True
                         break
         self._done = True
         self.close()
+        return confirmed
 
 
 # --------------------------------------------------------------------------- long texts
