@@ -149,9 +149,9 @@ def upload_flow(sample: LocalSample, *, model: str = catalog.ENROLLMENT_MODEL) -
     for attempt in (1, 2):
         try:
             yield post
-        except AmbiguousRequestError:
+        except AmbiguousRequestError as amb:
             if attempt == 2:
-                raise
+                raise _upload_error(amb.cause) from None
             continue  # the object key is content-addressed: a second POST is safe
         except APIStatusError as err:
             if attempt == 2 and "FileAlreadyExists" in err.message:

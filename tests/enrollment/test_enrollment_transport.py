@@ -75,7 +75,8 @@ class Script:
     def actions(self) -> list[str]:
         out = []
         for r in self.sent:
-            body = json.loads(r.content) if r.content else {}
+            is_json = r.headers.get("content-type", "").startswith("application/json")
+            body = json.loads(r.content) if r.content and is_json else {}
             out.append(body.get("input", {}).get("action") or f"{r.method} {r.url.path}")
         return out
 
@@ -340,5 +341,32 @@ def test_retries_stop_at_the_total_time_bound(tmp_path: Path) -> None:
         with pytest.raises(ServerError) as info:
             client.voices.list()
         elapsed = time.monotonic() - started
-    assert elapsed < 1.0 and len(script.sent) <= 5
+    assert elapsed < 1.0 and len(script.sent) <= 8  # delays of 0.05–0.1 s within 0.35 s
     assert "gave up after" in str(info.value) and "ServiceUnavailable" in str(info.value)
+
+
+def test_upload_failures_are_one_clear_error(tmp_path: Path) -> None:
+    from enrollment_helpers import REFERENCE
+
+    from cosyvoice_clone.errors import APIStatusError
+
+    policy = {
+        "policy": "p",
+        "signature": "s",
+        "upload_dir": "d",
+        "upload_host": "https://bucket.test",
+        "oss_access_key_id": "k",
+    }
+    xml = b"<Error><Code>InternalError</Code></Error>"
+    script = Script(
+        httpx.Response(200, json={"request_id": "p", "data": policy}),
+        httpx.Response(503, content=xml, headers={"content-type": "application/xml"}),
+        httpx.Response(503, content=xml, headers={"content-type": "application/xml"}),
+    )
+    with _client(script, tmp_path) as client, pytest.raises(APIStatusError) as info:
+        client.clone(prefix="up", sample=str(REFERENCE), skip_check=True)
+    assert type(info.value) is APIStatusError  # not the internal "ambiguous" error
+    assert "uploading the sample failed" in str(info.value) and "--sample https://" in str(
+        info.value
+    )
+    assert script.actions() == ["GET /api/v1/uploads", "POST /", "POST /"]
