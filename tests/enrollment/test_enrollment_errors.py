@@ -160,6 +160,12 @@ def test_documented_errors_one_line_hint_exit_code_and_no_key_anywhere(
     assert result.code == 3 and "InvalidApiKey" in line and "--region ap-southeast-1" in line
     monkeypatch.setenv("DASHSCOPE_API_KEY", KEY)
 
+    # Debug logging shows every attempt, never the key.
+    monkeypatch.setenv("COSYVOICE_CLONE_DEBUG", "1")
+    result = run("voices", "list")
+    assert result.code == 0 and "[list_voice] attempt 1 -> 200" in result.err
+    monkeypatch.delenv("COSYVOICE_CLONE_DEBUG")
+
     # The key appears nowhere: outputs, logs, files under home and output dirs.
     for result in outputs:
         assert KEY not in result.out and KEY not in result.err

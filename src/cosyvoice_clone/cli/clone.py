@@ -15,10 +15,36 @@ if TYPE_CHECKING:
     from ..client import CosyVoice
 
 
+def _debug_logging() -> None:
+    """With ``COSYVOICE_CLONE_DEBUG`` set, log every HTTP attempt on stderr (never the key)."""
+    import logging
+    import os
+    import sys
+
+    if not os.environ.get("COSYVOICE_CLONE_DEBUG"):
+        return
+    logger = logging.getLogger("cosyvoice_clone")
+    if any(getattr(h, "_cosyvoice_cli", False) for h in logger.handlers):
+        return
+
+    class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+        _cosyvoice_cli = True
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.stream = sys.stderr  # the current stderr, even if it was swapped
+            super().emit(record)
+
+    handler = StderrHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
 def open_client(app_state: AppState) -> CosyVoice:
     """A :class:`~cosyvoice_clone.client.CosyVoice` for this invocation's settings."""
     from ..client import CosyVoice
 
+    _debug_logging()
     return CosyVoice(settings=app_state.settings())
 
 
