@@ -165,6 +165,11 @@ def test_documented_errors_one_line_hint_exit_code_and_no_key_anywhere(
     result = run("voices", "list")
     assert result.code == 0 and "[list_voice] attempt 1 -> 200" in result.err
     monkeypatch.delenv("COSYVOICE_CLONE_DEBUG")
+    package_logger = logging.getLogger("cosyvoice_clone")
+    for handler in list(package_logger.handlers):
+        if getattr(handler, "_cosyvoice_cli", False):
+            package_logger.removeHandler(handler)
+    package_logger.setLevel(logging.NOTSET)
 
     # The key appears nowhere: outputs, logs, files under home and output dirs.
     for result in outputs:

@@ -31,8 +31,9 @@ def _debug_logging() -> None:
         _cosyvoice_cli = True
 
         def emit(self, record: logging.LogRecord) -> None:
-            self.stream = sys.stderr  # the current stderr, even if it was swapped
-            super().emit(record)
+            if os.environ.get("COSYVOICE_CLONE_DEBUG"):  # in-process runs may unset it
+                self.stream = sys.stderr  # the current stderr, even if it was swapped
+                super().emit(record)
 
     handler = StderrHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
