@@ -862,60 +862,42 @@ class VoiceTools:
     async def synthesize(
         self, args: dict[str, Any], progress: Progress | None = None
     ) -> dict[str, Any]:
-        """Tool ``synthesize``: the model guard applies before anything is sent."""
-        from .synthesis import AsyncSynthesizer, SynthesisOptions
+        """Tool ``synthesize``: the model guard applies before anything is sent or written."""
+        from .synthesis import guard_model
 
         client = self.client()
         record = client.voices.resolve(args["voice"])  # a voice id or a unique prefix
+        model = guard_model(record.voice_id, args.get("model"), target_model=record.target_model)
         fmt = args.get("format")
         out = args.get("out")
         path = Path(out).expanduser() if out else self._default_out(record.voice_id, args, fmt)
         if not path.is_absolute():
             path = Path.cwd() / path
-        fmt = fmt or _format_of(path)
-        hint = args.get("language_hint")
-        options = SynthesisOptions(
-            format=fmt,
-            sample_rate=int(args.get("sample_rate") or _default_rate(fmt)),
-            volume=int(args.get("volume", 50)),
-            rate=float(args.get("rate", 1.0)),
-            pitch=float(args.get("pitch", 1.0)),
-            instruction=args.get("instruction"),
-            language_hints=(hint,) if hint else None,
-        )
-        synthesizer = AsyncSynthesizer.from_settings(self.settings)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InvalidRequestError(
-                f"cannot write to {path.parent}: {exc.strerror or exc}",
-                field="out",
-                value=str(path),
-                hint="pass an `out` path in a writable folder",
-            ) from None
-        if path.is_dir():
-            raise InvalidRequestError(
-                f"out {path} is a folder", field="out", hint="pass a file path, e.g. hello.wav"
-            )
-        result = await synthesizer.speak(
+        _writable(path)
+        fields: dict[str, Any] = {"format": fmt or _format_of(path)}
+        for name in ("sample_rate", "volume", "rate", "pitch", "instruction"):
+            if args.get(name) is not None:
+                fields[name] = args[name]
+        if args.get("language_hint"):
+            fields["language_hints"] = (args["language_hint"],)
+        result = await client.speak(
             args["text"],
             path,
             voice=record.voice_id,
-            model=args.get("model"),
-            target_model=record.target_model,
-            options=options,
+            model=model,
             on_progress=_text_reporter(progress),
+            **fields,
         )
         data = _as_dict(result)
         duration = _finite(data.get("duration"))
         return {
             "path": str(Path(str(data.get("path") or path)).resolve()),
-            "format": data.get("format") or fmt,
-            "sample_rate": data.get("sample_rate") or options.sample_rate,
+            "format": data.get("format") or fields["format"],
+            "sample_rate": data.get("sample_rate"),
             "duration_s": round(duration, 3) if duration is not None else None,
             "bytes": data.get("bytes"),
             "voice_id": record.voice_id,
-            "model": data.get("model") or record.target_model,
+            "model": data.get("model") or model,
             "characters": data.get("characters"),
             "parts": data.get("parts"),
             "request_ids": data.get("request_ids") or [],
@@ -933,10 +915,21 @@ class VoiceTools:
         return base / f"{voice}-{stamp}-{digest}.{fmt or 'wav'}"
 
 
-def _default_rate(fmt: str) -> int:
-    if fmt == "opus" and catalog.DEFAULT_SAMPLE_RATE not in catalog.OPUS_SAMPLE_RATES:
-        return 24000
-    return catalog.DEFAULT_SAMPLE_RATE
+def _writable(path: Path) -> None:
+    """Refuse an output path that is a folder or whose folder cannot be created."""
+    if path.is_dir():
+        raise InvalidRequestError(
+            f"out {path} is a folder", field="out", hint="pass a file path, e.g. hello.wav"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidRequestError(
+            f"cannot write to {path.parent}: {exc.strerror or exc}",
+            field="out",
+            value=str(path),
+            hint="pass an `out` path in a writable folder",
+        ) from None
 
 
 def _format_of(path: Path) -> str:

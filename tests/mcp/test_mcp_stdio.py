@@ -257,7 +257,7 @@ async def _journey(client: Client, home: Path, errlog: Path, tmp_path: Path) -> 
     assert sf.info(mp3["path"]).samplerate == mp3["sample_rate"]
 
     # The model guard: a voice only speaks with its target model; nothing is written.
-    bad_out = tmp_path / "speech" / "mismatch.wav"
+    bad_out = tmp_path / "never-created" / "mismatch.wav"
     mismatch = await fail(
         client,
         "synthesize",
@@ -266,7 +266,7 @@ async def _journey(client: Client, home: Path, errlog: Path, tmp_path: Path) -> 
     assert mismatch["code"] == "model_mismatch"
     assert "cosyvoice-v3.5-plus" in mismatch["message"]
     assert "leave `model` out" in mismatch["hint"]
-    assert not bad_out.exists()
+    assert not bad_out.parent.exists()
     folder = await fail(
         client, "synthesize", {"voice": voice_id, "text": "Hi.", "out": str(tmp_path)}
     )
