@@ -68,8 +68,6 @@ def list_voices(
         voices = client.voices.list(prefix)
 
     def human() -> None:
-        from rich.table import Table
-
         console = app_state.console
         if not voices:
             console.print("no voices" + (f" with prefix {prefix!r}" if prefix else ""))
@@ -91,13 +89,19 @@ def list_voices(
             for row in rows:
                 print("\t".join(row))
             return
-        table = Table(box=None, pad_edge=False)
-        table.add_column("voice id", no_wrap=True)
-        for column in ("status", "target model", "created (Beijing)", "sample"):
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(row[0], f"[{_status_style(row[1])}]{row[1]}[/]", *row[2:])
-        console.print(table)
+        # One line per voice (ids are ~60 characters: a table would squeeze every other column).
+        id_width = max(len(row[0]) for row in rows)
+        console.print(
+            f"[bold]{'voice id':<{id_width}}  {'status':<10}  {'created (Beijing)':<19}  sample"
+        )
+        for voice_id, status, _model, created, sample in rows:
+            console.print(
+                f"{voice_id:<{id_width}}  [{_status_style(status)}]{status:<10}[/]  "
+                f"{created:<19}  {sample}",
+                overflow="ellipsis",
+                no_wrap=True,
+                crop=True,
+            )
         console.print(f"{len(voices)} voice(s)")
 
     app_state.emit({"ok": True, "count": len(voices), "voices": voices}, human)
