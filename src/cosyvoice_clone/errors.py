@@ -263,6 +263,11 @@ API_CODES: dict[str, tuple[type[APIStatusError], str]] = {
         BadSampleError,
         "the sample rate must be at least 16 kHz; " + _CHECK_HINT,
     ),
+    "InvalidParameter": (
+        APIStatusError,
+        "the service refused a field of the request (the message names it); "
+        "`cosyvoice-clone prepare` validates a request without sending it",
+    ),
     "InternalError": (ServerError, "a service-side failure; try again later"),
     "ServiceUnavailable": (ServerError, "the service is unavailable; try again later"),
 }
