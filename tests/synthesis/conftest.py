@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
+from synthesis_helpers import CliResult, make_voice
 
 from cosyvoice_clone.emulator.server import RunningEmulator
 from cosyvoice_clone.synthesis import AsyncSynthesizer, Synthesizer
-
-MODEL = "cosyvoice-v3.5-plus"
-VOICE_PITCH_HZ = 180.0
-
-
-def make_voice(
-    emulator: RunningEmulator, *, model: str = MODEL, prefix: str = "synth",
-    pitch_hz: float | None = VOICE_PITCH_HZ,
-) -> str:
-    """Create an OK voice directly on the emulator's backend; return its id."""
-    voice = emulator.backend.create_voice(
-        target_model=model,
-        prefix=prefix,
-        url=emulator.sample_url(),
-        sample=b"test sample",
-        pitch_hz=pitch_hz,
-    )
-    return voice.voice_id
 
 
 @pytest.fixture
@@ -72,19 +52,6 @@ def async_synth(cosyvoice_emulator: RunningEmulator) -> AsyncSynthesizer:
     )
 
 
-@dataclass
-class CliResult:
-    """What one CLI invocation did."""
-
-    code: int
-    out: str
-    err: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
 @pytest.fixture
 def cli(
     capsys: pytest.CaptureFixture[str], cosyvoice_emulator_env: RunningEmulator
@@ -104,18 +71,3 @@ def cli(
         return CliResult(code, out, err)
 
     return invoke
-
-
-def register_voice(
-    home: Any, voice_id: str, prefix: str, endpoint: str, model: str = MODEL
-) -> None:
-    """Put a voice in the registry of ``home`` as a clone would."""
-    from cosyvoice_clone.registry import Registry
-
-    with Registry(home) as registry:
-        registry.record_clone(
-            voice_id, region="cn-beijing", endpoint=endpoint, target_model=model,
-            prefix=prefix, options={}, key=voice_id, sample_url="http://x/sample.wav",
-            sample_sha256=None, sample_source=None, request_id=None, usage_count=None,
-            status="OK",
-        )  # fmt: skip

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
+from synthesis_helpers import make_voice, register_voice
 
-from conftest import make_voice, register_voice
 from cosyvoice_clone.client import AsyncCosyVoice, CosyVoice
 from cosyvoice_clone.emulator.server import RunningEmulator
 from cosyvoice_clone.errors import ModelMismatchError

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
+from synthesis_helpers import make_voice
 
-from conftest import make_voice
 from cosyvoice_clone.emulator.server import RunningEmulator
 from cosyvoice_clone.errors import (
     AuthenticationError,

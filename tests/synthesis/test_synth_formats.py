@@ -106,7 +106,7 @@ def test_duration_follows_text_length_language_and_rate(synth: Synthesizer, voic
 def test_pitch_follows_the_voice_and_the_pitch_parameter(
     cosyvoice_emulator: RunningEmulator, synth: Synthesizer
 ) -> None:
-    from conftest import make_voice
+    from synthesis_helpers import make_voice
 
     low = make_voice(cosyvoice_emulator, prefix="low", pitch_hz=110.0)
     high = make_voice(cosyvoice_emulator, prefix="high", pitch_hz=220.0)

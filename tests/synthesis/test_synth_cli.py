@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
+from synthesis_helpers import MODEL, CliResult, make_voice, register_voice
 
-from conftest import MODEL, CliResult, make_voice, register_voice
 from cosyvoice_clone.emulator.server import RunningEmulator
 
 Cli = Callable[..., CliResult]
