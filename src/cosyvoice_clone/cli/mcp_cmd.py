@@ -21,7 +21,8 @@ def register(app: typer.Typer) -> None:
 
         Tools: voice_clone, check_sample, list_voices, get_voice, wait_voice, synthesize,
         delete_voice. Honours the global options (--region, --emulator, --home,
-        --output-dir). Logs go to stderr; stdout carries only the protocol.
+        --output-dir). Logs go to stderr (COSYVOICE_CLONE_DEBUG=1 adds tracebacks of
+        unexpected failures); stdout carries only the protocol.
 
         Examples:
 
@@ -37,6 +38,7 @@ def register(app: typer.Typer) -> None:
              "env": {"DASHSCOPE_API_KEY": "sk-..."}}}}
         """
         import logging
+        import os
         import sys
 
         from .. import mcp as mcp_server
@@ -46,7 +48,10 @@ def register(app: typer.Typer) -> None:
 
         app_state = state(ctx)
         settings = app_state.settings()
-        mcp_server.configure_logging(settings, logging.INFO if verbose else logging.WARNING)
+        level = logging.INFO if verbose else logging.WARNING
+        if os.environ.get("COSYVOICE_CLONE_DEBUG"):
+            level = logging.DEBUG  # also the tracebacks of unexpected failures in tools
+        mcp_server.configure_logging(settings, level)
         if sys.stdin.isatty():
             app_state.err_console.print(
                 "cosyvoice-clone mcp: serving MCP on stdin/stdout; start it from an MCP client "
