@@ -1087,7 +1087,11 @@ class _RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         from .config import redact
 
-        record.msg = redact(record.getMessage(), *self.secrets)
+        text = record.getMessage()
+        if record.exc_info:  # tracebacks too: an exception message may quote anything
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+            record.exc_info, record.exc_text = None, None
+        record.msg = redact(text, *self.secrets)
         record.args = None
         return True
 

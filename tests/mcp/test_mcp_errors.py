@@ -130,3 +130,25 @@ def test_argument_errors_name_the_field_and_what_is_allowed(
     assert caught.value.field == field
     assert words in caught.value.message
     assert caught.value.exit_code == 2
+
+
+def test_server_logs_mask_the_key_even_in_tracebacks(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from cosyvoice_clone.mcp import configure_logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        configure_logging(Settings.resolve(api_key=SECRET), logging.DEBUG)
+        try:
+            raise RuntimeError(f"failed with {SECRET}")
+        except RuntimeError:
+            logging.getLogger("cosyvoice_clone.mcp").debug("tool crashed %s", SECRET, exc_info=True)
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "tool crashed" in err and "RuntimeError" in err
+    assert SECRET not in err
