@@ -139,6 +139,9 @@ def test_server_logs_mask_the_key_even_in_tracebacks(capsys: pytest.CaptureFixtu
 
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)
+    noisy = {
+        n: logging.getLogger(n).level for n in ("httpx", "httpcore", "websockets", "uvicorn", "mcp")
+    }
     try:
         configure_logging(Settings.resolve(api_key=SECRET), logging.DEBUG)
         try:
@@ -148,6 +151,8 @@ def test_server_logs_mask_the_key_even_in_tracebacks(capsys: pytest.CaptureFixtu
     finally:
         root.handlers[:], _ = saved
         root.setLevel(saved[1])
+        for name, level in noisy.items():
+            logging.getLogger(name).setLevel(level)
     out, err = capsys.readouterr()
     assert out == ""
     assert "tool crashed" in err and "RuntimeError" in err
