@@ -298,7 +298,7 @@ def batch(
 
         from .speak import progress_bar
 
-        with progress_bar(app_state, "batch", bool(todo)) as on_progress:
+        with progress_bar(app_state, "batch", bool(todo), unit="items") as on_progress:
             done = [0]
 
             def advance() -> None:

@@ -144,9 +144,9 @@ def write_timestamps(path: Path, words: list[Word], meta: dict[str, Any]) -> Non
 
 @contextmanager
 def progress_bar(
-    app_state: AppState, description: str, enabled: bool
+    app_state: AppState, description: str, enabled: bool, unit: str = "chars"
 ) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar on stderr (characters done, ETA) when on a terminal; else a no-op."""
+    """A rich progress bar on stderr (``unit`` done, ETA) when on a terminal; else a no-op."""
     if not enabled or app_state.json or not app_state.progress_enabled():
         yield lambda done, total: None
         return
@@ -163,7 +163,7 @@ def progress_bar(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("chars"),
+        TextColumn(unit),
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
