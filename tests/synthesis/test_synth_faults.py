@@ -124,3 +124,14 @@ def test_transient_faults_are_retried_into_a_complete_file(
     assert result.retries > 0
     assert out.read_bytes() == (tmp_path / "clean.wav").read_bytes()
     assert result.duration == pytest.approx(clean.duration)
+
+
+def test_unwritable_outputs_are_clean_errors(synth: Synthesizer, voice: str,
+                                             tmp_path: Path) -> None:  # fmt: skip
+    with pytest.raises(InvalidRequestError) as caught:
+        synth.speak("Hello.", tmp_path, voice=voice)  # a directory
+    assert caught.value.exit_code == 2
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(InvalidRequestError):
+        synth.speak("Hello.", blocker / "out.wav", voice=voice)

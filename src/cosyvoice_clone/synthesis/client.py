@@ -831,17 +831,29 @@ class _LongRun:
 
     async def run(self) -> SynthesisResult:
         fmt, sr = self.options.format, self.options.sample_rate
-        writer = _writer_for(self.out, fmt, sr, single=self.single)
+        if self.out.is_dir():
+            raise InvalidRequestError(f"{self.out} is a directory; give a file name", field="out")
+        try:
+            writer = _writer_for(self.out, fmt, sr, single=self.single)
+        except OSError as exc:
+            raise InvalidRequestError(
+                f"cannot write {self.out}: {exc.strerror or exc}", field="out"
+            ) from None
         try:
             if self.single:
                 await self._run_single(writer)
             else:
                 await self._run_many(writer)
             path = await asyncio.to_thread(writer.commit)
-        except BaseException:
+        except BaseException as exc:
             writer.discard()
             for part in self.parts:
                 part.close_spool()
+            if isinstance(exc, OSError):
+                raise CosyVoiceCloneError(
+                    f"writing {self.out} failed: {exc.strerror or exc}",
+                    hint="check the free space and permissions of the output directory",
+                ) from None
             raise
         pcm_bytes = path.stat().st_size if fmt == "pcm" else writer.pcm_bytes
         firsts = [p.first_audio for p in self.parts if p.first_audio is not None]
