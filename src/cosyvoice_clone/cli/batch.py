@@ -233,7 +233,6 @@ def batch(
             continue
         items.append(_check_item(app_state, line, row, base, defaults, voices, seen))
     results_path = results or manifest.with_name(manifest.name + ".results.jsonl")
-    results_path.parent.mkdir(parents=True, exist_ok=True)
     outs: dict[Path, int] = {}
     for item in items:
         if item.error is None and item.out is not None:
@@ -263,7 +262,15 @@ def batch(
     per_item = max(1, concurrency // max(1, min(concurrency, len(todo))))
     started = time.monotonic()
 
-    with results_path.open("w", encoding="utf-8") as results_file:
+    try:
+        results_path.parent.mkdir(parents=True, exist_ok=True)
+        results_file = results_path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise InvalidRequestError(
+            f"cannot write the results file {results_path}: {exc.strerror or exc}",
+            field="results",
+        ) from None
+    with results_file:
 
         def record(item: Item) -> None:
             line = {"line": item.line, "id": item.id, **item.result}
