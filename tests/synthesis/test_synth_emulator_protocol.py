@@ -252,3 +252,24 @@ def test_first_audio_latency_and_rtf_pacing(cosyvoice_emulator: RunningEmulator,
     seconds = audio / 2 / 8000
     assert first is not None and 0.38 <= first < 0.6
     assert total >= 0.4 + 0.25 * (seconds - 0.25) - 0.05
+
+
+def test_clients_leaving_mid_encoding_never_hurt_the_server(
+    cosyvoice_emulator: RunningEmulator, voice: str
+) -> None:
+    # Cancelling a task while a worker thread is inside the MP3/Opus encoder must be safe.
+    text = "A long sentence that keeps the encoder busy for a while. " * 30
+    for i in range(24):
+        with ws(cosyvoice_emulator) as conn:
+            fmt, rate = (("mp3", 48000), ("opus", 48000))[i % 2]
+            task = run_task(conn, voice, format=fmt, sample_rate=rate)
+            events(conn, until=("task-started",))
+            send(conn, "continue-task", task, {"input": {"text": text}})
+            send(conn, "finish-task", task, {"input": {}})
+            while not isinstance(conn.recv(timeout=10), bytes):
+                pass
+    with ws(cosyvoice_emulator) as conn:  # still serving
+        task = run_task(conn, voice)
+        send(conn, "continue-task", task, {"input": {"text": "Still here."}})
+        send(conn, "finish-task", task, {"input": {}})
+        assert events(conn)[0][-1]["header"]["event"] == "task-finished"

@@ -24,6 +24,7 @@ import hashlib
 import io
 import re
 import struct
+import threading
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -341,12 +342,19 @@ def wav_header(sample_rate: int, data_size: int = WAV_PLACEHOLDER_SIZE) -> bytes
 
 
 class Encoder:
-    """Turns int16 sample blocks into the bytes of one streamed container."""
+    """Turns int16 sample blocks into the bytes of one streamed container.
+
+    Thread-safe: ``encode`` may run in a worker thread while the task is cancelled and
+    ``close`` is called from the event loop; a lock keeps libsndfile from being closed under a
+    write (which would crash the process), and nothing is encoded after ``close``.
+    """
 
     def __init__(self, fmt: str, sample_rate: int, bit_rate: int | None = None) -> None:
         self.format = fmt
         self.sample_rate = sample_rate
         self._started = False
+        self._closed = False
+        self._lock = threading.Lock()
         self._sink: _AppendSink | None = None
         self._file: sf.SoundFile | None = None
         if fmt in ("mp3", "opus"):
@@ -368,32 +376,41 @@ class Encoder:
 
     def encode(self, samples: np.ndarray) -> bytes:
         """Bytes to send for these samples (possibly empty while an encoder buffers)."""
-        if self._file is not None and self._sink is not None:
-            self._file.write(samples)
-            return self._sink.take()
-        data = samples.astype("<i2", copy=False).tobytes()
-        if self.format == "wav" and not self._started:
-            self._started = True
-            return wav_header(self.sample_rate) + data
-        return data
+        with self._lock:
+            if self._closed:
+                return b""
+            if self._file is not None and self._sink is not None:
+                self._file.write(samples)
+                return self._sink.take()
+            data = samples.astype("<i2", copy=False).tobytes()
+            if self.format == "wav" and not self._started:
+                self._started = True
+                return wav_header(self.sample_rate) + data
+            return data
 
     def finish(self) -> bytes:
         """The last bytes of the stream (encoder tail); the WAV header if nothing was sent."""
-        if self._file is not None and self._sink is not None:
-            self._file.close()
-            self._file = None
-            return self._sink.take()
-        if self.format == "wav" and not self._started:
-            self._started = True
-            return wav_header(self.sample_rate)
-        return b""
+        with self._lock:
+            if self._closed:
+                return b""
+            self._closed = True
+            if self._file is not None and self._sink is not None:
+                self._file.close()
+                self._file = None
+                return self._sink.take()
+            if self.format == "wav" and not self._started:
+                self._started = True
+                return wav_header(self.sample_rate)
+            return b""
 
     def close(self) -> None:
         """Release the encoder without producing the tail (a cancelled task)."""
-        if self._file is not None:
-            with contextlib.suppress(RuntimeError, sf.SoundFileError):
-                self._file.close()
-            self._file = None
+        with self._lock:
+            self._closed = True
+            if self._file is not None:
+                with contextlib.suppress(RuntimeError, sf.SoundFileError):
+                    self._file.close()
+                self._file = None
 
 
 def token_samples(token: Token, sample_rate: int) -> int:

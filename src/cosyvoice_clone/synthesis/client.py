@@ -608,12 +608,16 @@ def _backoff(attempt: int, error: Exception) -> float:
 
 
 def _copy_spool(spool: IO[bytes], writer: AudioWriter) -> None:
-    spool.seek(0)
-    while True:
-        block = spool.read(COPY_BLOCK_BYTES)
-        if not block:
+    # Under the writer's lock: a discard from the event loop waits for the copy to end.
+    with writer.lock:
+        if writer.closed or spool.closed:
             return
-        writer.write(block)
+        spool.seek(0)
+        while True:
+            block = spool.read(COPY_BLOCK_BYTES)
+            if not block:
+                return
+            writer.write(block)
 
 
 def _duration_of(path: Path, fmt: str, sample_rate: int, pcm_bytes: int) -> float:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import struct
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -84,9 +85,18 @@ class AudioWriter:
         self.temp = partial_path(self.target)
         self.pcm_bytes = 0
         self.committed = False
+        self.closed = False
+        self.lock = threading.RLock()
+        """Held by every write, commit and discard: a writer may be fed from a worker thread
+        while the event loop discards it (libsndfile must never be closed under a write)."""
 
     def write(self, data: bytes) -> None:
-        """Append audio bytes (the wire format this writer expects)."""
+        """Append audio bytes (ignored once the writer is closed)."""
+        with self.lock:
+            if not self.closed:
+                self._write(data)
+
+    def _write(self, data: bytes) -> None:
         raise NotImplementedError
 
     def mark(self) -> Any:
@@ -107,7 +117,11 @@ class AudioWriter:
 
     def commit(self) -> Path:
         """Finish, flush to disk and move the file into place."""
-        self._finish()
+        with self.lock:
+            if self.closed:
+                raise RuntimeError("the writer was discarded")
+            self.closed = True
+            self._finish()
         fd = os.open(self.temp, os.O_RDONLY)
         try:
             os.fsync(fd)
@@ -119,11 +133,14 @@ class AudioWriter:
 
     def discard(self) -> None:
         """Drop the temporary file; the target is left as it was."""
-        if self.committed:
-            return
-        self._close_quietly()
-        with contextlib.suppress(FileNotFoundError):
-            self.temp.unlink()
+        with self.lock:
+            if self.committed:
+                return
+            if not self.closed:
+                self.closed = True
+                self._close_quietly()
+            with contextlib.suppress(FileNotFoundError):
+                self.temp.unlink()
 
 
 class RawWriter(AudioWriter):
@@ -135,7 +152,7 @@ class RawWriter(AudioWriter):
         self._file = self.temp.open("wb")
         self.bytes = 0
 
-    def write(self, data: bytes) -> None:
+    def _write(self, data: bytes) -> None:
         self._file.write(data)
         self.bytes += len(data)
 
@@ -166,7 +183,7 @@ class WavWriter(AudioWriter):
         self._file = self.temp.open("wb")
         self._file.write(wav_header(sample_rate, 0xFFFFFFFF - 36))
 
-    def write(self, data: bytes) -> None:
+    def _write(self, data: bytes) -> None:
         self._file.write(data)
         self.pcm_bytes += len(data)
 
@@ -212,7 +229,7 @@ class EncodedWriter(AudioWriter):
         self._sf = sf.SoundFile(self.temp, "w", samplerate=sample_rate, channels=1, **kwargs)
         self._carry = b""
 
-    def write(self, data: bytes) -> None:
+    def _write(self, data: bytes) -> None:
         import numpy as np
 
         data = self._carry + data
