@@ -70,9 +70,20 @@ def test_profile_from_argument_and_environment(tmp_path: Path) -> None:
     assert found is not None and found.value == KEY_PROF and "[work]" in found.source
     found = find_api_key(environ={"ALIBABA_CLOUD_PROFILE": "work"})
     assert found is not None and found.value == KEY_PROF
-    # a profile without the key falls through to the next source
-    found = find_api_key(profile="missing", environ={})
+    # a named profile that does not exist is a mistake, not a reason to use another key
+    with pytest.raises(ConfigError) as info:
+        find_api_key(profile="missing", environ={})
+    assert "[missing]" in str(info.value) and "default, work" in str(info.value)
+    # a profile that exists without the key falls through to the next source
+    write_credentials("[default]\nregion = cn-beijing\n")
+    found = find_api_key(environ={})
     assert found is not None and found.value == KEY_DS
+
+
+def test_key_file_variable_naming_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        find_api_key(environ={"DASHSCOPE_API_KEY_FILE_PATH": str(tmp_path / "nope")})
+    assert "DASHSCOPE_API_KEY_FILE_PATH" in str(info.value)
 
 
 def test_broken_credentials_file_is_a_clear_error() -> None:

@@ -79,7 +79,7 @@ def _read_key_file(path: Path) -> str | None:
     return value or None
 
 
-def _read_credentials(path: Path, profile: str) -> str | None:
+def _read_credentials(path: Path, profile: str, explicit_profile: bool) -> str | None:
     path = path.expanduser()
     if not path.is_file():
         return None
@@ -92,6 +92,11 @@ def _read_credentials(path: Path, profile: str) -> str | None:
             hint="it must be an INI file with a [default] section and dashscope_api_key = ...",
         ) from None
     if not parser.has_section(profile):
+        if explicit_profile:
+            raise ConfigError(
+                f"profile [{profile}] not found in {path}",
+                hint="profiles there: " + (", ".join(parser.sections()) or "none"),
+            )
         return None
     value = parser.get(profile, "dashscope_api_key", fallback="").strip()
     return value or None
@@ -110,11 +115,17 @@ def find_api_key(
     if env.get(ENV_API_KEY, "").strip():
         return ApiKey(env[ENV_API_KEY].strip(), f"env {ENV_API_KEY}")
     profile_name = profile or env.get(ENV_PROFILE) or "default"
-    value = _read_credentials(CREDENTIALS_FILE, profile_name)
+    explicit_profile = bool(profile or env.get(ENV_PROFILE))
+    value = _read_credentials(CREDENTIALS_FILE, profile_name, explicit_profile)
     if value:
         return ApiKey(value, f"{CREDENTIALS_FILE} [{profile_name}]")
     key_file = env.get(ENV_API_KEY_FILE)
     if key_file:
+        if not Path(key_file).expanduser().is_file():
+            raise ConfigError(
+                f"{ENV_API_KEY_FILE} names {key_file}, which is not a file",
+                hint=f"fix or unset {ENV_API_KEY_FILE}",
+            )
         value = _read_key_file(Path(key_file))
         if value:
             return ApiKey(value, f"env {ENV_API_KEY_FILE} ({key_file})")

@@ -4,7 +4,7 @@
     ├── InvalidRequestError                  exit 2, nothing was sent (bad field, bad option)
     │   ├── ModelMismatchError               synthesis model != the voice's target model
     │   └── SampleUnreadableError            a local sample can't be read or decoded
-    ├── SampleRejectedError                  exit 1, the local check failed the sample
+    ├── SampleRejectedError                  exit 2, the local check failed the sample
     ├── ConfigError                          exit 2, settings that can't work (unknown region ...)
     ├── MissingCredentialsError              exit 3, no API key anywhere
     ├── TransportError                       exit 6, the service could not be reached
@@ -116,6 +116,7 @@ class SampleRejectedError(CosyVoiceCloneError):
     """The local preflight check failed a sample; cloning it would waste a slot."""
 
     code = "sample_rejected"
+    exit_code = 2  # invalid input: nothing was sent
 
 
 class ConfigError(CosyVoiceCloneError):

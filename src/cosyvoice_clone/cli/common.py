@@ -9,7 +9,9 @@ one line on stderr (or the JSON error shape) and the documented exit status.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +51,7 @@ class AppState:
                 home=self.home,
                 output_dir=self.output_dir,
             )
+            check_dirs(settings.home, settings.output_dir)
             if self.emulator:
                 from ..emulator.embedded import start_embedded
 
@@ -78,7 +81,12 @@ class AppState:
         return stderr_console()
 
     def emit(self, data: Any, human: Callable[[], None] | None = None) -> None:
-        """Print a result: the JSON document under ``--json``, else ``human()`` (or JSON)."""
+        """Print a result: the JSON document under ``--json``, else ``human()`` (or JSON).
+
+        Every JSON object printed carries ``"ok"`` (``true`` unless the command said otherwise).
+        """
+        if isinstance(data, dict) and "ok" not in data:
+            data = {"ok": True, **data}
         if self.json or human is None:
             print_json(data)
         else:
@@ -91,6 +99,42 @@ class AppState:
     def progress_enabled(self) -> bool:
         """Whether to draw spinners and progress bars (stderr is a terminal, not ``--json``)."""
         return sys.stderr.isatty()
+
+
+def _usable_dir(path: Path, what: str, create: bool) -> None:
+    from ..errors import ConfigError
+
+    if path.exists():
+        if not path.is_dir():
+            raise ConfigError(f"{what} {path} is not a directory", hint=f"pass another {what}")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise ConfigError(f"{what} {path} is not writable", hint=f"pass another {what}")
+        return
+    if create:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create {what} {path}: {exc.strerror or exc}", hint=f"pass another {what}"
+            ) from None
+        return
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    try:  # probe: can a directory be made there? (root passes os.access even on /proc)
+        probe = tempfile.mkdtemp(prefix=".cosyvoice-clone-probe-", dir=ancestor)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create {what} {path}: {exc.strerror or exc} in {ancestor}",
+            hint=f"pass another {what}",
+        ) from None
+    os.rmdir(probe)
+
+
+def check_dirs(home: Path, output_dir: Path) -> None:
+    """Refuse unusable dirs before anything is sent: home is created, output dir only probed."""
+    _usable_dir(home, "--home", create=True)
+    _usable_dir(output_dir, "--output-dir", create=False)
 
 
 def state(ctx: typer.Context) -> AppState:

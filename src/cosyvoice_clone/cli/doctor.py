@@ -65,8 +65,8 @@ def doctor(
     Exits 0 when a key is set and the endpoints answer, 3 when no key (or a refused key),
     6 when an endpoint can't be reached. Examples:
 
+    \b
       cosyvoice-clone doctor
-
       cosyvoice-clone --emulator --json doctor
     """
     from .. import __version__, catalog
@@ -114,21 +114,29 @@ def doctor(
     report["ok"] = not problems
 
     def human() -> None:
+        from rich.markup import escape
         from rich.table import Table
 
         table = Table(show_header=False, box=None, pad_edge=False)
         table.add_column(style="bold")
         table.add_column()
         table.add_row("region", f"{settings.region} ({report['region_label']})")
-        table.add_row("HTTP base", f"{settings.http_base}  [dim]({settings.http_base_source})[/]")
         table.add_row(
-            "WebSocket", f"{settings.websocket_url}  [dim]({settings.websocket_url_source})[/]"
+            "HTTP base",
+            f"{escape(settings.http_base)}  [dim]({escape(settings.http_base_source)})[/]",
         )
         table.add_row(
-            "API key", f"{report['api_key']}  [dim]({report['api_key_source']})[/]" if key else "—"
+            "WebSocket",
+            f"{escape(settings.websocket_url)}  [dim]({escape(settings.websocket_url_source)})[/]",
         )
-        table.add_row("home", report["home"])
-        table.add_row("evidence", report["output_dir"])
+        table.add_row(
+            "API key",
+            f"{escape(report['api_key'])}  [dim]({escape(report['api_key_source'])})[/]"
+            if key
+            else "—",
+        )
+        table.add_row("home", escape(report["home"]))
+        table.add_row("evidence", escape(report["output_dir"]))
         table.add_row("clone models", ", ".join(report["clone_models"]) or "none")
         for name in ("http", "websocket"):
             if name in report:
@@ -145,7 +153,7 @@ def doctor(
             )
         app_state.console.print(table)
         for problem in problems:
-            app_state.err_console.print(f"[red]problem:[/] {problem}", markup=True)
+            app_state.err_console.print(f"[red]problem:[/] {escape(problem)}", markup=True)
 
     app_state.emit(report, human)
     if exit_code:

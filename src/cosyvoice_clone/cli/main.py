@@ -50,9 +50,15 @@ app = typer.Typer(
 )
 
 
+_json_requested = False  # set by run(): eager options run before --json is parsed
+
+
 def _version(value: bool) -> None:
     if value:
-        print(f"cosyvoice-clone {__version__}")
+        if _json_requested:
+            print_json({"ok": True, "version": __version__})
+        else:
+            print(f"cosyvoice-clone {__version__}")
         raise typer.Exit()
 
 
@@ -118,14 +124,15 @@ def report_error(err: CosyVoiceCloneError, json_mode: bool, secrets: tuple[str, 
         data = err.to_dict()
         data = {k: redact(v, *secrets) if isinstance(v, str) else v for k, v in data.items()}
         print_json({"ok": False, "error": data})
-    else:
-        stderr_console().print(f"error: {redact(str(err), *secrets)}", markup=False)
+    stderr_console().print(f"error: {redact(str(err), *secrets)}", markup=False)
 
 
 def run(argv: list[str] | None = None) -> None:
     """Console-script entry: run the app, map errors to one line and an exit status."""
     args = sys.argv[1:] if argv is None else argv
     json_mode = "--json" in args
+    global _json_requested
+    _json_requested = json_mode
     debug = bool(os.environ.get("COSYVOICE_CLONE_DEBUG"))
     command = typer.main.get_command(app)
     try:

@@ -77,8 +77,10 @@ def prepare(
 
     Nothing is sent to the service. Example:
 
-      cosyvoice-clone prepare --target-model cosyvoice-v3.5-plus --prefix myvoice
-      --voice-sample-url https://example.com/voice.wav --language-hint zh
+    \b
+      cosyvoice-clone prepare --target-model cosyvoice-v3.5-plus \\
+        --prefix myvoice --voice-sample-url https://example.com/voice.wav \\
+        --language-hint zh
     """
     from ..errors import CosyVoiceCloneError
     from ..evidence import record_clone
