@@ -70,7 +70,8 @@ def test_human_report(capsys: pytest.CaptureFixture[str], samples: dict[str, Pat
     rc, out, _ = _run(capsys, "check", str(samples["short.wav"]))
     assert rc == 1
     assert "FAIL" in out and "speech_too_short" in out and "Audio.AudioShortError" in out
-    assert "longest continuous speech" in out
+    assert "longest stretch of speech (pauses ≤ 2 s bridged)" in out
+    assert "speech in total" in out and "longest continuous speech" not in out
 
 
 def test_unreadable_is_exit_2(capsys: pytest.CaptureFixture[str], samples: dict[str, Path]) -> None:

@@ -199,7 +199,12 @@ def test_fix_makes_a_compliant_sample(corpus: Corpus, tmp_path: Path, name: str)
     assert m["longest_pause_s"] <= 2.0
     assert m["leading_silence_s"] <= 0.5 and m["trailing_silence_s"] <= 0.5
     assert abs(m["dc_offset"]) < 0.001
-    assert result.to_dict()["verdict"] == after.verdict
+    # what the repair cannot undo stays a warning of the repaired sample (not re-measurable)
+    inherited = {"rate8k.wav": "upsampled", "clipped.wav": "clipping"}.get(name)
+    assert result.to_dict()["verdict"] == ("warn" if inherited else after.verdict)
+    if inherited:
+        assert result.after is not None
+        assert inherited in {p.code for p in result.after.problems if p.severity == "warn"}
     if name in ("long70.wav", "good.wav", "pause4s.wav", "stereo.wav"):
         assert info.duration >= 10.0
     if name == "clipped.wav":

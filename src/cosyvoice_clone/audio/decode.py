@@ -5,6 +5,8 @@ PyAV when the optional extra is installed (``pip install 'cosyvoice-clone[m4a]'`
 that cannot be read raises :class:`~cosyvoice_clone.errors.SampleUnreadableError` whose
 ``api_code`` is what the service would answer (``BadRequest.UnsupportedFileFormat`` when the
 bytes are no known audio container, ``Audio.DecoderError`` when a known container is broken).
+A sample URL that cannot be fetched because of the network raises :class:`SampleDownloadError`
+(exit 6), or :class:`SampleDownloadTimeout` (exit 5) when it timed out.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from ..errors import SampleUnreadableError
+from ..errors import SampleUnreadableError, TimeoutError, TransportError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -28,6 +31,9 @@ URL_MAX_BYTES = 50 * 1024 * 1024
 MAX_DECODE_SECONDS = 600.0
 """Only the first 10 minutes of a longer recording are decoded (memory stays bounded)."""
 URL_TIMEOUT_S = 30.0
+"""Seconds allowed to connect and between two reads of a sample URL (read at call time)."""
+URL_SCHEMES = ("http", "https")
+_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _NOT_AUDIO_TYPES = ("text/", "json", "xml", "html", "javascript", "image/", "font/")
 """Content types that are certainly not a sample (a web page, an error document)."""
 M4A_HINT = "install the m4a extra to read M4A/AAC: pip install 'cosyvoice-clone[m4a]'"
@@ -47,6 +53,24 @@ _SUBTYPE_BITS = {
 
 class DecoderMissingError(SampleUnreadableError):
     """The sample is in a format the service reads but this install cannot (no PyAV)."""
+
+
+class SampleDownloadError(SampleUnreadableError, TransportError):
+    """A sample URL could not be fetched: the network or its server failed (exit 6).
+
+    Both a :class:`~cosyvoice_clone.errors.SampleUnreadableError` (the sample could not be
+    read) and a :class:`~cosyvoice_clone.errors.TransportError` (retrying may help).
+    """
+
+    code = TransportError.code
+    exit_code = TransportError.exit_code
+
+
+class SampleDownloadTimeout(SampleDownloadError, TimeoutError):
+    """Fetching a sample URL timed out (exit 5)."""
+
+    code = TimeoutError.code
+    exit_code = TimeoutError.exit_code
 
 
 @dataclass
@@ -109,14 +133,30 @@ def sniff_format(head: bytes, filename: str | None = None) -> str | None:
 
 
 def read_source(source: str | Path | bytes) -> tuple[bytes | Path, str | None, int]:
-    """Resolve a sample source to (bytes or local path, display name, size in bytes)."""
+    """Resolve a sample source to (bytes or local path, display name, size in bytes).
+
+    A string is a local path or an http(s) URL; an empty string or another URL scheme is
+    refused with a :class:`SampleUnreadableError` that says so.
+    """
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         return data, None, len(data)
     text = str(source)
-    if isinstance(source, str) and text.lower().startswith(("http://", "https://")):
-        data, name = download(text)
-        return data, name, len(data)
+    if isinstance(source, str):
+        if not text.strip():
+            raise SampleUnreadableError(
+                "the sample path is empty",
+                field="sample",
+                value=text,
+                hint="give the path of an audio file or an http(s) URL",
+            )
+        match = _SCHEME_RE.match(text)
+        if match:
+            scheme = match.group(1).lower()
+            if scheme in URL_SCHEMES:
+                data, name = download(text)
+                return data, name, len(data)
+            raise _unsupported_scheme(text, scheme)
     path = Path(text).expanduser()
     try:
         size = path.stat().st_size
@@ -129,15 +169,52 @@ def read_source(source: str | Path | bytes) -> tuple[bytes | Path, str | None, i
     return path, path.name, size
 
 
+def _unsupported_scheme(url: str, scheme: str) -> SampleUnreadableError:
+    if scheme == "oss":
+        return SampleUnreadableError(
+            f"{url} is a temporary oss:// upload, which only the service can read",
+            field="sample",
+            value=url,
+            hint="check the local file that was uploaded instead",
+        )
+    return SampleUnreadableError(
+        f"unsupported URL scheme {scheme}:// in {url}",
+        field="sample",
+        value=url,
+        hint="give a local path or an http(s) URL",
+    )
+
+
 def download(
-    url: str, *, max_bytes: int = URL_MAX_BYTES, timeout: float = URL_TIMEOUT_S
+    url: str, *, max_bytes: int = URL_MAX_BYTES, timeout: float | None = None
 ) -> tuple[bytes, str]:
-    """Fetch a sample over HTTP(S) with a size cap, a timeout and a content-type check."""
+    """Fetch a sample over HTTP(S) with a size cap, a timeout and a content-type check.
+
+    Raises :class:`SampleDownloadTimeout` (exit 5) when it times out,
+    :class:`SampleDownloadError` (exit 6) when the network or the server fails (connection
+    refused, reset, HTTP 5xx or 429), and :class:`SampleUnreadableError` (exit 2) when the URL
+    is wrong or serves something other than audio (HTTP 4xx, a web page, too large).
+    """
     import httpx
 
+    seconds = URL_TIMEOUT_S if timeout is None else timeout
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port  # .port raises on a port out of range
+    except ValueError as exc:
+        raise _invalid_url(url, str(exc)) from exc
+    if not host:
+        raise _invalid_url(url, "no host")
     name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or url
     try:
-        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as resp:
+        with httpx.stream("GET", url, timeout=seconds, follow_redirects=True) as resp:
+            if resp.status_code >= 500 or resp.status_code == 429:
+                raise SampleDownloadError(
+                    f"cannot download {url}: HTTP {resp.status_code}",
+                    field="sample",
+                    value=url,
+                    hint="the server of the sample failed; try again later",
+                )
             if resp.status_code != 200:
                 raise SampleUnreadableError(
                     f"cannot download {url}: HTTP {resp.status_code}", field="sample", value=url
@@ -161,14 +238,36 @@ def download(
                     raise _too_big(url, max_bytes)
                 chunks.append(chunk)
     except httpx.TimeoutException as exc:
-        raise SampleUnreadableError(
-            f"cannot download {url}: timed out after {timeout:g} s", field="sample", value=url
+        raise SampleDownloadTimeout(
+            f"cannot download {url}: timed out after {seconds:g} s", field="sample", value=url
         ) from exc
-    except httpx.HTTPError as exc:
+    except httpx.UnsupportedProtocol as exc:
+        raise _invalid_url(url, str(exc)) from exc
+    except httpx.TransportError as exc:
+        raise SampleDownloadError(
+            f"cannot download {url}: {_network_reason(exc)}",
+            field="sample",
+            value=url,
+            hint="check the URL's host and your network, then try again",
+        ) from exc
+    except httpx.HTTPError as exc:  # too many redirects, a broken content encoding ...
         raise SampleUnreadableError(
             f"cannot download {url}: {type(exc).__name__}: {exc}", field="sample", value=url
         ) from exc
+    except httpx.InvalidURL as exc:
+        raise _invalid_url(url, str(exc)) from exc
     return b"".join(chunks), name
+
+
+def _invalid_url(url: str, reason: str) -> SampleUnreadableError:
+    return SampleUnreadableError(f"{url} is not a valid URL ({reason})", field="sample", value=url)
+
+
+def _network_reason(exc: Exception) -> str:
+    """``connection refused`` rather than ``ConnectError: [Errno 111] Connection refused``."""
+    text = str(exc).strip() or type(exc).__name__
+    text = re.sub(r"^\[Errno -?\d+\]\s*", "", text)
+    return text[:200]
 
 
 def _too_big(url: str, max_bytes: int) -> SampleUnreadableError:

@@ -18,7 +18,12 @@ Problem codes (stable; ``service_code`` in brackets, ``*`` = ``check --fix`` rep
     warn  long_pause*, edge_silence*                   pauses over 2 s, silence at the ends
     warn  too_quiet*, too_loud*, dc_offset*            levels
     warn  noisy, clipping, narrowband                  recording quality (not repairable)
+    warn  upsampled                                    ``--fix`` output made from under 16 kHz
     info  prompt_length                                the model uses only part as prompt
+
+"Continuous speech" is speech whose pauses are at most 2 s (the service's rule): the
+measurement ``longest_speech_s`` bridges such pauses, so it can exceed ``speech_s`` (the total
+of speech without any pause); ``longest_segment_s`` is the longest run without a pause.
 
 Unreadable samples raise :class:`~cosyvoice_clone.errors.SampleUnreadableError` whose
 ``api_code`` is ``BadRequest.UnsupportedFileFormat`` or ``Audio.DecoderError``.
@@ -208,7 +213,8 @@ def judge(
             Problem(
                 "speech_too_short",
                 "fail",
-                f"the longest stretch of continuous speech is {_fmt_s(m['longest_speech_s'])}; "
+                "the longest stretch of speech (pauses up to "
+                f"{th.max_pause_s:g} s included) is {_fmt_s(m['longest_speech_s'])}; "
                 f"at least {th.min_continuous_speech_s:g} s is needed (10–20 s is best)",
                 service_code=SHORT,
             )

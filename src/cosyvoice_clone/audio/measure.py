@@ -153,6 +153,7 @@ def analyse(decoded: Decoded, th: Thresholds = THRESHOLDS, *, pitch: bool = True
         "speech_s": _r(speech_s, 3),
         "speech_ratio": _r(speech_s / duration if duration else 0.0, 4),
         "longest_speech_s": _r(max((e - s for s, e in stretches), default=0.0), 3),
+        "longest_segment_s": _r(max((e - s for s, e in segments), default=0.0), 3),
         "longest_pause_s": _r(max(pauses, default=0.0), 3),
         "leading_silence_s": _r(segments[0][0] if segments else duration, 3),
         "trailing_silence_s": _r(duration - segments[-1][1] if segments else duration, 3),

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InvalidRequestError
+from .outfile import check_output_path, write_atomic
 
 if TYPE_CHECKING:
     from .judge import CheckReport
@@ -87,7 +88,8 @@ def plot_report(report: CheckReport, out: str | Path, plan: Plan | None = None) 
         f"{Path(report.source).name if report.source else 'sample'} — {verdict.upper()} "
         f"({codes})\n{m['duration_s']} s, {rate} Hz, {m['channels']} ch, "
         f"{m['loudness_lufs']} LUFS, SNR {m['snr_db']} dB, "
-        f"longest speech {m['longest_speech_s']} s, longest pause {m['longest_pause_s']} s"
+        f"speech {m['speech_s']} s, longest stretch {m['longest_speech_s']} s "
+        f"(pauses ≤ {THRESHOLDS.max_pause_s:g} s bridged), longest pause {m['longest_pause_s']} s"
     )
     ax_wave.set_title(title, fontsize=10, color=_SEVERITY_COLORS[verdict], loc="left")
 
@@ -119,12 +121,6 @@ def plot_report(report: CheckReport, out: str | Path, plan: Plan | None = None) 
     ax_spec.set_xlabel("frequency (Hz)")
     ax_spec.set_ylabel("speech spectrum (dB)")
 
-    out_path = Path(out).expanduser()
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
-    try:
-        fig.savefig(tmp, format="png")
-        tmp.replace(out_path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    out_path = check_output_path(out, "--plot")
+    write_atomic(out_path, lambda tmp: fig.savefig(tmp, format="png"))
     return out_path

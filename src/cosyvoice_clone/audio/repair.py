@@ -3,14 +3,17 @@
 Mono (the first channel, as the service uses), DC removed, long pauses shortened, leading and
 trailing silence trimmed, the best 10–20 s window of continuous speech kept, resampled to
 24 kHz, loudness-normalised, 16-bit PCM WAV (well under 10 MB). The input is never
-overwritten: the output is written to a temporary file next to it and renamed into place.
+overwritten: the output path is validated before any work, then written to a temporary file
+next to it and renamed into place.
+
+What a repair cannot undo (audio upsampled from below 16 kHz, clipping, noise, a narrow band)
+stays in the repaired sample's report as a ``warn`` problem, so its verdict says so.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InvalidRequestError
-from .judge import CheckReport, check_analysis, check_sample, resolve_model
+from .judge import CheckReport, Problem, check_analysis, check_sample, resolve_model, verdict_of
+from .outfile import check_output_path, write_atomic
 from .thresholds import THRESHOLDS, Thresholds
 
 if TYPE_CHECKING:
@@ -55,7 +59,15 @@ class FixResult:
     plan: Plan | None
     steps: list[str] = field(default_factory=list)
     unrepaired: list[str] = field(default_factory=list)
+    """Codes of the input's problems that a repair cannot undo."""
     reason: str | None = None
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the written sample still carries from the input (``inherited`` problems)."""
+        if not self.written or self.after is None:
+            return []
+        return [p.message for p in self.after.problems if p.code in _INHERITED_CODES]
 
     def to_dict(self) -> dict[str, Any]:
         """The ``fixed`` part of ``check --fix --json``."""
@@ -69,6 +81,7 @@ class FixResult:
             "measurements": after["measurements"] if after else {},
             "steps": list(self.steps),
             "unrepaired": list(self.unrepaired),
+            "warnings": self.warnings,
             "window": (
                 {"start_s": round(self.plan.window[0], 3), "end_s": round(self.plan.window[1], 3)}
                 if self.plan
@@ -194,7 +207,7 @@ def fix_sample(
     from .decode import Decoded
     from .measure import analyse
 
-    out_path = Path(out).expanduser()
+    out_path = check_output_path(out, "--fix")
     _refuse_overwrite(source, out_path)
     model = resolve_model(target_model).name
     before = check_sample(source, model)
@@ -233,9 +246,65 @@ def fix_sample(
             unrepaired,
             reason=f"the repaired sample would still fail: {reasons}",
         )
-    _write_atomic(out_path, data)
-    after = check_sample(out_path, model)
+    write_atomic(out_path, lambda tmp: _write_synced(tmp, data))
+    after = with_inherited(check_sample(out_path, model), before)
     return FixResult(before, after, out_path, True, plan, steps, unrepaired)
+
+
+_INHERITED_CODES = ("upsampled", "clipping", "noisy", "narrowband")
+
+
+def inherited_problems(before: CheckReport, after: CheckReport) -> list[Problem]:
+    """Quality problems of the input that a repair cannot undo and ``after`` no longer shows.
+
+    A repaired sample is measured afresh, and some defects hide from that measurement: an
+    8 kHz recording resampled to 24 kHz passes the rate check, clipped peaks scaled down no
+    longer touch full scale. They are carried over as warnings.
+    """
+    m = before.measurements
+    seen = {p.code for p in after.problems}
+    out: list[Problem] = []
+    for p in before.problems:
+        if p.fixable or p.severity == "info":
+            continue
+        if p.code == "sample_rate_too_low":
+            out.append(
+                Problem(
+                    "upsampled",
+                    "warn",
+                    f"upsampled from {int(m['sample_rate']) / 1000:g} kHz: the lost detail cannot "
+                    "be restored (re-record at 16 kHz or more for a clearer clone)",
+                )
+            )
+        elif p.code == "clipping" and p.code not in seen:
+            out.append(
+                Problem(
+                    "clipping",
+                    "warn",
+                    f"{float(m['clipped_ratio']) * 100:.2f}% of the input's samples were clipped: "
+                    "lowering the level does not remove the distortion (re-record with less gain)",
+                )
+            )
+        elif p.code in ("noisy", "narrowband") and p.code not in seen:
+            out.append(Problem(p.code, "warn", f"kept from the input: {p.message}"))
+    return out
+
+
+def with_inherited(after: CheckReport, before: CheckReport) -> CheckReport:
+    """``after`` with :func:`inherited_problems` added (and its verdict updated)."""
+    extra = inherited_problems(before, after)
+    if not extra:
+        return after
+    order = {"fail": 0, "warn": 1, "info": 2}
+    problems = sorted([*after.problems, *extra], key=lambda p: order[p.severity])
+    return CheckReport(
+        verdict=verdict_of(problems),
+        problems=problems,
+        measurements=after.measurements,
+        target_model=after.target_model,
+        source=after.source,
+        analysis=after.analysis,
+    )
 
 
 def _steps(analysis: Analysis, plan: Plan, fixable: set[str], th: Thresholds) -> list[str]:
@@ -298,24 +367,10 @@ def _refuse_overwrite(source: str | Path | bytes, out: Path) -> None:
             value=str(out),
             hint="give a name such as sample.fixed.wav",
         )
-    if out.is_dir():
-        raise InvalidRequestError(
-            f"--fix output {out} is a directory",
-            field="fix",
-            value=str(out),
-            hint="give a file name such as sample.fixed.wav",
-        )
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _write_synced(path: Path, data: bytes) -> None:
+    with path.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())

@@ -1,7 +1,10 @@
 """`check`: judge a reference sample before spending a voice slot, and repair it.
 
-Exit status: 0 when the sample passes or only warns, 1 when it fails (with ``--fix``: 0 when a
-repaired sample was written, 1 when it could not be), 2 when it cannot be read at all.
+Exit status (also in the command's help): 0 when the sample passes or only warns; with
+``--fix``, 0 when a repaired sample was written (it passes or only warns) and 1 when none could
+be; 1 when it fails; 2 when the sample or an output path is unusable; 5/6 when a sample URL
+timed out / could not be reached. ``--json`` carries ``"ok"``: true exactly when the exit
+status is 0.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from ..catalog import SAMPLE_MAX_PAUSE_SECONDS
 from .common import AppState, state
 
 if TYPE_CHECKING:
@@ -30,8 +34,13 @@ _LABELS: tuple[tuple[str, str, str], ...] = (
     ("loudness_lufs", "loudness", " LUFS"),
     ("noise_floor_dbfs", "noise floor", " dBFS"),
     ("snr_db", "SNR estimate", " dB"),
-    ("speech_s", "speech", " s"),
-    ("longest_speech_s", "longest continuous speech", " s"),
+    ("speech_s", "speech in total", " s"),
+    ("longest_segment_s", "longest speech without a pause", " s"),
+    (
+        "longest_speech_s",
+        f"longest stretch of speech (pauses ≤ {SAMPLE_MAX_PAUSE_SECONDS:g} s bridged)",
+        " s",
+    ),
     ("longest_pause_s", "longest pause", " s"),
     ("leading_silence_s", "leading silence", " s"),
     ("trailing_silence_s", "trailing silence", " s"),
@@ -81,7 +90,16 @@ def check(
 
     Judges the sample against the service's documented requirements (WAV 16-bit/MP3/M4A,
     at most 60 s and 10 MB, at least 16 kHz, 5 s of continuous speech, pauses of at most
-    2 s) and the target model. Nothing is sent to the service. Examples:
+    2 s) and the target model. Nothing is sent to the service. SAMPLE is a local path or an
+    http(s) URL (an oss:// upload URL can only be read by the service).
+
+    Exit status: 0 the sample passes or only warns; 1 it fails; 2 the sample or an output
+    path is unusable; 5 / 6 a sample URL timed out / could not be reached. With --fix: 0 when
+    the repaired sample was written (it passes or only warns; what a repair cannot undo, such
+    as audio upsampled from 8 kHz, is listed as a warning), 1 when it would still fail and
+    nothing was written. Under --json, "ok" is true exactly when the exit status is 0.
+
+    Examples:
 
       cosyvoice-clone check voice.m4a
 
@@ -92,10 +110,15 @@ def check(
     st = state(ctx)
     if json_output:
         st.json = True
+    from ..audio.outfile import check_output_path
+
     if plot is not None:
         from ..audio.plot import require_matplotlib
 
         require_matplotlib()
+        check_output_path(plot, "--plot")
+    if fix is not None:
+        check_output_path(fix, "--fix")
     from ..audio import check_sample
     from ..audio.repair import fix_sample, plan_repair
 
@@ -105,7 +128,11 @@ def check(
         report = result.before
     else:
         report = check_sample(sample, target_model)
-    data: dict[str, Any] = report.to_dict()
+    if result is not None:
+        code = 0 if result.written else 1
+    else:
+        code = 1 if report.verdict == "fail" else 0
+    data: dict[str, Any] = {"ok": code == 0, **report.to_dict()}
     if result is not None:
         data["fixed"] = result.to_dict()
     if plot is not None:
@@ -117,10 +144,6 @@ def check(
         data["plot"] = str(plot_report(report, plot, plan))
 
     st.emit(data, lambda: _human(st, report, result, data.get("plot")))
-    if result is not None:
-        code = 0 if result.written else 1
-    else:
-        code = 1 if report.verdict == "fail" else 0
     if code:
         raise typer.Exit(code)
 
@@ -166,7 +189,7 @@ def _human(st: AppState, report: CheckReport, result: FixResult | None, plot: An
                 f"repaired sample: [bold {_STYLE[after.verdict]}]{after.verdict.upper()}[/]"
             )
             _problems(st, after)
-        if result.unrepaired:
+        if result.unrepaired and not result.written:
             console.print(
                 "[yellow]cannot be repaired here:[/yellow] " + ", ".join(result.unrepaired),
                 highlight=False,
