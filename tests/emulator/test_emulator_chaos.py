@@ -83,10 +83,11 @@ def test_fault_spec_parsing() -> None:
         "http503": 0.2,
         "drop_after_commit": 0.1,
     }
-    assert parse_faults("ws_drop") == {"ws_drop": 1.0}
+    assert parse_faults("ws_drop=1") == {"ws_drop": 1.0}
     assert parse_faults("") == {}
     assert format_faults({"http503": 0.2, "ws_drop": 0.0}) == "http503=0.2"
-    for bad in ("http600=1", "http503=lots", "http503=1.5", "task_failed=-0.1"):
+    for bad in ("http600=1", "http503=lots", "http503=1.5", "task_failed=-0.1", "ws_drop",
+                "http503="):
         with pytest.raises(FaultSpecError):
             parse_faults(bad)
 

@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -17,7 +18,8 @@ import pytest
 from emulator_helpers import action
 
 from cosyvoice_clone.emulator.backend import DEFAULT_API_KEY
-from cosyvoice_clone.emulator.embedded import STATE_FILE, start_embedded
+from cosyvoice_clone.emulator.embedded import STATE_FILE, start_embedded, state_file
+from cosyvoice_clone.emulator.server import RunningEmulator
 from cosyvoice_clone.errors import ConfigError
 
 
@@ -195,12 +197,18 @@ def test_serve_json_and_custom_keys() -> None:
         (["--faults", "meteor=0.1"], "unknown fault kind 'meteor'"),
         (["--region", "mars-1"], "invalid --region"),
         (["--no-default-key"], "no API key"),
+        (["--port", "70000"], "invalid --port 70000: use 0-65535"),
+        (["--port", "-1"], "invalid --port -1: use 0-65535"),
+        (["--faults", "http503"], "fault http503 needs a probability: write http503=0.2"),
+        (["--faults", "http503=0.1,ws_drop"], "fault ws_drop needs a probability"),
+        (["--host", "999.1.1.1"], "--host must be an address of this machine"),
     ],
 )
 def test_serve_usage_errors_are_one_line_exit_2(args: list[str], needle: str) -> None:
     code = "from cosyvoice_clone.cli.main import run; run()"
+    port = [] if "--port" in args else ["--port", "0"]
     result = subprocess.run(
-        [sys.executable, "-c", code, "emulator", "serve", "--port", "0", *args],
+        [sys.executable, "-c", code, "emulator", "serve", *port, *args],
         capture_output=True,
         text=True,
         timeout=30,
@@ -225,6 +233,7 @@ def test_serve_port_in_use() -> None:
         )
     assert result.returncode == 1
     assert "cannot listen on 127.0.0.1" in result.stderr and "--port" in result.stderr
+    assert "--host" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
@@ -246,3 +255,92 @@ def test_public_names_and_a_light_plugin() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=30, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def _run_task(running: RunningEmulator, model: str, voice: str) -> str:
+    """Send run-task for ``voice`` and return the first event's name."""
+    from websockets.sync.client import connect
+
+    task = {
+        "header": {"action": "run-task", "task_id": uuid.uuid4().hex, "streaming": "duplex"},
+        "payload": {
+            "model": model, "task_group": "audio", "task": "tts", "function": "SpeechSynthesizer",
+            "input": {}, "parameters": {"voice": voice, "format": "wav", "sample_rate": 16000},
+        },
+    }
+    headers = {"Authorization": f"Bearer {running.api_key}"}
+    with connect(running.websocket_url, additional_headers=headers, open_timeout=10) as ws:
+        ws.send(json.dumps(task))
+        event = json.loads(ws.recv(timeout=10))
+    return str(event["header"]["event"])
+
+
+def test_regions_have_separate_state(tmp_path: Path) -> None:
+    """A voice cloned in one region does not exist in the other (separate deployments)."""
+    home = tmp_path / "home"
+    beijing = start_embedded(home, "cn-beijing", deploy_delay=0)
+    singapore = start_embedded(home, "ap-southeast-1", deploy_delay=0)
+    try:
+        bj_voice = action(beijing, "create_voice", target_model="cosyvoice-v3.5-plus",
+                          prefix="bj", url=beijing.sample_url()).json()["output"]["voice_id"]
+        sg_voice = action(singapore, "create_voice", target_model="cosyvoice-v2",
+                          prefix="sg", url=singapore.sample_url()).json()["output"]["voice_id"]
+        for running, own, other in ((beijing, bj_voice, sg_voice), (singapore, sg_voice, bj_voice)):
+            listed = action(running, "list_voice", page_size=100).json()["output"]["voice_list"]
+            assert [v["voice_id"] for v in listed] == [own]
+            missing = action(running, "query_voice", voice_id=other)
+            assert missing.status_code == 400
+            assert missing.json()["code"] == "BadRequest.ResourceNotExist"
+        assert _run_task(beijing, "cosyvoice-v3.5-plus", bj_voice) == "task-started"
+        assert _run_task(singapore, "cosyvoice-v3.5-plus", bj_voice) == "task-failed"
+        assert _run_task(singapore, "cosyvoice-v2", sg_voice) == "task-started"
+    finally:
+        beijing.stop()
+        singapore.stop()
+    assert sorted(p.name for p in home.glob("emulator*.sqlite3")) == [
+        "emulator-ap-southeast-1.sqlite3", STATE_FILE
+    ]
+    assert state_file("cn-beijing") == STATE_FILE == "emulator.sqlite3"  # existing homes keep it
+    again = start_embedded(home, "ap-southeast-1")
+    try:
+        listed = action(again, "list_voice").json()["output"]["voice_list"]
+        assert [v["voice_id"] for v in listed] == [sg_voice]
+    finally:
+        again.stop()
+
+
+def test_refused_websocket_keys_log_no_handshake_noise() -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    proc, lines = _start_serve("emulator", "serve", "--port", "0", "--log-level", "info")
+    try:
+        exports = dict(
+            line.removeprefix("export ").split("=", 1) for line in lines
+            if line.startswith("export ")
+        )
+        url = exports["DASHSCOPE_WEBSOCKET_BASE_URL"]
+        for _ in range(2):
+            with pytest.raises(InvalidStatus) as info:
+                connect(url, additional_headers={"Authorization": "Bearer wrong"}, open_timeout=10)
+            assert info.value.response.status_code == 401
+    finally:
+        assert _stop(proc) == 0
+    assert proc.stderr is not None
+    stderr = proc.stderr.read()
+    assert '"WebSocket /api-ws/v1/inference" 401' in stderr  # the refusal itself is logged
+    assert "without completing handshake" not in stderr
+    assert "Traceback" not in stderr
+
+
+def test_start_server_refuses_a_port_out_of_range() -> None:
+    from cosyvoice_clone.emulator.backend import Backend
+    from cosyvoice_clone.emulator.server import start_server
+
+    backend = Backend()
+    try:
+        for port in (70000, -1):
+            with pytest.raises(ValueError, match="0-65535"):
+                start_server(backend, port=port)
+    finally:
+        backend.close()

@@ -22,7 +22,9 @@ DEFAULT_PORT = 8765
 def serve(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (loopback default)."),
-    port: int = typer.Option(DEFAULT_PORT, "--port", help="TCP port; 0 picks a free one."),
+    port: int = typer.Option(
+        DEFAULT_PORT, "--port", help="TCP port (0-65535); 0 picks a free one."
+    ),
     region: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
         None,
         "--region",
@@ -65,7 +67,8 @@ def serve(
         None,
         "--faults",
         help="Inject faults: kind=probability,... with kinds http500, http503, http429, "
-        "drop_after_commit, ws_drop, task_failed, review_reject (e.g. http503=0.2).",
+        "drop_after_commit, ws_drop, task_failed, review_reject and probabilities in [0, 1] "
+        "(e.g. http503=0.2; http503=1 fails every request).",
         show_default=False,
     ),
     seed: Optional[int] = typer.Option(  # noqa: UP045
@@ -96,6 +99,10 @@ def serve(
     from ..errors import CosyVoiceCloneError, InvalidRequestError
 
     app_state = state(ctx)
+    if not 0 <= port <= 65535:
+        raise InvalidRequestError(
+            f"invalid --port {port}: use 0-65535 (0 picks a free one)", field="port"
+        )
     try:
         fault_map = parse_faults(faults)
     except FaultSpecError as exc:
@@ -133,10 +140,7 @@ def serve(
     try:
         sock = bind_socket(host, port)
     except OSError as exc:
-        raise CosyVoiceCloneError(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-            hint="pick another --port, or --port 0 for a free one",
-        ) from None
+        raise _bind_error(host, port, exc) from None
     try:
         backend = Backend(config, state_path=state_path)
     except Exception as exc:
@@ -186,6 +190,27 @@ def serve(
     finally:
         sock.close()
         backend.close()
+
+
+def _bind_error(host: str, port: int, exc: OSError) -> Exception:
+    """One line for a failed bind: a bad --host is a usage error (exit 2), a busy port is not."""
+    import errno
+    import socket
+
+    from ..errors import CosyVoiceCloneError, InvalidRequestError
+
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return InvalidRequestError(
+            f"cannot listen on {host}:{port}: {reason}",
+            field="host",
+            hint="--host must be an address of this machine: 127.0.0.1 (the default), ::1, "
+            "or 0.0.0.0 for every interface",
+        )
+    return CosyVoiceCloneError(
+        f"cannot listen on {host}:{port}: {reason}",
+        hint="pick another --port, or --port 0 for a free one",
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,9 +1,15 @@
 """The emulator embedded in a CLI process (``cosyvoice-clone --emulator ...``).
 
-:func:`start_embedded` serves a :class:`Backend` whose state persists in
-``home / "emulator.sqlite3"`` (mode 0600) on a free loopback port, in a background thread, so
-voices survive from one command to the next. Defaults suit interactive use; environment
-variables override them:
+:func:`start_embedded` serves a :class:`Backend` whose state persists in a file under ``home``
+(mode 0600) on a free loopback port, in a background thread, so voices survive from one command
+to the next.
+
+Each region has its own state file, as the real regions are separate deployments: a voice
+cloned with ``--region ap-southeast-1`` does not exist in ``cn-beijing`` and vice versa.
+``cn-beijing`` (the default region) keeps ``emulator.sqlite3``, the file used before regions were
+separated; every other region uses ``emulator-<region>.sqlite3`` (:func:`state_file`).
+
+Defaults suit interactive use; environment variables override them:
 
 =========================================== ========================================== =======
 variable                                     meaning                                    default
@@ -24,10 +30,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .. import catalog
 from .backend import DEFAULT_API_KEY, Backend, EmulatorConfig
 from .server import RunningEmulator, start_server
 
 STATE_FILE = "emulator.sqlite3"
+"""State file of the default region (cn-beijing); see :func:`state_file`."""
 EMBEDDED_DEPLOY_DELAY = 1.5
 
 ENV_PREFIX = "COSYVOICE_CLONE_EMULATOR_"
@@ -47,7 +55,15 @@ __all__ = [
     "RunningEmulator",
     "config_from_env",
     "start_embedded",
+    "state_file",
 ]
+
+
+def state_file(region: str) -> str:
+    """Name of the state file of ``region`` under the home dir (one per region)."""
+    if region == catalog.DEFAULT_REGION:
+        return STATE_FILE
+    return f"emulator-{region}.sqlite3"
 
 
 def config_from_env(
@@ -72,7 +88,10 @@ def config_from_env(
 
 
 def start_embedded(home: Path, region: str, **settings: Any) -> RunningEmulator:
-    """Start an emulator with persistent state under ``home`` on a free loopback port.
+    """Start an emulator of ``region`` with persistent state under ``home`` on a free port.
+
+    The state is the region's own file (:func:`state_file`): voices and uploads of one region
+    are invisible to the other.
 
     ``settings`` are :class:`EmulatorConfig` fields that override the defaults (environment
     overrides win over both). Call ``.stop()`` on the result when done.
@@ -87,7 +106,7 @@ def start_embedded(home: Path, region: str, **settings: Any) -> RunningEmulator:
     config_from_env(config)
     home = Path(home).expanduser()
     home.mkdir(parents=True, exist_ok=True)
-    backend = Backend(config, state_path=home / STATE_FILE)
+    backend = Backend(config, state_path=home / state_file(config.region))
     try:
         key = DEFAULT_API_KEY if DEFAULT_API_KEY in config.api_keys else None
         return start_server(backend, api_key=key)

@@ -1,7 +1,8 @@
 """Fault injection: the kinds of chaos the emulator can inject and the ``--faults`` spec parser.
 
 A spec is comma-separated ``kind=probability`` pairs, e.g. ``http503=0.2,drop_after_commit=0.1``.
-Probabilities are in [0, 1]; a kind without ``=p`` means 1.0.
+Probabilities are in [0, 1] and required (``http503=1`` fails every request; a bare
+``http503`` is refused rather than silently meaning 100 %).
 
 Kinds:
 
@@ -47,16 +48,16 @@ def parse_faults(spec: str | None) -> dict[str, float]:
             raise FaultSpecError(
                 f"unknown fault kind {kind!r}; known kinds: {', '.join(FAULT_KINDS)}"
             )
-        if not sep:
-            probability = 1.0
-        else:
-            try:
-                probability = float(value)
-            except ValueError:
-                raise FaultSpecError(
-                    f"fault {kind}: probability {value.strip()!r} is not a number "
-                    "(write kind=0.2)"
-                ) from None
+        if not sep or not value.strip():
+            raise FaultSpecError(
+                f"fault {kind} needs a probability: write {kind}=0.2 (or {kind}=1 for every time)"
+            )
+        try:
+            probability = float(value)
+        except ValueError:
+            raise FaultSpecError(
+                f"fault {kind}: probability {value.strip()!r} is not a number (write {kind}=0.2)"
+            ) from None
         if not 0.0 <= probability <= 1.0:
             raise FaultSpecError(f"fault {kind}: probability {probability} is not in [0, 1]")
         faults[kind] = probability

@@ -3,6 +3,7 @@ the foreground (:func:`serve_forever`, used by ``cosyvoice-clone emulator serve`
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -15,7 +16,12 @@ DEFAULT_HOST = "127.0.0.1"
 
 
 def bind_socket(host: str = DEFAULT_HOST, port: int = 0) -> socket.socket:
-    """A listening TCP socket on ``host:port`` (port 0 picks a free one)."""
+    """A listening TCP socket on ``host:port`` (port 0 picks a free one).
+
+    Raises ``ValueError`` for a port outside 0-65535 and ``OSError`` when the bind fails.
+    """
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError(f"port must be an integer in 0-65535, not {port!r}")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio: NODELAY
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -169,11 +175,34 @@ class RunningEmulator:
         return f"<RunningEmulator {self.base_url} region={self.backend.config.region}>"
 
 
+_REFUSED_HANDSHAKE_NOISE = "ASGI callable returned without completing handshake."
+
+
+class RefusedHandshakeFilter(logging.Filter):
+    """Drop uvicorn's error line for a WebSocket handshake that the app refused on purpose.
+
+    A refused key is answered with an HTTP 401 denial response (``tts.py``); uvicorn's
+    WebSocket protocols still log "ASGI callable returned without completing handshake." for
+    it (they only count an accepted handshake as complete), once per refused connection. Every
+    WebSocket route of the emulator accepts or denies, so the line carries no information here.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != _REFUSED_HANDSHAKE_NOISE
+
+
+def _silence_refused_handshakes() -> None:
+    """Install :class:`RefusedHandshakeFilter` on uvicorn's error logger (once)."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, RefusedHandshakeFilter) for f in logger.filters):
+        logger.addFilter(RefusedHandshakeFilter())
+
+
 def _uvicorn_config(app: Any, *, log_level: str, foreground: bool = False) -> Any:
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 
-    return uvicorn.Config(
+    config = uvicorn.Config(
         app,
         log_config=LOGGING_CONFIG if foreground else None,
         log_level=log_level,
@@ -185,6 +214,8 @@ def _uvicorn_config(app: Any, *, log_level: str, foreground: bool = False) -> An
         timeout_graceful_shutdown=2,
         timeout_keep_alive=30,
     )
+    _silence_refused_handshakes()  # after Config: it may (re)configure logging
+    return config
 
 
 def start_server(
