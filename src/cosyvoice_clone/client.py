@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import math
+import sqlite3
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -35,7 +37,9 @@ from . import catalog
 from .config import Settings
 from .enrollment import (
     STATUS_DEPLOYING,
+    STATUS_OK,
     STATUS_UNDEPLOYED,
+    CreateResult,
     EnrollmentCore,
     StatusCallback,
     VoiceInfo,
@@ -69,9 +73,13 @@ class CloneResult:
     region: str
     status: str | None
     request_id: str | None = None
+    """The ``create_voice`` request id of this call (``None`` when reused or adopted)."""
     usage_count: int | None = None
+    """Slots this call used, as reported by the service (``0`` when reused)."""
     reused: bool = False
     """An identical earlier clone was returned; no slot was spent."""
+    original_request_id: str | None = None
+    """For a reused voice: the request id of the ``create_voice`` that made it."""
     adopted: bool = False
     """Found by reconciliation after an ambiguous failure (the create did go through)."""
     sample_url: str | None = None
@@ -88,6 +96,7 @@ class CloneResult:
             "ok": True,
             "voice_id": self.voice_id,
             "request_id": self.request_id,
+            "original_request_id": self.original_request_id,
             "usage": {"count": self.usage_count} if self.usage_count is not None else None,
             "status": self.status,
             "target_model": self.target_model,
@@ -118,24 +127,54 @@ class _Plan:
     reusable: VoiceRecord | None
 
 
+_STATUSES = (STATUS_OK, STATUS_DEPLOYING, STATUS_UNDEPLOYED)
+_AGE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
 def parse_age(value: str | float | timedelta | None) -> timedelta | None:
-    """``30d``, ``12h``, ``90m``, ``2w``, ``45s`` or a number of days -> timedelta."""
-    if value is None or isinstance(value, timedelta):
-        return value
-    if isinstance(value, (int, float)):
-        return timedelta(days=float(value))
-    text = value.strip().lower()
-    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-    try:
-        if text and text[-1] in units:
-            return timedelta(**{units[text[-1]]: float(text[:-1])})
-        return timedelta(days=float(text))
-    except ValueError:
-        raise InvalidRequestError(
-            f"invalid age {value!r}: use a number with a unit, e.g. 30d, 12h, 2w",
+    """``30d``, ``12h``, ``90m``, ``2w``, ``45s`` -> timedelta (a Python number counts as days).
+
+    A string needs a unit (a bare ``5`` could mean anything); the age must be positive and
+    representable. Anything else is an :class:`InvalidRequestError` (exit 2, nothing sent).
+    """
+    if value is None:
+        return None
+
+    def invalid(why: str) -> InvalidRequestError:
+        return InvalidRequestError(
+            f"invalid age {value!r}: {why}",
             field="older_than",
             value=value,
-        ) from None
+            hint="use a positive number with a unit s, m, h, d or w, e.g. 30d, 12h, 2w",
+        )
+
+    if isinstance(value, timedelta):
+        age = value
+    else:
+        if isinstance(value, bool):
+            raise invalid("not a number")
+        if isinstance(value, (int, float)):
+            amount, unit = float(value), "days"
+        else:
+            text = str(value).strip().lower()
+            if not text or text[-1] not in _AGE_UNITS:
+                raise invalid("a unit is required (s, m, h, d or w)")
+            try:
+                amount = float(text[:-1])
+            except ValueError:
+                raise invalid("not a number with a unit") from None
+            unit = _AGE_UNITS[text[-1]]
+        if not math.isfinite(amount):
+            raise invalid("not a finite number")
+        if amount <= 0:
+            raise invalid("the age must be greater than zero")
+        try:
+            age = timedelta(**{unit: amount})
+        except (OverflowError, ValueError):
+            raise invalid("too large") from None
+    if age <= timedelta(0):
+        raise invalid("the age must be greater than zero")
+    return age
 
 
 class _ClientCore:
@@ -286,6 +325,7 @@ class _ClientCore:
         attempts: int = 0,
         evidence: dict[str, Path] | None = None,
         status: str | None = None,
+        warnings: tuple[str, ...] = (),
     ) -> CloneResult:
         return CloneResult(
             voice_id=record.voice_id,
@@ -293,13 +333,14 @@ class _ClientCore:
             prefix=plan.options.prefix,
             region=self.region,
             status=status or record.status,
-            request_id=record.request_id,
-            usage_count=record.usage_count,
+            request_id=None if reused else record.request_id,
+            usage_count=0 if reused else record.usage_count,
             reused=reused,
+            original_request_id=record.request_id if reused else None,
             adopted=adopted,
             sample_url=record.sample_url,
             sample_sha256=record.sample_sha256,
-            warnings=plan.warnings,
+            warnings=plan.warnings + warnings,
             evidence={k: str(v) for k, v in (evidence or {}).items()},
             check=plan.check,
             attempts=attempts,
@@ -310,14 +351,28 @@ class _ClientCore:
         request: CloneRequest,
         response: CloneResponse | None,
         extra: dict[str, Any],
+        warnings: list[str],
     ) -> dict[str, Path]:
-        return record_clone(
-            self.settings.output_dir,
-            request,
-            response,
-            extra={"endpoint": self.endpoint, **extra},
-            secrets=(self._api_key,),
-        )
+        """Write the evidence files; a failure to write is a warning, never an error.
+
+        Evidence is written after the voice exists: losing the voice id to a full disk or an
+        unusable output dir would orphan a voice that already uses a slot.
+        """
+        try:
+            return record_clone(
+                self.settings.output_dir,
+                request,
+                response,
+                extra={"endpoint": self.endpoint, **extra},
+                secrets=(self._api_key,),
+            )
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            warnings.append(
+                f"evidence could not be written to {self.settings.output_dir}: {reason}"
+                + (f" (voice {response.voice_id} is registered)" if response else "")
+            )
+            return {}
 
     def _clone_flow(
         self,
@@ -329,6 +384,7 @@ class _ClientCore:
     ) -> Flow[CloneResult]:
         """Reuse, or upload + create (+ wait); registers and writes evidence."""
         registry = self.registry
+        notes: list[str] = []
         if plan.reusable is not None:
             existing = plan.reusable
             try:
@@ -343,9 +399,22 @@ class _ClientCore:
                 if wait and current != "OK":
                     current = yield from self._wait_flow(existing.voice_id, timeout, on_status)
                 request = plan.options.with_sample(existing.sample_url or plan.sample_source)
-                response = CloneResponse(existing.voice_id, existing.request_id)
-                evidence = self._evidence(request, response, {"reused": True})
-                return self._result(plan, existing, reused=True, evidence=evidence, status=current)
+                # No create_voice was sent: no request id and no slot for this call.
+                response = CloneResponse(existing.voice_id, None, 0)
+                evidence = self._evidence(
+                    request,
+                    response,
+                    {"reused": True, "original_request_id": existing.request_id},
+                    notes,
+                )
+                return self._result(
+                    plan,
+                    existing,
+                    reused=True,
+                    evidence=evidence,
+                    status=current,
+                    warnings=tuple(notes),
+                )
         url = plan.sample_url
         if plan.local is not None:
             url = yield from upload_flow(plan.local)
@@ -355,30 +424,18 @@ class _ClientCore:
         try:
             created = yield from self.enrollment.create(request, known=known)
         except CosyVoiceCloneError as err:
-            self._evidence(request, None, {"error": err.to_dict()})
+            self._evidence(request, None, {"error": err.to_dict()}, [])
             raise
         response = created.response
-        record = registry.record_clone(
-            response.voice_id,
-            region=self.region,
-            endpoint=self.endpoint,
-            target_model=request.target_model,
-            prefix=request.prefix,
-            options=plan.options.fingerprint(),
-            key=plan.key,
-            sample_url=request.voice_sample_url,
-            sample_sha256=plan.local.sha256 if plan.local else None,
-            sample_source=plan.sample_source,
-            request_id=response.request_id,
-            usage_count=response.usage_count,
-            status=STATUS_DEPLOYING,
-            origin="adopted" if created.adopted else "created",
-        )
-        evidence = self._evidence(
-            request,
-            response,
-            {"reused": False, "adopted": created.adopted, "attempts": created.attempts},
-        )
+        record = self._register_created(plan, request, created, notes)
+        extra: dict[str, Any] = {
+            "reused": False,
+            "adopted": created.adopted,
+            "attempts": created.attempts,
+        }
+        if created.adopted:
+            extra["reconcile_request_id"] = created.reconcile_request_id
+        evidence = self._evidence(request, response, extra, notes)
         status: str | None = STATUS_DEPLOYING
         if wait:
             status = yield from self._wait_flow(response.voice_id, timeout, on_status)
@@ -390,7 +447,50 @@ class _ClientCore:
             attempts=created.attempts,
             evidence=evidence,
             status=status,
+            warnings=tuple(notes),
         )
+
+    def _register_created(
+        self, plan: _Plan, request: CloneRequest, created: CreateResult, notes: list[str]
+    ) -> VoiceRecord:
+        """Register a voice that now exists; if the registry fails, keep going with a warning."""
+        response = created.response
+        fields: dict[str, Any] = {
+            "region": self.region,
+            "endpoint": self.endpoint,
+            "target_model": request.target_model,
+            "prefix": request.prefix,
+            "options": plan.options.fingerprint(),
+            "key": plan.key,
+            "sample_url": request.voice_sample_url,
+            "sample_sha256": plan.local.sha256 if plan.local else None,
+            "sample_source": plan.sample_source,
+            "request_id": response.request_id,
+            "usage_count": response.usage_count,
+            "status": STATUS_DEPLOYING,
+            "origin": "adopted" if created.adopted else "created",
+        }
+        try:
+            return self.registry.record_clone(response.voice_id, **fields)
+        except (sqlite3.Error, OSError, CosyVoiceCloneError) as exc:
+            notes.append(
+                f"voice {response.voice_id} was created but could not be registered ({exc}); "
+                "`cosyvoice-clone voices sync` registers it later"
+            )
+            return VoiceRecord(
+                voice_id=response.voice_id,
+                target_model=request.target_model,
+                region=self.region,
+                endpoint=self.endpoint,
+                prefix=request.prefix,
+                sample_url=request.voice_sample_url,
+                sample_sha256=fields["sample_sha256"],
+                sample_source=plan.sample_source,
+                request_id=response.request_id,
+                usage_count=response.usage_count,
+                status=STATUS_DEPLOYING,
+                origin=fields["origin"],
+            )
 
     def _wait_flow(
         self, voice_id: str, timeout: float, on_status: StatusCallback | None
@@ -417,6 +517,41 @@ class _ClientCore:
         )
 
     # -- voices ---------------------------------------------------------------------------------
+
+    def _voice_id_for(self, name: str) -> str:
+        """A voice id, or the one registered voice of a prefix; checked here, nothing sent.
+
+        A name that is neither registered, nor a registered prefix, nor shaped like a voice id
+        (it must start with a known target model) is refused locally; so is a prefix that
+        matches several voices (the message lists them).
+        """
+        text = (name or "").strip() if isinstance(name, str) else ""
+        if not text:
+            raise InvalidRequestError("missing voice id", field="voice_id", value=name)
+        if self.registry.get(text) is not None:
+            return text
+        candidates = self.registry.list(endpoint=self.endpoint, prefix=text)
+        if len(candidates) == 1:
+            return candidates[0].voice_id
+        if len(candidates) > 1:
+            shown = ", ".join(r.voice_id for r in candidates[:10])
+            raise InvalidRequestError(
+                f"prefix {text!r} matches {len(candidates)} voices: {shown}"
+                + (" …" if len(candidates) > 10 else ""),
+                field="voice_id",
+                value=text,
+                hint=f"pass the full voice id (see `cosyvoice-clone voices list --prefix {text}`)",
+            )
+        if catalog.model_from_voice_id(text) is None:
+            raise InvalidRequestError(
+                f"unknown voice {text!r}: not a voice id (voice ids start with a target model, "
+                "e.g. cosyvoice-v3.5-plus-PREFIX-…) and no registered voice has this prefix",
+                field="voice_id",
+                value=text,
+                hint="`cosyvoice-clone voices list` shows your voices; `voices sync` registers "
+                "the ones created elsewhere",
+            )
+        return text
 
     def _merge(self, info: VoiceInfo) -> dict[str, Any]:
         record = self.registry.get(info.voice_id)
@@ -453,6 +588,7 @@ class _ClientCore:
             return [self._merge(info) for info in voices]
 
     def _show_flow(self, voice_id: str) -> Flow[dict[str, Any]]:
+        voice_id = self._voice_id_for(voice_id)
         try:
             info = yield from self.enrollment.query(voice_id)
         except NotFoundError:
@@ -538,11 +674,28 @@ class _ClientCore:
         return _Plan(options, key, source, url, local, tuple(warnings), check, None)
 
     def _delete_flow(self, voice_id: str) -> Flow[dict[str, Any]]:
+        voice_id = self._voice_id_for(voice_id)
         try:
             yield from self.enrollment.delete(voice_id)
-        except NotFoundError:
-            if self.registry.get(voice_id) is not None:
+        except NotFoundError as err:
+            record = self.registry.get(voice_id)
+            if record is None:
+                err.message = (
+                    f"voice {voice_id} is unknown to the service: already deleted, or never "
+                    "created with this key and region (the registry has no record of it)"
+                )
+            elif record.deleted:
+                err.message = (
+                    f"voice {voice_id} is already deleted (the registry marks it deleted since "
+                    f"{record.deleted_at})"
+                )
+            else:
                 self.registry.mark_deleted(voice_id)
+                err.message = (
+                    f"voice {voice_id} is already gone from the service (deleted elsewhere or "
+                    "expired); the registry now marks it deleted"
+                )
+            err.hint = "nothing to delete; `cosyvoice-clone voices list` shows what exists"
             raise
         if self.registry.get(voice_id) is None:
             self.registry.observe(voice_id, region=self.region, endpoint=self.endpoint)
@@ -566,6 +719,12 @@ class _ClientCore:
     ) -> Flow[list[dict[str, Any]]]:
         age = parse_age(older_than)
         wanted = status.strip().upper() if status else None
+        if wanted is not None and wanted not in _STATUSES:
+            raise InvalidRequestError(
+                f"invalid status {status!r}: use one of {', '.join(_STATUSES)}",
+                field="status",
+                value=status,
+            )
         if prefix is None and age is None and wanted is None:
             raise InvalidRequestError(
                 "prune needs at least one filter: --prefix, --older-than or --status",
@@ -611,7 +770,7 @@ class Voices:
         return self._c.http.run(self._c._list_flow(prefix))
 
     def show(self, voice_id: str) -> dict[str, Any]:
-        """One voice: the service's details merged with the registry's."""
+        """One voice (an id or a registered prefix): the service's details and the registry's."""
         return self._c.http.run(self._c._show_flow(voice_id))
 
     def update(
@@ -624,7 +783,9 @@ class Voices:
         timeout: float = DEFAULT_WAIT_TIMEOUT,
         on_status: StatusCallback | None = None,
     ) -> dict[str, Any]:
-        """Give a voice a new sample (a path is uploaded, a URL used as is)."""
+        """Give a voice (an id or a registered prefix) a new sample (a path is uploaded, a URL
+        used as is)."""
+        voice_id = self._c._voice_id_for(voice_id)
         plan = self._c._plan_update(voice_id, sample, skip_check)
         return self._c.http.run(
             self._c._update_flow(voice_id, plan, wait=wait, timeout=timeout, on_status=on_status)
@@ -653,6 +814,11 @@ class Voices:
     def resolve(self, voice_or_prefix: str) -> VoiceRecord:
         """A voice id or a unique registered prefix -> its registry record."""
         return self._c.registry.resolve(voice_or_prefix, endpoint=self._c.endpoint)
+
+    def lookup(self, voice_or_prefix: str) -> str:
+        """The voice id named by an id or a registered prefix, checked locally (nothing sent);
+        an ambiguous prefix or a name that can't be a voice id raises InvalidRequestError."""
+        return self._c._voice_id_for(voice_or_prefix)
 
 
 class CosyVoice(_ClientCore):
@@ -773,7 +939,7 @@ class AsyncVoices:
         return await self._c.http.run(self._c._list_flow(prefix))
 
     async def show(self, voice_id: str) -> dict[str, Any]:
-        """One voice: the service's details merged with the registry's."""
+        """One voice (an id or a registered prefix): the service's details and the registry's."""
         return await self._c.http.run(self._c._show_flow(voice_id))
 
     async def update(
@@ -786,7 +952,9 @@ class AsyncVoices:
         timeout: float = DEFAULT_WAIT_TIMEOUT,
         on_status: StatusCallback | None = None,
     ) -> dict[str, Any]:
-        """Give a voice a new sample (a path is uploaded, a URL used as is)."""
+        """Give a voice (an id or a registered prefix) a new sample (a path is uploaded, a URL
+        used as is)."""
+        voice_id = self._c._voice_id_for(voice_id)
         plan = await asyncio.to_thread(self._c._plan_update, voice_id, sample, skip_check)
         return await self._c.http.run(
             self._c._update_flow(voice_id, plan, wait=wait, timeout=timeout, on_status=on_status)
@@ -815,6 +983,11 @@ class AsyncVoices:
     def resolve(self, voice_or_prefix: str) -> VoiceRecord:
         """A voice id or a unique registered prefix -> its registry record."""
         return self._c.registry.resolve(voice_or_prefix, endpoint=self._c.endpoint)
+
+    def lookup(self, voice_or_prefix: str) -> str:
+        """The voice id named by an id or a registered prefix, checked locally (nothing sent);
+        an ambiguous prefix or a name that can't be a voice id raises InvalidRequestError."""
+        return self._c._voice_id_for(voice_or_prefix)
 
 
 class AsyncCosyVoice(_ClientCore):

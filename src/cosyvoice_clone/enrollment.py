@@ -16,6 +16,7 @@ none does it send ``create_voice`` again.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Iterator
@@ -134,6 +135,8 @@ class CreateResult:
     attempts: int = 1
     """How many ``create_voice`` requests were sent (not counting transport retries)."""
     reconciliations: int = 0
+    reconcile_request_id: str | None = None
+    """For an adopted voice: the request id of the ``list_voice`` call that found it."""
 
 
 @dataclass
@@ -225,25 +228,41 @@ class EnrollmentCore:
         self, prefix: str | None = None, page_index: int = 0, page_size: int = DEFAULT_PAGE_SIZE
     ) -> Flow[list[VoiceInfo]]:
         """One page of ``list_voice``."""
+        page, _ = yield from self._page(prefix, page_index, page_size)
+        return page
+
+    def _page(
+        self, prefix: str | None, page_index: int, page_size: int
+    ) -> Flow[tuple[list[VoiceInfo], str | None]]:
         fields: dict[str, Any] = {"page_index": page_index, "page_size": page_size}
         if prefix:
             fields["prefix"] = prefix
         response: ApiResponse = yield self._call("list_voice", fields)
         items = response.output.get("voice_list") or []
-        return [VoiceInfo.from_wire(item) for item in items if isinstance(item, dict)]
+        page = [VoiceInfo.from_wire(item) for item in items if isinstance(item, dict)]
+        return page, response.request_id
 
     def list_all(
         self, prefix: str | None = None, page_size: int = DEFAULT_PAGE_SIZE
     ) -> Flow[list[VoiceInfo]]:
         """Every page of ``list_voice`` (deduplicated by voice id)."""
+        voices, _ = yield from self._list_all_with_id(prefix, page_size)
+        return voices
+
+    def _list_all_with_id(
+        self, prefix: str | None, page_size: int = DEFAULT_PAGE_SIZE
+    ) -> Flow[tuple[list[VoiceInfo], str | None]]:
+        """Like :meth:`list_all`, also returning the first page's request id."""
         seen: dict[str, VoiceInfo] = {}
+        first_rid: str | None = None
         page_index = 0
         while True:
-            page = yield from self.list_page(prefix, page_index, page_size)
+            page, rid = yield from self._page(prefix, page_index, page_size)
+            first_rid = first_rid or rid
             for voice in page:
                 seen.setdefault(voice.voice_id, voice)
             if len(page) < page_size:
-                return list(seen.values())
+                return list(seen.values()), first_rid
             page_index += 1
 
     def query(self, voice_id: str) -> Flow[VoiceInfo]:
@@ -323,7 +342,7 @@ class EnrollmentCore:
                     "create_voice %s: ambiguous failure (%s); reconciling", request.prefix, amb
                 )
                 try:
-                    adopted = yield from self._reconcile(request, started, ended, known)
+                    adopted, list_rid = yield from self._reconcile(request, started, ended, known)
                 except CosyVoiceCloneError as err:
                     err.hint = (
                         f"{err.hint + '; ' if err.hint else ''}an earlier create_voice may have "
@@ -337,6 +356,7 @@ class EnrollmentCore:
                         adopted=True,
                         attempts=round_no,
                         reconciliations=reconciliations,
+                        reconcile_request_id=list_rid,
                     )
                 yield Sleep(min(8.0, 0.25 * 2 ** (round_no - 1)))
                 continue
@@ -361,13 +381,26 @@ class EnrollmentCore:
         raise last_error
 
     def _quota_error(self, err: QuotaExceededError) -> Flow[QuotaExceededError]:
+        """Complete the service's quota message with how many voices exist (its own fact).
+
+        The service's message ("Your current quota is N") states the account's limit; the
+        count is what ``list_voice`` shows. Both are reported, labelled, so they never read as
+        two different quotas.
+        """
         try:
             voices = yield from self.list_all()
         except CosyVoiceCloneError:
             return err
+        service_says = err.message.strip().rstrip(".")
+        match = re.search(r"quota is (\d+)", service_says, flags=re.IGNORECASE)
+        limit = (
+            f"the service's voice limit for this account is {match.group(1)}"
+            if match
+            else f"the documented default limit is {catalog.VOICE_QUOTA} voices per account"
+        )
         err.message = (
-            f"{err.message.rstrip('.')}: {len(voices)} cloned voices exist on this account "
-            f"(quota {catalog.VOICE_QUOTA})"
+            f"no voice slot left ({service_says}): {limit}, and {len(voices)} cloned "
+            f"voice(s) exist on this account"
         )
         err.hint = (
             "free slots with `cosyvoice-clone voices prune --older-than 30d` (add --dry-run to "
@@ -383,9 +416,9 @@ class EnrollmentCore:
 
     def _reconcile(
         self, request: CloneRequest, started: float, ended: float, known: Collection[str]
-    ) -> Flow[VoiceInfo | None]:
-        """Find the voice an ambiguous ``create_voice`` may have made."""
-        voices = yield from self.list_all(request.prefix)
+    ) -> Flow[tuple[VoiceInfo | None, str | None]]:
+        """The voice an ambiguous ``create_voice`` may have made, and the list's request id."""
+        voices, list_rid = yield from self._list_all_with_id(request.prefix)
         lo, hi = self._window(started, ended)
         stem = f"{request.target_model}-{request.prefix}-"
         fresh = [
@@ -398,7 +431,7 @@ class EnrollmentCore:
         candidates = _in_window(fresh, lo, hi)
         if not candidates:
             logger.debug("reconcile %s: nothing was created", request.prefix)
-            return None
+            return None, list_rid
         matches: list[VoiceInfo] = []
         unknown_link: list[VoiceInfo] = []
         for voice in candidates[:10]:
@@ -410,8 +443,8 @@ class EnrollmentCore:
         for voice in matches + unknown_link:
             if self.claims.claim(voice.voice_id):
                 logger.debug("reconcile %s: adopting %s", request.prefix, voice.voice_id)
-                return voice
-        return None
+                return voice, list_rid
+        return None, list_rid
 
     # -- waiting ------------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -110,6 +110,26 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(max_attempts=1)
+
+RetryCallback = Callable[["RetryNotice"], None]
+"""Called before each retry's pause (e.g. to tell a user in CI that something is going on)."""
+
+
+@dataclass(frozen=True)
+class RetryNotice:
+    """What a retry callback learns: which request, why, how far along."""
+
+    label: str
+    """What the request does (``create_voice``, ``list_voice`` ...) or its path."""
+    reason: str
+    """``http503``, ``http429``, ``timeout``, ``connect`` ..."""
+    attempt: int
+    """The attempt that just failed (1-based)."""
+    max_attempts: int
+    delay: float
+    """Seconds until the next attempt."""
+    elapsed: float
+    """Seconds since the request's first attempt."""
 
 
 class AmbiguousRequestError(TransportError):
@@ -263,6 +283,8 @@ class _HttpCore:
         self.region = region
         self.user_agent = user_agent or USER_AGENT
         self.stats = HttpStats()
+        self.on_retry: RetryCallback | None = None
+        """Called before every retry's pause; exceptions it raises are ignored."""
 
     # -- building ---------------------------------------------------------------------------
 
@@ -427,6 +449,19 @@ class _HttpCore:
             raise err
         self.stats.retries += 1
         self.stats.retry_reasons[failure.reason] += 1
+        if self.on_retry is not None:
+            notice = RetryNotice(
+                call.label or call.path,
+                failure.reason,
+                attempt,
+                self.retry.max_attempts,
+                delay,
+                time.monotonic() - started,
+            )
+            try:
+                self.on_retry(notice)
+            except Exception:  # a display problem must never break a request
+                logger.debug("retry callback failed", exc_info=True)
         logger.debug(
             "%s: attempt %d failed (%s); retrying in %.2fs",
             call.label or call.path,
@@ -688,6 +723,8 @@ __all__ = [
     "HttpClient",
     "HttpStats",
     "Pacer",
+    "RetryCallback",
+    "RetryNotice",
     "RetryPolicy",
     "Sleep",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -151,6 +152,23 @@ def test_prune_dry_run_then_delete(cli: Callable[..., Result]) -> None:
     dry = cli("--emulator", "--json", "voices", "prune", "--prefix", "old1", "--dry-run")
     assert dry.code == 0 and len(dry.json["would_delete"]) == 1
     assert len(_service_ids(cli)) == 3
-    gone = cli("--emulator", "--json", "voices", "prune", "--older-than", "0s", "--yes")
+    # Ages that would select everything (or nothing sensible) are refused: exit 2, none deleted.
+    for age, why in (
+        ("-5d", "greater than zero"),
+        ("-0d", "greater than zero"),
+        ("-1d", "greater than zero"),
+        ("0s", "greater than zero"),
+        ("5", "unit is required"),
+        ("99999999999999d", "too large"),
+    ):
+        refused = cli("--emulator", "voices", "prune", f"--older-than={age}", "--yes")
+        assert refused.code == 2, (age, refused.err)
+        assert why in refused.err and "Traceback" not in refused.err
+        assert len(refused.err.strip().splitlines()) == 1
+    assert len(_service_ids(cli)) == 3
+    fresh = cli("--emulator", "--json", "voices", "prune", "--older-than", "1h", "--dry-run")
+    assert fresh.code == 0 and fresh.json["would_delete"] == []
+    time.sleep(1.1)  # gmt_create has whole seconds: now every voice is over 1 s old
+    gone = cli("--emulator", "--json", "voices", "prune", "--older-than", "1s", "--yes")
     assert gone.code == 0 and len(gone.json["deleted"]) == 3
     assert _service_ids(cli) == []

@@ -76,7 +76,8 @@ def test_documented_errors_one_line_hint_exit_code_and_no_key_anywhere(
     short = derive(isolated_env, "short2.wav", "short")
     refused = run("clone", "--prefix", "bad", "--sample", str(short))
     line = _one_line_error(refused)
-    assert refused.code == 1 and "--skip-check" in line and "--fix" in line
+    # Nothing was sent: invalid input, exit 2.
+    assert refused.code == 2 and "--skip-check" in line and "--fix" in line
     assert service.backend.voice_count() == 0
 
     # The sample URL can't be downloaded.
@@ -90,14 +91,20 @@ def test_documented_errors_one_line_hint_exit_code_and_no_key_anywhere(
     line = _one_line_error(result)
     assert result.code == 1 and "ResourceNotExist" in line and "voices list" in line
 
-    # Quota: the message counts the voices, the hint says how to free slots.
-    service.set_quota(1)
-    ok = run("--json", "clone", "--prefix", "q1", "--sample", str(REFERENCE), "--no-wait")
-    assert ok.code == 0, ok.out
+    # Quota: the service's limit and our count, each labelled (never two "quotas"), and the
+    # hint says how to free slots.
+    service.set_quota(2)
+    for prefix in ("q1", "q1b"):
+        ok = run("--json", "clone", "--prefix", prefix, "--sample", str(REFERENCE), "--no-wait")
+        assert ok.code == 0, ok.out
     result = run("clone", "--prefix", "q2", "--sample", str(REFERENCE), "--no-wait")
     line = _one_line_error(result)
     assert result.code == 4
-    assert "Throttling.AllocationQuota" in line and "1 cloned voices exist" in line
+    assert "Throttling.AllocationQuota" in line
+    assert "Your current quota is 2" in line
+    assert "the service's voice limit for this account is 2" in line
+    assert "2 cloned voice(s) exist on this account" in line
+    assert "quota 1000" not in line and "1000" not in line
     assert "voices prune" in line
     as_json = run("--json", "clone", "--prefix", "q3", "--sample", str(REFERENCE), "--no-wait")
     assert as_json.code == 4

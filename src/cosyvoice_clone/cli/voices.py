@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
 from .clone import open_client, status_spinner
 from .common import AppState, state
+
+if TYPE_CHECKING:
+    from ..client import CosyVoice
 
 voices_app = typer.Typer(
     help=(
@@ -22,30 +25,51 @@ voices_app = typer.Typer(
 )
 
 
-def _confirm(app_state: AppState, question: str, yes: bool) -> None:
-    """Proceed with --yes, or after a 'y' on a terminal; refuse (exit 2) without a TTY."""
+def _confirm(app_state: AppState, ids: list[str], yes: bool) -> None:
+    """Proceed with --yes, or after a 'y' on a terminal; refuse (exit 2) without a TTY.
+
+    The question names every voice that would be deleted."""
     if yes:
         return
     from ..errors import InvalidRequestError
 
+    listed = ", ".join(ids)
     if not sys.stdin.isatty():
         raise InvalidRequestError(
-            f"{question.rstrip('?')}: confirmation needed but there is no terminal",
+            f"deleting {len(ids)} voice(s) on the service ({listed}) needs a confirmation "
+            "but there is no terminal",
             field="yes",
             hint="pass --yes to confirm",
         )
+    for voice_id in ids:
+        app_state.err_console.print(f"  {voice_id}", markup=False)
+    what = "this voice" if len(ids) == 1 else f"these {len(ids)} voices"
+    question = f"Delete {what} on the service?"
     if not typer.confirm(question, default=False, err=True):
         app_state.err_console.print("nothing deleted", markup=False)
         raise typer.Exit(1)
 
 
-def _short(value: Any, width: int = 40) -> str:
-    text = "" if value is None else str(value)
-    return text if len(text) <= width else "…" + text[-(width - 1) :]
+SERVICE_ZONE = "+08:00"
+"""The service's ``gmt_*`` times carry no zone; they are Beijing time (inferred)."""
+
+
+def _when(key: str, value: Any) -> str:
+    """A value for display; timestamps with their zone: ``gmt_*`` (the service's, Beijing
+    time) as ``… +08:00``, ours (``*_at``, ISO in UTC) as ``… UTC``."""
+    text = str(value)
+    if key.startswith("gmt_"):
+        return f"{text} {SERVICE_ZONE}"
+    if key.endswith("_at") and text.endswith("+00:00"):
+        return text[: -len("+00:00")].replace("T", " ") + " UTC"
+    return text
 
 
 def _status_style(status: str | None) -> str:
     return {"OK": "green", "DEPLOYING": "yellow", "UNDEPLOYED": "red"}.get(status or "", "dim")
+
+
+LIST_CREATED = f"created ({SERVICE_ZONE})"
 
 
 @voices_app.command("list")
@@ -86,14 +110,13 @@ def list_voices(
                 )
             )
         if not console.is_terminal:  # pipes get one plain line per voice, never wrapped
+            print("\t".join(("voice_id", "status", "target_model", LIST_CREATED, "sample")))
             for row in rows:
                 print("\t".join(row))
             return
         # One line per voice (ids are ~60 characters: a table would squeeze every other column).
         id_width = max(len(row[0]) for row in rows)
-        console.print(
-            f"[bold]{'voice id':<{id_width}}  {'status':<10}  {'created (Beijing)':<19}  sample"
-        )
+        console.print(f"[bold]{'voice id':<{id_width}}  {'status':<10}  {LIST_CREATED:<19}  sample")
         for voice_id, status, _model, created, sample in rows:
             console.print(
                 f"{voice_id:<{id_width}}  [{_status_style(status)}]{status:<10}[/]  "
@@ -108,27 +131,39 @@ def list_voices(
 
 
 @voices_app.command("show")
-def show(ctx: typer.Context, voice_id: str = typer.Argument(..., help="The voice id.")) -> None:
+def show(
+    ctx: typer.Context,
+    voice_id: str = typer.Argument(..., help="The voice id, or a registered prefix."),
+) -> None:
     """Show one voice: status, target model, timestamps, sample and registry details.
 
-    Example:
+    A prefix you cloned with here names its voice when only one voice has it. Service times
+    (gmt_*) are Beijing time (+08:00); registered_at is UTC. Examples:
 
       cosyvoice-clone voices show cosyvoice-v3.5-plus-myvoice-0123456789abcdef0123456789abcdef
+
+      cosyvoice-clone voices show myvoice
     """
     app_state = state(ctx)
     with open_client(app_state) as client:
         voice = client.voices.show(voice_id)
 
     def human() -> None:
+        rows = [(key, _when(key, value)) for key, value in voice.items() if value is not None]
+        console = app_state.console
+        if not console.is_terminal:  # pipes and files get every value whole, never cut
+            width = max(len(key) for key, _ in rows)
+            for key, value in rows:
+                print(f"{key:<{width}}  {value}")
+            return
         from rich.table import Table
 
         table = Table(show_header=False, box=None, pad_edge=False)
-        table.add_column(style="bold")
-        table.add_column()
-        for key, value in voice.items():
-            if value is not None:
-                table.add_row(key, str(value))
-        app_state.console.print(table)
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(overflow="fold")  # long URLs wrap; nothing is replaced by "…"
+        for key, value in rows:
+            table.add_row(key, value)
+        console.print(table)
 
     app_state.emit({"ok": True, **voice}, human)
 
@@ -167,25 +202,24 @@ def update(
     app_state.emit({"ok": True, **voice}, human)
 
 
-def _delete_many(app_state: AppState, ids: list[str]) -> None:
+def _delete_many(app_state: AppState, client: CosyVoice, ids: list[str]) -> None:
     from ..errors import CosyVoiceCloneError
 
     deleted: list[str] = []
     failed: list[dict[str, Any]] = []
     first_error: CosyVoiceCloneError | None = None
-    with open_client(app_state) as client:
-        for voice_id in ids:
-            try:
-                client.voices.delete(voice_id)
-            except CosyVoiceCloneError as err:
-                first_error = first_error or err
-                failed.append({"voice_id": voice_id, "error": err.to_dict()})
-                if not app_state.json:
-                    app_state.err_console.print(f"error: {voice_id}: {err}", markup=False)
-            else:
-                deleted.append(voice_id)
-                if not app_state.json:
-                    app_state.console.print(f"deleted {voice_id}")
+    for voice_id in ids:
+        try:
+            client.voices.delete(voice_id)
+        except CosyVoiceCloneError as err:
+            first_error = first_error or err
+            failed.append({"voice_id": voice_id, "error": err.to_dict()})
+            if not app_state.json:
+                app_state.err_console.print(f"error: {err}", markup=False)
+        else:
+            deleted.append(voice_id)
+            if not app_state.json:
+                app_state.console.print(f"deleted {voice_id}")
     if app_state.json:
         app_state.emit({"ok": not failed, "deleted": deleted, "failed": failed})
     elif len(ids) > 1:
@@ -197,20 +231,25 @@ def _delete_many(app_state: AppState, ids: list[str]) -> None:
 @voices_app.command("delete")
 def delete(
     ctx: typer.Context,
-    voice_ids: list[str] = typer.Argument(..., help="One or more voice ids."),
+    voice_ids: list[str] = typer.Argument(
+        ..., help="One or more voice ids (or registered prefixes)."
+    ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Don't ask for confirmation."),
 ) -> None:
     """Delete voices on the service (frees their slots); the registry keeps them as deleted.
 
-    Asks for confirmation unless --yes (without a terminal, --yes is required). Examples:
+    Lists the voices and asks for confirmation unless --yes (without a terminal, --yes is
+    required). A registered prefix names its one voice. Examples:
 
       cosyvoice-clone voices delete cosyvoice-v3.5-plus-myvoice-0123...
 
       cosyvoice-clone --json voices delete ID1 ID2 --yes
     """
     app_state = state(ctx)
-    _confirm(app_state, f"Delete {len(voice_ids)} voice(s) on the service?", yes)
-    _delete_many(app_state, list(dict.fromkeys(voice_ids)))
+    with open_client(app_state) as client:
+        ids = list(dict.fromkeys(client.voices.lookup(name) for name in voice_ids))
+        _confirm(app_state, ids, yes)
+        _delete_many(app_state, client, ids)
 
 
 @voices_app.command("sync")
@@ -263,26 +302,31 @@ def prune(
 
       cosyvoice-clone voices prune --prefix test --older-than 1d --yes
     """
+    from ..client import parse_age
+
     app_state = state(ctx)
+    parse_age(older_than)  # a bad age is refused before anything starts
     with open_client(app_state) as client:
         candidates = client.voices.prune_candidates(
             prefix=prefix, older_than=older_than, status=status
         )
-    ids = [v["voice_id"] for v in candidates]
-    if dry_run or not ids:
+        ids = [v["voice_id"] for v in candidates]
+        if dry_run or not ids:
 
-        def human() -> None:
-            if not ids:
-                app_state.console.print("no voice matches")
-            for v in candidates:
-                app_state.console.print(
-                    f"would delete {v['voice_id']}  {v.get('status')}  {v.get('gmt_create')}"
-                )
+            def human() -> None:
+                if not ids:
+                    app_state.console.print("no voice matches")
+                for v in candidates:
+                    created = v.get("gmt_create")
+                    app_state.console.print(
+                        f"would delete {v['voice_id']}  {v.get('status')}  "
+                        + (_when("gmt_create", created) if created else "")
+                    )
 
-        app_state.emit({"ok": True, "dry_run": dry_run, "would_delete": ids}, human)
-        return
-    _confirm(app_state, f"Delete {len(ids)} voice(s) on the service?", yes)
-    _delete_many(app_state, ids)
+            app_state.emit({"ok": True, "dry_run": dry_run, "would_delete": ids}, human)
+            return
+        _confirm(app_state, ids, yes)
+        _delete_many(app_state, client, ids)
 
 
 def register(app: typer.Typer) -> None:
