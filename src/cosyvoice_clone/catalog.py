@@ -100,6 +100,15 @@ TARGET_MODELS: dict[str, TargetModel] = {
     )
 }
 
+SYSTEM_VOICE_MODELS: tuple[str, ...] = ("cosyvoice-v1",)
+"""Synthesis models that speak only the service's system voices (no cloning for them)."""
+
+
+def synthesis_models() -> list[str]:
+    """Every synthesis model `speak --model` accepts: the target models, then the others."""
+    return [*TARGET_MODELS, *SYSTEM_VOICE_MODELS]
+
+
 # Field limits of the enrollment request.
 PREFIX_MAX_LENGTH = 10
 MAX_PROMPT_AUDIO_LENGTH_RANGE = (3.0, 30.0)
