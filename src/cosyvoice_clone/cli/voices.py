@@ -171,7 +171,7 @@ def show(
 @voices_app.command("update")
 def update(
     ctx: typer.Context,
-    voice_id: str = typer.Argument(..., help="The voice id."),
+    voice_id: str = typer.Argument(..., help="The voice id, or a registered prefix."),
     sample: str = typer.Option(..., "--sample", help="New sample: a local file or a URL."),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait until the voice is OK again."),
     timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait for OK."),
@@ -197,7 +197,9 @@ def update(
         app_state.warn(warning)
 
     def human() -> None:
-        app_state.console.print(f"updated voice {voice_id}: status {voice.get('status')}")
+        app_state.console.print(
+            f"updated voice {voice.get('voice_id') or voice_id}: status {voice.get('status')}"
+        )
 
     app_state.emit({"ok": True, **voice}, human)
 
