@@ -50,12 +50,9 @@ class Item:
 
 def _rows(path: Path) -> list[tuple[int, dict[str, Any] | None, str | None]]:
     """``(line, row, problem)`` for every data row of a CSV or JSONL manifest."""
-    try:
-        raw = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InvalidRequestError(f"manifest {path} does not exist", field="manifest") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidRequestError(f"cannot read manifest {path}: {exc}", field="manifest") from None
+    from .speak import read_utf8
+
+    raw = read_utf8(path, "manifest", "manifest")
     rows: list[tuple[int, dict[str, Any] | None, str | None]] = []
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         for number, line in enumerate(raw.splitlines(), start=1):
@@ -106,9 +103,11 @@ def _typed(row: dict[str, Any], name: str, kind: type, default: Any) -> Any:
 
 def _check_item(
     app_state: AppState, line: int, row: dict[str, Any], base: Path, defaults: dict[str, Any],
-    voices: dict[tuple[str, str | None], Any], seen: set[str],
+    voices: dict[tuple[str, str | None], Any], seen: set[str], protected: set[Path],
 ) -> Item:  # fmt: skip
     from ..synthesis import guard_model
+    from ..synthesis.output import check_target
+    from ..synthesis.protocol import check_language_hints, check_model, extension_format
     from .speak import build_options, resolve_voice
 
     item_id = str(row.get("id") or "").strip()
@@ -128,9 +127,20 @@ def _check_item(
         item.text = str(row.get("text") or "")
         if not item.text.strip():
             raise InvalidRequestError("missing text", field="text")
-        row_format = row.get("format") or defaults["format"]
-        out = str(row.get("out") or "").strip() or f"{item_id}.{row_format or 'wav'}"
+        row_format = row.get("format")
+        out = str(row.get("out") or "").strip()
+        if not out:
+            out = f"{item_id}.{row_format or defaults['format'] or 'wav'}"
+        if out == "-":
+            check_target(out)  # refused: one clear message
         item.out = Path(out) if Path(out).is_absolute() else base / out
+        real = check_target(item.out)
+        if real.resolve() in protected:
+            raise InvalidRequestError(
+                f"out {out} is the manifest or the results file", field="out"
+            )
+        if not row_format and extension_format(item.out) is None:
+            row_format = defaults["format"]  # the batch default, for names without one
         hints = row.get("language_hint")
         item.options = build_options(
             out=str(item.out),
@@ -148,30 +158,92 @@ def _check_item(
             word_timestamps=False,
         )  # fmt: skip
         model = row.get("model") or defaults["model"]
+        if model is not None:
+            check_model(str(model))
         if (item.voice, model) not in voices:
-            voices[(item.voice, model)] = resolve_voice(app_state, item.voice, model)
+            try:
+                voices[(item.voice, model)] = resolve_voice(app_state, item.voice, model)
+            except CosyVoiceCloneError as exc:
+                voices[(item.voice, model)] = exc
         record = voices[(item.voice, model)]
+        if isinstance(record, CosyVoiceCloneError):
+            raise record
         item.voice = record.voice_id
         item.target_model = record.target_model
         item.model = guard_model(record.voice_id, model, target_model=record.target_model)
+        check_language_hints(item.model, item.options.language_hints)
     except CosyVoiceCloneError as exc:
         item.error = exc
     return item
 
 
-def output_complete(path: Path, fmt: str) -> bool:
-    """Whether ``path`` holds a finished output (written atomically, and it decodes)."""
-    if not path.is_file() or path.stat().st_size == 0:
+def fingerprint(item: Item) -> str:
+    """What an item asks for (text, voice, model, options): a changed row is not "done"."""
+    import dataclasses
+    import hashlib
+
+    assert item.options is not None
+    document = json.dumps(
+        {"text": item.text, "voice": item.voice, "model": item.model,
+         "options": dataclasses.asdict(item.options)},
+        sort_keys=True, ensure_ascii=False, default=str,
+    )  # fmt: skip
+    return hashlib.sha256(document.encode("utf-8")).hexdigest()
+
+
+def load_results(path: Path) -> dict[str, dict[str, Any]]:
+    """``id`` -> the last complete output a results file recorded (``ok`` or ``skipped``)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    records: dict[str, dict[str, Any]] = {}
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(record, dict) or "id" not in record:
+            continue
+        if record.get("status") in ("ok", "skipped") and "bytes" in record:
+            records[str(record["id"])] = record
+        else:
+            records.pop(str(record["id"]), None)
+    return records
+
+
+RESULT_FIELDS = ("path", "format", "sample_rate", "duration", "bytes", "fingerprint")
+"""What a results line must carry for a later run to verify the output (and skip it)."""
+
+
+def output_matches(path: Path, fmt: str, sample_rate: int, recorded: dict[str, Any]) -> bool:
+    """Whether ``path`` is still exactly the output ``recorded`` (path, format, rate, bytes,
+    duration): a truncated, replaced or re-encoded file is not."""
+    if any(recorded.get(k) is None for k in RESULT_FIELDS):
         return False
+    if (recorded["path"], recorded["format"], recorded["sample_rate"]) != (
+        str(path), fmt, sample_rate
+    ):
+        return False
+    try:
+        if not path.is_file() or path.stat().st_size != int(recorded["bytes"]):
+            return False
+    except (OSError, TypeError, ValueError):
+        return False
+    expected = float(recorded["duration"])
     if fmt == "pcm":
-        return path.stat().st_size % 2 == 0
+        size = path.stat().st_size
+        return size % 2 == 0 and abs(size / 2 / sample_rate - expected) < 0.01
     import soundfile as sf
 
     try:
         info = sf.info(str(path))
     except Exception:
         return False
-    return bool(info.frames > 0)
+    if info.samplerate != sample_rate or info.frames <= 0:
+        return False
+    allowance = 0.02 if fmt == "wav" else 0.35  # encoder delay and frame padding
+    return bool(abs(info.frames / info.samplerate - expected) <= allowance)
 
 
 def batch(
@@ -195,17 +267,22 @@ def batch(
         None, "--model", help="Default model for rows without one (default: each voice's).",
         show_default=False,
     ),
-    force: bool = typer.Option(False, "--force", help="Redo items whose output exists."),
+    force: bool = typer.Option(False, "--force", help="Redo items already done."),
 ) -> None:
     """Speak every row of a manifest into its own file, several at once, resumably.
 
     Columns (CSV header or JSONL keys): id, voice (id or registry prefix), text, out (relative
     paths are relative to the manifest; default ID.wav), and optionally format, sample_rate,
     volume, rate, pitch, seed, instruction, language_hint (CSV: separate with |), model.
-    Items whose output already exists and decodes are skipped, so running the same command
-    again after an interruption finishes the job. A bad row is reported with its line number
-    and does not stop the others. One JSON line per item goes to the results file. Exit 1 if
-    any item failed or was invalid. Examples:
+    An item is skipped when the results file recorded it as done with the same request
+    (text, voice, model, options) and its output still matches what was recorded (path,
+    format, sample rate, size, duration); anything else is redone, so running the same
+    command again after an interruption (Ctrl-C, SIGTERM: exit 130 / 143) finishes the job.
+    `out` must be a new or regular file (a symlink is followed); its extension gives the
+    format (.wav, .mp3, .opus/.ogg, .pcm/.raw) unless the row has `format`, and must agree
+    with it; rows whose `out` has no audio extension take --format. A bad row is reported
+    with its line number and does not stop the others. One JSON line per item goes to the
+    results file. Exit 1 if any item failed or was invalid. Examples:
 
       cosyvoice-clone batch lines.csv
 
@@ -214,13 +291,20 @@ def batch(
     import asyncio
 
     from ..synthesis import AsyncSynthesizer
-    from ..synthesis.output import stale_partials
+    from ..synthesis.output import check_target, remove_stale_partials
+    from ..synthesis.runner import Interrupted, run_interruptible
 
     app_state = state(ctx)
     if concurrency < 1:
         raise InvalidRequestError("--concurrency must be at least 1", field="concurrency")
     rows = _rows(manifest)
     base = manifest.resolve().parent
+    results_path = results or manifest.with_name(manifest.name + ".results.jsonl")
+    check_target(results_path, option="--results")
+    protected = {manifest.resolve(), results_path.resolve()}
+    if len(protected) == 1:
+        raise InvalidRequestError("--results must not be the manifest", field="results")
+    recorded = {} if force else load_results(results_path)
     defaults = {"format": audio_format, "sample_rate": sample_rate, "model": model}
     voices: dict[tuple[str, str | None], Any] = {}
     seen: set[str] = set()
@@ -231,8 +315,9 @@ def batch(
                 Item(line=line, id=f"line-{line}", error=InvalidRequestError(problem or "bad row"))
             )
             continue
-        items.append(_check_item(app_state, line, row, base, defaults, voices, seen))
-    results_path = results or manifest.with_name(manifest.name + ".results.jsonl")
+        items.append(
+            _check_item(app_state, line, row, base, defaults, voices, seen, protected)
+        )
     outs: dict[Path, int] = {}
     for item in items:
         if item.error is None and item.out is not None:
@@ -251,10 +336,15 @@ def batch(
             app_state.warn(f"{manifest}:{item.line}: {item.error}")
             continue
         assert item.out is not None and item.options is not None
-        for leftover in stale_partials(item.out):
-            leftover.unlink(missing_ok=True)
-        if not force and output_complete(item.out, item.options.format):
-            item.result = {"status": "skipped", "path": str(item.out)}
+        remove_stale_partials(check_target(item.out))
+        previous = recorded.get(item.id)
+        if (
+            previous is not None
+            and previous.get("fingerprint") == fingerprint(item)
+            and output_matches(item.out, item.options.format, item.options.sample_rate, previous)
+        ):
+            kept = {k: v for k, v in previous.items() if k not in ("line", "id", "status")}
+            item.result = {"status": "skipped", **kept}
             continue
         todo.append(item)
 
@@ -294,14 +384,21 @@ def batch(
                             target_model=item.target_model, options=item.options,
                             concurrency=per_item, retries=retries,
                         )  # fmt: skip
-                        item.result = {"status": "ok", **result.to_dict()}
+                        item.result = {
+                            "status": "ok", **result.to_dict(), "fingerprint": fingerprint(item)
+                        }
                     except CosyVoiceCloneError as exc:
                         item.result = {"status": "failed", "error": exc.to_dict()}
                         app_state.warn(f"{manifest}:{item.line}: {item.id}: {exc}")
                 record(item)
                 advance()
 
-            await asyncio.gather(*(one(item) for item in todo))
+            # return_exceptions: on cancel, wait until every item has cleaned up (a plain
+            # gather returns at the first cancelled item and leaves the others running).
+            outcomes = await asyncio.gather(*(one(item) for item in todo), return_exceptions=True)
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
 
         from .speak import progress_bar
 
@@ -313,8 +410,18 @@ def batch(
                 on_progress(done[0], len(todo))
 
             on_progress(0, len(todo))
+
+            def interrupted(signum: int) -> Interrupted:
+                finished = sum(1 for i in todo if i.result.get("status") in ("ok", "failed"))
+                return Interrupted(
+                    signum,
+                    f"interrupted by {signal_name(signum)} after {finished} of {len(todo)} "
+                    f"items; results so far in {results_path}",
+                    hint="run the same command again to resume (finished items are skipped)",
+                )
+
             if todo:
-                asyncio.run(run_all(advance))
+                run_interruptible(lambda: run_all(advance), interrupted)
 
     counts = {s: 0 for s in ("ok", "skipped", "failed", "invalid")}
     for item in items:
@@ -344,9 +451,16 @@ def batch(
         raise typer.Exit(1)
 
 
+def signal_name(signum: int) -> str:
+    """``SIGINT`` for 2 (the name of a signal number)."""
+    import signal
+
+    return signal.Signals(signum).name
+
+
 def register(app: typer.Typer) -> None:
     """Add `batch` to ``app``."""
     app.command("batch")(batch)
 
 
-__all__ = ["output_complete", "register"]
+__all__ = ["fingerprint", "load_results", "output_matches", "register"]

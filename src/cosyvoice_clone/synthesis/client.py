@@ -42,12 +42,22 @@ from ..errors import (
     api_error,
 )
 from . import text as textmod
-from .output import AudioWriter, EncodedWriter, RawWriter, WavWriter
+from .output import (
+    AudioWriter,
+    EncodedWriter,
+    RawWriter,
+    WavWriter,
+    check_target,
+    remove_stale_partials,
+)
 from .protocol import (
+    EXTENSIONS_HELP,
     Event,
     SynthesisOptions,
     TaskProtocol,
     Word,
+    check_language_hints,
+    extension_format,
     guard_model,
     is_transient,
 )
@@ -132,7 +142,8 @@ class SynthesisResult:
     duration: float
     """Seconds of audio in the file."""
     characters: int
-    """Characters billed (as the service counts them: CJK 2)."""
+    """Characters billed: the service's count (CJK ideographs count 2; it may leave out
+    whitespace between sentences)."""
     parts: int
     request_ids: list[str]
     """Task ids of the successful tasks, in text order."""
@@ -143,6 +154,8 @@ class SynthesisResult:
     retries: int = 0
     model: str = ""
     voice: str = ""
+    text_characters: int = 0
+    """Length of the text as the limits and the progress count it (CJK ideographs 2)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON summary (``speak --json``)."""
@@ -152,6 +165,7 @@ class SynthesisResult:
             "sample_rate": self.sample_rate,
             "duration": round(self.duration, 3),
             "characters": self.characters,
+            "text_characters": self.text_characters,
             "parts": self.parts,
             "request_ids": list(self.request_ids),
             "time_to_first_audio": (
@@ -678,7 +692,9 @@ class AsyncSynthesizer:
             raise InvalidRequestError("no voice given", field="voice")
         if not text or not text.strip():
             raise InvalidRequestError("there is no text to speak", field="text")
-        return guard_model(voice, model, target_model=target_model)
+        chosen = guard_model(voice, model, target_model=target_model)
+        check_language_hints(chosen, options.language_hints)
+        return chosen
 
     def stream(
         self,
@@ -747,6 +763,14 @@ class AsyncSynthesizer:
         if retries < 0:
             raise InvalidRequestError("retries must be >= 0", field="retries")
         out_path = Path(out)
+        implied = extension_format(out_path)
+        if implied is not None and implied != options.format:
+            raise InvalidRequestError(
+                f"{out_path.name} names a {implied} file but the format is {options.format}",
+                field="format",
+                hint=f"name the output for the format ({EXTENSIONS_HELP})",
+            )
+        check_target(out_path)
         total = catalog.text_weight(text)
         weight = part_weight or textmod.part_weight_for(total, concurrency)
         parts = [_Part(i, t) for i, t in enumerate(textmod.split_text(text, weight))]
@@ -835,10 +859,10 @@ class _LongRun:
 
     async def run(self) -> SynthesisResult:
         fmt, sr = self.options.format, self.options.sample_rate
-        if self.out.is_dir():
-            raise InvalidRequestError(f"{self.out} is a directory; give a file name", field="out")
+        real = check_target(self.out)
         try:
-            writer = _writer_for(self.out, fmt, sr, single=self.single)
+            remove_stale_partials(real)
+            writer = _writer_for(real, fmt, sr, single=self.single)
         except OSError as exc:
             raise InvalidRequestError(
                 f"cannot write {self.out}: {exc.strerror or exc}", field="out"
@@ -848,7 +872,7 @@ class _LongRun:
                 await self._run_single(writer)
             else:
                 await self._run_many(writer)
-            path = await asyncio.to_thread(writer.commit)
+            await asyncio.to_thread(writer.commit)
         except BaseException as exc:
             writer.discard()
             for part in self.parts:
@@ -859,6 +883,7 @@ class _LongRun:
                     hint="check the free space and permissions of the output directory",
                 ) from None
             raise
+        path = self.out
         pcm_bytes = path.stat().st_size if fmt == "pcm" else writer.pcm_bytes
         firsts = [p.first_audio for p in self.parts if p.first_audio is not None]
         words: list[Word] = []
@@ -878,6 +903,7 @@ class _LongRun:
             retries=self.retried,
             model=self.model,
             voice=self.voice,
+            text_characters=sum(p.weight for p in self.parts),
         )
 
     async def _run_single(self, writer: AudioWriter) -> None:
@@ -917,11 +943,14 @@ class _LongRun:
                 await self._with_retries(part, begin, part.close_spool)
                 if not part.done.done():
                     part.done.set_result(None)
-            except BaseException as exc:
+            except asyncio.CancelledError:
+                # A cancelled future is never reported as "exception never retrieved".
+                if not part.done.done():
+                    part.done.cancel()
+                raise
+            except Exception as exc:
                 if not part.done.done():
                     part.done.set_exception(exc)
-                if isinstance(exc, asyncio.CancelledError):
-                    raise
                 if not failure.done():
                     failure.set_exception(exc)
             finally:
@@ -957,12 +986,15 @@ class _LongRun:
             launcher.cancel()
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(launcher, *tasks, return_exceptions=True)
-            for future in [failure, *(p.done for p in self.parts if p.done is not None)]:
-                if future.done() and not future.cancelled():
-                    future.exception()  # mark retrieved
-                elif not future.done():
-                    future.cancel()
+            try:
+                # Waits for every part to end (connections closed), even if cancelled again.
+                await asyncio.gather(launcher, *tasks, return_exceptions=True)
+            finally:
+                for future in [failure, *(p.done for p in self.parts if p.done is not None)]:
+                    if future.done() and not future.cancelled():
+                        future.exception()  # mark retrieved
+                    elif not future.done():
+                        future.cancel()
 
 
 # --------------------------------------------------------------------------- sync face

@@ -1,9 +1,12 @@
 """Writing synthesized audio to one file, safely and in bounded memory.
 
-Every writer writes into a temporary file next to the target (``.NAME.XXXX.partial``) and only
-:meth:`AudioWriter.commit` renames it into place, after fixing what must be fixed at the end
+Every writer writes into a temporary file next to the target (``.NAME.PID-XXXX.partial``) and
+only :meth:`AudioWriter.commit` renames it into place, after fixing what must be fixed at the end
 (the WAV sizes, the encoder tail) and an ``fsync``. :meth:`AudioWriter.discard` removes it. So a
-failure, a cancel or a kill never leaves a file at the target path that looks complete.
+failure, a cancel or a kill never leaves a file at the target path that looks complete; the
+temporary files of a killed run are removed by the next run to the same target
+(:func:`remove_stale_partials`). :func:`check_target` refuses targets that are not regular files
+(a directory, FIFO, device or socket would be replaced by the rename) and follows symlinks.
 
 Writers:
 
@@ -17,26 +20,164 @@ Writers:
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import re
+import stat
 import struct
 import threading
 import uuid
 from pathlib import Path
 from typing import Any
 
+from ..errors import InvalidRequestError
+
 WAV_HEADER_SIZE = 44
 
 
+PARTIAL_SUFFIX = ".partial"
+_PARTIAL_TAG = re.compile(r"^(?:(?P<pid>\d+)-)?[0-9a-f]{8}$")
+
+
 def partial_path(target: Path) -> Path:
-    """A fresh temporary path next to ``target`` (same directory, so the rename is atomic)."""
-    return target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
+    """A fresh temporary path next to ``target`` (same directory, so the rename is atomic).
+
+    ``.NAME.PID-XXXXXXXX.partial``: the pid tells a later run whether the writer is still alive.
+    """
+    return target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, owned by someone else
+        return True
+    return True
 
 
 def stale_partials(target: Path) -> list[Path]:
-    """Leftover temporary files of ``target`` (from a killed run)."""
+    """Leftover temporary files of ``target`` whose writer is gone (a killed run).
+
+    Files of a process that is still running (a concurrent run to the same target) are not
+    stale; files without a pid (older versions) are.
+    """
     if not target.parent.is_dir():
         return []
-    return sorted(target.parent.glob(f".{target.name}.*.partial"))
+    prefix = f".{target.name}."
+    found: list[Path] = []
+    for path in target.parent.glob(f".{glob.escape(target.name)}.*{PARTIAL_SUFFIX}"):
+        tag = path.name[len(prefix) : -len(PARTIAL_SUFFIX)]
+        match = _PARTIAL_TAG.match(tag)
+        if match is None:
+            continue
+        pid = match.group("pid")
+        if pid is None or not _pid_alive(int(pid)):
+            found.append(path)
+    return sorted(found)
+
+
+def remove_stale_partials(target: Path) -> list[Path]:
+    """Delete :func:`stale_partials` of ``target``; return what was removed."""
+    removed: list[Path] = []
+    for path in stale_partials(target):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "directory"
+    if stat.S_ISFIFO(mode):
+        return "FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "special file"
+
+
+def check_target(path: str | Path, *, option: str = "--out") -> Path:
+    """The regular file to write for the output ``path``; refuse anything else (nothing sent).
+
+    - ``-`` (standard output) is refused: stdout carries the summary (``--json``), and audio
+      assembled from several tasks needs a seekable file (headers are fixed at the end);
+    - an existing directory, FIFO, device or socket is refused: the output is renamed into
+      place, which would replace it (``/dev/null`` would become a regular file);
+    - a symlink is followed: the file it points to is written and the link is kept;
+    - the nearest existing parent must be a directory.
+
+    Raises :class:`InvalidRequestError` (exit 2).
+    """
+    field = option.lstrip("-").replace("-", "_")
+    if str(path) == "-":
+        raise InvalidRequestError(
+            f"{option} - (standard output) is not supported: audio is written to a file",
+            field=field,
+            hint="write to a file and pipe that, e.g. --out speech.wav && cat speech.wav",
+        )
+    given = Path(path)
+    real = given
+    try:
+        st: os.stat_result | None = os.lstat(given)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise InvalidRequestError(
+            f"cannot use {option} {given}: {exc.strerror or exc}", field=field
+        ) from None
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        real = Path(os.path.realpath(given))
+        try:
+            st = os.stat(real)
+        except FileNotFoundError:
+            st = None  # a dangling link: create the file it names, keep the link
+        except OSError as exc:
+            raise InvalidRequestError(
+                f"cannot use {option} {given}: {exc.strerror or exc}", field=field
+            ) from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        where = f"{given}" if real == given else f"{given} (-> {real})"
+        raise InvalidRequestError(
+            f"refusing to write {option} {where}: it is a {_kind(st.st_mode)}, not a regular file",
+            field=field,
+            hint="give the path of a new or existing regular file",
+        )
+    ancestor = real.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InvalidRequestError(
+            f"cannot write {option} {given}: {ancestor} is not a directory", field=field
+        )
+    return real
+
+
+def probe_target(path: str | Path, *, option: str = "--out") -> Path:
+    """:func:`check_target`, then prove a file can be created next to it (created dirs stay).
+
+    Returns the regular file to write. Raises :class:`InvalidRequestError` (exit 2).
+    """
+    real = check_target(path, option=option)
+    field = option.lstrip("-").replace("-", "_")
+    probe = partial_path(real)
+    try:
+        real.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except OSError as exc:
+        raise InvalidRequestError(
+            f"cannot write {option} {path}: {exc.strerror or exc}",
+            field=field,
+            hint="check that the directory exists and is writable",
+        ) from None
+    with contextlib.suppress(OSError):
+        probe.unlink()
+    return real
 
 
 def wav_header(sample_rate: int, data_size: int) -> bytes:
@@ -116,19 +257,34 @@ class AudioWriter:
         raise NotImplementedError
 
     def commit(self) -> Path:
-        """Finish, flush to disk and move the file into place."""
+        """Finish, flush to disk and move the file into place (all under the lock).
+
+        The target is checked again just before the rename: something that is not a regular
+        file (a FIFO or device put there meanwhile) is never replaced.
+        """
         with self.lock:
             if self.closed:
                 raise RuntimeError("the writer was discarded")
             self.closed = True
             self._finish()
-        fd = os.open(self.temp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(self.temp, self.target)
-        self.committed = True
+            fd = os.open(self.temp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                st: os.stat_result | None = os.lstat(self.target)
+            except FileNotFoundError:
+                st = None
+            if st is not None and not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+                with contextlib.suppress(FileNotFoundError):
+                    self.temp.unlink()
+                raise InvalidRequestError(
+                    f"refusing to replace {self.target}: it became a {_kind(st.st_mode)}",
+                    field="out",
+                )
+            os.replace(self.temp, self.target)
+            self.committed = True
         return self.target
 
     def discard(self) -> None:

@@ -11,6 +11,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path, PurePath
 from typing import Any
 
 from .. import catalog
@@ -119,12 +120,88 @@ def _check_range(name: str, value: float, low: float, high: float) -> None:
         )
 
 
-def format_for_path(path: str, explicit: str | None = None) -> str:
-    """The audio format: ``explicit`` if given, else from the file extension (default wav)."""
+EXTENSIONS_HELP = ".wav → wav, .mp3 → mp3, .opus/.ogg → opus, .pcm/.raw → pcm"
+
+
+def extension_format(path: str | Path) -> str | None:
+    """The audio format an output file name implies (``None``: no known audio extension)."""
+    return FORMAT_EXTENSIONS.get(PurePath(str(path)).suffix.lower())
+
+
+def format_for_path(path: str | Path, explicit: str | None = None) -> str:
+    """The audio format of an output: ``explicit`` if given, else the file extension's.
+
+    Refuses (``InvalidRequestError``, nothing sent) an unknown format, a name without a known
+    audio extension when no format is given, and a format that contradicts the extension
+    (``x.wav`` with ``mp3``): the bytes would not be what the name says.
+    """
+    name = PurePath(str(path)).name
+    implied = extension_format(path)
     if explicit:
-        return explicit.lower()
-    suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
-    return FORMAT_EXTENSIONS.get(suffix, "wav")
+        fmt = explicit.lower()
+        if fmt not in catalog.AUDIO_FORMATS:
+            raise InvalidRequestError(
+                f"unsupported format {explicit!r}",
+                field="format",
+                value=explicit,
+                allowed=", ".join(catalog.AUDIO_FORMATS),
+                hint="use one of: " + ", ".join(catalog.AUDIO_FORMATS),
+            )
+        if implied is not None and implied != fmt:
+            raise InvalidRequestError(
+                f"{name} names a {implied} file but the format is {fmt}",
+                field="format",
+                value=explicit,
+                hint=f"name the output for the format ({EXTENSIONS_HELP}) or leave --format out",
+            )
+        return fmt
+    if implied is None:
+        raise InvalidRequestError(
+            f"cannot tell the audio format of {name!r} from its extension",
+            field="format",
+            hint=f"use an audio extension ({EXTENSIONS_HELP}) or pass --format pcm|wav|mp3|opus",
+        )
+    return implied
+
+
+def check_model(model: str) -> str:
+    """``model`` if the catalog knows it as a synthesis model; else an error listing them."""
+    known_models = catalog.synthesis_models()
+    if model not in known_models:
+        known = ", ".join(known_models)
+        raise InvalidRequestError(
+            f"unknown model {model!r}",
+            field="model",
+            value=model,
+            allowed=known,
+            hint=f"known models: {known} (or leave --model out: the voice's own model)",
+        )
+    return model
+
+
+def check_language_hints(model: str, hints: tuple[str, ...] | list[str] | None) -> None:
+    """Refuse language hints the model does not accept (the catalog's table; nothing sent)."""
+    if not hints:
+        return
+    info = catalog.TARGET_MODELS.get(model)
+    if info is None:  # a model outside the catalog: nothing to check against
+        return
+    if not info.language_hints:
+        raise InvalidRequestError(
+            f"{model} does not take language hints",
+            field="language_hints",
+            hint="leave --language-hint out",
+        )
+    for hint in hints:
+        if hint not in info.language_hints:
+            allowed = ", ".join(info.language_hints)
+            raise InvalidRequestError(
+                f"unknown language hint {hint!r} for {model}",
+                field="language_hints",
+                value=hint,
+                allowed=allowed,
+                hint=f"use one of: {allowed}",
+            )
 
 
 def guard_model(
@@ -136,9 +213,12 @@ def guard_model(
     """The model to synthesize with, refusing one the voice is not bound to (nothing sent).
 
     ``target_model`` is the voice's binding when the caller knows it (the registry); otherwise it
-    is read from the voice id (``{model}-{prefix}-{hex}``).
+    is read from the voice id (``{model}-{prefix}-{hex}``). A ``model`` the catalog does not know
+    is refused first, with the list of known ones.
     """
     bound = target_model or catalog.model_from_voice_id(voice_id)
+    if model is not None:
+        check_model(model)
     if model is None:
         if bound is None:
             raise InvalidRequestError(
