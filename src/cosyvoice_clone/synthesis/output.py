@@ -36,15 +36,16 @@ WAV_HEADER_SIZE = 44
 
 
 PARTIAL_SUFFIX = ".partial"
-_PARTIAL_TAG = re.compile(r"^(?:(?P<pid>\d+)-)?[0-9a-f]{8}$")
+_PARTIAL_TAG = re.compile(r"^(?:(?P<pid>\d+)-)?(?:[0-9a-f]{8}|probe)$")
 
 
-def partial_path(target: Path) -> Path:
+def partial_path(target: Path, tag: str | None = None) -> Path:
     """A fresh temporary path next to ``target`` (same directory, so the rename is atomic).
 
     ``.NAME.PID-XXXXXXXX.partial``: the pid tells a later run whether the writer is still alive.
     """
-    return target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}")
+    tag = tag or uuid.uuid4().hex[:8]
+    return target.with_name(f".{target.name}.{os.getpid()}-{tag}{PARTIAL_SUFFIX}")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -165,10 +166,10 @@ def probe_target(path: str | Path, *, option: str = "--out") -> Path:
     """
     real = check_target(path, option=option)
     field = option.lstrip("-").replace("-", "_")
-    probe = partial_path(real)
+    probe = partial_path(real, "probe")
     try:
         real.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        os.close(os.open(probe, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, 0o600))
     except OSError as exc:
         raise InvalidRequestError(
             f"cannot write {option} {path}: {exc.strerror or exc}",
