@@ -14,6 +14,8 @@ import soundfile as sf
 from synthesis_helpers import CliResult
 
 from cosyvoice_clone.emulator.server import RunningEmulator
+from cosyvoice_clone.errors import InvalidRequestError
+from cosyvoice_clone.synthesis import SynthesisOptions, Synthesizer
 
 Cli = Callable[..., CliResult]
 
@@ -231,3 +233,23 @@ def test_batch_default_format_applies_to_names_without_an_audio_extension(
     assert sf.info(str(tmp_path / "a.take")).format == "MP3"
     assert sf.info(str(tmp_path / "b.wav")).format == "WAV"  # the name decides
     assert sf.info(str(tmp_path / "c.mp3")).format == "MP3"
+
+
+def test_library_speak_follows_the_same_rules(synth: Synthesizer, voice: str,
+                                              tmp_path: Path) -> None:  # fmt: skip
+    result = synth.speak("Hello.", tmp_path / "a.mp3", voice=voice)  # format from the name
+    assert result.format == "mp3" and sf.info(str(tmp_path / "a.mp3")).format == "MP3"
+    fifo = tmp_path / "f.wav"
+    os.mkfifo(fifo)
+    bad = [
+        (tmp_path / "a.flac", None, "cannot tell the audio format"),
+        (tmp_path / "b.mp3", SynthesisOptions(format="wav"), "names a mp3 file"),
+        (fifo, None, "FIFO"),
+    ]
+    for out, options, fragment in bad:
+        with pytest.raises(InvalidRequestError) as caught:
+            synth.speak("Hello.", out, voice=voice, options=options)
+        assert fragment in str(caught.value) and caught.value.exit_code == 2
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert not (tmp_path / "a.flac").exists() and not (tmp_path / "b.mp3").exists()
+    assert not leftovers(tmp_path)

@@ -5,7 +5,11 @@
 - :class:`SynthesisOptions`: format, sample rate, volume, rate, pitch, seed, instruction,
   language hints, word timestamps;
 - :func:`guard_model`: refuse a model the voice is not bound to, before anything is sent;
-- :func:`split_text`: cut a long text at sentence boundaries within the service's limits.
+- :func:`split_text`: cut a long text at sentence boundaries within the service's limits;
+- :func:`check_target`: refuse outputs that are not regular files (follows symlinks);
+  :func:`remove_stale_partials`: temporary files of killed runs;
+- :func:`run_interruptible`: run a coroutine so that SIGINT/SIGTERM cancel it cleanly and raise
+  :class:`Interrupted` (exit 130/143).
 """
 
 from __future__ import annotations
@@ -20,13 +24,22 @@ from .client import (
     aspeak_for,
     speak_for,
 )
-from .output import fix_wav_header, stale_partials
-from .protocol import SynthesisOptions, Word, format_for_path, guard_model
+from .output import check_target, fix_wav_header, remove_stale_partials, stale_partials
+from .protocol import (
+    SynthesisOptions,
+    Word,
+    check_language_hints,
+    check_model,
+    format_for_path,
+    guard_model,
+)
+from .runner import Interrupted, run_interruptible
 from .text import split_messages, split_text
 
 __all__ = [
     "AsyncSpeechStream",
     "AsyncSynthesizer",
+    "Interrupted",
     "SpeechStream",
     "SubmissionLimiter",
     "SynthesisOptions",
@@ -34,9 +47,14 @@ __all__ = [
     "Synthesizer",
     "Word",
     "aspeak_for",
+    "check_language_hints",
+    "check_model",
+    "check_target",
     "fix_wav_header",
     "format_for_path",
     "guard_model",
+    "remove_stale_partials",
+    "run_interruptible",
     "speak_for",
     "split_messages",
     "split_text",

@@ -58,6 +58,7 @@ from .protocol import (
     Word,
     check_language_hints,
     extension_format,
+    format_for_path,
     guard_model,
     is_transient,
 )
@@ -755,8 +756,18 @@ class AsyncSynthesizer:
         part_weight: int | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> SynthesisResult:
-        """Speak ``text`` of any length into the file ``out`` (one valid file, or none)."""
-        options = options or SynthesisOptions()
+        """Speak ``text`` of any length into the file ``out`` (one valid file, or none).
+
+        Without ``options`` the format follows the extension of ``out`` (an unknown one is
+        refused); with them, a known extension must agree with ``options.format``. ``out`` must
+        be a new or regular file (see :func:`~.output.check_target`).
+        """
+        if options is None:
+            fmt = format_for_path(out)
+            options = SynthesisOptions(
+                format=fmt,
+                sample_rate=24000 if fmt == "opus" else catalog.DEFAULT_SAMPLE_RATE,
+            )
         model = self._prepare(text, voice, model, target_model, options)
         if concurrency < 1:
             raise InvalidRequestError("concurrency must be at least 1", field="concurrency")
@@ -1133,8 +1144,6 @@ def _client_synthesizer(
     fields: dict[str, Any],
 ) -> tuple[AsyncSynthesizer, str, str | None, str, SynthesisOptions]:
     """What :func:`speak_for` needs: the voice resolved through the client's registry."""
-    from .protocol import format_for_path
-
     record = client.registry.resolve(voice, endpoint=client.endpoint)
     if options is None:
         fields.setdefault("format", format_for_path(str(out), fields.get("format")))
