@@ -11,6 +11,8 @@
     │   └── TimeoutError                     exit 5, something took longer than allowed
     │       └── VoiceNotReadyError           a voice never became OK in time
     ├── VoiceRejectedError                   exit 1, the voice ended UNDEPLOYED
+    ├── VoiceDeployingError                  exit 1, the voice can't speak yet (DEPLOYING)
+    ├── Interrupted                          exit 128+signal, stopped by SIGINT/SIGTERM
     ├── SynthesisError                       exit 1, a synthesis task failed (task-failed)
     └── APIStatusError                       exit 1, the service answered with an error
         ├── AuthenticationError              exit 3, 401/403: key, region, access
@@ -157,6 +159,32 @@ class VoiceRejectedError(CosyVoiceCloneError):
     """The voice ended UNDEPLOYED: the service rejected the sample in review."""
 
     code = "voice_rejected"
+
+
+class VoiceDeployingError(CosyVoiceCloneError):
+    """The voice exists but is still being deployed (status DEPLOYING): it cannot speak yet."""
+
+    code = "voice_deploying"
+
+
+class Interrupted(CosyVoiceCloneError):
+    """The command was stopped by a signal; its cleanup ran (exit 128 + signal number)."""
+
+    code = "interrupted"
+
+    def __init__(self, signum: int, message: str | None = None, *, hint: str | None = None) -> None:
+        import signal
+
+        name = signal.Signals(signum).name
+        super().__init__(message or f"interrupted by {name}", hint=hint)
+        self.signum = signum
+        self.signal_name = name
+        self.exit_code = 128 + signum
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["signal"] = self.signal_name
+        return data
 
 
 class SynthesisError(CosyVoiceCloneError):

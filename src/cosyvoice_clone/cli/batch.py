@@ -284,8 +284,8 @@ def batch(
     with its line number and does not stop the others. One JSON line per item goes to the
     results file. Exit 1 if any item failed or was invalid. Examples:
 
+    \b
       cosyvoice-clone batch lines.csv
-
       cosyvoice-clone --json batch lines.jsonl --concurrency 8 --results done.jsonl
     """
     import asyncio

@@ -101,10 +101,9 @@ def check(
 
     Examples:
 
+    \b
       cosyvoice-clone check voice.m4a
-
       cosyvoice-clone check voice.wav --fix voice.fixed.wav --plot voice.png
-
       cosyvoice-clone --json check https://example.com/voice.mp3
     """
     st = state(ctx)

@@ -179,10 +179,9 @@ def clone(
     Evidence files go to the output dir. Exit codes: 2 bad input (nothing sent), 3 key, 4 quota
     or rate limit, 5 the voice never became OK, 6 network. Examples:
 
+    \b
       cosyvoice-clone clone --prefix myvoice --sample sample.wav
-
       cosyvoice-clone clone --prefix news --sample https://example.com/a.wav --language-hint en
-
       cosyvoice-clone --emulator --json clone --prefix demo --sample sample.wav --no-wait
     """
     app_state = state(ctx)

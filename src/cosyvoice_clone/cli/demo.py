@@ -37,6 +37,7 @@ def demo(
     voice on later runs), waits until it is OK, speaks one Chinese and one English sentence
     into audio files, and writes evidence. Needs no key and no network. Example:
 
+    \b
       cosyvoice-clone --home .demo-home demo
     """
     from ..audio import check_sample

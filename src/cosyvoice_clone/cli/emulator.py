@@ -84,14 +84,14 @@ def serve(
 
     Examples:
 
+    \b
       cosyvoice-clone emulator serve
-
       cosyvoice-clone emulator serve --port 0 --state ./emulator.sqlite3 --deploy-delay 10
-
       cosyvoice-clone emulator serve --faults http503=0.2,drop_after_commit=0.1 --seed 7
 
     Knobs can be changed while it runs (loopback only):
 
+    \b
       curl -X POST http://127.0.0.1:8765/_emulator/config -d '{"faults": "http429=0.5"}'
     """
     from ..emulator.backend import DEFAULT_API_KEY, Backend, EmulatorConfig

@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from ..errors import CosyVoiceCloneError, InvalidRequestError, VoiceRejectedError
+from ..errors import (
+    CosyVoiceCloneError,
+    InvalidRequestError,
+    VoiceDeployingError,
+    VoiceRejectedError,
+)
 from .common import AppState, state
 
 if TYPE_CHECKING:
@@ -19,12 +24,6 @@ if TYPE_CHECKING:
 
 LONG_TEXT_WEIGHT = 2_000
 """Texts at least this long (as the service counts) get a progress bar on a terminal."""
-
-
-class VoiceNotReadyToSpeakError(CosyVoiceCloneError):
-    """The voice exists but is still being deployed (status DEPLOYING): it cannot speak yet."""
-
-    code = "voice_deploying"
 
 
 def resolve_voice(app_state: AppState, name: str, model: str | None = None) -> VoiceRecord:
@@ -88,7 +87,7 @@ def _refresh_deploying(app_state: AppState, record: VoiceRecord) -> VoiceRecord:
             f"voice {record.voice_id} was rejected by the service (UNDEPLOYED) and cannot speak",
             hint="clone again with another sample (`cosyvoice-clone check SAMPLE` first)",
         )
-    raise VoiceNotReadyToSpeakError(
+    raise VoiceDeployingError(
         f"voice {record.voice_id} is still being deployed ({status or 'status unknown'}); "
         "it cannot speak yet, nothing was sent",
         hint="wait until it is OK: run the same `cosyvoice-clone clone ...` again without "
@@ -319,11 +318,10 @@ def speak(
     Exit codes: 2 bad input or model mismatch, 3 key, 4 rate limit, 5 timeout, 6 network.
     Examples:
 
+    \b
       cosyvoice-clone speak --voice myvoice --text 'Hello there.' --out hello.wav
-
-      cosyvoice-clone speak --voice myvoice --text-file book.txt --out book.mp3 \
+      cosyvoice-clone speak --voice myvoice --text-file book.txt --out book.mp3 \\
         --timestamps book.srt
-
       echo '你好，世界。' | cosyvoice-clone --json speak --voice myvoice --out hi.opus
     """
     from .. import catalog

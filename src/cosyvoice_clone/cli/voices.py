@@ -83,8 +83,8 @@ def list_voices(
 
     Examples:
 
+    \b
       cosyvoice-clone voices list
-
       cosyvoice-clone --json voices list --prefix myvoice
     """
     app_state = state(ctx)
@@ -140,8 +140,8 @@ def show(
     A prefix you cloned with here names its voice when only one voice has it. Service times
     (gmt_*) are Beijing time (+08:00); registered_at is UTC. Examples:
 
+    \b
       cosyvoice-clone voices show cosyvoice-v3.5-plus-myvoice-0123456789abcdef0123456789abcdef
-
       cosyvoice-clone voices show myvoice
     """
     app_state = state(ctx)
@@ -183,6 +183,7 @@ def update(
 
     Example:
 
+    \b
       cosyvoice-clone voices update cosyvoice-v3.5-plus-myvoice-0123... --sample better.wav
     """
     app_state = state(ctx)
@@ -243,8 +244,8 @@ def delete(
     Lists the voices and asks for confirmation unless --yes (without a terminal, --yes is
     required). A registered prefix names its one voice. Examples:
 
+    \b
       cosyvoice-clone voices delete cosyvoice-v3.5-plus-myvoice-0123...
-
       cosyvoice-clone --json voices delete ID1 ID2 --yes
     """
     app_state = state(ctx)
@@ -260,6 +261,7 @@ def sync(ctx: typer.Context) -> None:
 
     Example:
 
+    \b
       cosyvoice-clone voices sync
     """
     app_state = state(ctx)
@@ -298,10 +300,9 @@ def prune(
 
     Examples:
 
+    \b
       cosyvoice-clone voices prune --older-than 30d --dry-run
-
       cosyvoice-clone voices prune --status UNDEPLOYED --yes
-
       cosyvoice-clone voices prune --prefix test --older-than 1d --yes
     """
     from ..client import parse_age

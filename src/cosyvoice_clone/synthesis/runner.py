@@ -15,29 +15,11 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from ..errors import CosyVoiceCloneError
+from ..errors import Interrupted
 
 T = TypeVar("T")
 
 SIGNALS: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
-
-
-class Interrupted(CosyVoiceCloneError):
-    """The command was stopped by a signal; its cleanup ran (exit 128 + signal number)."""
-
-    code = "interrupted"
-
-    def __init__(self, signum: int, message: str | None = None, *, hint: str | None = None) -> None:
-        name = signal.Signals(signum).name
-        super().__init__(message or f"interrupted by {name}", hint=hint)
-        self.signum = signum
-        self.signal_name = name
-        self.exit_code = 128 + signum
-
-    def to_dict(self) -> dict[str, Any]:
-        data = super().to_dict()
-        data["signal"] = self.signal_name
-        return data
 
 
 def run_interruptible(
