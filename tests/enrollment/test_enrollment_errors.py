@@ -17,7 +17,7 @@ from cosyvoice_clone.cli.main import report_error
 from cosyvoice_clone.client import CosyVoice
 from cosyvoice_clone.errors import API_CODES, CosyVoiceCloneError
 
-KEY = "sk-DISTINCTIVE0123456789abcdefXYZ"
+KEY = "sk-FAKE-DISTINCTIVE-0123456789-abcdefXYZ"
 
 
 @pytest.fixture

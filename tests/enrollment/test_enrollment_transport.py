@@ -18,7 +18,7 @@ from cosyvoice_clone.enrollment import VoiceInfo, _in_window
 from cosyvoice_clone.errors import ServerError, TimeoutError, TransportError
 from cosyvoice_clone.http import Call, HttpClient, RetryPolicy, _HttpCore
 
-KEY = "sk-transport0123456789abcdef"
+KEY = "sk-FAKE-transport-0123456789-abcdef"
 FAST = RetryPolicy(max_attempts=4, initial_delay=0.01, max_delay=0.05)
 
 

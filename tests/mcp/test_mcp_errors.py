@@ -16,7 +16,7 @@ from mcp import Client
 from cosyvoice_clone.config import Settings
 from cosyvoice_clone.mcp import TOOLS, build_server, error_payload, validate_arguments
 
-SECRET = "sk-mcpleaktest0123456789abcdef"
+SECRET = "sk-FAKE-mcpleaktest-0123456789-abcdef"
 
 
 def reference_sample() -> str:
