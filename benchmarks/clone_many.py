@@ -15,71 +15,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import print_table
+from _util import EmulatorProcess, print_table
 
 KEY = "sk-cosyvoice-emulator"
 MODEL = "cosyvoice-v3.5-plus"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _admin(base: str, path: str, data: dict[str, Any] | None = None) -> Any:
-    body = json.dumps(data).encode() if data is not None else None
-    method = "POST" if body is not None or path == "reset" else "GET"
-    req = urllib.request.Request(f"{base}/_emulator/{path}", data=body, method=method)
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return json.loads(resp.read() or b"{}")
-
-
-def start_emulator() -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cosyvoice_clone",
-            "emulator",
-            "serve",
-            "--port",
-            str(port),
-            "--deploy-delay",
-            "0",
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            _admin(base, "health")
-            return proc, base
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the emulator did not start")
-
-
-def voices_on_service(base: str) -> int:
-    return int(_admin(base, "state")["voices"])
 
 
 def run_sdk(base: str, sample_url: str, count: int, retry: bool = True) -> dict[str, Any]:
@@ -145,9 +92,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     args = parser.parse_args()
     os.environ.pop("DASHSCOPE_HTTP_BASE_URL", None)
-    proc, base = start_emulator()
+    server = EmulatorProcess("--log-level", "warning")
+    base = server.http_base.removesuffix("/api/v1")
     try:
-        sample_url = f"{base}/_emulator/samples/reference_en.wav"
+        sample_url = server.sample_url
         rows = []
         results: dict[str, dict[str, Any]] = {}
         labels = {
@@ -157,15 +105,15 @@ def main() -> None:
         }
         run_sdk(base, sample_url, 3)  # warm-up: the first samples load the emulator's audio code
         for name in ("sdk", "ours", "sdk-bare"):
-            _admin(base, "reset")
-            _admin(base, "config", {"deploy_delay": 0})
+            server.reset()
+            server.configure(deploy_delay=0)
             if name == "ours":
                 res = run_ours(base, sample_url, args.count, args.concurrency)
             else:
                 res = run_sdk(base, sample_url, args.count, retry=name == "sdk")
                 if name == "sdk-bare":
                     res["errors"] = res["throttled"]  # each one is a clone that failed
-            res["voices"] = voices_on_service(base)
+            res["voices"] = int(server.state()["voices"])
             results[name] = res
             rows.append(
                 (
@@ -189,8 +137,7 @@ def main() -> None:
             f"{args.count} clones to throttling"
         )
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -23,9 +23,7 @@ import argparse
 import asyncio
 import io
 import json
-import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +35,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import print_table
+from _util import EmulatorProcess, print_table
 
 KEY = "sk-cosyvoice-emulator"
 ENROLL = "/services/audio/tts/customization"
@@ -47,41 +45,7 @@ MODEL = "cosyvoice-v3.5-plus"
 # -- the server under test ---------------------------------------------------------------------
 
 
-class Server:
-    """`cosyvoice-clone emulator serve` in a subprocess."""
-
-    def __init__(self, *extra: str) -> None:
-        code = "from cosyvoice_clone.cli.main import run; run()"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", code, "--json", "emulator", "serve", "--port", "0",
-             "--deploy-delay", "0", "--log-level", "critical", *extra],
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        assert self.proc.stdout is not None
-        lines = []
-        while True:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise SystemExit("the emulator did not start")
-            lines.append(line)
-            if line == "}\n":
-                break
-        info = json.loads("".join(lines))
-        self.http_base: str = info["http_base"]
-        self.websocket_url: str = info["websocket_url"]
-        self.admin: str = info["admin_url"]
-
-    def configure(self, **settings: Any) -> None:
-        httpx.post(f"{self.admin}/config", json=settings).raise_for_status()
-
-    def state(self) -> dict[str, Any]:
-        return dict(httpx.get(f"{self.admin}/state").json())
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=15)
+Server = EmulatorProcess
 
 
 # -- enrollment ----------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -35,7 +34,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import print_table
+from _util import EmulatorProcess, print_table
 
 MODEL = "cosyvoice-v3.5-plus"
 SAMPLE_RATE = 24000
@@ -68,51 +67,20 @@ def make_text(chars: int) -> str:
     return "".join(out)[:chars].rstrip() + "."
 
 
-class Server:
-    """`cosyvoice-clone emulator serve` in a subprocess."""
-
-    def __init__(self, *extra: str) -> None:
-        code = "from cosyvoice_clone.cli.main import run; run()"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", code, "--json", "emulator", "serve", "--port", "0",
-             "--deploy-delay", "0", "--log-level", "critical", *extra],
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )  # fmt: skip
-        assert self.proc.stdout is not None
-        lines = []
-        while True:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise SystemExit("the emulator did not start")
-            lines.append(line)
-            if line == "}\n":
-                break
-        info = json.loads("".join(lines))
-        self.http_base: str = info["http_base"]
-        self.websocket_url: str = info["websocket_url"]
-        self.admin: str = info["admin_url"]
-        self.api_key = "sk-cosyvoice-emulator"
-
-    def configure(self, **settings: Any) -> None:
-        httpx.post(f"{self.admin}/config", json=settings).raise_for_status()
+class Server(EmulatorProcess):
+    """The emulator with a helper that enrolls the benchmark voice."""
 
     def create_voice(self) -> str:
         response = httpx.post(
             self.http_base + "/services/audio/tts/customization",
             json={"model": "voice-enrollment", "input": {
                 "action": "create_voice", "target_model": MODEL, "prefix": "bench",
-                "url": f"{self.admin}/samples/reference_en.wav"}},
+                "url": self.sample_url}},
             headers={"Authorization": f"Bearer {self.api_key}"},
             timeout=60,
         )  # fmt: skip
         response.raise_for_status()
         return str(response.json()["output"]["voice_id"])
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=15)
 
 
 def chunks_of(text: str, concurrency: int) -> list[str]:
