@@ -65,3 +65,16 @@ def test_usage_error_json_shape(cli) -> None:  # type: ignore[no-untyped-def]
     assert result.exit_code == 2
     assert result.json()["ok"] is False
     assert result.json()["error"]["code"] == "usage"
+
+
+def test_debug_shows_the_traceback_but_keeps_the_exit_status(
+    cli,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setenv("COSYVOICE_CLONE_DEBUG", "1")
+    result = cli("prepare", "--prefix", "bad_prefix", "--voice-sample-url", "https://x/a.wav")
+    assert result.exit_code == 2  # prepare reports its own JSON error
+    result = cli("--region", "mars-1", "doctor", "--offline")
+    assert result.exit_code == 2
+    assert "Traceback (most recent call last)" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: unknown region 'mars-1'")

@@ -142,3 +142,15 @@ def test_home_and_output_dir(tmp_path: Path) -> None:
     assert (s.home, s.output_dir) == (tmp_path / "x", tmp_path / "o")
     s = Settings.resolve(environ={})
     assert s.output_dir == Path("output/alicloud-ai-audio-cosyvoice-voice-clone")
+
+
+def test_custom_http_base_never_pairs_with_the_public_websocket() -> None:
+    s = Settings.resolve(http_base="http://127.0.0.1:8765/api/v1", environ={})
+    assert s.websocket_url == "ws://127.0.0.1:8765/api-ws/v1/inference"
+    assert s.websocket_url_source == "derived from explicit"
+    s = Settings.resolve(environ={"DASHSCOPE_HTTP_BASE_URL": "https://ws1.example.test/api/v1"})
+    assert s.websocket_url == "wss://ws1.example.test/api-ws/v1/inference"
+    s = Settings.resolve(
+        http_base="http://127.0.0.1:1/api/v1", websocket_url="ws://127.0.0.1:2/x", environ={}
+    )
+    assert s.websocket_url == "ws://127.0.0.1:2/x"

@@ -188,6 +188,7 @@ class _ClientCore:
         home: Path | str | None = None,
         output_dir: Path | str | None = None,
         http_base: str | None = None,
+        websocket_url: str | None = None,
         workspace: str | None = None,
         settings: Settings | None = None,
     ) -> None:
@@ -197,6 +198,7 @@ class _ClientCore:
             home=home,
             output_dir=output_dir,
             http_base=http_base,
+            websocket_url=websocket_url,
             workspace=workspace,
         )
         self._api_key = self.settings.require_key()
@@ -832,6 +834,7 @@ class CosyVoice(_ClientCore):
         home: Path | str | None = None,
         output_dir: Path | str | None = None,
         http_base: str | None = None,
+        websocket_url: str | None = None,
         workspace: str | None = None,
         settings: Settings | None = None,
         transport: httpx.BaseTransport | None = None,
@@ -845,6 +848,7 @@ class CosyVoice(_ClientCore):
             home=home,
             output_dir=output_dir,
             http_base=http_base,
+            websocket_url=websocket_url,
             workspace=workspace,
             settings=settings,
         )
@@ -1001,6 +1005,7 @@ class AsyncCosyVoice(_ClientCore):
         home: Path | str | None = None,
         output_dir: Path | str | None = None,
         http_base: str | None = None,
+        websocket_url: str | None = None,
         workspace: str | None = None,
         settings: Settings | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -1015,6 +1020,7 @@ class AsyncCosyVoice(_ClientCore):
             home=home,
             output_dir=output_dir,
             http_base=http_base,
+            websocket_url=websocket_url,
             workspace=workspace,
             settings=settings,
         )

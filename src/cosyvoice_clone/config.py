@@ -141,6 +141,17 @@ MISSING_KEY_HINT = (
 )
 
 
+def websocket_url_for(http_base: str) -> str:
+    """The synthesis WebSocket URL that goes with an HTTP base URL (same host and scheme)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(http_base.rstrip("/"))
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    path = parts.path
+    path = path[: -len("/api/v1")] if path.endswith("/api/v1") else path
+    return urlunsplit((scheme, parts.netloc, path + "/api-ws/v1/inference", "", ""))
+
+
 def default_home(environ: Mapping[str, str] | None = None) -> Path:
     """The user dir for the registry and emulator state (``COSYVOICE_CLONE_HOME`` overrides)."""
     env = (os.environ if environ is None else environ).get(ENV_HOME)
@@ -206,6 +217,10 @@ class Settings:
             ws, ws_src = websocket_url, "explicit"
         elif env.get(ENV_WEBSOCKET_BASE):
             ws, ws_src = env[ENV_WEBSOCKET_BASE], f"env {ENV_WEBSOCKET_BASE}"
+        elif http_src != "region default":
+            # Never pair a custom HTTP endpoint with the public WebSocket: derive it the way the
+            # public hosts pair them (https://H/api/v1 <-> wss://H/api-ws/v1/inference).
+            ws, ws_src = websocket_url_for(http), f"derived from {http_src}"
         home_path = Path(home).expanduser() if home else default_home(env)
         out_path = Path(output_dir).expanduser() if output_dir else default_output_dir(env)
         return cls(

@@ -1,9 +1,10 @@
 """Evidence files under ``output/alicloud-ai-audio-cosyvoice-voice-clone/`` (or ``--output-dir``).
 
 For every clone: the normalized request (``request.json``), a response summary
-(``response.json``) and ``evidence.json`` with target model, prefix, sample URL and time; a copy
-of each is also kept per voice under ``voices/<voice_id>/`` so that later clones don't erase
-earlier evidence. Nothing written here ever contains the API key: every file goes through
+(``response.json``, removed when the clone failed) and ``evidence.json`` with target model,
+prefix, sample URL and time. A copy of each is kept per voice under ``voices/<voice_id>/`` so
+later clones don't erase earlier evidence (reusing a voice keeps its creation record as it was).
+Nothing written here ever contains the API key: every file goes through
 :func:`cosyvoice_clone.config.redact`.
 """
 
@@ -75,8 +76,11 @@ def record_clone(
         ),
         "evidence": write_json(output_dir / "evidence.json", evidence, *secrets),
     }
-    if response is not None:
+    if response is None:  # a failed clone: never leave an earlier success's response beside it
+        (output_dir / "response.json").unlink(missing_ok=True)
+    else:
         paths["response"] = write_json(output_dir / "response.json", summary, *secrets)
+    if response is not None and not evidence.get("reused"):  # keep each voice's creation record
         per_voice = output_dir / "voices" / response.voice_id
         write_json(per_voice / "request.json", request.to_dict(), *secrets)
         write_json(per_voice / "response.json", summary, *secrets)

@@ -209,9 +209,13 @@ def test_reuse_reports_no_usage_and_adoption_is_recorded(
     assert again["request_id"] is None
     assert again["usage"] == {"count": 0}
     assert again["original_request_id"] == first["request_id"]
-    evidence = json.loads(Path(again["evidence"]["voice_evidence"]).read_text())
+    evidence = json.loads(Path(again["evidence"]["evidence"]).read_text())
     assert evidence["request_id"] is None and evidence["reused"] is True
     assert evidence["original_request_id"] == first["request_id"]
+    # the voice's own creation record is kept as it was
+    assert "voice_evidence" not in again["evidence"]
+    creation = json.loads(Path(first["evidence"]["voice_evidence"]).read_text())
+    assert creation["request_id"] == first["request_id"] and creation["reused"] is False
 
     service.set_faults(drop_after_commit=1.0)  # the create goes through, the answer is lost
     with CosyVoice(

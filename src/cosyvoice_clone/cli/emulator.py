@@ -174,6 +174,7 @@ def serve(
         print()
         print(f"export DASHSCOPE_HTTP_BASE_URL={info.http_base}")
         print(f"export DASHSCOPE_WEBSOCKET_BASE_URL={info.websocket_url}")
+        print(f"export DASHSCOPE_REGION={config.region}")
         if DEFAULT_API_KEY in keys:
             print(f"export DASHSCOPE_API_KEY={DEFAULT_API_KEY}")
         else:

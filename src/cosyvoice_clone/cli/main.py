@@ -138,8 +138,12 @@ def run(argv: list[str] | None = None) -> None:
     try:
         code = command.main(args=args, prog_name="cosyvoice-clone", standalone_mode=False)
     except CosyVoiceCloneError as err:
-        if debug:
-            raise
+        if debug:  # the traceback, but still the documented exit status
+            import traceback
+
+            from ..config import redact
+
+            sys.stderr.write(redact(traceback.format_exc(), *_secrets()))
         report_error(err, json_mode, _secrets())
         sys.exit(err.exit_code)
     except typer.Exit as exc:

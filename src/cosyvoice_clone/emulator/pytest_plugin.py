@@ -63,9 +63,26 @@ def cosyvoice_emulator(cosyvoice_emulator_server: RunningEmulator) -> Iterator[R
 def cosyvoice_emulator_env(
     cosyvoice_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> RunningEmulator:
-    """``cosyvoice_emulator`` with ``DASHSCOPE_HTTP_BASE_URL``, ``..._WEBSOCKET_BASE_URL`` and
-    ``DASHSCOPE_API_KEY`` set for the test (the SDK reads the URLs at import time, so pass
-    ``base_address=`` / ``url=`` to it explicitly when it was imported earlier)."""
-    for name, value in cosyvoice_emulator.env().items():
+    """``cosyvoice_emulator`` with ``DASHSCOPE_*`` variables pointing at it for the test.
+
+    The official SDK reads those variables once, when ``dashscope`` is imported; a test file
+    usually imports it first. So when it is imported already, its module-level settings
+    (``base_http_api_url``, ``base_websocket_api_url``, ``api_key``) are pointed here too, and
+    ``api_key_file_path`` is cleared: nothing the test does with the SDK can reach the real
+    service or use a real key from the environment.
+    """
+    import sys
+
+    env = cosyvoice_emulator.env()
+    for name, value in env.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DASHSCOPE_API_KEY_FILE_PATH", raising=False)
+    sdk = sys.modules.get("dashscope")
+    if sdk is not None:
+        monkeypatch.setattr(sdk, "base_http_api_url", env["DASHSCOPE_HTTP_BASE_URL"], raising=False)
+        monkeypatch.setattr(
+            sdk, "base_websocket_api_url", env["DASHSCOPE_WEBSOCKET_BASE_URL"], raising=False
+        )
+        monkeypatch.setattr(sdk, "api_key", env["DASHSCOPE_API_KEY"], raising=False)
+        monkeypatch.setattr(sdk, "api_key_file_path", None, raising=False)
     return cosyvoice_emulator

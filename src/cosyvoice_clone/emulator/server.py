@@ -99,6 +99,7 @@ class RunningEmulator:
             "DASHSCOPE_HTTP_BASE_URL": self.http_base,
             "DASHSCOPE_WEBSOCKET_BASE_URL": self.websocket_url,
             "DASHSCOPE_API_KEY": self.api_key,
+            "DASHSCOPE_REGION": self.backend.config.region,
         }
 
     # -- knobs -----------------------------------------------------------------------------------
