@@ -154,8 +154,10 @@ def test_serve_prints_urls_and_exports(tmp_path: Path) -> None:
             if line.startswith("export ")
         )
         assert set(exports) == {
-            "DASHSCOPE_HTTP_BASE_URL", "DASHSCOPE_WEBSOCKET_BASE_URL", "DASHSCOPE_API_KEY"
+            "DASHSCOPE_HTTP_BASE_URL", "DASHSCOPE_WEBSOCKET_BASE_URL", "DASHSCOPE_API_KEY",
+            "DASHSCOPE_REGION",
         }
+        assert exports["DASHSCOPE_REGION"] == "cn-beijing"
         base = exports["DASHSCOPE_HTTP_BASE_URL"]
         assert base.startswith("http://127.0.0.1:") and base.endswith("/api/v1")
         assert exports["DASHSCOPE_WEBSOCKET_BASE_URL"].endswith("/api-ws/v1/inference")
