@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from importlib import resources
 from typing import Any
@@ -68,8 +69,8 @@ def demo(
         app_state,
         2,
         "check",
-        f"{report.verdict}: {m.get('duration_s', 0):.1f} s at {m.get('sample_rate')} Hz, "
-        f"{len(report.problems)} note(s)",
+        f"{report.verdict}: {m.get('duration_s', 0):.1f} s at {m.get('sample_rate')} Hz"
+        + "".join(f"; {p.severity}: {p.message}" for p in report.problems if p.severity != "info"),
     )
     if report.verdict == "fail":
         raise SampleRejectedError("the shipped demo sample failed its check (a packaging bug)")
@@ -110,8 +111,12 @@ def demo(
         console = app_state.console
         console.print(f"evidence: {settings.output_dir} (demo.json, evidence.json, voices/)")
         console.print(f"registry and emulator state: {settings.home}")
+        program = "cosyvoice-clone"
+        if shutil.which(program) is None:  # e.g. after `make demo`, inside .venv/bin only
+            invoked = sys.argv[0] if sys.argv else ""
+            program = invoked if invoked and not invoked.endswith(".py") else program
         console.print(
-            f"next: play the files above, or `cosyvoice-clone --emulator --home {settings.home} "
+            f"next: play the files above, or `{program} --emulator --home {settings.home} "
             "voices list`"
         )
 
