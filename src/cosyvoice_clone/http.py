@@ -288,6 +288,21 @@ class _HttpCore:
 
     # -- building ---------------------------------------------------------------------------
 
+    def request_args(self, call: Call) -> dict[str, Any]:
+        """The ``httpx`` ``request()`` arguments for ``call`` (both clients send these)."""
+        headers = self.headers(call)
+        if call.json is not None:
+            headers["Content-Type"] = "application/json"
+        return {
+            "method": call.method,
+            "url": self.url(call.path),
+            "content": _json_body(call),
+            "params": call.params,
+            "data": call.data,
+            "files": call.files,
+            "headers": headers,
+        }
+
     def url(self, path: str) -> str:
         """The absolute URL for ``path`` (absolute URLs pass through)."""
         if path.startswith(("http://", "https://")):
@@ -557,15 +572,7 @@ class HttpClient(_HttpCore):
                 time.sleep(wait)
             t0 = time.monotonic()
             try:
-                response = self._client.request(
-                    call.method,
-                    self.url(call.path),
-                    content=_json_body(call),
-                    params=call.params,
-                    data=call.data,
-                    files=call.files,
-                    headers=self._with_content_type(call),
-                )
+                response = self._client.request(**self.request_args(call))
             except httpx.HTTPError as exc:
                 failure = self.from_exception(call, exc)
                 self.log_attempt(call, attempt, failure.reason, time.monotonic() - t0)
@@ -576,12 +583,6 @@ class HttpClient(_HttpCore):
                     return result
                 failure = result
             time.sleep(self.decide(call, failure, attempt, started))
-
-    def _with_content_type(self, call: Call) -> dict[str, str]:
-        headers = self.headers(call)
-        if call.json is not None:
-            headers["Content-Type"] = "application/json"
-        return headers
 
     def run(self, flow: Flow[T]) -> T:
         """Drive a flow of :class:`Call` / :class:`Sleep` steps to its result."""
@@ -659,18 +660,7 @@ class AsyncHttpClient(_HttpCore):
                 await asyncio.sleep(wait)
             t0 = time.monotonic()
             try:
-                headers = self.headers(call)
-                if call.json is not None:
-                    headers["Content-Type"] = "application/json"
-                response = await self._client.request(
-                    call.method,
-                    self.url(call.path),
-                    content=_json_body(call),
-                    params=call.params,
-                    data=call.data,
-                    files=call.files,
-                    headers=headers,
-                )
+                response = await self._client.request(**self.request_args(call))
             except httpx.HTTPError as exc:
                 failure = self.from_exception(call, exc)
                 self.log_attempt(call, attempt, failure.reason, time.monotonic() - t0)
