@@ -7,6 +7,7 @@ and the emulator all read these tables; change a rule here and every part follow
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 SKILL_NAME = "alicloud-ai-audio-cosyvoice-voice-clone"
 ENROLLMENT_MODEL = "voice-enrollment"
@@ -41,6 +42,24 @@ REGIONS: dict[str, Region] = {
         supports_temporary_upload=False,
     ),
 }
+
+class VoiceStatus(str, Enum):
+    """A voice's status on the service (``query_voice``/``list_voice`` ``status``).
+
+    Source: dashscope SDK 2.0.2 ``tts_v2/enrollment.py`` docstrings and the voice-clone API
+    reference (help.aliyun.com/zh/model-studio/cosyvoice-clone-api, 2026-02).
+    """
+
+    DEPLOYING = "DEPLOYING"
+    """Being processed or reviewed: cannot speak yet."""
+    OK = "OK"
+    """Ready to speak."""
+    UNDEPLOYED = "UNDEPLOYED"
+    """Rejected in review: can never speak."""
+
+    def __str__(self) -> str:
+        return self.value
+
 
 _BASE_LANGUAGES = ("zh", "en", "fr", "de", "ja", "ko", "ru")
 _EXTENDED_LANGUAGES = (*_BASE_LANGUAGES, "pt", "th", "id", "vi")
