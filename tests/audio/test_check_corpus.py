@@ -15,7 +15,7 @@ import soundfile as sf
 import soxr
 
 from cosyvoice_clone.audio import check_sample, service_rejection
-from cosyvoice_clone.audio.measure import loudness
+from cosyvoice_clone.audio.loudness import loudness
 from cosyvoice_clone.audio.repair import fix_sample
 from cosyvoice_clone.errors import InvalidRequestError, SampleUnreadableError
 

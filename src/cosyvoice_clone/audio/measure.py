@@ -8,7 +8,6 @@ uses); only peak level and clipping look at every channel. :func:`analyse` retur
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .loudness import fast_len, frame_power, integrated_loudness, k_weighted
 from .thresholds import THRESHOLDS, Thresholds
 
 if TYPE_CHECKING:
@@ -63,8 +63,6 @@ def first_channel(decoded: Decoded) -> npt.NDArray[np.float32]:
 
 def analyse(decoded: Decoded, th: Thresholds = THRESHOLDS, *, pitch: bool = True) -> Analysis:
     """Measure ``decoded`` (see the module docstring)."""
-    import scipy.fft
-
     samples = decoded.samples
     rate = decoded.sample_rate
     x = first_channel(decoded)
@@ -87,19 +85,18 @@ def analyse(decoded: Decoded, th: Thresholds = THRESHOLDS, *, pitch: bool = True
             clipped = 0
     clipped_ratio = clipped / samples.size if samples.size else 0.0
 
-    # One spectrum per 20 ms frame of the first channel: levels, K-weighted loudness.
+    # Per 20 ms frame of the first channel: level (the mean square without the frame's DC: an
+    # offset is not sound) and K-weighted mean square (for the loudness).
     hop = max(1, round(th.vad_frame_s * rate))
     n = len(x) // hop
     if n == 0:
         hop, n = len(x), 1
     frame_s = hop / rate
-    spectra = scipy.fft.rfft(x[: n * hop].reshape(n, hop), axis=1)
-    dc = float(spectra[:, 0].real.sum(dtype=np.float64)) / (n * hop)
-    bins = spectra.real**2 + spectra.imag**2
-    # float32 weights keep the products in float32 (a float64 matvec would copy ``bins``).
-    level_w, k_w = _frame_weights(rate, hop)
-    power = (bins @ level_w).astype(np.float64)
-    k_power = (bins @ k_w).astype(np.float64)
+    frames = x[: n * hop].reshape(n, hop)
+    means = frames.mean(axis=1, dtype=np.float64)
+    dc = float(means.mean())
+    power = np.maximum(frame_power(frames.reshape(-1), hop) - means**2, 0.0)
+    k_power = frame_power(k_weighted(x[: n * hop], rate), hop)
     frame_db = np.maximum(10.0 * np.log10(power + 1e-13), _FLOOR_DB)
 
     floor0 = float(np.percentile(frame_db, 10))
@@ -166,75 +163,6 @@ def analyse(decoded: Decoded, th: Thresholds = THRESHOLDS, *, pitch: bool = True
     return analysis
 
 
-def loudness(x: npt.NDArray[np.floating[Any]], rate: int, frame_s: float = 0.02) -> float | None:
-    """Integrated loudness (LUFS) of a mono signal, as the check measures it."""
-    import scipy.fft
-
-    hop = max(1, round(frame_s * rate))
-    n = len(x) // hop
-    if n == 0:
-        return None
-    bins = np.abs(scipy.fft.rfft(np.asarray(x[: n * hop]).reshape(n, hop), axis=1)) ** 2
-    k_power = bins @ (_parseval_weights(hop) * _k_weights(rate, hop))
-    return integrated_loudness(k_power, hop / rate)
-
-
-def integrated_loudness(k_power: npt.NDArray[np.float64], frame_s: float) -> float | None:
-    """Gated integrated loudness (ITU-R BS.1770-4) from K-weighted mean squares per frame.
-
-    400 ms blocks with 75 % overlap, absolute gate -70 LUFS, relative gate -10 LU, as in
-    pyloudnorm; ``None`` when the sample is shorter than one block or entirely gated out.
-    """
-    block = round(0.4 / frame_s)
-    step = max(1, round(0.1 / frame_s))
-    if len(k_power) < block or block == 0:
-        return None
-    cum = np.concatenate(([0.0], np.cumsum(k_power)))
-    starts = np.arange(0, len(k_power) - block + 1, step)
-    z = (cum[starts + block] - cum[starts]) / block
-    with np.errstate(divide="ignore"):
-        blocks_lufs = -0.691 + 10.0 * np.log10(z)
-    gated = z[blocks_lufs >= -70.0]
-    if gated.size == 0:
-        return None
-    relative = -0.691 + 10.0 * math.log10(float(gated.mean())) - 10.0
-    final = z[(blocks_lufs >= -70.0) & (blocks_lufs >= relative)]
-    return -0.691 + 10.0 * math.log10(float(final.mean())) if final.size else None
-
-
-@functools.lru_cache(maxsize=16)
-def _frame_weights(rate: int, n: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """float32 weights for frame level (DC excluded: an offset is not sound) and K-loudness."""
-    parseval = _parseval_weights(n)
-    level = parseval.copy()
-    level[0] = 0.0
-    return level.astype(np.float32), (parseval * _k_weights(rate, n)).astype(np.float32)
-
-
-@functools.lru_cache(maxsize=16)
-def _parseval_weights(n: int) -> npt.NDArray[np.float64]:
-    """Weights turning |rfft|^2 of an ``n``-sample frame into its mean square."""
-    w = np.full(n // 2 + 1, 2.0)
-    w[0] = 1.0
-    if n % 2 == 0:
-        w[-1] = 1.0
-    return w / float(n * n)
-
-
-@functools.lru_cache(maxsize=16)
-def _k_weights(rate: int, n: int) -> npt.NDArray[np.float64]:
-    """Power response of pyloudnorm's BS.1770 K-weighting filters at the rfft bins."""
-    import pyloudnorm
-    import scipy.signal
-
-    freqs = np.fft.rfftfreq(n, 1.0 / rate)
-    gain = np.ones_like(freqs)
-    for stage in pyloudnorm.Meter(rate)._filters.values():
-        _, h = scipy.signal.freqz(stage.b, stage.a, worN=freqs, fs=rate)
-        gain *= (stage.passband_gain * np.abs(h)) ** 2
-    return gain
-
-
 def join_segments(segments: list[tuple[float, float]], max_gap: float) -> list[tuple[float, float]]:
     """Merge segments separated by gaps of at most ``max_gap`` seconds."""
     out: list[tuple[float, float]] = []
@@ -299,8 +227,6 @@ def _spectrum(analysis: Analysis, x: npt.NDArray[np.float32], hop: int) -> float
 
 def estimate_pitch(x: npt.NDArray[np.float32], rate: int, analysis: Analysis) -> float | None:
     """Median fundamental frequency (Hz) of voiced speech frames, by autocorrelation."""
-    import scipy.fft
-
     mask = analysis.speech
     if not mask.any():  # steady voiced sound (a hum, a tone): use every loud frame
         mask = analysis.frame_db > THRESHOLDS.vad_min_dbfs
@@ -326,9 +252,9 @@ def estimate_pitch(x: npt.NDArray[np.float32], rate: int, analysis: Analysis) ->
         frames = frames.reshape(len(starts), win, k).sum(axis=2)
     frames = frames - frames.mean(axis=1, keepdims=True)
     frames = frames * np.hanning(win).astype(np.float32)
-    nfft = scipy.fft.next_fast_len(2 * win, real=True)
-    spec = scipy.fft.rfft(frames, nfft, axis=1)
-    ac = scipy.fft.irfft(spec.real**2 + spec.imag**2, nfft, axis=1)[:, : lag_hi + 2]
+    nfft = fast_len(2 * win)
+    spec = np.fft.rfft(frames, nfft, axis=1)
+    ac = np.fft.irfft(spec.real**2 + spec.imag**2, nfft, axis=1)[:, : lag_hi + 2]
     r0 = ac[:, 0]
     ok = r0 > 1e-9
     if not ok.any():

@@ -166,7 +166,8 @@ def render(analysis: Analysis, plan: Plan, th: Thresholds = THRESHOLDS) -> npt.N
     """The repaired audio: first channel, DC removed, pieces joined, 24 kHz, normalised."""
     import soxr
 
-    from .measure import first_channel, loudness
+    from .loudness import loudness
+    from .measure import first_channel
 
     rate = analysis.decoded.sample_rate
     x = first_channel(analysis.decoded).astype(np.float64)
