@@ -18,14 +18,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from .decode import Decoded, decode
-from .judge import (
-    SERVICE_MESSAGES,
-    CheckReport,
-    Problem,
-    check_sample,
-    service_rejection,
-    voice_pitch_hz,
-)
+from .judge import SERVICE_MESSAGES, check_sample, service_rejection, voice_pitch_hz
+from .report import CheckReport, Problem
 from .thresholds import THRESHOLDS, Thresholds
 
 if TYPE_CHECKING:

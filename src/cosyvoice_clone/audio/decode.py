@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..errors import SampleUnreadableError, TimeoutError, TransportError
+from .files import format_size
 
 if TYPE_CHECKING:
     import numpy as np
@@ -272,7 +273,7 @@ def _network_reason(exc: Exception) -> str:
 
 def _too_big(url: str, max_bytes: int) -> SampleUnreadableError:
     return SampleUnreadableError(
-        f"{url} is larger than {max_bytes // (1024 * 1024)} MB; not downloading it",
+        f"{url} is larger than {format_size(max_bytes)}; not downloading it",
         field="sample",
         value=url,
     )

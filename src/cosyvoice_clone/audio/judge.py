@@ -11,7 +11,7 @@ Problem codes (stable; ``service_code`` in brackets, ``*`` = ``check --fix`` rep
     fail  no_speech [Audio.AudioShortError]            noise or tones, no speech
     fail  speech_too_short [Audio.AudioShortError]     under 5 s of continuous speech
     fail  too_long*                                    over 60 s
-    fail  file_too_large*                              over 10 MB
+    fail  file_too_large*                              over 10 MiB (the service's "10 MB")
     warn  format_not_documented*, wav_not_16bit*       not WAV 16-bit / MP3 / M4A
     warn  multichannel*                                only the first channel is used
     warn  duration_not_recommended(*)                  outside 10-20 s
@@ -31,9 +31,8 @@ Unreadable samples raise :class:`~cosyvoice_clone.errors.SampleUnreadableError` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
 from .. import catalog
 from ..errors import InvalidRequestError, SampleUnreadableError
@@ -44,17 +43,12 @@ from .decode import (
     decode,
     read_source,
 )
+from .files import format_size
+from .report import RATE, SHORT, SILENT, CheckReport, Problem
 from .thresholds import THRESHOLDS, Thresholds
 
 if TYPE_CHECKING:
     from .measure import Analysis
-
-Severity = Literal["fail", "warn", "info"]
-Verdict = Literal["pass", "warn", "fail"]
-
-SHORT = "Audio.AudioShortError"
-SILENT = "Audio.AudioSilentError"
-RATE = "Audio.AudioRateError"
 
 SERVICE_MESSAGES: dict[str, str] = {
     UNSUPPORTED_FORMAT: "File format unsupported.",
@@ -64,59 +58,6 @@ SERVICE_MESSAGES: dict[str, str] = {
     RATE: "File sample rate unsupported.",
 }
 """The documented answers of the service, by code (dashscope-protocol.md, Errors)."""
-
-# Order in which the service's own checks are assumed to run.
-_SERVICE_ORDER = (UNSUPPORTED_FORMAT, DECODER_ERROR, RATE, SILENT, SHORT)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One finding of the check."""
-
-    code: str
-    severity: Severity
-    message: str
-    service_code: str | None = None
-    fixable: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        """The stable JSON shape of the problem."""
-        return {
-            "code": self.code,
-            "severity": self.severity,
-            "message": self.message,
-            "service_code": self.service_code,
-            "fixable": self.fixable,
-        }
-
-
-@dataclass
-class CheckReport:
-    """The result of checking one sample."""
-
-    verdict: Verdict
-    problems: list[Problem]
-    measurements: dict[str, Any]
-    target_model: str
-    source: str | None = None
-    analysis: Analysis | None = field(default=None, repr=False)
-
-    @property
-    def service_code(self) -> str | None:
-        """The ``Audio.*`` (or format) error the service would most likely answer, if any."""
-        codes = {p.service_code for p in self.problems if p.service_code}
-        return next((c for c in _SERVICE_ORDER if c in codes), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"verdict", "problems", "measurements", ...}`` as printed by ``check --json``."""
-        return {
-            "verdict": self.verdict,
-            "problems": [p.to_dict() for p in self.problems],
-            "measurements": dict(self.measurements),
-            "target_model": self.target_model,
-            "source": self.source,
-            "service_code": self.service_code,
-        }
 
 
 def _fmt_s(value: float) -> str:
@@ -163,8 +104,8 @@ def judge(
             Problem(
                 "file_too_large",
                 "fail",
-                f"file is {m['file_size'] / 1048576:.1f} MB; the service accepts at most "
-                f"{th.max_bytes // 1048576} MB",
+                f"file is {format_size(m['file_size'])} ({m['file_size']:,} bytes); the "
+                f"service accepts at most {format_size(th.max_bytes)} ({th.max_bytes:,} bytes)",
                 fixable=True,
             )
         )
@@ -343,14 +284,6 @@ def judge(
     return sorted(problems, key=lambda p: order[p.severity])
 
 
-def verdict_of(problems: list[Problem]) -> Verdict:
-    """``fail`` if any problem fails, else ``warn`` if any warns, else ``pass``."""
-    severities = {p.severity for p in problems}
-    if "fail" in severities:
-        return "fail"
-    return "warn" if "warn" in severities else "pass"
-
-
 def resolve_model(target_model: str | None) -> catalog.TargetModel:
     """The catalog entry of ``target_model`` (default model when ``None``)."""
     name = target_model or catalog.DEFAULT_TARGET_MODEL
@@ -372,14 +305,7 @@ def check_analysis(
     """Judge an existing :class:`Analysis`."""
     model = resolve_model(target_model)
     problems = judge(analysis, model.name)
-    return CheckReport(
-        verdict=verdict_of(problems),
-        problems=problems,
-        measurements=analysis.measurements(),
-        target_model=model.name,
-        source=source,
-        analysis=analysis,
-    )
+    return CheckReport.of(problems, analysis.measurements(), model.name, source, analysis)
 
 
 def check_sample(

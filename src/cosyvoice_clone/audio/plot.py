@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InvalidRequestError
+from .files import give_default_mode
 from .outfile import check_output_path, write_atomic
 
 if TYPE_CHECKING:
-    from .judge import CheckReport
     from .repair import Plan
+    from .report import CheckReport
 
 PLOT_HINT = "install the plot extra: pip install 'cosyvoice-clone[plot]'"
 _SEVERITY_COLORS = {"fail": "#c0392b", "warn": "#d68910", "pass": "#1e8449"}
@@ -122,5 +123,10 @@ def plot_report(report: CheckReport, out: str | Path, plan: Plan | None = None) 
     ax_spec.set_ylabel("speech spectrum (dB)")
 
     out_path = check_output_path(out, "--plot")
-    write_atomic(out_path, lambda tmp: fig.savefig(tmp, format="png"))
+
+    def save(tmp: Path) -> None:
+        give_default_mode(tmp)  # mkstemp made it 0600
+        fig.savefig(tmp, format="png")
+
+    write_atomic(out_path, save)
     return out_path

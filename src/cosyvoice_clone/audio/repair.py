@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InvalidRequestError
-from .judge import CheckReport, Problem, check_analysis, check_sample, resolve_model, verdict_of
+from .files import give_default_mode
+from .judge import check_analysis, check_sample, resolve_model
 from .outfile import check_output_path, write_atomic
+from .report import CheckReport, Problem
 from .thresholds import THRESHOLDS, Thresholds
 
 if TYPE_CHECKING:
@@ -296,15 +298,12 @@ def with_inherited(after: CheckReport, before: CheckReport) -> CheckReport:
     extra = inherited_problems(before, after)
     if not extra:
         return after
-    order = {"fail": 0, "warn": 1, "info": 2}
-    problems = sorted([*after.problems, *extra], key=lambda p: order[p.severity])
-    return CheckReport(
-        verdict=verdict_of(problems),
-        problems=problems,
-        measurements=after.measurements,
-        target_model=after.target_model,
-        source=after.source,
-        analysis=after.analysis,
+    return CheckReport.of(
+        [*after.problems, *extra],
+        after.measurements,
+        after.target_model,
+        after.source,
+        after.analysis,
     )
 
 
@@ -371,6 +370,7 @@ def _refuse_overwrite(source: str | Path | bytes, out: Path) -> None:
 
 
 def _write_synced(path: Path, data: bytes) -> None:
+    give_default_mode(path)  # mkstemp made it 0600
     with path.open("wb") as fh:
         fh.write(data)
         fh.flush()

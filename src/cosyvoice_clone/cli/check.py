@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from ..audio.files import format_size
 from ..catalog import SAMPLE_MAX_PAUSE_SECONDS
 from .common import AppState, state
 
 if TYPE_CHECKING:
-    from ..audio.judge import CheckReport
     from ..audio.repair import FixResult
+    from ..audio.report import CheckReport
 
 _LABELS: tuple[tuple[str, str, str], ...] = (
     ("format", "format", ""),
@@ -89,7 +90,7 @@ def check(
     """Check a reference sample before cloning: verdict, problems, measurements.
 
     Judges the sample against the service's documented requirements (WAV 16-bit/MP3/M4A,
-    at most 60 s and 10 MB, at least 16 kHz, 5 s of continuous speech, pauses of at most
+    at most 60 s and 10 MiB, at least 16 kHz, 5 s of continuous speech, pauses of at most
     2 s) and the target model. Nothing is sent to the service. SAMPLE is a local path or an
     http(s) URL (an oss:// upload URL can only be read by the service).
 
@@ -109,23 +110,28 @@ def check(
     st = state(ctx)
     if json_output:
         st.json = True
-    from ..audio.outfile import check_output_path
+    # A plain check loads only the decoder and the measurements (numpy, soundfile): the
+    # repair, the output checks and matplotlib are imported for --fix / --plot alone.
+    if plot is not None or fix is not None:
+        from ..audio.outfile import check_output_path
 
-    if plot is not None:
-        from ..audio.plot import require_matplotlib
+        if plot is not None:
+            from ..audio.plot import require_matplotlib
 
-        require_matplotlib()
-        check_output_path(plot, "--plot")
-    if fix is not None:
-        check_output_path(fix, "--fix")
-    from ..audio import check_sample
-    from ..audio.repair import fix_sample, plan_repair
+            require_matplotlib()
+            check_output_path(plot, "--plot")
+        if fix is not None:
+            check_output_path(fix, "--fix")
 
     result: FixResult | None = None
     if fix is not None:
+        from ..audio.repair import fix_sample
+
         result = fix_sample(sample, fix, target_model)
         report = result.before
     else:
+        from ..audio.judge import check_sample
+
         report = check_sample(sample, target_model)
     if result is not None:
         code = 0 if result.written else 1
@@ -136,6 +142,7 @@ def check(
         data["fixed"] = result.to_dict()
     if plot is not None:
         from ..audio.plot import plot_report
+        from ..audio.repair import plan_repair
 
         plan = result.plan if result is not None else None
         if plan is None and report.analysis is not None:
@@ -218,8 +225,7 @@ def _fmt(key: str, value: Any, unit: str) -> str:
     if value is None:
         return "—"
     if key == "file_size":
-        size = float(value)
-        return f"{size / 1048576:.2f} MB" if size >= 1048576 else f"{size / 1024:.1f} KB"
+        return format_size(value)
     if key == "clipped_ratio":
         return f"{float(value) * 100:.3f} %"
     if isinstance(value, float):
