@@ -114,8 +114,8 @@ def k_weighted(x: npt.NDArray[np.floating[Any]], rate: int) -> npt.NDArray[np.fl
     frames = np.lib.stride_tricks.sliding_window_view(padded, size)[::hop]
     spec = np.fft.rfft(frames, axis=1).astype(np.complex64)  # but float32 irfft is faster
     spec *= _block_response(rate, size)
-    y: npt.NDArray[np.float32] = np.fft.irfft(spec, size, axis=1)[:, tail:].reshape(-1)[:n]
-    return y
+    y = np.fft.irfft(spec, size, axis=1)[:, tail:].reshape(-1)[:n]
+    return y.astype(np.float32, copy=False)
 
 
 @functools.lru_cache(maxsize=8)
@@ -123,7 +123,7 @@ def _block_response(rate: int, size: int) -> npt.NDArray[np.complex64]:
     return k_response(rate, np.fft.rfftfreq(size, 1.0 / rate)).astype(np.complex64)
 
 
-def k_response(rate: float, freqs: npt.NDArray[np.float64]) -> npt.NDArray[np.complex128]:
+def k_response(rate: float, freqs: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.complex128]:
     """The complex response ``H(f)`` of the K-weighting (both biquads) at ``freqs`` Hz."""
     z1 = np.exp(-2j * np.pi * np.asarray(freqs, dtype=np.float64) / rate)  # z^-1 on the circle
     z2 = z1 * z1
@@ -137,7 +137,8 @@ def frame_power(y: npt.NDArray[np.floating[Any]], hop: int) -> npt.NDArray[np.fl
     """Mean square of each whole ``hop``-sample frame of ``y``."""
     n = len(y) // hop
     frames = np.asarray(y[: n * hop], dtype=np.float64).reshape(n, hop)
-    return np.einsum("ij,ij->i", frames, frames) / hop
+    power: npt.NDArray[np.float64] = np.einsum("ij,ij->i", frames, frames) / hop
+    return power
 
 
 def loudness(x: npt.NDArray[np.floating[Any]], rate: int, frame_s: float = 0.02) -> float | None:
