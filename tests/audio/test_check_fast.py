@@ -19,11 +19,11 @@ import pytest
 import scipy.signal
 import soundfile as sf
 import soxr
+from test_check_cli import _run  # the same CLI runner (tests/audio is on sys.path)
 
 from cosyvoice_clone.audio import CheckReport, check_sample
 from cosyvoice_clone.audio.files import format_size
 from cosyvoice_clone.audio.loudness import k_weighted, k_weighting, loudness
-from cosyvoice_clone.cli.main import run
 
 RATES = (16000, 22050, 24000, 44100, 48000)
 
@@ -125,14 +125,6 @@ def test_plain_check_loads_no_scipy_repair_or_plot(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result == {"code": 0, "heavy": []}
-
-
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        run(list(args))
-    captured = capsys.readouterr()
-    code = info.value.code
-    return (code if isinstance(code, int) else 0), captured.out, captured.err
 
 
 def test_format_size_uses_binary_units() -> None:

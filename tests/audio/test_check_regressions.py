@@ -104,8 +104,13 @@ def test_unwritable_plot_target_is_refused_before_the_check(
     (tmp_path / "notes.txt").write_text("x")
     fixed = tmp_path / "fixed.wav"
     rc, out, err = _run(
-        capsys, "check", str(samples["good.wav"]), "--fix", str(fixed),
-        "--plot", str(tmp_path / "notes.txt" / "p.png"),
+        capsys,
+        "check",
+        str(samples["good.wav"]),
+        "--fix",
+        str(fixed),
+        "--plot",
+        str(tmp_path / "notes.txt" / "p.png"),
     )
     assert rc == 2 and out == ""
     assert "--plot" in _one_error_line(err)
@@ -115,8 +120,9 @@ def test_unwritable_plot_target_is_refused_before_the_check(
 def test_fix_creates_missing_folders_only_when_it_writes(
     capsys: pytest.CaptureFixture[str], samples: dict[str, Path], tmp_path: Path
 ) -> None:
-    rc, _, _ = _run(capsys, "check", str(samples["short.wav"]), "--fix",
-                    str(tmp_path / "new" / "dir" / "x.wav"))
+    rc, _, _ = _run(
+        capsys, "check", str(samples["short.wav"]), "--fix", str(tmp_path / "new" / "dir" / "x.wav")
+    )
     assert rc == 1 and not (tmp_path / "new").exists()
     target = tmp_path / "made" / "dir" / "x.wav"
     rc, _, _ = _run(capsys, "check", str(samples["good.wav"]), "--fix", str(target))
