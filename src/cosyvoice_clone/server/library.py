@@ -48,10 +48,13 @@ class SpeechLibrary:
         event_timeout: float = 60.0,
         concurrency: int = 4,
         retries: int = 2,
+        tasks_per_second: float | None = catalog.SYNTHESIS_TASKS_PER_SECOND_PER_MODEL,
     ) -> None:
         self.settings = settings
         self.client = AsyncCosyVoice(settings=settings)
-        self.synth = AsyncSynthesizer.from_settings(settings, event_timeout=event_timeout)
+        self.synth = AsyncSynthesizer.from_settings(
+            settings, event_timeout=event_timeout, tasks_per_second=tasks_per_second
+        )
         self.concurrency = concurrency
         self.retries = retries
 

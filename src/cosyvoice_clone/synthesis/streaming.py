@@ -175,7 +175,10 @@ class _Libsndfile(_Encoder):
         import soundfile as sf
 
         kwargs: dict[str, Any] = (
-            {"format": "MP3", "subtype": "MPEG_LAYER_III", "bitrate_mode": "CONSTANT"}
+            # constant bit rate: readers that size an mp3 without its (unsent) LAME tag,
+            # e.g. libsndfile, then measure it right
+            {"format": "MP3", "subtype": "MPEG_LAYER_III", "bitrate_mode": "CONSTANT",
+             "compression_level": 0.5}
             if fmt == "mp3"
             else {"format": "OGG", "subtype": "OPUS"}
         )
