@@ -1,4 +1,4 @@
-"""The API through the `openai` package: streaming, SSE, voices, models, errors, auth, load."""
+"""The API through the `openai` package: streaming, SSE, voices, errors, auth, load."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from conftest import TEST_KEY, ServerFactory, openai_client, register_voice
 
+from conftest import TEST_KEY, ServerFactory, openai_client, register_voice
 from cosyvoice_clone.emulator.server import RunningEmulator
 
 TEXT = "Hello there. A short sentence to speak."
