@@ -185,8 +185,9 @@ def test_full_queue_is_429_with_retry_after(
 ) -> None:
     server = make_server(max_queue=1)
     cosyvoice_emulator.set_rtf(1.0)
+    long_text = TEXT * 30  # a minute of speech in real time: still speaking below
     with openai_client(server) as client, client.audio.speech.with_streaming_response.create(
-        model="tts-1", voice="myvoice", input=TEXT, response_format="pcm"
+        model="tts-1", voice="myvoice", input=long_text, response_format="pcm"
     ) as holding:
         next(holding.iter_bytes())
         with pytest.raises(openai.RateLimitError) as caught:
