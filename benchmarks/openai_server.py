@@ -29,24 +29,10 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import EmulatorProcess, print_table
+from _util import print_table
+from long_text import Server as Emulator  # the emulator process that enrolls a voice
 
-MODEL = "cosyvoice-v3.5-plus"
 TEXT = "Hello, this is a short benchmark sentence."
-
-
-class Emulator(EmulatorProcess):
-    def create_voice(self) -> str:
-        response = httpx.post(
-            self.http_base + "/services/audio/tts/customization",
-            json={"model": "voice-enrollment", "input": {
-                "action": "create_voice", "target_model": MODEL, "prefix": "bench",
-                "url": self.sample_url}},
-            headers={"Authorization": f"Bearer {self.api_key}"},
-            timeout=60,
-        )  # fmt: skip
-        response.raise_for_status()
-        return str(response.json()["output"]["voice_id"])
 
 
 def start_speech_server(emulator: Emulator, home: Path) -> tuple[subprocess.Popen[str], str]:
