@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "demo",
     "doctor",
     "mcp_cmd",
+    "serve",
 )
 
 app = typer.Typer(

@@ -416,6 +416,7 @@ class _Connection:
             if task is None or task.task_id != task_id:
                 raise _invalid(f"task {task_id!r} is not running on this connection")
             if not task.done:  # also after finish-task: stop speaking now
+                self.backend.count("synthesis:cancelled")
                 await self._abort_task(task)
                 await self._finished(task, characters=task.received_chars)
             return

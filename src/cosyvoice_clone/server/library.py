@@ -1,0 +1,114 @@
+"""Every call the server makes into the library, in one place.
+
+The server parses requests and renders results; what a voice name means, whether a voice may
+speak, which model it speaks with, how a long text is spoken: all of that is the library's, and
+this module only forwards to it. (When the library's one voice resolver lands, ``resolve_voice``
+switches to it; nothing else in the server changes.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from .. import catalog
+from ..client import AsyncCosyVoice
+from ..config import Settings
+from ..errors import InvalidRequestError
+from ..synthesis import AsyncSynthesizer
+from ..synthesis.streaming import STREAM_FORMATS, SpeechChunks, open_speech
+
+
+@dataclass(frozen=True)
+class SpeakingVoice:
+    """A voice that may speak now: its id and the model it is bound to (``None``: unknown)."""
+
+    voice_id: str
+    target_model: str | None
+
+
+def is_unknown_voice(error: InvalidRequestError) -> bool:
+    """Whether the resolver refused a name because no voice has it (or it was deleted).
+
+    The library has no class for it yet; its messages are the contract until it does.
+    """
+    return error.field == "voice" and (
+        error.message.startswith("unknown voice") or " was deleted" in error.message
+    )
+
+
+class SpeechLibrary:
+    """The library, opened once per server: voices, models and speech."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        event_timeout: float = 60.0,
+        concurrency: int = 4,
+        retries: int = 2,
+        tasks_per_second: float | None = catalog.SYNTHESIS_TASKS_PER_SECOND_PER_MODEL,
+    ) -> None:
+        self.settings = settings
+        self.client = AsyncCosyVoice(settings=settings)
+        self.synth = AsyncSynthesizer.from_settings(
+            settings, event_timeout=event_timeout, tasks_per_second=tasks_per_second
+        )
+        self.concurrency = concurrency
+        self.retries = retries
+
+    @property
+    def region(self) -> str:
+        return self.settings.region
+
+    async def resolve_voice(self, name: str, model: str | None) -> SpeakingVoice:
+        """A voice id, registry prefix or system voice that may speak now (the library's rules:
+        deleted, UNDEPLOYED, DEPLOYING, unknown or ambiguous prefix)."""
+        from ..cli.common import AppState
+        from ..cli.speak import resolve_voice
+
+        state = AppState(_settings=self.settings)
+        record = await asyncio.to_thread(resolve_voice, state, name, model)
+        return SpeakingVoice(record.voice_id, record.target_model)
+
+    def speech(
+        self,
+        text: str,
+        voice: SpeakingVoice,
+        *,
+        model: str | None,
+        output_format: str,
+        rate: float,
+        instruction: str | None,
+    ) -> SpeechChunks:
+        """The ordered audio of ``text`` (any length), validated before anything is sent."""
+        return open_speech(
+            self.synth,
+            text,
+            voice=voice.voice_id,
+            model=model,
+            target_model=voice.target_model,
+            output_format=output_format,
+            sample_rate=24000,  # OpenAI's pcm is 24 kHz 16-bit mono; every format uses it
+            rate=rate,
+            instruction=instruction,
+            concurrency=self.concurrency,
+            retries=self.retries,
+        )
+
+    async def voices(self) -> list[dict[str, Any]]:
+        """The voices the service and the registry know (the library's merged list)."""
+        return await self.client.voices.list()
+
+    @staticmethod
+    def models() -> list[str]:
+        """The synthesis models the catalog knows."""
+        return catalog.synthesis_models()
+
+    @staticmethod
+    def formats() -> tuple[str, ...]:
+        return STREAM_FORMATS
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

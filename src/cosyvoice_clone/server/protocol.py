@@ -1,0 +1,143 @@
+"""OpenAI's shapes: the speech request, the error body, the model list, SSE events.
+
+Sources: the OpenAI API reference for ``POST /v1/audio/speech`` (``model``, ``input``, ``voice``
+as a name or ``{"id": ...}``, ``instructions``, ``response_format`` mp3|opus|aac|flac|wav|pcm,
+``speed``, ``stream_format`` audio|sse; pcm is 24 kHz 16-bit signed little-endian mono) and the
+``openai`` Python package's types (``openai/types/audio/speech_create_params.py``,
+``openai/types/audio/speech_audio_delta_event.py``, ``speech_audio_done_event.py``), 2026-06.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+OPENAI_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
+"""OpenAI's speech models: each means "the voice's own target model"."""
+DEFAULT_FORMAT = "mp3"
+STREAM_FORMATS = ("audio", "sse")
+MAX_INPUT = 4096
+"""OpenAI's limit on ``input``; ours is the library's (long texts are split), not this."""
+
+
+class APIError(Exception):
+    """An error answer in OpenAI's shape (rendered by one handler)."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type
+        self.param = param
+        self.code = code
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+
+def is_openai_model(name: str) -> bool:
+    """``tts-1``, ``tts-1-hd``, ``gpt-4o-mini-tts`` and its dated snapshots."""
+    return name in OPENAI_MODELS or name.startswith(("gpt-4o-mini-tts-", "gpt-4o-tts"))
+
+
+@dataclass(frozen=True)
+class SpeechRequest:
+    """A parsed ``POST /v1/audio/speech`` body."""
+
+    model: str
+    input: str
+    voice: str
+    response_format: str
+    speed: float
+    instructions: str | None
+    stream_format: str
+
+    @property
+    def cosyvoice_model(self) -> str | None:
+        """The model to ask the library for (``None``: the voice's own)."""
+        return None if is_openai_model(self.model) else self.model
+
+
+def _string(body: dict[str, Any], name: str, *, required: bool) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise APIError(400, f"missing required parameter '{name}'", param=name,
+                           code="missing_required_parameter")  # fmt: skip
+        return None
+    if not isinstance(value, str):
+        raise APIError(400, f"'{name}' must be a string", param=name, code="invalid_type")
+    return value
+
+
+def parse_speech(raw: bytes, formats: tuple[str, ...]) -> SpeechRequest:
+    """Parse and check the request body (shape only; the library checks the values)."""
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        raise APIError(400, "the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise APIError(400, "the request body must be a JSON object")
+    model = _string(body, "model", required=True) or ""
+    text = _string(body, "input", required=True) or ""
+    if not text.strip():
+        raise APIError(400, "'input' is empty: there is no text to speak", param="input")
+    voice_value = body.get("voice")
+    if isinstance(voice_value, dict):
+        voice_value = voice_value.get("id")
+    if not isinstance(voice_value, str) or not voice_value.strip():
+        code = "missing_required_parameter" if voice_value is None else "invalid_type"
+        message = "'voice' must be a voice name or {\"id\": ...}"
+        raise APIError(400, message, param="voice", code=code)
+    fmt = _string(body, "response_format", required=False) or DEFAULT_FORMAT
+    if fmt not in formats:
+        allowed = ", ".join(formats)
+        raise APIError(400, f"unsupported response_format {fmt!r}: use one of {allowed}",
+                       param="response_format", code="invalid_value")  # fmt: skip
+    speed = body.get("speed", 1.0)
+    if speed is None:
+        speed = 1.0
+    if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not math.isfinite(speed):
+        raise APIError(400, "'speed' must be a number", param="speed", code="invalid_type")
+    stream_format = _string(body, "stream_format", required=False) or "audio"
+    if stream_format not in STREAM_FORMATS:
+        raise APIError(400, f"unsupported stream_format {stream_format!r}: use audio or sse",
+                       param="stream_format", code="invalid_value")  # fmt: skip
+    instructions = _string(body, "instructions", required=False)
+    return SpeechRequest(model, text, voice_value.strip(), fmt, float(speed),
+                         instructions or None, stream_format)  # fmt: skip
+
+
+def model_list(names: list[str], created: int = 0) -> dict[str, Any]:
+    """``GET /v1/models`` in OpenAI's list shape."""
+    return {
+        "object": "list",
+        "data": [
+            {"id": name, "object": "model", "created": created, "owned_by": "cosyvoice-clone"}
+            for name in names
+        ],
+    }
+
+
+def sse_event(data: dict[str, Any]) -> bytes:
+    """One server-sent event carrying ``data`` as JSON."""
+    return b"data: " + json.dumps(data, separators=(",", ":")).encode() + b"\n\n"
