@@ -30,6 +30,7 @@ class AppState:
     """The global options of one invocation, and what is resolved from them on demand."""
 
     region: str | None = None
+    workspace: str | None = None
     emulator: bool = False
     json: bool = False
     home: Path | None = None
@@ -46,6 +47,7 @@ class AppState:
 
             settings = Settings.resolve(
                 region=self.region,
+                workspace=self.workspace,
                 api_key=self.api_key,
                 profile=self.profile,
                 home=self.home,

@@ -68,7 +68,19 @@ def main(
     region: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
         None,
         "--region",
-        help="cn-beijing or ap-southeast-1 (env DASHSCOPE_REGION; default cn-beijing).",
+        help=(
+            "cn-beijing, ap-southeast-1, us-east-1, cn-hongkong, eu-central-1 or ap-northeast-1 "
+            "(env DASHSCOPE_REGION; default cn-beijing)."
+        ),
+        show_default=False,
+    ),
+    workspace: Optional[str] = typer.Option(  # noqa: UP045
+        None,
+        "--workspace",
+        help=(
+            "Model Studio workspace id: use its host {id}.{region}.maas.aliyuncs.com "
+            "(env DASHSCOPE_WORKSPACE_ID)."
+        ),
         show_default=False,
     ),
     emulator: bool = typer.Option(
@@ -102,6 +114,7 @@ def main(
     """Clone voices with Alibaba Cloud CosyVoice and speak with them."""
     app_state = AppState(
         region=region,
+        workspace=workspace,
         emulator=emulator,
         json=json_output,
         home=home,
