@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings as _warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -160,8 +161,18 @@ def _target_model(value: Any, region: str, warnings: list[str]) -> str:
             hint=f"{rule.fact.cite()}; or choose the region where it is offered with --region",
         )
     if rule.verdict is catalog.CloneVerdict.DISPUTED:
-        warnings.append(region_warning(rule))
+        message = region_warning(rule)
+        warnings.append(message)
+        _warnings.warn(message, RegionRuleWarning, stacklevel=4)
     return str(value)
+
+
+class RegionRuleWarning(UserWarning):
+    """A clone is sent although official sources disagree on whether its region allows it.
+
+    Emitted through :mod:`warnings` (once per message under the default filter) when the request
+    is validated, and also listed in the request's and the result's ``warnings``.
+    """
 
 
 def region_warning(rule: catalog.CloneRule) -> str:
@@ -356,6 +367,7 @@ __all__ = [
     "CloneOptions",
     "CloneRequest",
     "CloneResponse",
+    "RegionRuleWarning",
     "clone_request_from_dict",
     "normalize_clone_options",
     "normalize_clone_request",

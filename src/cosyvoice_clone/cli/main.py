@@ -17,7 +17,7 @@ import typer
 
 from .. import __version__
 from ..errors import CosyVoiceCloneError
-from .common import AppState, print_json, state, stderr_console
+from .common import AppState, print_json, reset_warnings, show_warning, state, stderr_console
 
 COMMAND_MODULES = (
     "prepare",
@@ -140,8 +140,29 @@ def report_error(err: CosyVoiceCloneError, json_mode: bool, secrets: tuple[str, 
     stderr_console().print(f"error: {redact(str(err), *secrets)}", markup=False)
 
 
+def _library_warning(
+    message: Warning | str, category: type[Warning], *_args: object, **_kwargs: object
+) -> None:
+    show_warning(str(message))
+
+
 def run(argv: list[str] | None = None) -> None:
-    """Console-script entry: run the app, map errors to one line and an exit status."""
+    """Console-script entry: run the app, map errors to one line and an exit status.
+
+    Warnings the library emits (e.g. a disputed region rule) are shown as one line each.
+    """
+    import warnings
+
+    from ..request import RegionRuleWarning
+
+    reset_warnings()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("default", category=RegionRuleWarning)
+        warnings.showwarning = _library_warning
+        _run(argv)
+
+
+def _run(argv: list[str] | None) -> None:
     args = sys.argv[1:] if argv is None else argv
     json_mode = "--json" in args
     global _json_requested
