@@ -169,7 +169,9 @@ def test_workspace_hosts_as_the_sdk_builds_them() -> None:
     assert s.workspace == "llm-abc123"
     assert s.workspace_source == "env DASHSCOPE_WORKSPACE_ID"
     assert s.http_base == "https://llm-abc123.ap-southeast-1.maas.aliyuncs.com/api/v1"
-    assert s.websocket_url == "wss://llm-abc123.ap-southeast-1.maas.aliyuncs.com/api-ws/v1/inference"
+    assert (
+        s.websocket_url == "wss://llm-abc123.ap-southeast-1.maas.aliyuncs.com/api-ws/v1/inference"
+    )
     assert s.http_base_source == "workspace host (env DASHSCOPE_WORKSPACE_ID)"
     # the 2.0 client's names too (DASHSCOPE_WORKSPACE, DASHSCOPE_API_REGION); explicit wins
     s = Settings.resolve(
@@ -193,7 +195,9 @@ def test_explicit_endpoints_win_over_the_workspace_host() -> None:
     assert s.http_base == "http://127.0.0.1:8765/api/v1"
     assert s.websocket_url == "ws://127.0.0.1:8765/api-ws/v1/inference"  # derived, not public
     assert s.workspace == "ws1"  # still sent as the X-DashScope-WorkSpace header
-    s = Settings.resolve(websocket_url="ws://127.0.0.1:9/x", environ={"DASHSCOPE_WORKSPACE_ID": "w"})
+    s = Settings.resolve(
+        websocket_url="ws://127.0.0.1:9/x", environ={"DASHSCOPE_WORKSPACE_ID": "w"}
+    )
     assert s.http_base == "https://w.cn-beijing.maas.aliyuncs.com/api/v1"
     assert s.websocket_url == "ws://127.0.0.1:9/x"
 

@@ -142,9 +142,22 @@ def test_v2_drops_language_hint_with_a_warning(cli, tmp_path: Path) -> None:  # 
 def test_optional_fields_go_in_the_wire_input(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "r.json"
     result = cli(
-        "prepare", "--target-model", "cosyvoice-v3-flash", "--prefix", "abc",
-        "--voice-sample-url", "https://x/a.wav", "--language-hint", "en", "--language-hint", "fr",
-        "--max-prompt-audio-length", "12", "--enable-preprocess", "--output", str(out),
+        "prepare",
+        "--target-model",
+        "cosyvoice-v3-flash",
+        "--prefix",
+        "abc",
+        "--voice-sample-url",
+        "https://x/a.wav",
+        "--language-hint",
+        "en",
+        "--language-hint",
+        "fr",
+        "--max-prompt-audio-length",
+        "12",
+        "--enable-preprocess",
+        "--output",
+        str(out),
     )
     assert result.exit_code == 0, result.stderr
     assert json.loads(out.read_text()) == {
@@ -165,8 +178,17 @@ def test_optional_fields_go_in_the_wire_input(cli, tmp_path: Path) -> None:  # t
 def test_disputed_region_rule_warns_once_and_writes_the_request(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "r.json"
     result = cli(
-        "--region", "ap-southeast-1", "prepare", "--target-model", "cosyvoice-v3-plus",
-        "--prefix", "abc", "--voice-sample-url", "https://x/a.wav", "--output", str(out),
+        "--region",
+        "ap-southeast-1",
+        "prepare",
+        "--target-model",
+        "cosyvoice-v3-plus",
+        "--prefix",
+        "abc",
+        "--voice-sample-url",
+        "https://x/a.wav",
+        "--output",
+        str(out),
     )
     assert result.exit_code == 0, result.stderr
     assert json.loads(out.read_text())["input"]["target_model"] == "cosyvoice-v3-plus"

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -21,17 +21,21 @@ from cosyvoice_clone.errors import QuotaExceededError
 from cosyvoice_clone.http import RetryPolicy
 
 KEY = "sk-FAKE-quota-0123456789-abcdef"
-QUOTA = {"request_id": "q-1", "code": "Throttling.AllocationQuota", "message": "Your current quota is 1000"}
+QUOTA = {
+    "request_id": "q-1",
+    "code": "Throttling.AllocationQuota",
+    "message": "Your current quota is 1000",
+}
 PATIENT = RetryPolicy(max_attempts=5, initial_delay=0.01, max_delay=0.02)
 
 
 class QuotaService(BaseHTTPRequestHandler):
     """A loopback DashScope whose account has no free voice slot."""
 
-    creates: list[str] = []
+    creates: ClassVar[list[str]] = []
     status = 429
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
         action = body["input"]["action"]
         if action == "create_voice":
@@ -67,16 +71,29 @@ def quota_service() -> Iterator[str]:
 
 
 @pytest.mark.parametrize("status", [400, 429])
-def test_quota_fails_at_once_in_the_library(quota_service: str, tmp_path: Path, status: int) -> None:
+def test_quota_fails_at_once_in_the_library(
+    quota_service: str, tmp_path: Path, status: int
+) -> None:
     QuotaService.status = status
-    with CosyVoice(
-        api_key=KEY, http_base=quota_service, home=tmp_path / "h", output_dir=tmp_path / "o",
-        retry=PATIENT, rate_limit=None,
-    ) as client, pytest.raises(QuotaExceededError) as info:
+    with (
+        CosyVoice(
+            api_key=KEY,
+            http_base=quota_service,
+            home=tmp_path / "h",
+            output_dir=tmp_path / "o",
+            retry=PATIENT,
+            rate_limit=None,
+        ) as client,
+        pytest.raises(QuotaExceededError) as info,
+    ):
         client.clone(prefix="full", sample="https://example.com/a.wav", skip_check=True, wait=False)
     assert QuotaService.creates == ["full"]  # one attempt, no retry
     err = info.value
-    assert (err.http_status, err.api_code, err.exit_code) == (status, "Throttling.AllocationQuota", 4)
+    assert (err.http_status, err.api_code, err.exit_code) == (
+        status,
+        "Throttling.AllocationQuota",
+        4,
+    )
     assert err.hint and "voices prune" in err.hint
 
 
@@ -85,8 +102,15 @@ def test_quota_is_one_line_and_exit_4_from_the_cli(cli, quota_service: str, monk
     monkeypatch.setenv("DASHSCOPE_API_KEY", KEY)
     monkeypatch.setenv("DASHSCOPE_HTTP_BASE_URL", quota_service)
     monkeypatch.setenv("COSYVOICE_CLONE_RETRY_ATTEMPTS", "5")
-    result = cli("clone", "--prefix", "full", "--sample", "https://example.com/a.wav",
-                 "--skip-check", "--no-wait")
+    result = cli(
+        "clone",
+        "--prefix",
+        "full",
+        "--sample",
+        "https://example.com/a.wav",
+        "--skip-check",
+        "--no-wait",
+    )
     assert result.code == 4
     assert QuotaService.creates == ["full"]
     lines = result.err.strip().splitlines()
@@ -97,7 +121,11 @@ def test_quota_is_one_line_and_exit_4_from_the_cli(cli, quota_service: str, monk
 
 def test_a_plain_429_is_still_retried(tmp_path: Path) -> None:
     answers = [
-        httpx.Response(429, json={"code": "Throttling.RateQuota", "message": "slow"}, headers={"retry-after": "0"}),
+        httpx.Response(
+            429,
+            json={"code": "Throttling.RateQuota", "message": "slow"},
+            headers={"retry-after": "0"},
+        ),
         httpx.Response(200, json={"output": {"voice_list": []}, "usage": {}, "request_id": "r"}),
     ]
     sent: list[httpx.Request] = []
@@ -107,8 +135,12 @@ def test_a_plain_429_is_still_retried(tmp_path: Path) -> None:
         return answers.pop(0)
 
     with CosyVoice(
-        api_key=KEY, http_base="http://dashscope.test/api/v1", home=tmp_path / "h",
-        output_dir=tmp_path / "o", transport=httpx.MockTransport(script), retry=PATIENT,
+        api_key=KEY,
+        http_base="http://dashscope.test/api/v1",
+        home=tmp_path / "h",
+        output_dir=tmp_path / "o",
+        transport=httpx.MockTransport(script),
+        retry=PATIENT,
         rate_limit=None,
     ) as client:
         client.voices.list()

@@ -17,8 +17,17 @@ def test_disputed_rule_is_sent_with_one_warning_and_a_refusal_is_one_line(
 ) -> None:
     # The emulator follows the conservative rule (no v3 cloning in Singapore); the client does
     # not refuse, since newer official pages say the service clones there.
-    result = cli(*SG, "clone", "--prefix", "sgv3", "--sample", str(REFERENCE),
-                 "--target-model", "cosyvoice-v3-plus", "--no-wait")
+    result = cli(
+        *SG,
+        "clone",
+        "--prefix",
+        "sgv3",
+        "--sample",
+        str(REFERENCE),
+        "--target-model",
+        "cosyvoice-v3-plus",
+        "--no-wait",
+    )
     assert result.code == 1, result.err
     lines = result.err.strip().splitlines()
     warnings = [line for line in lines if line.startswith("warning: region rule:")]
@@ -39,8 +48,17 @@ def test_what_every_source_agrees_on_is_refused_before_sending(cli: Callable[...
 
 
 def test_local_samples_upload_in_singapore(cli: Callable[..., Result]) -> None:
-    result = cli(*SG, "--json", "clone", "--prefix", "sgv2", "--sample", str(REFERENCE),
-                 "--target-model", "cosyvoice-v2")
+    result = cli(
+        *SG,
+        "--json",
+        "clone",
+        "--prefix",
+        "sgv2",
+        "--sample",
+        str(REFERENCE),
+        "--target-model",
+        "cosyvoice-v2",
+    )
     assert result.code == 0, result.err
     assert result.json["sample_url"].startswith("oss://")
     assert result.json["status"] == "OK"

@@ -111,14 +111,22 @@ def prepare(
                 response_error = str(exc)
         if validate_response is None or prefix is not None or voice_sample_url:
             request = _request(
-                prefix, voice_sample_url, target_model, language_hint, max_prompt_audio_length,
-                enable_preprocess, settings.region,
+                prefix,
+                voice_sample_url,
+                target_model,
+                language_hint,
+                max_prompt_audio_length,
+                enable_preprocess,
+                settings.region,
             )
             for warning in request.warnings:
                 app_state.warn(warning)
             path = output or settings.output_dir / "request.json"
             record_clone(
-                settings.output_dir, request, response, request_path=path,
+                settings.output_dir,
+                request,
+                response,
+                request_path=path,
                 extra={"source": "prepare"},
             )
             result["request_path"] = str(path)
