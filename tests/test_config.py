@@ -154,3 +154,57 @@ def test_custom_http_base_never_pairs_with_the_public_websocket() -> None:
         http_base="http://127.0.0.1:1/api/v1", websocket_url="ws://127.0.0.1:2/x", environ={}
     )
     assert s.websocket_url == "ws://127.0.0.1:2/x"
+
+
+def test_workspace_hosts_as_the_sdk_builds_them() -> None:
+    # no workspace: the region's shared host (classic), in every region the SDK knows
+    assert Settings.resolve(environ={}).http_base == "https://dashscope.aliyuncs.com/api/v1"
+    s = Settings.resolve(region="cn-hongkong", environ={})
+    assert s.http_base == "https://cn-hongkong.dashscope.aliyuncs.com/api/v1"
+    assert s.workspace is None and s.http_base_source == "region default"
+    # a workspace (env DASHSCOPE_WORKSPACE_ID, as in SDK 2.0.2 common/env.py) picks its host
+    s = Settings.resolve(
+        environ={"DASHSCOPE_WORKSPACE_ID": "llm-abc123", "DASHSCOPE_REGION": "ap-southeast-1"}
+    )
+    assert s.workspace == "llm-abc123"
+    assert s.workspace_source == "env DASHSCOPE_WORKSPACE_ID"
+    assert s.http_base == "https://llm-abc123.ap-southeast-1.maas.aliyuncs.com/api/v1"
+    assert (
+        s.websocket_url == "wss://llm-abc123.ap-southeast-1.maas.aliyuncs.com/api-ws/v1/inference"
+    )
+    assert s.http_base_source == "workspace host (env DASHSCOPE_WORKSPACE_ID)"
+    # the 2.0 client's names too (DASHSCOPE_WORKSPACE, DASHSCOPE_API_REGION); explicit wins
+    s = Settings.resolve(
+        environ={"DASHSCOPE_WORKSPACE": "ws2", "DASHSCOPE_API_REGION": "eu-central-1"}
+    )
+    assert s.http_base == "https://ws2.eu-central-1.maas.aliyuncs.com/api/v1"
+    s = Settings.resolve(workspace="ws3", environ={"DASHSCOPE_WORKSPACE_ID": "ws4"})
+    assert (s.workspace, s.workspace_source) == ("ws3", "explicit")
+    assert s.http_base == "https://ws3.cn-beijing.maas.aliyuncs.com/api/v1"
+    for region in ("us-east-1", "ap-northeast-1"):
+        s = Settings.resolve(region=region, workspace="w", environ={})
+        assert s.http_base == f"https://w.{region}.maas.aliyuncs.com/api/v1"
+
+
+def test_explicit_endpoints_win_over_the_workspace_host() -> None:
+    env = {
+        "DASHSCOPE_WORKSPACE_ID": "ws1",
+        "DASHSCOPE_HTTP_BASE_URL": "http://127.0.0.1:8765/api/v1",
+    }
+    s = Settings.resolve(environ=env)
+    assert s.http_base == "http://127.0.0.1:8765/api/v1"
+    assert s.websocket_url == "ws://127.0.0.1:8765/api-ws/v1/inference"  # derived, not public
+    assert s.workspace == "ws1"  # still sent as the X-DashScope-WorkSpace header
+    s = Settings.resolve(
+        websocket_url="ws://127.0.0.1:9/x", environ={"DASHSCOPE_WORKSPACE_ID": "w"}
+    )
+    assert s.http_base == "https://w.cn-beijing.maas.aliyuncs.com/api/v1"
+    assert s.websocket_url == "ws://127.0.0.1:9/x"
+
+
+@pytest.mark.parametrize("bad", ["-ws", "a/b", "ws.evil.example", "x" * 65, "a b"])
+def test_workspace_id_that_cannot_be_a_host_label_is_refused(bad: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.resolve(environ={"DASHSCOPE_WORKSPACE_ID": bad})
+    assert info.value.exit_code == 2
+    assert "DASHSCOPE_WORKSPACE_ID" in str(info.value)

@@ -51,7 +51,35 @@ def test_unknown_region_is_one_line_exit_2(cli) -> None:  # type: ignore[no-unty
     result = cli("--region", "mars-1", "doctor", "--offline")
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
-        "error: unknown region 'mars-1' — use one of: cn-beijing, ap-southeast-1"
+        "error: unknown region 'mars-1' — use one of: cn-beijing, ap-southeast-1, "
+        "us-east-1, cn-hongkong, eu-central-1, ap-northeast-1"
     ]
     result = cli("--json", "--region", "mars-1", "doctor")
     assert json.loads(result.stdout)["error"]["code"] == "config"
+
+
+def test_workspace_and_its_hosts_are_shown(cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DASHSCOPE_API_KEY", KEY)
+    monkeypatch.setenv("DASHSCOPE_WORKSPACE_ID", "llm-ws42")
+    result = cli("--json", "--region", "ap-southeast-1", "doctor", "--offline")
+    assert result.exit_code == 0
+    report = result.json()
+    assert (report["workspace"], report["workspace_source"]) == (
+        "llm-ws42",
+        "env DASHSCOPE_WORKSPACE_ID",
+    )
+    assert report["http_base"] == "https://llm-ws42.ap-southeast-1.maas.aliyuncs.com/api/v1"
+    assert report["websocket_url"] == (
+        "wss://llm-ws42.ap-southeast-1.maas.aliyuncs.com/api-ws/v1/inference"
+    )
+    assert report["clone_models_disputed"] == ["cosyvoice-v3-plus", "cosyvoice-v3-flash"]
+    assert report["temporary_upload"] is True
+    # the global option wins over the environment; the text report names both
+    result = cli("--workspace", "ws7", "--region", "us-east-1", "doctor", "--offline")
+    assert result.exit_code == 0
+    assert "ws7" in result.stdout and "ws7.us-east-1.maas.aliyuncs.com" in result.stdout
+    # no workspace: the classic host stays
+    monkeypatch.delenv("DASHSCOPE_WORKSPACE_ID")
+    report = cli("--json", "doctor", "--offline").json()
+    assert report["workspace"] is None
+    assert report["http_base"] == "https://dashscope.aliyuncs.com/api/v1"

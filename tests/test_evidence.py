@@ -19,7 +19,7 @@ def test_success_then_failure_leaves_no_stale_response(tmp_path: Path) -> None:
     bad = normalize_clone_request(prefix="bad", voice_sample_url="https://x/silent.wav")
     record_clone(tmp_path, bad, None, extra={"error": {"code": "bad_sample"}})
     assert not (tmp_path / "response.json").exists()
-    assert json.loads((tmp_path / "request.json").read_text())["prefix"] == "bad"
+    assert json.loads((tmp_path / "request.json").read_text())["input"]["prefix"] == "bad"
     evidence = json.loads((tmp_path / "evidence.json").read_text())
     assert evidence["prefix"] == "bad" and evidence["voice_id"] is None
     # the earlier voice keeps its own record

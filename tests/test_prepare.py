@@ -42,16 +42,24 @@ def run_script(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_seed_command_verbatim(tmp_path: Path) -> None:
     proc = run_script(SEED, tmp_path)
     assert proc.returncode == 0, proc.stderr
+    # exactly the original helper's stdout: one line, json.dumps' default separators
+    assert proc.stdout == (
+        '{"ok": true, "request_path": "output/alicloud-ai-audio-cosyvoice-voice-clone/'
+        'request.json"}\n'
+    )
     result = json.loads(proc.stdout)
-    assert result["ok"] is True
-    assert result["request_path"] == str(DEFAULT_OUT / "request.json")
+    assert result == {"ok": True, "request_path": str(DEFAULT_OUT / "request.json")}
+    # request.json is the wire body, what a user can POST as it is
     written = json.loads((tmp_path / result["request_path"]).read_text())
     assert written == {
         "model": "voice-enrollment",
-        "target_model": "cosyvoice-v3.5-plus",
-        "prefix": "myvoice",
-        "voice_sample_url": "https://example.com/voice.wav",
-        "language_hints": ["zh"],
+        "input": {
+            "action": "create_voice",
+            "target_model": "cosyvoice-v3.5-plus",
+            "prefix": "myvoice",
+            "url": "https://example.com/voice.wav",
+            "language_hints": ["zh"],
+        },
     }
     evidence = json.loads((tmp_path / DEFAULT_OUT / "evidence.json").read_text())
     assert evidence["target_model"] == "cosyvoice-v3.5-plus"
@@ -68,12 +76,13 @@ def test_evals(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
         result = cli("prepare", *case["args"], "--output", str(out))
         assert result.exit_code == 0, result.stdout + result.stderr
         assert json.loads(out.read_text()) == case["expected_request"]
-        assert result.json()["request_path"] == str(out)
+        assert result.stdout == json.dumps({"ok": True, "request_path": str(out)}) + "\n"
 
 
 def test_invalid_request_exits_2_naming_the_field(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("prepare", "--prefix", "bad_prefix!", "--voice-sample-url", "https://x/a.wav")
     assert result.exit_code == 2
+    assert result.stdout.count("\n") == 1  # one line, like every answer of the helper
     error = result.json()["error"]
     assert result.json()["ok"] is False
     assert error["field"] == "prefix"
@@ -125,9 +134,66 @@ def test_v2_drops_language_hint_with_a_warning(cli, tmp_path: Path) -> None:  # 
         str(out),
     )
     assert result.exit_code == 0
-    assert "language_hints" not in json.loads(out.read_text())
-    assert "warning" in result.stderr
-    assert result.json()["warnings"]
+    assert "language_hints" not in json.loads(out.read_text())["input"]
+    assert "warning: language_hints" in result.stderr
+    assert result.json() == {"ok": True, "request_path": str(out)}
+
+
+def test_optional_fields_go_in_the_wire_input(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "r.json"
+    result = cli(
+        "prepare",
+        "--target-model",
+        "cosyvoice-v3-flash",
+        "--prefix",
+        "abc",
+        "--voice-sample-url",
+        "https://x/a.wav",
+        "--language-hint",
+        "en",
+        "--language-hint",
+        "fr",
+        "--max-prompt-audio-length",
+        "12",
+        "--enable-preprocess",
+        "--output",
+        str(out),
+    )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(out.read_text()) == {
+        "model": "voice-enrollment",
+        "input": {
+            "action": "create_voice",
+            "target_model": "cosyvoice-v3-flash",
+            "prefix": "abc",
+            "url": "https://x/a.wav",
+            "language_hints": ["en"],
+            "max_prompt_audio_length": 12.0,
+            "enable_preprocess": True,
+        },
+    }
+    assert "only the first item counts" in result.stderr
+
+
+def test_disputed_region_rule_warns_once_and_writes_the_request(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "r.json"
+    result = cli(
+        "--region",
+        "ap-southeast-1",
+        "prepare",
+        "--target-model",
+        "cosyvoice-v3-plus",
+        "--prefix",
+        "abc",
+        "--voice-sample-url",
+        "https://x/a.wav",
+        "--output",
+        str(out),
+    )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(out.read_text())["input"]["target_model"] == "cosyvoice-v3-plus"
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "region rule" in warnings[0] and "voice_clone.py" in warnings[0]
 
 
 def test_validate_response_both_ways(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -143,18 +209,23 @@ def test_validate_response_both_ways(cli, tmp_path: Path) -> None:  # type: igno
     )
     result = cli("prepare", "--validate-response", str(good))
     assert result.exit_code == 0
-    assert result.json()["response_valid"] is True
-    assert result.json()["response"]["voice_id"].endswith("b" * 32)
+    assert result.stdout == '{"ok": true, "response_valid": true}\n'
 
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"output": {}, "request_id": "req-2"}))
     result = cli("prepare", "--validate-response", str(bad))
     assert result.exit_code == 1
-    assert result.json() == {"ok": False, "error": "missing output.voice_id"}
+    assert result.stdout == '{"ok": false, "error": "missing output.voice_id"}\n'
 
     result = cli("prepare", *SEED, "--validate-response", str(good))
     assert result.exit_code == 0
-    assert result.json()["response_valid"] is True
+    out_dir = Path(os.environ["COSYVOICE_CLONE_OUTPUT_DIR"])
+    assert result.stdout == (
+        json.dumps(
+            {"ok": True, "request_path": str(out_dir / "request.json"), "response_valid": True}
+        )
+        + "\n"
+    )
     out_dir = Path(os.environ["COSYVOICE_CLONE_OUTPUT_DIR"])
     assert json.loads((out_dir / "response.json").read_text())["request_id"] == "req-1"
 

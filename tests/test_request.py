@@ -12,6 +12,7 @@ from cosyvoice_clone import catalog
 from cosyvoice_clone.errors import InvalidRequestError
 from cosyvoice_clone.request import (
     CloneResponse,
+    RegionRuleWarning,
     clone_request_from_dict,
     normalize_clone_options,
     normalize_clone_request,
@@ -96,27 +97,62 @@ def test_unknown_target_model_lists_the_known_ones() -> None:
 
 
 @pytest.mark.parametrize(
-    ("model", "region", "ok"),
+    ("model", "region", "verdict"),
     [
-        ("cosyvoice-v3.5-plus", "cn-beijing", True),
-        ("cosyvoice-v3.5-flash", "cn-beijing", True),
-        ("cosyvoice-v3.5-plus", "ap-southeast-1", False),
-        ("cosyvoice-v3.5-flash", "ap-southeast-1", False),
-        ("cosyvoice-v3-plus", "ap-southeast-1", False),
-        ("cosyvoice-v3-flash", "ap-southeast-1", False),
-        ("cosyvoice-v2", "ap-southeast-1", True),
-        ("cosyvoice-v3-plus", "cn-beijing", True),
+        ("cosyvoice-v3.5-plus", "cn-beijing", "yes"),
+        ("cosyvoice-v3.5-flash", "cn-beijing", "yes"),
+        ("cosyvoice-v3-plus", "cn-beijing", "yes"),
+        ("cosyvoice-v2", "ap-southeast-1", "yes"),
+        # every source agrees: v3.5 exists only in Beijing -> refused, nothing sent
+        ("cosyvoice-v3.5-plus", "ap-southeast-1", "no"),
+        ("cosyvoice-v3.5-flash", "ap-southeast-1", "no"),
+        ("cosyvoice-v3.5-plus", "us-east-1", "no"),
+        # sources disagree (or none covers the region) -> sent, with one warning naming the rule
+        ("cosyvoice-v3-plus", "ap-southeast-1", "disputed"),
+        ("cosyvoice-v3-flash", "ap-southeast-1", "disputed"),
+        ("cosyvoice-v2", "eu-central-1", "disputed"),
     ],
 )
-def test_region_rules(model: str, region: str, ok: bool) -> None:
-    if ok:
-        assert make(target_model=model, region=region).region == region
-    else:
+def test_region_rules(model: str, region: str, verdict: str) -> None:
+    assert catalog.clone_rule(model, region).verdict == verdict
+    if verdict == "no":
         with pytest.raises(InvalidRequestError) as info:
             make(target_model=model, region=region)
         assert info.value.field == "target_model"
         assert region in str(info.value)
-        assert "cosyvoice-v2" in str(info.value)  # says what does work there
+        assert "only in China (Beijing)" in str(info.value)  # the rule, with its source
+        if region == "ap-southeast-1":
+            assert "cosyvoice-v2" in str(info.value)  # says what does work there
+        return
+    if verdict == "disputed":
+        with pytest.warns(RegionRuleWarning, match="region rule"):
+            req = make(target_model=model, region=region)
+    else:
+        req = make(target_model=model, region=region)
+    assert req.to_payload()["input"]["target_model"] == model
+    region_warnings = [w for w in req.warnings if w.startswith("region rule:")]
+    if verdict == "yes":
+        assert region_warnings == []
+    else:
+        assert len(region_warnings) == 1
+        assert "\n" not in region_warnings[0]
+        assert model in region_warnings[0] and region in region_warnings[0]
+        assert catalog.clone_rule(model, region).fact.source in region_warnings[0]
+
+
+def test_every_clone_rule_has_a_source_and_date() -> None:
+    for rule in catalog.CLONE_RULES:
+        assert rule.model in catalog.TARGET_MODELS
+        assert rule.region == "*" or rule.region in catalog.REGIONS
+        assert rule.fact.source and rule.fact.date[:4].isdigit()
+    for region in catalog.REGIONS.values():
+        assert region.hosts_fact.source and region.upload_fact.date
+
+
+def test_temporary_upload_is_documented_in_beijing_and_singapore() -> None:
+    uploads = [r.name for r in catalog.REGIONS.values() if r.supports_temporary_upload]
+    assert uploads == ["cn-beijing", "ap-southeast-1"]
+    assert "2026-10" in catalog.REGIONS["ap-southeast-1"].upload_fact.date
 
 
 @pytest.mark.parametrize(

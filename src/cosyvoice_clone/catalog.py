@@ -1,7 +1,8 @@
 """One table of facts about the service: regions, endpoints, target models and their rules.
 
-Every model/region rule of the skill lives here once. The client (request validation), the CLI
-and the emulator all read these tables; change a rule here and every part follows.
+Every model/region rule lives here once, with its source and the date the source was read
+(``docs/protocol.md`` lists them all). The client (request validation), the CLI and the emulator
+read these tables; change a rule here and every part follows.
 """
 
 from __future__ import annotations
@@ -16,31 +17,99 @@ DEFAULT_REGION = "cn-beijing"
 
 
 @dataclass(frozen=True)
+class Fact:
+    """A statement about the service with where it comes from and when that was read."""
+
+    text: str
+    source: str
+    date: str
+
+    def cite(self) -> str:
+        """The fact as one line: ``text (source, date)``."""
+        return f"{self.text} ({self.source}, {self.date})"
+
+
+_SDK = "dashscope SDK 2.0.2"
+_SDK_HOSTS = Fact(
+    "the per-workspace host is https://{workspace}.{region}.maas.aliyuncs.com (HTTP /api/v1, "
+    "WebSocket /api-ws/v1/inference) in six regions; without a workspace the region's shared "
+    "host is used",
+    f"{_SDK} dashscope/v2/_config.py, dashscope/common/env.py, dashscope/__init__.py",
+    "2026-11",
+)
+_UPLOAD_BOTH = Fact(
+    "the temporary file upload (oss:// URLs) is available in Singapore and China (Beijing)",
+    "alibabacloud.com/help/es/model-studio/get-temporary-file-url (and pt-br)",
+    "2026-10",
+)
+_NO_UPLOAD = Fact(
+    "no source documents the temporary file upload here",
+    "alibabacloud.com/help/es/model-studio/get-temporary-file-url",
+    "2026-10",
+)
+
+
+@dataclass(frozen=True)
 class Region:
-    """A deployment region with its public endpoints."""
+    """A deployment region with its endpoints.
+
+    ``http_base``/``websocket_url`` are the shared hosts used when no workspace is configured;
+    with a workspace every region uses its per-workspace host (:meth:`workspace_endpoints`).
+    """
 
     name: str
     label: str
     http_base: str
     websocket_url: str
     supports_temporary_upload: bool
+    hosts_fact: Fact = _SDK_HOSTS
+    upload_fact: Fact = _NO_UPLOAD
+
+    def workspace_endpoints(self, workspace: str) -> tuple[str, str]:
+        """The per-workspace HTTP base and WebSocket URL of this region."""
+        host = WORKSPACE_HOST.format(workspace=workspace, region=self.name)
+        return f"https://{host}/api/v1", f"wss://{host}/api-ws/v1/inference"
 
 
+WORKSPACE_HOST = "{workspace}.{region}.maas.aliyuncs.com"
+"""Per-workspace host (dashscope SDK 2.0.2 ``v2/_config.py`` WORKSPACE_GATEWAY_TEMPLATE)."""
+
+WORKSPACE_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
+"""What a workspace id may look like (it becomes a DNS label; SDK 2.0.2 ``common/env.py``)."""
+
+
+def _shared(host: str) -> tuple[str, str]:
+    return f"https://{host}/api/v1", f"wss://{host}/api-ws/v1/inference"
+
+
+def _region(name: str, label: str, host: str, *, upload: bool = False) -> Region:
+    http_base, websocket_url = _shared(host)
+    return Region(
+        name=name,
+        label=label,
+        http_base=http_base,
+        websocket_url=websocket_url,
+        supports_temporary_upload=upload,
+        upload_fact=_UPLOAD_BOTH if upload else _NO_UPLOAD,
+    )
+
+
+# The six regions of SDK 2.0.2 (v2/_config.py VALID_REGIONS, LEGACY_GATEWAY_HOSTS), read 2026-11.
 REGIONS: dict[str, Region] = {
-    "cn-beijing": Region(
-        name="cn-beijing",
-        label="China mainland (Beijing)",
-        http_base="https://dashscope.aliyuncs.com/api/v1",
-        websocket_url="wss://dashscope.aliyuncs.com/api-ws/v1/inference",
-        supports_temporary_upload=True,
-    ),
-    "ap-southeast-1": Region(
-        name="ap-southeast-1",
-        label="International (Singapore)",
-        http_base="https://dashscope-intl.aliyuncs.com/api/v1",
-        websocket_url="wss://dashscope-intl.aliyuncs.com/api-ws/v1/inference",
-        supports_temporary_upload=False,
-    ),
+    r.name: r
+    for r in (
+        _region("cn-beijing", "China mainland (Beijing)", "dashscope.aliyuncs.com", upload=True),
+        _region(
+            "ap-southeast-1",
+            "International (Singapore)",
+            "dashscope-intl.aliyuncs.com",
+            upload=True,
+        ),
+        _region("us-east-1", "US (Virginia)", "dashscope-intl.aliyuncs.com"),
+        _region("cn-hongkong", "China (Hong Kong)", "cn-hongkong.dashscope.aliyuncs.com"),
+        _region("eu-central-1", "Germany (Frankfurt)", "dashscope-intl.aliyuncs.com"),
+        _region("ap-northeast-1", "Japan (Tokyo)", "dashscope-intl.aliyuncs.com"),
+    )
 }
 
 class VoiceStatus(str, Enum):
@@ -61,6 +130,95 @@ class VoiceStatus(str, Enum):
         return self.value
 
 
+class CloneVerdict(str, Enum):
+    """What the sources say about cloning for one target model in one region."""
+
+    YES = "yes"
+    """Documented: cloning works there."""
+    NO = "no"
+    """Every source agrees it does not: refused locally, nothing is sent."""
+    DISPUTED = "disputed"
+    """Sources disagree (or none covers it): the request is sent with a warning."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class CloneRule:
+    """Whether ``model`` can clone in ``region`` (``"*"``: every region not named elsewhere)."""
+
+    model: str
+    region: str
+    verdict: CloneVerdict
+    fact: Fact
+
+
+_CLONE_API = "help.aliyun.com/en/model-studio/cosyvoice-clone-design-api"
+_BEIJING_ALL = Fact(
+    "China (Beijing) clones for cosyvoice-v3.5-plus/-flash, v3-plus/-flash, v2 (and v1)",
+    _CLONE_API,
+    "2026-10",
+)
+_V35_ONLY_BEIJING = Fact(
+    "cosyvoice-v3.5-plus and -flash exist only in China (Beijing); every source agrees",
+    f"{_CLONE_API}; the skill alicloud-ai-audio-cosyvoice-voice-clone (SKILL.md)",
+    "2026-10",
+)
+_V3_INTL = Fact(
+    "the skill says v3-plus/v3-flash cannot clone on the international site; the Singapore "
+    "cloning example and the SDK example show them cloning there",
+    "skill SKILL.md (cinience/alicloud-skills) vs alibabacloud.com/help/tc/doc-detail/"
+    f"3027318.html (2026-05) and {_SDK} examples/01_atomic_capabilities/audio/voice_clone.py",
+    "2026-11",
+)
+_V2_INTL = Fact(
+    "cosyvoice-v2 clones on the international site (Singapore)",
+    "skill SKILL.md (cinience/alicloud-skills); voice-cloning user guide",
+    "2026-10",
+)
+_UNDOCUMENTED = Fact(
+    "no source documents CosyVoice cloning in this region (the SDK knows the region's hosts)",
+    f"{_CLONE_API}; {_SDK} v2/_config.py",
+    "2026-11",
+)
+
+CLONE_RULES: tuple[CloneRule, ...] = (
+    *(
+        CloneRule(m, "cn-beijing", CloneVerdict.YES, _BEIJING_ALL)
+        for m in (
+            "cosyvoice-v3.5-plus",
+            "cosyvoice-v3.5-flash",
+            "cosyvoice-v3-plus",
+            "cosyvoice-v3-flash",
+            "cosyvoice-v2",
+        )
+    ),
+    CloneRule("cosyvoice-v3.5-plus", "*", CloneVerdict.NO, _V35_ONLY_BEIJING),
+    CloneRule("cosyvoice-v3.5-flash", "*", CloneVerdict.NO, _V35_ONLY_BEIJING),
+    CloneRule("cosyvoice-v3-plus", "ap-southeast-1", CloneVerdict.DISPUTED, _V3_INTL),
+    CloneRule("cosyvoice-v3-flash", "ap-southeast-1", CloneVerdict.DISPUTED, _V3_INTL),
+    CloneRule("cosyvoice-v2", "ap-southeast-1", CloneVerdict.YES, _V2_INTL),
+)
+"""Where each target model can clone. Anything not listed is DISPUTED with ``_UNDOCUMENTED``."""
+
+
+def clone_rule(model: str, region: str) -> CloneRule:
+    """The rule that decides cloning for ``model`` in ``region`` (exact, then ``"*"``)."""
+    for wanted in (region, "*"):
+        for rule in CLONE_RULES:
+            if rule.model == model and rule.region == wanted:
+                return rule
+    return CloneRule(model, region, CloneVerdict.DISPUTED, _UNDOCUMENTED)
+
+
+def _documented(model: str) -> tuple[str, ...]:
+    return tuple(r for r in REGIONS if clone_rule(model, r).verdict is CloneVerdict.YES)
+
+
+# Clone language hints: help.aliyun.com/zh/model-studio/cosyvoice-clone-api (2026-02) lists zh
+# (with dialects), en, fr, de, ja, ko, ru for v3-plus/v3-flash; pt, th, id, vi for v3.5-* and
+# v3-flash come from the skill (inferred for v3-flash); cosyvoice-v2 takes none.
 _BASE_LANGUAGES = ("zh", "en", "fr", "de", "ja", "ko", "ru")
 _EXTENDED_LANGUAGES = (*_BASE_LANGUAGES, "pt", "th", "id", "vi")
 
@@ -71,7 +229,7 @@ class TargetModel:
 
     name: str
     clone_regions: tuple[str, ...]
-    """Regions where voices can be cloned for this model."""
+    """Regions where cloning for this model is documented (see :func:`clone_rule`)."""
     language_hints: tuple[str, ...]
     """Accepted values for the first language hint; empty means hints are not supported."""
     max_prompt_audio_length: bool
@@ -83,35 +241,35 @@ TARGET_MODELS: dict[str, TargetModel] = {
     for m in (
         TargetModel(
             "cosyvoice-v3.5-plus",
-            clone_regions=("cn-beijing",),
+            clone_regions=_documented("cosyvoice-v3.5-plus"),
             language_hints=_EXTENDED_LANGUAGES,
             max_prompt_audio_length=True,
             enable_preprocess=True,
         ),
         TargetModel(
             "cosyvoice-v3.5-flash",
-            clone_regions=("cn-beijing",),
+            clone_regions=_documented("cosyvoice-v3.5-flash"),
             language_hints=_EXTENDED_LANGUAGES,
             max_prompt_audio_length=True,
             enable_preprocess=True,
         ),
         TargetModel(
             "cosyvoice-v3-plus",
-            clone_regions=("cn-beijing",),
+            clone_regions=_documented("cosyvoice-v3-plus"),
             language_hints=_BASE_LANGUAGES,
             max_prompt_audio_length=False,
             enable_preprocess=False,
         ),
         TargetModel(
             "cosyvoice-v3-flash",
-            clone_regions=("cn-beijing",),
+            clone_regions=_documented("cosyvoice-v3-flash"),
             language_hints=_EXTENDED_LANGUAGES,
             max_prompt_audio_length=True,
             enable_preprocess=True,
         ),
         TargetModel(
             "cosyvoice-v2",
-            clone_regions=("cn-beijing", "ap-southeast-1"),
+            clone_regions=_documented("cosyvoice-v2"),
             language_hints=(),
             max_prompt_audio_length=False,
             enable_preprocess=False,
@@ -128,13 +286,15 @@ def synthesis_models() -> list[str]:
     return [*TARGET_MODELS, *SYSTEM_VOICE_MODELS]
 
 
-# Field limits of the enrollment request.
+# Field limits of the enrollment request (cosyvoice-clone-design-api, 2026-10; the prefix rule
+# "digits and letters, at most 10" also in SDK 2.0.2 tts_v2/enrollment.py).
 PREFIX_MAX_LENGTH = 10
 MAX_PROMPT_AUDIO_LENGTH_RANGE = (3.0, 30.0)
 DEFAULT_MAX_PROMPT_AUDIO_LENGTH = 10.0
 DEFAULT_LANGUAGE_HINT = "zh"
 
-# Service limits.
+# Service limits (cosyvoice-clone-design-api and the CosyVoice WebSocket API pages, 2026-10;
+# the 23 s idle close also in aliyun/alibabacloud-bailian-speech-demo docs/QA/cosyvoice.md).
 VOICE_QUOTA = 1000
 ENROLLMENT_REQUESTS_PER_SECOND = 10.0
 SYNTHESIS_TASKS_PER_SECOND_PER_MODEL = 3.0
@@ -148,7 +308,7 @@ SAMPLE_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
 OPUS_SAMPLE_RATES = (8000, 16000, 24000, 48000)
 DEFAULT_SAMPLE_RATE = 22050
 
-# Reference-sample requirements (documented by the service).
+# Reference-sample requirements (cosyvoice-clone-api "Audio requirements", 2026-02).
 SAMPLE_MAX_BYTES = 10 * 1024 * 1024
 SAMPLE_MAX_SECONDS = 60.0
 SAMPLE_MIN_SPEECH_SECONDS = 5.0
@@ -168,8 +328,17 @@ def target_model(name: str) -> TargetModel:
 
 
 def clone_models_in(region_name: str) -> list[str]:
-    """Target models that can be cloned for in a region."""
+    """Target models whose cloning is documented in a region."""
     return [m.name for m in TARGET_MODELS.values() if region_name in m.clone_regions]
+
+
+def disputed_clone_models_in(region_name: str) -> list[str]:
+    """Target models whose cloning in a region is disputed or undocumented (sent with a warning)."""
+    return [
+        name
+        for name in TARGET_MODELS
+        if clone_rule(name, region_name).verdict is CloneVerdict.DISPUTED
+    ]
 
 
 def model_from_voice_id(voice_id: str) -> str | None:

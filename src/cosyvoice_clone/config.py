@@ -9,6 +9,14 @@ Key lookup order (the first that has a key wins):
 4. the file named by env ``DASHSCOPE_API_KEY_FILE_PATH``;
 5. ``~/.dashscope/api_key``.
 
+Endpoints, as the dashscope SDK 2.0.2 resolves them (``dashscope/v2/_config.py``,
+``common/env.py``): an explicit URL (argument, ``DASHSCOPE_HTTP_BASE_URL``,
+``DASHSCOPE_WEBSOCKET_BASE_URL``) wins; else with a workspace (``workspace=`` / ``--workspace``,
+env ``DASHSCOPE_WORKSPACE_ID`` or ``DASHSCOPE_WORKSPACE``) the region's per-workspace host
+``https://{workspace}.{region}.maas.aliyuncs.com``; else the region's shared host
+(``dashscope.aliyuncs.com``, ``dashscope-intl.aliyuncs.com`` ...). The region comes from
+``region=`` / ``--region``, env ``DASHSCOPE_REGION`` or ``DASHSCOPE_API_REGION``.
+
 Use :func:`redact` on anything that may contain the key before it reaches output.
 """
 
@@ -28,11 +36,13 @@ ENV_API_KEY = "DASHSCOPE_API_KEY"
 ENV_API_KEY_FILE = "DASHSCOPE_API_KEY_FILE_PATH"
 ENV_PROFILE = "ALIBABA_CLOUD_PROFILE"
 ENV_REGION = "DASHSCOPE_REGION"
+ENV_SDK_REGION = "DASHSCOPE_API_REGION"
 ENV_HTTP_BASE = "DASHSCOPE_HTTP_BASE_URL"
 ENV_WEBSOCKET_BASE = "DASHSCOPE_WEBSOCKET_BASE_URL"
 ENV_HOME = "COSYVOICE_CLONE_HOME"
 ENV_OUTPUT_DIR = "COSYVOICE_CLONE_OUTPUT_DIR"
-ENV_WORKSPACE = "DASHSCOPE_WORKSPACE"
+ENV_WORKSPACE = "DASHSCOPE_WORKSPACE_ID"
+ENV_WORKSPACE_V2 = "DASHSCOPE_WORKSPACE"
 
 CREDENTIALS_FILE = Path("~/.alibabacloud/credentials")
 DASHSCOPE_KEY_FILE = Path("~/.dashscope/api_key")
@@ -152,6 +162,28 @@ def websocket_url_for(http_base: str) -> str:
     return urlunsplit((scheme, parts.netloc, path + "/api-ws/v1/inference", "", ""))
 
 
+_WORKSPACE_ID = re.compile(catalog.WORKSPACE_ID_PATTERN)
+
+
+def _workspace(explicit: str | None, env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """The workspace id and where it came from; refuses one that can't be a host label."""
+    for value, source in (
+        (explicit, "explicit"),
+        (env.get(ENV_WORKSPACE), f"env {ENV_WORKSPACE}"),
+        (env.get(ENV_WORKSPACE_V2), f"env {ENV_WORKSPACE_V2}"),
+    ):
+        if value and value.strip():
+            space = value.strip()
+            if not _WORKSPACE_ID.fullmatch(space):
+                raise ConfigError(
+                    f"invalid workspace id {space!r} ({source})",
+                    hint="a workspace id is 1-64 letters, digits, '_' or '-' (starting with a "
+                    "letter or digit); copy it from the Model Studio console",
+                )
+            return space, source
+    return None, None
+
+
 def default_home(environ: Mapping[str, str] | None = None) -> Path:
     """The user dir for the registry and emulator state (``COSYVOICE_CLONE_HOME`` overrides)."""
     env = (os.environ if environ is None else environ).get(ENV_HOME)
@@ -181,6 +213,7 @@ class Settings:
     http_base_source: str = "region default"
     websocket_url_source: str = "region default"
     workspace: str | None = None
+    workspace_source: str | None = None
     home: Path = field(default_factory=default_home)
     output_dir: Path = field(default_factory=default_output_dir)
 
@@ -200,24 +233,31 @@ class Settings:
     ) -> Settings:
         """Resolve settings from arguments, then the environment, then defaults."""
         env = os.environ if environ is None else environ
-        region_name = region or env.get(ENV_REGION) or catalog.DEFAULT_REGION
+        region_name = (
+            region or env.get(ENV_REGION) or env.get(ENV_SDK_REGION) or catalog.DEFAULT_REGION
+        )
         if region_name not in catalog.REGIONS:
             raise ConfigError(
                 f"unknown region {region_name!r}",
                 hint="use one of: " + ", ".join(catalog.REGIONS),
             )
         reg = catalog.REGIONS[region_name]
-        http, http_src = reg.http_base, "region default"
+        space, space_src = _workspace(workspace, env)
+        default_http, default_ws, default_src = reg.http_base, reg.websocket_url, "region default"
+        if space:
+            default_http, default_ws = reg.workspace_endpoints(space)
+            default_src = f"workspace host ({space_src})"
+        http, http_src = default_http, default_src
         if http_base:
             http, http_src = http_base, "explicit"
         elif env.get(ENV_HTTP_BASE):
             http, http_src = env[ENV_HTTP_BASE], f"env {ENV_HTTP_BASE}"
-        ws, ws_src = reg.websocket_url, "region default"
+        ws, ws_src = default_ws, default_src
         if websocket_url:
             ws, ws_src = websocket_url, "explicit"
         elif env.get(ENV_WEBSOCKET_BASE):
             ws, ws_src = env[ENV_WEBSOCKET_BASE], f"env {ENV_WEBSOCKET_BASE}"
-        elif http_src != "region default":
+        elif http_src != default_src:
             # Never pair a custom HTTP endpoint with the public WebSocket: derive it the way the
             # public hosts pair them (https://H/api/v1 <-> wss://H/api-ws/v1/inference).
             ws, ws_src = websocket_url_for(http), f"derived from {http_src}"
@@ -230,7 +270,8 @@ class Settings:
             websocket_url=ws,
             http_base_source=http_src,
             websocket_url_source=ws_src,
-            workspace=workspace or env.get(ENV_WORKSPACE) or None,
+            workspace=space,
+            workspace_source=space_src,
             home=home_path,
             output_dir=out_path,
         )

@@ -247,12 +247,20 @@ API_CODES: dict[str, tuple[type[APIStatusError], str]] = {
         "check DASHSCOPE_API_KEY; keys are per region (a Beijing key fails on Singapore and "
         "vice versa): pick the region of your key with --region",
     ),
-    "AccessDenied": (AuthenticationError, "this key has no access to the model or workspace"),
+    "AccessDenied": (
+        AuthenticationError,
+        "this key has no access to the model or workspace; the model may not be offered in "
+        "this region (region rules: docs/protocol.md, `cosyvoice-clone doctor`)",
+    ),
     "AccessDenied.Unpurchased": (
         AuthenticationError,
         "the model is not activated for this account; activate it in the Model Studio console",
     ),
-    "Model.AccessDenied": (AuthenticationError, "this key has no access to the target model"),
+    "Model.AccessDenied": (
+        AuthenticationError,
+        "this key has no access to the target model, or the model is not offered in this "
+        "region (region rules: docs/protocol.md); try --region cn-beijing with a Beijing key",
+    ),
     "Arrearage": (APIStatusError, "the account is in arrears; top it up in the console"),
     "BadRequest.ResourceNotExist": (
         NotFoundError,
@@ -294,7 +302,9 @@ API_CODES: dict[str, tuple[type[APIStatusError], str]] = {
     ),
     "InvalidParameter": (
         APIStatusError,
-        "the service refused a field of the request (the message names it); "
+        "the service refused a field of the request (the message names it); if it names the "
+        "target model or region, cloning for that model is not offered here (region rules: "
+        "docs/protocol.md; --region cn-beijing clones every target model); "
         "`cosyvoice-clone prepare` validates a request without sending it",
     ),
     "InternalError": (ServerError, "a service-side failure; try again later"),

@@ -1,6 +1,6 @@
 """Evidence files under ``output/alicloud-ai-audio-cosyvoice-voice-clone/`` (or ``--output-dir``).
 
-For every clone: the normalized request (``request.json``), a response summary
+For every clone: the request body as sent (``request.json``, the wire body), a response summary
 (``response.json``, removed when the clone failed) and ``evidence.json`` with target model,
 prefix, sample URL and time. A copy of each is kept per voice under ``voices/<voice_id>/`` so
 later clones don't erase earlier evidence (reusing a voice keeps its creation record as it was).
@@ -72,7 +72,7 @@ def record_clone(
     }
     paths = {
         "request": write_json(
-            request_path or output_dir / "request.json", request.to_dict(), *secrets
+            request_path or output_dir / "request.json", request.to_payload(), *secrets
         ),
         "evidence": write_json(output_dir / "evidence.json", evidence, *secrets),
     }
@@ -82,7 +82,7 @@ def record_clone(
         paths["response"] = write_json(output_dir / "response.json", summary, *secrets)
     if response is not None and not evidence.get("reused"):  # keep each voice's creation record
         per_voice = output_dir / "voices" / response.voice_id
-        write_json(per_voice / "request.json", request.to_dict(), *secrets)
+        write_json(per_voice / "request.json", request.to_payload(), *secrets)
         write_json(per_voice / "response.json", summary, *secrets)
         paths["voice_evidence"] = write_json(per_voice / "evidence.json", evidence, *secrets)
     return paths

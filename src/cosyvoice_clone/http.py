@@ -45,6 +45,7 @@ from .errors import (
     AuthenticationError,
     ConfigError,
     CosyVoiceCloneError,
+    QuotaExceededError,
     TimeoutError,
     TransportError,
     api_error,
@@ -366,7 +367,9 @@ class _HttpCore:
         retry_after = _retry_after(response.headers.get("retry-after"))
         return _Failure(
             err,
-            retryable=status in RETRY_STATUSES,
+            # Throttling.AllocationQuota (all voice slots used) comes as 400 or 429 depending on
+            # the source; waiting never frees a slot, so it is never retried.
+            retryable=status in RETRY_STATUSES and not isinstance(err, QuotaExceededError),
             ambiguous=status >= 500,
             reason=f"http{status}",
             retry_after=retry_after if status == 429 else None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings as _warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -144,20 +145,42 @@ def _prefix(value: Any) -> str:
     return value
 
 
-def _target_model(value: Any, region: str) -> str:
+def _target_model(value: Any, region: str, warnings: list[str]) -> str:
     if value is None:
         value = catalog.DEFAULT_TARGET_MODEL
     if value not in catalog.TARGET_MODELS:
         raise _invalid("target_model", value, "one of " + ", ".join(catalog.TARGET_MODELS))
-    if region not in catalog.TARGET_MODELS[value].clone_regions:
-        models = catalog.clone_models_in(region)
+    rule = catalog.clone_rule(value, region)
+    if rule.verdict is catalog.CloneVerdict.NO:
+        models = catalog.clone_models_in(region) + catalog.disputed_clone_models_in(region)
         raise _invalid(
             "target_model",
             value,
-            f"not available for cloning in {region}; there use one of " + ", ".join(models),
-            hint="or choose the region where it is offered with --region",
+            f"not available for cloning in {region}; there use one of "
+            + (", ".join(models) or "none"),
+            hint=f"{rule.fact.cite()}; or choose the region where it is offered with --region",
         )
+    if rule.verdict is catalog.CloneVerdict.DISPUTED:
+        message = region_warning(rule)
+        warnings.append(message)
+        _warnings.warn(message, RegionRuleWarning, stacklevel=4)
     return str(value)
+
+
+class RegionRuleWarning(UserWarning):
+    """A clone is sent although official sources disagree on whether its region allows it.
+
+    Emitted through :mod:`warnings` (once per message under the default filter) when the request
+    is validated, and also listed in the request's and the result's ``warnings``.
+    """
+
+
+def region_warning(rule: catalog.CloneRule) -> str:
+    """The one-line warning for a clone the sources do not agree on (sent anyway)."""
+    return (
+        f"region rule: cloning for {rule.model} in {rule.region} is disputed: {rule.fact.text} "
+        f"[{rule.fact.source}, {rule.fact.date}]; sending it, the service decides"
+    )
 
 
 def _language_hints(value: Any, model: catalog.TargetModel, warnings: list[str]) -> tuple[str, ...]:
@@ -248,7 +271,7 @@ def normalize_clone_options(
     if region not in catalog.REGIONS:
         raise _invalid("region", region, "one of " + ", ".join(catalog.REGIONS))
     warnings: list[str] = []
-    name = _target_model(target_model, region)
+    name = _target_model(target_model, region, warnings)
     spec = catalog.TARGET_MODELS[name]
     return CloneOptions(
         prefix=_prefix(prefix),
@@ -344,8 +367,10 @@ __all__ = [
     "CloneOptions",
     "CloneRequest",
     "CloneResponse",
+    "RegionRuleWarning",
     "clone_request_from_dict",
     "normalize_clone_options",
     "normalize_clone_request",
+    "region_warning",
     "supporting",
 ]

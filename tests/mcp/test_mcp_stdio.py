@@ -366,16 +366,16 @@ async def _bad_arguments(client: Client, errlog: Path, tmp_path: Path) -> None:
 
 
 async def test_global_region_option_is_honoured(tmp_path: Path) -> None:
-    """``--region ap-southeast-1``: the region's clone rules and its lack of uploads apply."""
-    async with serve(tmp_path, "--region", "ap-southeast-1") as (client, _, _):
+    """``--region us-east-1``: the region's clone rules and its lack of uploads apply."""
+    async with serve(tmp_path, "--region", "us-east-1") as (client, _, _):
         sample = str(reference_sample())
         err = await fail(client, "voice_clone", {"prefix": "sg", "voice_sample_url": sample})
-        assert err["field"] == "target_model" and "ap-southeast-1" in err["message"]
+        assert err["field"] == "target_model" and "us-east-1" in err["message"]
         err = await fail(
             client,
             "voice_clone",
             {"prefix": "sg", "voice_sample_url": sample, "target_model": "cosyvoice-v2"},
         )
-        assert "ap-southeast-1" in err["message"] + (err["hint"] or "")
+        assert "us-east-1" in err["message"] + (err["hint"] or "")
         assert "URL" in err["message"] + (err["hint"] or "")
         assert (await call(client, "list_voices", {}))["count"] == 0

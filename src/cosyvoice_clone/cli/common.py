@@ -30,6 +30,7 @@ class AppState:
     """The global options of one invocation, and what is resolved from them on demand."""
 
     region: str | None = None
+    workspace: str | None = None
     emulator: bool = False
     json: bool = False
     home: Path | None = None
@@ -46,6 +47,7 @@ class AppState:
 
             settings = Settings.resolve(
                 region=self.region,
+                workspace=self.workspace,
                 api_key=self.api_key,
                 profile=self.profile,
                 home=self.home,
@@ -93,12 +95,28 @@ class AppState:
             human()
 
     def warn(self, message: str) -> None:
-        """A warning on stderr (never on stdout, so ``--json`` stays clean)."""
-        self.err_console.print(f"[yellow]warning:[/yellow] {message}", markup=True)
+        """A warning on stderr (never on stdout, so ``--json`` stays clean), once per run."""
+        show_warning(message)
 
     def progress_enabled(self) -> bool:
         """Whether to draw spinners and progress bars (stderr is a terminal, not ``--json``)."""
         return sys.stderr.isatty()
+
+
+_shown_warnings: set[str] = set()
+
+
+def show_warning(message: str) -> None:
+    """Print ``warning: MESSAGE`` as one line on stderr, unless this run already showed it."""
+    if message in _shown_warnings:
+        return
+    _shown_warnings.add(message)
+    stderr_console().print(f"warning: {message}", markup=False, soft_wrap=True)
+
+
+def reset_warnings() -> None:
+    """Forget the warnings shown (at the start of each run)."""
+    _shown_warnings.clear()
 
 
 def _usable_dir(path: Path, what: str, create: bool) -> None:

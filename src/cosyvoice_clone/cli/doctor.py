@@ -60,7 +60,7 @@ def doctor(
     timeout: float = typer.Option(3.0, "--timeout", help="Seconds per reachability probe."),
     offline: bool = typer.Option(False, "--offline", help="Only show the configuration."),
 ) -> None:
-    """Show region, endpoints, where the API key came from (redacted), and reachability.
+    """Show region, workspace, endpoints, where the API key came from (redacted), reachability.
 
     Exits 0 when a key is set and the endpoints answer, 3 when no key (or a refused key),
     6 when an endpoint can't be reached. Examples:
@@ -85,11 +85,14 @@ def doctor(
         "websocket_url": settings.websocket_url,
         "websocket_url_source": settings.websocket_url_source,
         "workspace": settings.workspace,
+        "workspace_source": settings.workspace_source,
         "api_key": key.redacted if key else None,
         "api_key_source": key.source if key else None,
         "home": str(settings.home),
         "output_dir": str(settings.output_dir),
         "clone_models": catalog.clone_models_in(settings.region),
+        "clone_models_disputed": catalog.disputed_clone_models_in(settings.region),
+        "temporary_upload": catalog.REGIONS[settings.region].supports_temporary_upload,
         "problems": [],
     }
     exit_code = 0
@@ -122,6 +125,12 @@ def doctor(
         table.add_column()
         table.add_row("region", f"{settings.region} ({report['region_label']})")
         table.add_row(
+            "workspace",
+            f"{escape(settings.workspace)}  [dim]({escape(settings.workspace_source or '')})[/]"
+            if settings.workspace
+            else "— [dim](shared host; set DASHSCOPE_WORKSPACE_ID or --workspace)[/]",
+        )
+        table.add_row(
             "HTTP base",
             f"{escape(settings.http_base)}  [dim]({escape(settings.http_base_source)})[/]",
         )
@@ -138,6 +147,12 @@ def doctor(
         table.add_row("home", escape(report["home"]))
         table.add_row("evidence", escape(report["output_dir"]))
         table.add_row("clone models", ", ".join(report["clone_models"]) or "none")
+        if report["clone_models_disputed"]:
+            table.add_row(
+                "disputed here",
+                ", ".join(report["clone_models_disputed"]) + "  [dim](sent with a warning)[/]",
+            )
+        table.add_row("local samples", "uploaded" if report["temporary_upload"] else "no upload")
         for name in ("http", "websocket"):
             if name in report:
                 probe = report[name]

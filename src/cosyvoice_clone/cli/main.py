@@ -17,7 +17,7 @@ import typer
 
 from .. import __version__
 from ..errors import CosyVoiceCloneError
-from .common import AppState, print_json, state, stderr_console
+from .common import AppState, print_json, reset_warnings, show_warning, state, stderr_console
 
 COMMAND_MODULES = (
     "prepare",
@@ -69,7 +69,19 @@ def main(
     region: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
         None,
         "--region",
-        help="cn-beijing or ap-southeast-1 (env DASHSCOPE_REGION; default cn-beijing).",
+        help=(
+            "cn-beijing, ap-southeast-1, us-east-1, cn-hongkong, eu-central-1 or ap-northeast-1 "
+            "(env DASHSCOPE_REGION; default cn-beijing)."
+        ),
+        show_default=False,
+    ),
+    workspace: Optional[str] = typer.Option(  # noqa: UP045
+        None,
+        "--workspace",
+        help=(
+            "Model Studio workspace id: use its host {id}.{region}.maas.aliyuncs.com "
+            "(env DASHSCOPE_WORKSPACE_ID)."
+        ),
         show_default=False,
     ),
     emulator: bool = typer.Option(
@@ -103,6 +115,7 @@ def main(
     """Clone voices with Alibaba Cloud CosyVoice and speak with them."""
     app_state = AppState(
         region=region,
+        workspace=workspace,
         emulator=emulator,
         json=json_output,
         home=home,
@@ -128,8 +141,29 @@ def report_error(err: CosyVoiceCloneError, json_mode: bool, secrets: tuple[str, 
     stderr_console().print(f"error: {redact(str(err), *secrets)}", markup=False)
 
 
+def _library_warning(
+    message: Warning | str, category: type[Warning], *_args: object, **_kwargs: object
+) -> None:
+    show_warning(str(message))
+
+
 def run(argv: list[str] | None = None) -> None:
-    """Console-script entry: run the app, map errors to one line and an exit status."""
+    """Console-script entry: run the app, map errors to one line and an exit status.
+
+    Warnings the library emits (e.g. a disputed region rule) are shown as one line each.
+    """
+    import warnings
+
+    from ..request import RegionRuleWarning
+
+    reset_warnings()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("default", category=RegionRuleWarning)
+        warnings.showwarning = _library_warning
+        _run(argv)
+
+
+def _run(argv: list[str] | None) -> None:
     args = sys.argv[1:] if argv is None else argv
     json_mode = "--json" in args
     global _json_requested

@@ -1,24 +1,36 @@
-"""`prepare`: the skill's helper — validate a clone request and write its normalized JSON.
+"""`prepare`: the skill's helper — validate a clone request and write its wire body.
 
-Output is always one JSON document on stdout (the skill's contract):
-``{"ok": true, "request_path": "..."}``, with ``"response_valid": true`` when a response file
-was validated; failures print ``{"ok": false, "error": ...}`` and exit non-zero (2 for an
-invalid request, 1 for an invalid response).
+Compatible with the skill's original ``prepare_cosyvoice_clone_request.py``: ``request.json``
+holds the body to POST to ``/services/audio/tts/customization`` as it is
+(``{"model": "voice-enrollment", "input": {"action": "create_voice", "target_model", "prefix",
+"url", "language_hints": [first], ...}}``, language hint ``zh`` unless given; cosyvoice-v2 takes
+none), and stdout is one line: ``{"ok": true, "request_path": "..."}``, plus
+``"response_valid": true`` when ``--validate-response`` passes. An invalid response prints
+``{"ok": false, "error": "missing output.voice_id"}`` and exits 1; an invalid request prints
+``{"ok": false, "error": {...}}`` naming the field and exits 2. Warnings go to stderr.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from .common import print_json, state
+from .common import state
+
+if TYPE_CHECKING:
+    from ..request import CloneRequest
+
+
+def _print_line(data: dict[str, Any]) -> None:
+    """One JSON object on one line, as the skill's original helper prints it."""
+    typer.echo(json.dumps(data, ensure_ascii=False))
 
 
 def _fail(error: Any, exit_code: int) -> typer.Exit:
-    print_json({"ok": False, "error": error})
+    _print_line({"ok": False, "error": error})
     return typer.Exit(exit_code)
 
 
@@ -50,7 +62,7 @@ def prepare(
         None, "--voice-sample-url", help="Public http(s) URL (or oss://) of the sample."
     ),
     language_hint: Optional[list[str]] = typer.Option(  # noqa: UP045
-        None, "--language-hint", help="Language of the sample (only the first counts)."
+        None, "--language-hint", help="Language of the sample (only the first counts; default zh)."
     ),
     max_prompt_audio_length: Optional[float] = typer.Option(  # noqa: UP045
         None,
@@ -73,9 +85,9 @@ def prepare(
         help="Check a service response file for output.voice_id.",
     ),
 ) -> None:
-    """Validate a clone request and write its normalized JSON (the skill's helper).
+    """Validate a clone request and write the body to POST (the skill's helper).
 
-    Nothing is sent to the service. Example:
+    Nothing is sent to the service. Prints {"ok": true, "request_path": ...}. Example:
 
     \b
       cosyvoice-clone prepare --target-model cosyvoice-v3.5-plus \\
@@ -84,49 +96,74 @@ def prepare(
     """
     from ..errors import CosyVoiceCloneError
     from ..evidence import record_clone
-    from ..request import CloneResponse, normalize_clone_request
+    from ..request import CloneResponse
 
     app_state = state(ctx)
     result: dict[str, Any] = {"ok": True}
     try:
         settings = app_state.settings()
         response: CloneResponse | None = None
+        response_error: str | None = None
         if validate_response is not None:
             try:
                 response = CloneResponse.from_wire(_read_response(validate_response))
             except ValueError as exc:
-                raise _fail(str(exc), 1) from None
-        only_validating = validate_response is not None and prefix is None and not voice_sample_url
-        if not only_validating:
-            request = normalize_clone_request(
-                prefix=prefix,
-                voice_sample_url=voice_sample_url,
-                target_model=target_model,
-                language_hints=language_hint,
-                max_prompt_audio_length=max_prompt_audio_length,
-                enable_preprocess=True if enable_preprocess else None,
-                region=settings.region,
+                response_error = str(exc)
+        if validate_response is None or prefix is not None or voice_sample_url:
+            request = _request(
+                prefix,
+                voice_sample_url,
+                target_model,
+                language_hint,
+                max_prompt_audio_length,
+                enable_preprocess,
+                settings.region,
             )
             for warning in request.warnings:
                 app_state.warn(warning)
-            paths = record_clone(
+            path = output or settings.output_dir / "request.json"
+            record_clone(
                 settings.output_dir,
                 request,
                 response,
-                request_path=output or settings.output_dir / "request.json",
+                request_path=path,
                 extra={"source": "prepare"},
             )
-            result["request_path"] = str(paths["request"])
-            result["request"] = request.to_dict()
-            result["payload"] = request.to_payload()
-            if request.warnings:
-                result["warnings"] = list(request.warnings)
+            result["request_path"] = str(path)
+        if response_error is not None:
+            raise _fail(response_error, 1)
         if response is not None:
             result["response_valid"] = True
-            result["response"] = response.to_dict()
     except CosyVoiceCloneError as err:
         raise _fail(err.to_dict(), err.exit_code) from None
-    print_json(result)
+    _print_line(result)
+
+
+def _request(
+    prefix: str | None,
+    voice_sample_url: str | None,
+    target_model: str | None,
+    language_hint: list[str] | None,
+    max_prompt_audio_length: float | None,
+    enable_preprocess: bool,
+    region: str,
+) -> CloneRequest:
+    """The validated request; the language hint defaults to ``zh`` as in the original helper."""
+    from .. import catalog
+    from ..request import normalize_clone_request
+
+    model = catalog.TARGET_MODELS.get(target_model or catalog.DEFAULT_TARGET_MODEL)
+    if not language_hint and model is not None and model.language_hints:
+        language_hint = [catalog.DEFAULT_LANGUAGE_HINT]
+    return normalize_clone_request(
+        prefix=prefix,
+        voice_sample_url=voice_sample_url,
+        target_model=target_model,
+        language_hints=language_hint,
+        max_prompt_audio_length=max_prompt_audio_length,
+        enable_preprocess=True if enable_preprocess else None,
+        region=region,
+    )
 
 
 def register(app: typer.Typer) -> None:
