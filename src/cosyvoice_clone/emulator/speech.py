@@ -374,6 +374,11 @@ class Encoder:
                     subtype="OPUS", compression_level=level,
                 )  # fmt: skip
 
+    @property
+    def has_tail(self) -> bool:
+        """Whether :meth:`finish` produces bytes that belong to the last audio (mp3, opus)."""
+        return self.format in ("mp3", "opus")
+
     def encode(self, samples: np.ndarray) -> bytes:
         """Bytes to send for these samples (possibly empty while an encoder buffers)."""
         with self._lock:
