@@ -123,11 +123,11 @@ def test_unknown_ids_on_query_update_delete(cosyvoice_emulator: RunningEmulator)
 
 def test_oversized_body(cosyvoice_emulator: RunningEmulator) -> None:
     big = b'{"model": "voice-enrollment", "input": {"action": "list_voice", "pad": "'
-    big += b"x" * (2 * 1024 * 1024) + b'"}}'
+    big += b"x" * (15 * 1024 * 1024) + b'"}}'
     assert_error(enroll(cosyvoice_emulator, content=big), 413, "RequestTooLarge")
 
     def chunks() -> Any:  # no content-length: the cap must hold while streaming
-        for _ in range(40):
+        for _ in range(15 * 16):
             yield b"y" * 65536
 
     response = httpx.post(
