@@ -93,8 +93,8 @@ def test_preset_voice_through_streaming_call(sdk: RunningEmulator) -> None:
 
     callback = Collect()
     synthesizer = SpeechSynthesizer(
-        model="cosyvoice-v3-flash", voice="longhuhu_v3", format=AudioFormat.MP3_22050HZ_MONO_256KBPS,
-        callback=callback, url=sdk.websocket_url,
+        model="cosyvoice-v3-flash", voice="longhuhu_v3",
+        format=AudioFormat.MP3_22050HZ_MONO_256KBPS, callback=callback, url=sdk.websocket_url,
     )  # fmt: skip
     for piece in ("Good morning", ". The weather ", "is fine today."):
         synthesizer.streaming_call(piece)
@@ -180,8 +180,8 @@ def test_asyncio_flow_over_the_sdk_callbacks(sdk: RunningEmulator) -> None:
                 loop.call_soon_threadsafe(queue.put_nowait, ("error", message))
 
         synthesizer = SpeechSynthesizer(
-            model="cosyvoice-v3-flash", voice="longanhuan", format=AudioFormat.WAV_24000HZ_MONO_16BIT,
-            callback=Bridge(), url=sdk.websocket_url,
+            model="cosyvoice-v3-flash", voice="longanhuan",
+            format=AudioFormat.WAV_24000HZ_MONO_16BIT, callback=Bridge(), url=sdk.websocket_url,
         )  # fmt: skip
         await asyncio.to_thread(synthesizer.streaming_call, TEXT)
         await asyncio.to_thread(synthesizer.async_streaming_complete)

@@ -26,7 +26,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -57,6 +57,8 @@ UPLOAD_STORE_MAX_BYTES = 20 * 1024 * 1024
 
 UPLOAD_POLICY_REQUESTS_PER_SECOND = 100.0
 MAX_PAGE_SIZE = 1000
+RECORD_LIMIT = 200
+"""Requests kept per endpoint for :meth:`Backend.recorded`."""
 
 _BEIJING = timezone(timedelta(hours=8))
 _PREFIX_RE = re.compile(rf"^[A-Za-z0-9]{{1,{catalog.PREFIX_MAX_LENGTH}}}$")
@@ -322,32 +324,37 @@ class RateLimiter:
             self._events.clear()
 
 
-_MIGRATIONS: tuple[str, ...] = (
-    # 1: voices, uploads, meta
-    """
-    CREATE TABLE voices (
-        voice_id TEXT PRIMARY KEY,
-        target_model TEXT NOT NULL,
-        prefix TEXT NOT NULL,
-        resource_link TEXT NOT NULL,
-        language_hint TEXT,
-        pitch_hz REAL,
-        created_at REAL NOT NULL,
-        modified_at REAL NOT NULL,
-        ready_at REAL NOT NULL,
-        final_status TEXT NOT NULL,
-        sample_sha256 TEXT NOT NULL
-    );
-    CREATE INDEX voices_prefix ON voices (prefix);
-    CREATE TABLE uploads (
-        key TEXT PRIMARY KEY,
-        content_type TEXT NOT NULL,
-        data BLOB NOT NULL,
-        created_at REAL NOT NULL
-    );
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    """,
-)
+def _create_voices_uploads_meta(conn: sqlite3.Connection) -> None:
+    """1: voices, uploads and a key/value ``meta`` table."""
+    conn.execute(
+        """CREATE TABLE voices (
+            voice_id TEXT PRIMARY KEY,
+            target_model TEXT NOT NULL,
+            prefix TEXT NOT NULL,
+            resource_link TEXT NOT NULL,
+            language_hint TEXT,
+            pitch_hz REAL,
+            created_at REAL NOT NULL,
+            modified_at REAL NOT NULL,
+            ready_at REAL NOT NULL,
+            final_status TEXT NOT NULL,
+            sample_sha256 TEXT NOT NULL
+        )"""
+    )
+    conn.execute("CREATE INDEX voices_prefix ON voices (prefix)")
+    conn.execute(
+        """CREATE TABLE uploads (
+            key TEXT PRIMARY KEY,
+            content_type TEXT NOT NULL,
+            data BLOB NOT NULL,
+            created_at REAL NOT NULL
+        )"""
+    )
+    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_voices_uploads_meta,)
+"""Append-only, in order: migration N (1-based) brings ``PRAGMA user_version`` to N."""
 
 _VOICE_COLUMNS = (
     "voice_id, target_model, prefix, resource_link, language_hint, pitch_hz, created_at, "
@@ -378,11 +385,9 @@ def _migrate(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        for number, script in enumerate(_MIGRATIONS, start=1):
+        for number, migration in enumerate(MIGRATIONS, start=1):
             if number > version:
-                for statement in script.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                migration(conn)
                 conn.execute(f"PRAGMA user_version = {number}")
         conn.execute("COMMIT")
     except BaseException:
@@ -410,6 +415,7 @@ class Backend:
         self._secret = self._load_secret()
         self.counters: dict[str, int] = {}
         """Observability: how many requests of each kind and outcome (e.g. ``create_voice``)."""
+        self._recorded: dict[str, deque[dict[str, Any]]] = {}
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -430,6 +436,21 @@ class Backend:
         with self._lock:
             self.counters[name] = self.counters.get(name, 0) + 1
 
+    def record(self, endpoint: str, entry: dict[str, Any]) -> None:
+        """Keep what a client sent to ``endpoint`` (the last ``RECORD_LIMIT`` per endpoint)."""
+        with self._lock:
+            self._recorded.setdefault(endpoint, deque(maxlen=RECORD_LIMIT)).append(entry)
+
+    def recorded(self, endpoint: str | None = None) -> dict[str, list[dict[str, Any]]]:
+        """What clients sent, per endpoint, oldest first (``enrollment``, ``http_synthesis``,
+        ``upload_policy``, ``websocket``): JSON bodies and headers without credentials."""
+        with self._lock:
+            return {
+                name: list(entries)
+                for name, entries in self._recorded.items()
+                if endpoint is None or name == endpoint
+            }
+
     def close(self) -> None:
         """Close the database."""
         with self._lock:
@@ -442,6 +463,7 @@ class Backend:
             self._db.execute("DELETE FROM uploads")
             self._limiter.reset()
             self.counters.clear()
+            self._recorded.clear()
             if config:
                 self.config = self._initial_config.copy()
             self._random = random.Random(self.config.seed)

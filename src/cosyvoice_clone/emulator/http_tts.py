@@ -46,7 +46,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from .. import catalog
 from .backend import Backend, invalid_parameter, rate_limited
-from .uploads import OSS_PATH, read_capped
+from .uploads import OSS_PATH
+from .wire import read_json
 
 OUTPUT_TTL_SECONDS = 24 * 3600
 HTTP_SYNTHESIS_REGIONS = ("cn-beijing",)
@@ -206,12 +207,7 @@ def _store_output(request: Request, job: _Job, data: bytes, rid: str) -> dict[st
 async def synthesize(request: Request, rid: str) -> Response:
     """Handle one authorised request (auth, faults and error rendering are the caller's)."""
     backend: Backend = request.app.state.backend
-    body = await read_capped(request, _MAX_BODY)
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise invalid_parameter("The request body is not valid JSON.") from None
-    job = _Job(backend, payload)
+    job = _Job(backend, await read_json(request, _MAX_BODY, "http_synthesis"))
     if not backend.allow_synthesis_task(job.model):
         raise rate_limited(1.0)
     usage = {"characters": job.characters}

@@ -33,7 +33,6 @@ import numpy as np
 from starlette.websockets import WebSocket
 
 from .. import catalog
-from .app import bearer_key
 from .backend import ApiError
 from .speech import (
     Encoder,
@@ -46,6 +45,7 @@ from .speech import (
     token_samples,
     word_timings,
 )
+from .wire import bearer_key, wire_view
 
 CONNECTION_IDLE_S = 60.0
 """A connection without a running task is closed after this long without a message."""
@@ -155,6 +155,8 @@ class _Connection:
         self.closed = False
         self.send_lock = asyncio.Lock()
         self.reader: asyncio.Task[None] | None = None
+        self.handshake = wire_view(websocket)
+        """Path, query and headers of the handshake (credentials removed), for recording."""
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -266,6 +268,7 @@ class _Connection:
             except (ValueError, KeyError, TypeError):
                 await self._garbage("unable to parse the message as a JSON command")
                 return
+            self.backend.record("websocket", {**self.handshake, "message": data})
             raw_id = header.get("task_id")
             task_id = raw_id if isinstance(raw_id, str) else ""
             payload = data.get("payload")
