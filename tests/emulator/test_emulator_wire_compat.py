@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import dashscope
+import httpx
 import pytest
 from dashscope.audio.tts_v2 import SpeechSynthesizer, VoiceEnrollmentService
+from emulator_helpers import action
 
 from cosyvoice_clone.client import AsyncCosyVoice, CosyVoice
 from cosyvoice_clone.emulator.server import RunningEmulator
@@ -148,3 +150,14 @@ def test_websocket_run_task_agrees_with_the_sdk(
         assert set(client) == set(sdk) == names
         problems = {name: disagreements(shape(client[name]), shape(sdk[name])) for name in names}
         assert not any(problems.values()), (problems, client, sdk)
+
+
+def test_admin_requests_endpoint_lists_what_was_sent(cosyvoice_emulator: RunningEmulator) -> None:
+    action(cosyvoice_emulator, "list_voice", page_size=5)
+    url = cosyvoice_emulator.admin_url + "/requests"
+    recorded = httpx.get(url, params={"endpoint": "enrollment"}).json()
+    assert list(recorded) == ["enrollment"]
+    assert recorded["enrollment"][-1]["body"]["input"] == {"action": "list_voice", "page_size": 5}
+    assert recorded["enrollment"][-1]["headers"]["x-dashscope-ossresourceresolve"] == "enable"
+    cosyvoice_emulator.reset()
+    assert httpx.get(url).json() == {}
