@@ -120,9 +120,9 @@ class _Job:
             Encoder,
             SpeechEngine,
             plan_sentence,
+            sentence_begin_output,
+            sentence_end_output,
             split_sentences,
-            token_samples,
-            word_timings,
         )
 
         engine = SpeechEngine(
@@ -141,11 +141,7 @@ class _Job:
         try:
             for index, text in enumerate(spoken):
                 tokens = plan_sentence(text, self.rate)
-                yield {
-                    "type": "sentence-begin",
-                    "original_text": text,
-                    "sentence": {"index": index, "words": []},
-                }
+                yield sentence_begin_output(text, index)
                 chunks = [encoder.encode(block) for block in engine.render(text, tokens)]
                 if index == len(spoken) - 1:
                     chunks.append(encoder.finish())
@@ -156,19 +152,10 @@ class _Job:
                             "sentence": {"index": index, "words": []},
                             "audio": chunk,
                         }
-                words = word_timings(tokens, sr, position) if self.word_timestamps else []
-                begin = position
-                position += sum(token_samples(t, sr) for t in tokens)
-                yield {
-                    "type": "sentence-end",
-                    "original_text": text,
-                    "sentence": {
-                        "index": index,
-                        "words": words,
-                        "begin_time": round(begin * 1000 / sr),
-                        "end_time": round(position * 1000 / sr),
-                    },
-                }
+                ending, position = sentence_end_output(
+                    text, index, tokens, sr, position, word_timestamps=self.word_timestamps
+                )
+                yield ending
         finally:
             encoder.close()
 

@@ -10,11 +10,12 @@ One connection runs tasks one after another. Per task::
     finish-task {} / {directive: cancel} ->  ... task-finished
 
 Rules enforced like the service: the key at the handshake (Bearer header or ``api_key``
-query parameter), ``payload.input`` required, the
-voice bound to the model ("Engine return error code: 418"), 20,000 characters per message and
-200,000 per task (CJK counts 2, SSML tags not counted), one continue-task with ``enable_ssml``,
-23 s without a message fails the task, 3 task submissions/s per model, first-audio latency and
-real-time factor from the backend config, and the ``ws_drop`` / ``task_failed`` faults mid-stream.
+query parameter), ``payload.input`` required, the voice bound to the model (a cloned voice of
+this model, or a system voice the catalog lists for it; otherwise "Engine return error code:
+418"), 20,000 characters per message and 200,000 per task (CJK counts 2, SSML tags not
+counted), one continue-task with ``enable_ssml``, 23 s without a message fails the task,
+3 task submissions/s per model, first-audio latency and real-time factor from the backend
+config, and the ``ws_drop`` / ``task_failed`` faults mid-stream.
 Every task-failed is followed by a close.
 """
 
@@ -41,9 +42,9 @@ from .speech import (
     Token,
     plan_sentence,
     resolve_format,
+    sentence_begin_output,
+    sentence_end_output,
     split_sentences,
-    token_samples,
-    word_timings,
 )
 from .wire import bearer_key, wire_view
 
@@ -567,15 +568,7 @@ class _Speaker:
         self.index += 1
         tokens: list[Token] = plan_sentence(text, self.task.rate)
         begin = self.samples
-        await self.conn._send_json(
-            self._event(
-                {
-                    "type": "sentence-begin",
-                    "original_text": text,
-                    "sentence": {"index": index, "words": []},
-                }
-            )
-        )
+        await self.conn._send_json(self._event(sentence_begin_output(text, index)))
         first = FIRST_BLOCK_S if not self.first_frame_sent else None
         blocks = self.engine.render(text, tokens, first_block_seconds=first)
         while True:
@@ -594,22 +587,11 @@ class _Speaker:
                 self.first_frame_sent = True
                 await self._maybe_fault()
         self.characters += catalog.text_weight(text)
-        sr = self.task.sample_rate
-        words = word_timings(tokens, sr, begin) if self.task.word_timestamps else []
-        end = begin + sum(token_samples(t, sr) for t in tokens)
-        ending = self._event(
-            {
-                "type": "sentence-end",
-                "original_text": text,
-                "sentence": {
-                    "index": index,
-                    "words": words,
-                    "begin_time": round(begin * 1000 / sr),
-                    "end_time": round(end * 1000 / sr),
-                },
-            },
-            usage=True,
-        )
+        output, _ = sentence_end_output(
+            text, index, tokens, self.task.sample_rate, begin,
+            word_timestamps=self.task.word_timestamps,
+        )  # fmt: skip
+        ending = self._event(output, usage=True)
         return index, ending
 
     async def _maybe_fault(self) -> None:
