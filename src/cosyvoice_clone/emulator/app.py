@@ -7,7 +7,8 @@ Routes (``{base}`` is ``/api/v1``):
   (``http_tts.py``);
 - ``GET {base}/uploads?action=getPolicy&model=M`` — temporary-upload policy;
 - ``POST /_oss``, ``GET /_oss/{key}`` — the stand-in OSS host;
-- ``WS /api-ws/v1/inference`` (and with a trailing slash) — speech synthesis (``tts.py``);
+- ``WS /api-ws/v1/inference`` (and with a trailing slash) — speech synthesis (``tts.py``; the
+  key as a Bearer header or ``?api_key=``);
 - ``/_emulator/...`` — admin, loopback clients only: ``GET health``, ``GET state``,
   ``GET|POST config`` (JSON object of settings, ``faults`` as a spec string or object),
   ``POST reset``, ``POST settle`` (``{"voice_id"?, "status": "OK"|"UNDEPLOYED"}``: end
