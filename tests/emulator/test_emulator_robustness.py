@@ -4,6 +4,7 @@ still works."""
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -123,11 +124,11 @@ def test_unknown_ids_on_query_update_delete(cosyvoice_emulator: RunningEmulator)
 
 def test_oversized_body(cosyvoice_emulator: RunningEmulator) -> None:
     big = b'{"model": "voice-enrollment", "input": {"action": "list_voice", "pad": "'
-    big += b"x" * (2 * 1024 * 1024) + b'"}}'
+    big += b"x" * (15 * 1024 * 1024) + b'"}}'
     assert_error(enroll(cosyvoice_emulator, content=big), 413, "RequestTooLarge")
 
     def chunks() -> Any:  # no content-length: the cap must hold while streaming
-        for _ in range(40):
+        for _ in range(15 * 16):
             yield b"y" * 65536
 
     response = httpx.post(
@@ -252,3 +253,17 @@ def test_admin_config_and_reset(cosyvoice_emulator: RunningEmulator) -> None:
     assert httpx.post(f"{admin}/reset").json() == {"ok": True}
     state = httpx.get(f"{admin}/state").json()
     assert state["voices"] == 0 and state["config"]["faults"] == {}
+
+
+def test_migrations_run_on_open_from_a_blank_file(tmp_path: Path) -> None:
+    import sqlite3
+
+    from cosyvoice_clone.emulator.backend import MIGRATIONS, Backend
+
+    path = tmp_path / "state.sqlite3"
+    Backend(state_path=path).close()
+    Backend(state_path=path).close()  # a second open finds nothing left to do
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"voices", "uploads", "meta"} <= tables

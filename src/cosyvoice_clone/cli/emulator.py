@@ -41,8 +41,9 @@ def serve(
     api_keys: Optional[list[str]] = typer.Option(  # noqa: UP045
         None,
         "--api-key",
-        help="Accept this Bearer key too (repeatable). The documented key "
-        "sk-cosyvoice-emulator is always accepted unless --no-default-key.",
+        help="Accept this key too (repeatable; Bearer header, or ?api_key= on the WebSocket). "
+        "The documented key sk-cosyvoice-emulator is always accepted unless --no-default-key; "
+        "with it, the first --api-key is the one printed in the export lines.",
         show_default=False,
     ),
     no_default_key: bool = typer.Option(
@@ -80,7 +81,8 @@ def serve(
 ) -> None:
     """Serve the emulator in the foreground until Ctrl-C.
 
-    Prints the base URLs and `export` lines that point the official SDK (and this tool) at it.
+    Prints the base URLs and `export` lines that point the official SDK (and this tool) at it,
+    with a key it accepts (the documented default key, else the first --api-key).
 
     Examples:
 
@@ -112,14 +114,14 @@ def serve(
             f"invalid --log-level {log_level!r}: use critical, error, warning, info or debug",
             field="log_level",
         )
-    keys = set(api_keys or [])
-    if not no_default_key:
-        keys.add(DEFAULT_API_KEY)
-    if not keys:
+    ordered = list(api_keys or []) if no_default_key else [DEFAULT_API_KEY, *(api_keys or [])]
+    if not ordered:
         raise InvalidRequestError(
             "no API key would be accepted: pass --api-key KEY with --no-default-key",
             field="api_key",
         )
+    keys = set(ordered)
+    printed_key = ordered[0]  # the export lines give the default key, else the first --api-key
     config = EmulatorConfig(
         deploy_delay=deploy_delay,
         first_audio_latency=first_audio_latency,
@@ -147,7 +149,7 @@ def serve(
         sock.close()
         raise CosyVoiceCloneError(f"cannot open the state file {state_path}: {exc}") from None
 
-    info = RunningEmulator(backend, host, sock.getsockname()[1], api_key=DEFAULT_API_KEY)
+    info = RunningEmulator(backend, host, sock.getsockname()[1], api_key=printed_key)
     summary = {
         "ok": True,
         "url": info.base_url,
@@ -158,6 +160,7 @@ def serve(
         "state": str(state_path) if state_path else None,
         "default_key": DEFAULT_API_KEY in keys,
         "api_keys": len(keys),
+        "api_key": printed_key,
         "config": config.to_dict(),
     }
 
@@ -175,10 +178,7 @@ def serve(
         print(f"export DASHSCOPE_HTTP_BASE_URL={info.http_base}")
         print(f"export DASHSCOPE_WEBSOCKET_BASE_URL={info.websocket_url}")
         print(f"export DASHSCOPE_REGION={config.region}")
-        if DEFAULT_API_KEY in keys:
-            print(f"export DASHSCOPE_API_KEY={DEFAULT_API_KEY}")
-        else:
-            print(f"# {len(keys)} API key(s) from --api-key accepted (not shown)")
+        print(f"export DASHSCOPE_API_KEY={printed_key}")
         print(flush=True)
 
     app_state.emit(summary, human)

@@ -7,13 +7,16 @@ Routes (``{base}`` is ``/api/v1``):
   (``http_tts.py``);
 - ``GET {base}/uploads?action=getPolicy&model=M`` — temporary-upload policy;
 - ``POST /_oss``, ``GET /_oss/{key}`` — the stand-in OSS host;
-- ``WS /api-ws/v1/inference`` (and with a trailing slash) — speech synthesis (``tts.py``);
+- ``WS /api-ws/v1/inference`` (and with a trailing slash) — speech synthesis (``tts.py``; the
+  key as a Bearer header or ``?api_key=``);
 - ``/_emulator/...`` — admin, loopback clients only: ``GET health``, ``GET state``,
   ``GET|POST config`` (JSON object of settings, ``faults`` as a spec string or object),
   ``POST reset``, ``POST settle`` (``{"voice_id"?, "status": "OK"|"UNDEPLOYED"}``: end
-  deployment now), ``GET samples/{name}`` (the packaged reference sample, for http sample URLs).
+  deployment now), ``GET samples/{name}`` (the packaged reference sample, for http sample URLs),
+  ``GET requests[?endpoint=E]`` (what clients sent, per endpoint, credentials removed).
 
-Service refusals are :class:`ApiError` exceptions rendered by one handler as
+The API endpoints share one decorator (:func:`api_endpoint`: key, rate limit, injected faults);
+service refusals are :class:`ApiError` exceptions rendered by one registered handler as
 ``{"request_id", "code", "message"}`` with the right status (and ``Retry-After`` on 429).
 """
 
@@ -23,7 +26,6 @@ import asyncio
 import contextlib
 import ipaddress
 import json
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -33,18 +35,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from .backend import ApiError, Backend, rate_limited
+from .backend import ApiError, Backend, invalid_parameter, rate_limited
 from .enrollment import MAX_BODY_BYTES, DropConnection, parse_envelope, run_action
-from .uploads import OSS_PATH, oss_get, oss_post, read_capped
+from .uploads import OSS_PATH, oss_get, oss_post
+from .wire import bearer_key, read_capped, read_json, request_id, wire_view
 
 API_PREFIX = "/api/v1"
 WEBSOCKET_PATH = "/api-ws/v1/inference"
 ADMIN_PREFIX = "/_emulator"
-
-
-def request_id() -> str:
-    """A fresh request id (uuid4, like the service's)."""
-    return str(uuid.uuid4())
 
 
 def error_response(exc: ApiError, rid: str | None = None) -> JSONResponse:
@@ -59,23 +57,18 @@ def error_response(exc: ApiError, rid: str | None = None) -> JSONResponse:
 
 
 async def _api_error_handler(request: Request, exc: Exception) -> Response:
+    """Render every :class:`ApiError` (counted per endpoint as ``{endpoint}:error:{code}``)."""
     assert isinstance(exc, ApiError)
-    return error_response(exc)
+    endpoint = getattr(request.state, "endpoint", None)
+    if endpoint is not None:
+        request.app.state.backend.count(f"{endpoint}:error:{exc.code}")
+    return error_response(exc, getattr(request.state, "request_id", None))
 
 
 async def _internal_error_handler(request: Request, exc: Exception) -> Response:
     return error_response(
         ApiError(500, "InternalError", "An internal error has occured, please try again.")
     )
-
-
-def bearer_key(conn: HTTPConnection) -> str | None:
-    """The key of an ``Authorization: Bearer <key>`` header (scheme case-insensitive)."""
-    value = conn.headers.get("authorization", "")
-    scheme, _, key = value.strip().partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return key.strip() or None
 
 
 def require_key(backend: Backend, conn: HTTPConnection) -> None:
@@ -103,6 +96,41 @@ def injected_http_fault(backend: Backend) -> ApiError | None:
     return None
 
 
+Handler = Callable[[Request, Backend, str], Awaitable[Response]]
+
+
+def api_endpoint(
+    name: str, *, limit: Callable[[Backend], float | None] | None = None
+) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """An API endpoint: key check, then the rate ``limit`` (seconds to wait, or ``None``), then
+    the injected HTTP faults, then ``handler(request, backend, request_id)``.
+
+    Refusals are raised as :class:`ApiError` and rendered by the app's one handler.
+    """
+
+    def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            backend: Backend = request.app.state.backend
+            rid = request.state.request_id = request_id()
+            request.state.endpoint = name
+            require_key(backend, request)
+            if limit is not None:
+                wait = limit(backend)
+                if wait is not None:
+                    backend.count(f"{name}:rate_limited")
+                    raise rate_limited(wait)
+            fault = injected_http_fault(backend)
+            if fault is not None:
+                backend.count(f"fault:http{fault.status}")
+                raise fault
+            return await handler(request, backend, rid)
+
+        endpoint.__doc__ = handler.__doc__
+        return endpoint
+
+    return wrap
+
+
 async def abort_connection(request: Request) -> None:
     """Drop the TCP connection without sending a response (uvicorn); else raise."""
     receive = request.receive
@@ -116,28 +144,14 @@ async def abort_connection(request: Request) -> None:
     raise ConnectionAbortedError("drop_after_commit")  # pragma: no cover - non-uvicorn servers
 
 
-async def customization(request: Request) -> Response:
+@api_endpoint("enrollment", limit=Backend.allow_enrollment)
+async def customization(request: Request, backend: Backend, rid: str) -> Response:
     """``POST {base}/services/audio/tts/customization``."""
-    backend: Backend = request.app.state.backend
-    rid = request_id()
+    action, data = parse_envelope(await read_json(request, MAX_BODY_BYTES, "enrollment"))
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    client = getattr(request.app.state, "http_client", None)
     try:
-        require_key(backend, request)
-        wait = backend.allow_enrollment()
-        if wait is not None:
-            backend.count("enrollment:rate_limited")
-            raise rate_limited(wait)
-        fault = injected_http_fault(backend)
-        if fault is not None:
-            backend.count(f"fault:http{fault.status}")
-            raise fault
-        body = await read_capped(request, MAX_BODY_BYTES)
-        action, data = parse_envelope(body)
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        client = getattr(request.app.state, "http_client", None)
         output = await run_action(backend, action, data, headers, client=client)
-    except ApiError as exc:
-        backend.count(f"enrollment:error:{exc.code}")
-        return error_response(exc, rid)
     except DropConnection:
         await abort_connection(request)
         return Response(status_code=500)  # never sent: the connection is gone
@@ -148,45 +162,27 @@ async def customization(request: Request) -> Response:
     )
 
 
-async def upload_policy(request: Request) -> Response:
+@api_endpoint("upload_policy", limit=Backend.allow_upload_policy)
+async def upload_policy(request: Request, backend: Backend, rid: str) -> Response:
     """``GET {base}/uploads?action=getPolicy&model=M``: the policy under ``data``."""
-    backend: Backend = request.app.state.backend
-    rid = request_id()
-    try:
-        require_key(backend, request)
-        wait = backend.allow_upload_policy()
-        if wait is not None:
-            raise rate_limited(wait)
-        fault = injected_http_fault(backend)
-        if fault is not None:
-            raise fault
-        if request.query_params.get("action") != "getPolicy":
-            raise ApiError(400, "InvalidParameter", "Unsupported action; use action=getPolicy.")
-        model = request.query_params.get("model")
-        if not model:
-            raise ApiError(400, "InvalidParameter", "Missing required parameter: model.")
-        upload_host = str(request.base_url).rstrip("/") + OSS_PATH
-        data = backend.issue_upload_policy(model, upload_host)
-    except ApiError as exc:
-        return error_response(exc, rid)
+    backend.record("upload_policy", {"method": request.method, **wire_view(request)})
+    if request.query_params.get("action") != "getPolicy":
+        raise ApiError(400, "InvalidParameter", "Unsupported action; use action=getPolicy.")
+    model = request.query_params.get("model")
+    if not model:
+        raise ApiError(400, "InvalidParameter", "Missing required parameter: model.")
+    upload_host = str(request.base_url).rstrip("/") + OSS_PATH
+    data = backend.issue_upload_policy(model, upload_host)
     backend.count("upload_policy")
     return JSONResponse({"request_id": rid, "data": data}, headers={"x-request-id": rid})
 
 
-async def http_synthesis(request: Request) -> Response:
+@api_endpoint("http_synthesis")
+async def http_synthesis(request: Request, backend: Backend, rid: str) -> Response:
     """``POST {base}/services/audio/tts/SpeechSynthesizer`` (see ``http_tts.py``)."""
     from .http_tts import synthesize
 
-    backend: Backend = request.app.state.backend
-    rid = request_id()
-    try:
-        require_key(backend, request)
-        fault = injected_http_fault(backend)
-        if fault is not None:
-            raise fault
-        return await synthesize(request, rid)
-    except ApiError as exc:
-        return error_response(exc, rid)
+    return await synthesize(request, rid)
 
 
 # -- admin ---------------------------------------------------------------------------------------
@@ -230,17 +226,12 @@ async def _state(request: Request, backend: Backend) -> Response:
 async def _config(request: Request, backend: Backend) -> Response:
     if request.method == "POST":
         try:
-            body = await read_capped(request, 64 * 1024)
-            changes: Any = json.loads(body or b"{}")
+            changes: Any = json.loads(await read_capped(request, 64 * 1024) or b"{}")
             if not isinstance(changes, dict):
                 raise ValueError("the body must be a JSON object of settings")
             backend.config.update(changes)
-        except ApiError as exc:
-            return error_response(exc)
         except ValueError as exc:  # includes JSON errors and FaultSpecError
-            return JSONResponse(
-                {"code": "InvalidParameter", "message": str(exc)}, status_code=400
-            )
+            raise invalid_parameter(str(exc)) from None
     return JSONResponse(backend.config.to_dict())
 
 
@@ -251,19 +242,20 @@ async def _reset(request: Request, backend: Backend) -> Response:
 
 async def _settle(request: Request, backend: Backend) -> Response:
     try:
-        body = await read_capped(request, 64 * 1024)
-        args: Any = json.loads(body or b"{}")
+        args: Any = json.loads(await read_capped(request, 64 * 1024) or b"{}")
         if not isinstance(args, dict):
             raise ValueError("the body must be a JSON object")
         voice_id = args.get("voice_id")
         if voice_id is not None and not isinstance(voice_id, str):
             raise ValueError("voice_id must be a string")
         changed = backend.settle(voice_id, status=str(args.get("status", "OK")))
-    except ApiError as exc:
-        return error_response(exc)
     except ValueError as exc:
-        return JSONResponse({"code": "InvalidParameter", "message": str(exc)}, status_code=400)
+        raise invalid_parameter(str(exc)) from None
     return JSONResponse({"ok": True, "changed": changed})
+
+
+async def _requests(request: Request, backend: Backend) -> Response:
+    return JSONResponse(backend.recorded(request.query_params.get("endpoint")))
 
 
 async def _sample(request: Request, backend: Backend) -> Response:
@@ -311,6 +303,7 @@ def create_app(backend: Backend) -> Starlette:
         Route(f"{ADMIN_PREFIX}/config", _admin(_config), methods=["GET", "POST"]),
         Route(f"{ADMIN_PREFIX}/reset", _admin(_reset), methods=["POST"]),
         Route(f"{ADMIN_PREFIX}/settle", _admin(_settle), methods=["POST"]),
+        Route(f"{ADMIN_PREFIX}/requests", _admin(_requests), methods=["GET"]),
         Route(f"{ADMIN_PREFIX}/samples/{{name}}", _admin(_sample), methods=["GET"]),
     ]
 

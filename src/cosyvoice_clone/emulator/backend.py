@@ -26,7 +26,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -38,9 +38,16 @@ from .faults import validate_faults
 DEFAULT_API_KEY = "sk-cosyvoice-emulator"
 """The documented key every emulator accepts unless configured otherwise (not a secret)."""
 
-DEPLOYING = "DEPLOYING"
-OK = "OK"
-UNDEPLOYED = "UNDEPLOYED"
+DEPLOYING = catalog.VoiceStatus.DEPLOYING
+OK = catalog.VoiceStatus.OK
+UNDEPLOYED = catalog.VoiceStatus.UNDEPLOYED
+
+ENGINE_418 = "[tts:]Engine return error code: 418"
+"""What the service answers for a voice it cannot speak with the model (unknown, other model,
+not deployed): ``task-failed`` ``InvalidParameter`` on the WebSocket, HTTP 400 on HTTP."""
+
+SYSTEM_VOICE_PITCH_HZ = {"male": (105.0, 135.0), "female": (200.0, 240.0), "child": (270.0, 310.0)}
+"""Fundamental-frequency range of the emulator's rendering of a system voice, by gender."""
 
 UPLOAD_EXPIRE_SECONDS = 48 * 3600
 UPLOAD_POLICY_SECONDS = 300
@@ -50,9 +57,12 @@ UPLOAD_STORE_MAX_BYTES = 20 * 1024 * 1024
 
 UPLOAD_POLICY_REQUESTS_PER_SECOND = 100.0
 MAX_PAGE_SIZE = 1000
+RECORD_LIMIT = 200
+"""Requests kept per endpoint for :meth:`Backend.recorded`."""
 
 _BEIJING = timezone(timedelta(hours=8))
-_PREFIX_RE = re.compile(rf"^[A-Za-z0-9_]{{1,{catalog.PREFIX_MAX_LENGTH}}}$")
+_PREFIX_RE = re.compile(rf"^[A-Za-z0-9]{{1,{catalog.PREFIX_MAX_LENGTH}}}$")
+"""ASCII letters and digits only (clone API reference: \"仅允许数字和英文字母\", 2026-02)."""
 
 
 class ApiError(Exception):
@@ -216,6 +226,13 @@ def beijing_time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, _BEIJING).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def system_voice_pitch(voice: catalog.SystemVoice) -> float:
+    """A deterministic pitch for a system voice: its gender's range, placed by its name."""
+    low, high = SYSTEM_VOICE_PITCH_HZ.get(voice.gender or "", (140.0, 180.0))
+    fraction = int.from_bytes(hashlib.sha256(voice.name.encode()).digest()[:4], "big") / 2**32
+    return round(low + (high - low) * fraction, 1)
+
+
 @dataclass(frozen=True)
 class Voice:
     """A cloned voice as stored; ``status`` is computed from the clock on every access."""
@@ -230,11 +247,11 @@ class Voice:
     created_at: float
     modified_at: float
     ready_at: float
-    final_status: str
+    final_status: catalog.VoiceStatus
     sample_sha256: str
 
     @property
-    def status(self) -> str:
+    def status(self) -> catalog.VoiceStatus:
         """DEPLOYING until ``ready_at``, then OK (or UNDEPLOYED if review rejected it)."""
         if time.time() < self.ready_at:
             return DEPLOYING
@@ -254,7 +271,7 @@ class Voice:
             "voice_id": self.voice_id,
             "gmt_create": self.gmt_create,
             "gmt_modified": self.gmt_modified,
-            "status": self.status,
+            "status": self.status.value,
         }
 
     def query_output(self) -> dict[str, str]:
@@ -262,7 +279,7 @@ class Voice:
         return {
             "gmt_create": self.gmt_create,
             "gmt_modified": self.gmt_modified,
-            "status": self.status,
+            "status": self.status.value,
             "target_model": self.target_model,
             "resource_link": self.resource_link,
         }
@@ -307,32 +324,37 @@ class RateLimiter:
             self._events.clear()
 
 
-_MIGRATIONS: tuple[str, ...] = (
-    # 1: voices, uploads, meta
-    """
-    CREATE TABLE voices (
-        voice_id TEXT PRIMARY KEY,
-        target_model TEXT NOT NULL,
-        prefix TEXT NOT NULL,
-        resource_link TEXT NOT NULL,
-        language_hint TEXT,
-        pitch_hz REAL,
-        created_at REAL NOT NULL,
-        modified_at REAL NOT NULL,
-        ready_at REAL NOT NULL,
-        final_status TEXT NOT NULL,
-        sample_sha256 TEXT NOT NULL
-    );
-    CREATE INDEX voices_prefix ON voices (prefix);
-    CREATE TABLE uploads (
-        key TEXT PRIMARY KEY,
-        content_type TEXT NOT NULL,
-        data BLOB NOT NULL,
-        created_at REAL NOT NULL
-    );
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    """,
-)
+def _create_voices_uploads_meta(conn: sqlite3.Connection) -> None:
+    """1: voices, uploads and a key/value ``meta`` table."""
+    conn.execute(
+        """CREATE TABLE voices (
+            voice_id TEXT PRIMARY KEY,
+            target_model TEXT NOT NULL,
+            prefix TEXT NOT NULL,
+            resource_link TEXT NOT NULL,
+            language_hint TEXT,
+            pitch_hz REAL,
+            created_at REAL NOT NULL,
+            modified_at REAL NOT NULL,
+            ready_at REAL NOT NULL,
+            final_status TEXT NOT NULL,
+            sample_sha256 TEXT NOT NULL
+        )"""
+    )
+    conn.execute("CREATE INDEX voices_prefix ON voices (prefix)")
+    conn.execute(
+        """CREATE TABLE uploads (
+            key TEXT PRIMARY KEY,
+            content_type TEXT NOT NULL,
+            data BLOB NOT NULL,
+            created_at REAL NOT NULL
+        )"""
+    )
+    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_voices_uploads_meta,)
+"""Append-only, in order: migration N (1-based) brings ``PRAGMA user_version`` to N."""
 
 _VOICE_COLUMNS = (
     "voice_id, target_model, prefix, resource_link, language_hint, pitch_hz, created_at, "
@@ -363,11 +385,9 @@ def _migrate(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        for number, script in enumerate(_MIGRATIONS, start=1):
+        for number, migration in enumerate(MIGRATIONS, start=1):
             if number > version:
-                for statement in script.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                migration(conn)
                 conn.execute(f"PRAGMA user_version = {number}")
         conn.execute("COMMIT")
     except BaseException:
@@ -395,6 +415,7 @@ class Backend:
         self._secret = self._load_secret()
         self.counters: dict[str, int] = {}
         """Observability: how many requests of each kind and outcome (e.g. ``create_voice``)."""
+        self._recorded: dict[str, deque[dict[str, Any]]] = {}
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -415,6 +436,21 @@ class Backend:
         with self._lock:
             self.counters[name] = self.counters.get(name, 0) + 1
 
+    def record(self, endpoint: str, entry: dict[str, Any]) -> None:
+        """Keep what a client sent to ``endpoint`` (the last ``RECORD_LIMIT`` per endpoint)."""
+        with self._lock:
+            self._recorded.setdefault(endpoint, deque(maxlen=RECORD_LIMIT)).append(entry)
+
+    def recorded(self, endpoint: str | None = None) -> dict[str, list[dict[str, Any]]]:
+        """What clients sent, per endpoint, oldest first (``enrollment``, ``http_synthesis``,
+        ``upload_policy``, ``websocket``): JSON bodies and headers without credentials."""
+        with self._lock:
+            return {
+                name: list(entries)
+                for name, entries in self._recorded.items()
+                if endpoint is None or name == endpoint
+            }
+
     def close(self) -> None:
         """Close the database."""
         with self._lock:
@@ -427,6 +463,7 @@ class Backend:
             self._db.execute("DELETE FROM uploads")
             self._limiter.reset()
             self.counters.clear()
+            self._recorded.clear()
             if config:
                 self.config = self._initial_config.copy()
             self._random = random.Random(self.config.seed)
@@ -475,7 +512,8 @@ class Backend:
     # -- voices --------------------------------------------------------------------------------
 
     def _row_to_voice(self, row: Iterable[Any]) -> Voice:
-        return Voice(*row)
+        voice = Voice(*row)
+        return dataclasses.replace(voice, final_status=catalog.VoiceStatus(voice.final_status))
 
     def voice(self, voice_id: str) -> Voice | None:
         """The voice with this id, or ``None``."""
@@ -484,6 +522,21 @@ class Backend:
                 f"SELECT {_VOICE_COLUMNS} FROM voices WHERE voice_id = ?", (voice_id,)
             ).fetchone()
         return self._row_to_voice(row) if row is not None else None
+
+    def speaking_pitch(self, voice_id: str, model: str) -> float:
+        """The pitch (Hz) ``model`` speaks ``voice_id`` with: a cloned voice bound to ``model``
+        and OK, or a system voice of ``model``; anything else raises the service's 418."""
+        from .speech import DEFAULT_PITCH_HZ
+
+        system = catalog.system_voice(voice_id)
+        if system is not None:
+            if model not in system.models:
+                raise invalid_parameter(ENGINE_418)
+            return system_voice_pitch(system)
+        voice = self.voice(voice_id)
+        if voice is None or voice.target_model != model or voice.status != OK:
+            raise invalid_parameter(ENGINE_418)
+        return float(voice.pitch_hz or DEFAULT_PITCH_HZ)
 
     def voice_count(self) -> int:
         """How many voices exist (they all count against the quota)."""
@@ -522,7 +575,7 @@ class Backend:
             raise invalid_parameter("Missing required parameter: prefix.")
         if not _PREFIX_RE.match(prefix):
             raise invalid_parameter(
-                f"prefix must be 1-{catalog.PREFIX_MAX_LENGTH} letters, digits or underscores."
+                f"prefix must be 1-{catalog.PREFIX_MAX_LENGTH} ASCII letters or digits."
             )
         hint: str | None = None
         if language_hints is not None:
@@ -677,20 +730,21 @@ class Backend:
 
         ``status`` is OK or UNDEPLOYED (a review rejection on demand). Returns how many changed.
         """
-        if status not in (OK, UNDEPLOYED):
+        if status not in (OK.value, UNDEPLOYED.value):
             raise ValueError("status must be OK or UNDEPLOYED")
+        final = catalog.VoiceStatus(status)
         now = time.time()
         with self._lock:
             if voice_id is None:
                 cursor = self._db.execute(
                     "UPDATE voices SET ready_at = ?, final_status = ? WHERE ready_at > ?",
-                    (now, status, now),
+                    (now, final.value, now),
                 )
             else:
                 cursor = self._db.execute(
                     "UPDATE voices SET ready_at = MIN(ready_at, ?), final_status = ? "
                     "WHERE voice_id = ?",
-                    (now, status, voice_id),
+                    (now, final.value, voice_id),
                 )
         return int(cursor.rowcount)
 
@@ -817,10 +871,9 @@ class Backend:
             rows = self._db.execute(f"SELECT {_VOICE_COLUMNS} FROM voices").fetchall()
             uploads = int(self._db.execute("SELECT COUNT(*) FROM uploads").fetchone()[0])
             counters = dict(self.counters)
-        by_status: dict[str, int] = {DEPLOYING: 0, OK: 0, UNDEPLOYED: 0}
+        by_status = {status.value: 0 for status in catalog.VoiceStatus}
         for row in rows:
-            status = self._row_to_voice(row).status
-            by_status[status] = by_status.get(status, 0) + 1
+            by_status[self._row_to_voice(row).status.value] += 1
         return {
             "config": self.config.to_dict(),
             "state": str(self.state_path) if self.state_path else None,

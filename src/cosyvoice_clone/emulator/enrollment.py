@@ -10,39 +10,33 @@ Documented refusals of malformed requests (all JSON bodies ``{"request_id", "cod
   "url error, please check url!";
 - ``input`` missing / not an object, ``action`` missing: 400 ``InvalidParameter``;
 - unknown action: 400 ``InvalidParameter`` "Unsupported action: ...";
-- body over 1 MiB: 413 ``RequestTooLarge``.
+- body over the room for a 10 MB base64 sample (about 13.4 MB): 413 ``RequestTooLarge``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 
 from .. import catalog
 from .backend import ApiError, Backend, invalid_parameter
-from .fetch import OSS_RESOLVE_HEADER, fetch_sample, sample_filename
+from .fetch import OSS_RESOLVE_HEADER, fetch_sample, sample_bytes_limit, sample_filename
 
 if TYPE_CHECKING:
     import httpx
 
-MAX_BODY_BYTES = 1024 * 1024
-
-ACTIONS = ("create_voice", "list_voice", "query_voice", "update_voice", "delete_voice")
+MAX_BODY_BYTES = sample_bytes_limit()
+"""Room for a 10 MB sample sent as a base64 data URI (the service's own cap is not documented)."""
 
 
 class DropConnection(Exception):
     """Raised after a commit when the ``drop_after_commit`` fault fired: close, answer nothing."""
 
 
-def parse_envelope(body: bytes) -> tuple[str, dict[str, Any]]:
-    """Check the envelope; return ``(action, input)`` or raise :class:`ApiError`."""
-    import json
-
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise invalid_parameter("The request body is not valid JSON.") from None
+def parse_envelope(payload: Any) -> tuple[str, dict[str, Any]]:
+    """Check the parsed envelope; return ``(action, input)`` or raise :class:`ApiError`."""
     if not isinstance(payload, dict):
         raise invalid_parameter("The request body must be a JSON object.")
     if payload.get("model") != catalog.ENROLLMENT_MODEL:
@@ -82,6 +76,89 @@ async def _judged_sample(
     return sample, pitch
 
 
+class _Context:
+    """What an action needs besides its input: the backend, the OSS-resolve switch, a client."""
+
+    def __init__(
+        self, backend: Backend, oss_resolve: bool, client: httpx.AsyncClient | None
+    ) -> None:
+        self.backend = backend
+        self.oss_resolve = oss_resolve
+        self.client = client
+
+    async def judged_sample(self, url: Any) -> tuple[bytes, float | None]:
+        return await _judged_sample(
+            self.backend, url, oss_resolve=self.oss_resolve, client=self.client
+        )
+
+
+async def _create_voice(ctx: _Context, data: dict[str, Any]) -> dict[str, Any]:
+    backend = ctx.backend
+    target_model, prefix, hint = backend.check_clone_request(
+        data.get("target_model"),
+        data.get("prefix"),
+        data.get("language_hints"),
+        data.get("max_prompt_audio_length"),
+        data.get("enable_preprocess"),
+    )
+    url = data.get("url")
+    sample, pitch = await ctx.judged_sample(url)
+    voice = backend.create_voice(
+        target_model=target_model,
+        prefix=prefix,
+        url=str(url),
+        sample=sample,
+        pitch_hz=pitch,
+        language_hint=hint,
+    )
+    if backend.fault("drop_after_commit"):
+        backend.count("fault:drop_after_commit")
+        raise DropConnection(voice.voice_id)
+    return {"voice_id": voice.voice_id}
+
+
+async def _list_voice(ctx: _Context, data: dict[str, Any]) -> dict[str, Any]:
+    wanted = data.get("prefix")
+    if wanted is not None and not isinstance(wanted, str):
+        raise invalid_parameter("prefix must be a string.")
+    voices = ctx.backend.list_voices(
+        wanted or None,
+        _int_field(data, "page_index", 0),
+        _int_field(data, "page_size", 10),
+    )
+    return {"voice_list": [v.list_item() for v in voices]}
+
+
+async def _query_voice(ctx: _Context, data: dict[str, Any]) -> dict[str, Any]:
+    return ctx.backend.require_voice(data.get("voice_id")).query_output()
+
+
+async def _update_voice(ctx: _Context, data: dict[str, Any]) -> dict[str, Any]:
+    voice = ctx.backend.require_voice(data.get("voice_id"))
+    url = data.get("url")
+    sample, pitch = await ctx.judged_sample(url)
+    ctx.backend.update_voice(voice.voice_id, url=str(url), sample=sample, pitch_hz=pitch)
+    return {}
+
+
+async def _delete_voice(ctx: _Context, data: dict[str, Any]) -> dict[str, Any]:
+    voice_id = data.get("voice_id")
+    if not isinstance(voice_id, str) or not voice_id:
+        raise invalid_parameter("Missing required parameter: voice_id.")
+    ctx.backend.delete_voice(voice_id)
+    return {}
+
+
+ACTIONS: dict[str, Callable[[_Context, dict[str, Any]], Awaitable[dict[str, Any]]]] = {
+    "create_voice": _create_voice,
+    "list_voice": _list_voice,
+    "query_voice": _query_voice,
+    "update_voice": _update_voice,
+    "delete_voice": _delete_voice,
+}
+"""The five enrollment actions, by their ``input.action`` name."""
+
+
 async def run_action(
     backend: Backend,
     action: str,
@@ -94,55 +171,8 @@ async def run_action(
 
     ``headers`` are the request headers with lower-case names; ``client`` downloads samples.
     """
+    handler = ACTIONS.get(action)
+    if handler is None:
+        raise ApiError(400, "InvalidParameter", f"Unsupported action: {action[:64]}")
     oss_resolve = headers.get(OSS_RESOLVE_HEADER.lower(), "").strip().lower() == "enable"
-    if action == "create_voice":
-        target_model, prefix, hint = backend.check_clone_request(
-            data.get("target_model"),
-            data.get("prefix"),
-            data.get("language_hints"),
-            data.get("max_prompt_audio_length"),
-            data.get("enable_preprocess"),
-        )
-        url = data.get("url")
-        sample, pitch = await _judged_sample(
-            backend, url, oss_resolve=oss_resolve, client=client
-        )
-        voice = backend.create_voice(
-            target_model=target_model,
-            prefix=prefix,
-            url=str(url),
-            sample=sample,
-            pitch_hz=pitch,
-            language_hint=hint,
-        )
-        if backend.fault("drop_after_commit"):
-            backend.count("fault:drop_after_commit")
-            raise DropConnection(voice.voice_id)
-        return {"voice_id": voice.voice_id}
-    if action == "list_voice":
-        wanted = data.get("prefix")
-        if wanted is not None and not isinstance(wanted, str):
-            raise invalid_parameter("prefix must be a string.")
-        voices = backend.list_voices(
-            wanted or None,
-            _int_field(data, "page_index", 0),
-            _int_field(data, "page_size", 10),
-        )
-        return {"voice_list": [v.list_item() for v in voices]}
-    if action == "query_voice":
-        return backend.require_voice(data.get("voice_id")).query_output()
-    if action == "update_voice":
-        voice = backend.require_voice(data.get("voice_id"))
-        url = data.get("url")
-        sample, pitch = await _judged_sample(
-            backend, url, oss_resolve=oss_resolve, client=client
-        )
-        backend.update_voice(voice.voice_id, url=str(url), sample=sample, pitch_hz=pitch)
-        return {}
-    if action == "delete_voice":
-        voice_id = data.get("voice_id")
-        if not isinstance(voice_id, str) or not voice_id:
-            raise invalid_parameter("Missing required parameter: voice_id.")
-        backend.delete_voice(voice_id)
-        return {}
-    raise ApiError(400, "InvalidParameter", f"Unsupported action: {action}")  # pragma: no cover
+    return await handler(_Context(backend, oss_resolve, client), data)

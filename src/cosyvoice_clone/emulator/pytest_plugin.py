@@ -19,6 +19,10 @@ timing never makes a test flaky; turn them on with ``set_rate_limits(True)`` to 
         )
         cosyvoice_emulator.set_faults(http503=0.5)
 
+System voices of the catalog (``catalog.system_voices()``, e.g. ``longxiaochun_v2`` on
+cosyvoice-v2, ``longanyang`` on cosyvoice-v3-flash) speak without cloning; what clients sent is
+in ``backend.recorded()``.
+
 The fixture value is a :class:`cosyvoice_clone.emulator.server.RunningEmulator`: ``http_base``,
 ``websocket_url``, ``api_key``, ``backend``, ``env()``, ``sample_url()``, ``set_faults()``,
 ``set_deploy_delay()``, ``set_latency()``, ``set_rtf()``, ``set_rate_limits()``,

@@ -374,6 +374,11 @@ class Encoder:
                     subtype="OPUS", compression_level=level,
                 )  # fmt: skip
 
+    @property
+    def has_tail(self) -> bool:
+        """Whether :meth:`finish` produces bytes that belong to the last audio (mp3, opus)."""
+        return self.format in ("mp3", "opus")
+
     def encode(self, samples: np.ndarray) -> bytes:
         """Bytes to send for these samples (possibly empty while an encoder buffers)."""
         with self._lock:
@@ -438,3 +443,35 @@ def word_timings(
             )
         pos += n
     return words
+
+
+def sentence_begin_output(text: str, index: int) -> dict[str, object]:
+    """The ``output`` of a ``sentence-begin`` result (WebSocket and HTTP SSE alike)."""
+    sentence = {"index": index, "words": []}
+    return {"type": "sentence-begin", "original_text": text, "sentence": sentence}
+
+
+def sentence_end_output(
+    text: str,
+    index: int,
+    tokens: list[Token],
+    sample_rate: int,
+    begin: int,
+    *,
+    word_timestamps: bool,
+) -> tuple[dict[str, object], int]:
+    """The ``output`` of a ``sentence-end`` result for a sentence starting at sample ``begin``,
+    and the sample where it ends. Words are listed only when ``word_timestamps`` is on."""
+    words = word_timings(tokens, sample_rate, begin) if word_timestamps else []
+    end = begin + sum(token_samples(t, sample_rate) for t in tokens)
+    output: dict[str, object] = {
+        "type": "sentence-end",
+        "original_text": text,
+        "sentence": {
+            "index": index,
+            "words": words,
+            "begin_time": round(begin * 1000 / sample_rate),
+            "end_time": round(end * 1000 / sample_rate),
+        },
+    }
+    return output, end

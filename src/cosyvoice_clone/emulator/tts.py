@@ -9,11 +9,13 @@ One connection runs tasks one after another. Per task::
                                              result-generated sentence-end (usage, words)
     finish-task {} / {directive: cancel} ->  ... task-finished
 
-Rules enforced like the service: bearer key at the handshake, ``payload.input`` required, the
-voice bound to the model ("Engine return error code: 418"), 20,000 characters per message and
-200,000 per task (CJK counts 2, SSML tags not counted), one continue-task with ``enable_ssml``,
-23 s without a message fails the task, 3 task submissions/s per model, first-audio latency and
-real-time factor from the backend config, and the ``ws_drop`` / ``task_failed`` faults mid-stream.
+Rules enforced like the service: the key at the handshake (Bearer header or ``api_key``
+query parameter), ``payload.input`` required, the voice bound to the model (a cloned voice of
+this model, or a system voice the catalog lists for it; otherwise "Engine return error code:
+418"), 20,000 characters per message and 200,000 per task (CJK counts 2, SSML tags not
+counted), one continue-task with ``enable_ssml``, 23 s without a message fails the task,
+3 task submissions/s per model, first-audio latency and real-time factor from the backend
+config, and the ``ws_drop`` / ``task_failed`` faults mid-stream.
 Every task-failed is followed by a close.
 """
 
@@ -32,18 +34,19 @@ import numpy as np
 from starlette.websockets import WebSocket
 
 from .. import catalog
+from .backend import ApiError
 from .speech import (
-    DEFAULT_PITCH_HZ,
     Encoder,
     FormatError,
     SpeechEngine,
     Token,
     plan_sentence,
     resolve_format,
+    sentence_begin_output,
+    sentence_end_output,
     split_sentences,
-    token_samples,
-    word_timings,
 )
+from .wire import bearer_key, wire_view
 
 CONNECTION_IDLE_S = 60.0
 """A connection without a running task is closed after this long without a message."""
@@ -53,7 +56,6 @@ BLOCK_S = 1.0
 """Duration of the following audio blocks."""
 
 _SSML_TAG = re.compile(r"<[^>]*>")
-_ENGINE_418 = "[tts:]Engine return error code: 418"
 
 
 class TaskFailure(Exception):
@@ -107,18 +109,19 @@ def _number(params: dict[str, Any], name: str, default: float, low: float, high:
     return float(value)
 
 
-def bearer(websocket: WebSocket) -> str | None:
-    """The key of the ``Authorization: Bearer <key>`` header, if any."""
-    scheme, _, key = websocket.headers.get("authorization", "").strip().partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return key.strip() or None
+def handshake_key(websocket: WebSocket) -> str | None:
+    """The key of the handshake: ``Authorization: Bearer <key>``, else ``?api_key=<key>``.
+
+    The official browser sample (aliyun/alibabacloud-bailian-speech-demo, its README: browsers
+    cannot set WebSocket headers) connects to ``.../api-ws/v1/inference/?api_key=KEY``.
+    """
+    return bearer_key(websocket) or websocket.query_params.get("api_key") or None
 
 
 async def inference_endpoint(websocket: WebSocket) -> None:
     """Serve one synthesis connection: run-task / continue-task / finish-task, many tasks."""
     backend = websocket.app.state.backend
-    if not backend.authorized(bearer(websocket)):
+    if not backend.authorized(handshake_key(websocket)):
         await _deny(websocket)
         return
     await websocket.accept()
@@ -153,6 +156,8 @@ class _Connection:
         self.closed = False
         self.send_lock = asyncio.Lock()
         self.reader: asyncio.Task[None] | None = None
+        self.handshake = wire_view(websocket)
+        """Path, query and headers of the handshake (credentials removed), for recording."""
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -264,6 +269,7 @@ class _Connection:
             except (ValueError, KeyError, TypeError):
                 await self._garbage("unable to parse the message as a JSON command")
                 return
+            self.backend.record("websocket", {**self.handshake, "message": data})
             raw_id = header.get("task_id")
             task_id = raw_id if isinstance(raw_id, str) else ""
             payload = data.get("payload")
@@ -341,9 +347,10 @@ class _Connection:
             if bit_rate > 510:  # the SDK sends bits per second for some formats
                 bit_rate //= 1000
             bit_rate = max(6, min(510, bit_rate))
-        voice = self.backend.voice(voice_id)
-        if voice is None or voice.target_model != model or voice.status != "OK":
-            raise _invalid(_ENGINE_418)
+        try:
+            pitch_hz = self.backend.speaking_pitch(voice_id, model)
+        except ApiError as exc:
+            raise _invalid(exc.message) from None
         if not self.backend.allow_synthesis_task(model):
             raise TaskFailure(
                 "Throttling.RateQuota", "Requests rate limit exceeded, please try again later."
@@ -351,7 +358,7 @@ class _Connection:
         task = _Task(
             task_id=task_id,
             model=model,
-            voice_pitch_hz=float(voice.pitch_hz or DEFAULT_PITCH_HZ),
+            voice_pitch_hz=pitch_hz,
             format=fmt,
             sample_rate=sample_rate,
             bit_rate=bit_rate,
@@ -490,8 +497,17 @@ class _Speaker:
         return {"header": self.conn._header(self.task, "result-generated"), "payload": payload}
 
     async def run(self) -> None:
+        """Speak sentences as they complete; end with the encoder's tail inside the last one.
+
+        mp3 and opus encoders hold back their last frames until the stream ends, so for them the
+        ``sentence-end`` of the latest sentence waits until the next sentence begins or the
+        input ends: the tail then goes out as that sentence's last ``sentence-synthesis``, and
+        nothing but ``task-finished`` follows the last ``sentence-end`` (the documented order,
+        CosyVoice WebSocket API: help.aliyun.com/zh/model-studio/cosyvoice-websocket-api).
+        """
         task = self.task
         buffer = ""
+        held: tuple[int, dict[str, Any]] | None = None
         try:
             while True:
                 item = await task.inbox.get()
@@ -505,19 +521,28 @@ class _Speaker:
                 else:
                     sentences, buffer = split_sentences(buffer + item)
                 for sentence in sentences:
-                    await self._speak(sentence)
+                    if not sentence.strip():
+                        continue
+                    if held is not None:
+                        await self.conn._send_json(held[1])
+                    held = await self._speak(sentence)
+                    if not self.encoder.has_tail:
+                        await self.conn._send_json(held[1])
+                        held = None
                 if item is _END:
                     break
             tail = await asyncio.to_thread(self.encoder.finish)
-            if tail:
-                await self._pace(0.0)
-                await self.conn._send_audio(
-                    self._event({"type": "sentence-synthesis", "sentence": {"index": self.index}}),
-                    tail,
-                )
+            if held is not None:
+                if tail:
+                    await self._pace(0.0)
+                    await self.conn._send_audio(self._synthesis_event(held[0]), tail)
+                await self.conn._send_json(held[1])
             await self.conn._finished(task, characters=self.characters)
         finally:
             self.encoder.close()
+
+    def _synthesis_event(self, index: int) -> dict[str, Any]:
+        return self._event({"type": "sentence-synthesis", "sentence": {"index": index}})
 
     async def _pace(self, seconds: float) -> None:
         """Wait until a block of ``seconds`` of audio would be ready on the real service."""
@@ -537,23 +562,14 @@ class _Speaker:
         assert isinstance(block, np.ndarray)
         return int(block.size), self.encoder.encode(block)
 
-    async def _speak(self, sentence: str) -> None:
+    async def _speak(self, sentence: str) -> tuple[int, dict[str, Any]]:
+        """Send the sentence's begin and audio; return its index and its ``sentence-end``."""
         text = sentence.strip()
-        if not text:
-            return
         index = self.index
         self.index += 1
         tokens: list[Token] = plan_sentence(text, self.task.rate)
         begin = self.samples
-        await self.conn._send_json(
-            self._event(
-                {
-                    "type": "sentence-begin",
-                    "original_text": text,
-                    "sentence": {"index": index, "words": []},
-                }
-            )
-        )
+        await self.conn._send_json(self._event(sentence_begin_output(text, index)))
         first = FIRST_BLOCK_S if not self.first_frame_sent else None
         blocks = self.engine.render(text, tokens, first_block_seconds=first)
         while True:
@@ -567,31 +583,17 @@ class _Speaker:
                 raise _Dropped()
             if not data:
                 continue
-            await self.conn._send_audio(
-                self._event({"type": "sentence-synthesis", "sentence": {"index": index}}), data
-            )
+            await self.conn._send_audio(self._synthesis_event(index), data)
             if not self.first_frame_sent:
                 self.first_frame_sent = True
                 await self._maybe_fault()
         self.characters += catalog.text_weight(text)
-        sr = self.task.sample_rate
-        words = word_timings(tokens, sr, begin) if self.task.word_timestamps else []
-        end = begin + sum(token_samples(t, sr) for t in tokens)
-        await self.conn._send_json(
-            self._event(
-                {
-                    "type": "sentence-end",
-                    "original_text": text,
-                    "sentence": {
-                        "index": index,
-                        "words": words,
-                        "begin_time": round(begin * 1000 / sr),
-                        "end_time": round(end * 1000 / sr),
-                    },
-                },
-                usage=True,
-            )
-        )
+        output, _ = sentence_end_output(
+            text, index, tokens, self.task.sample_rate, begin,
+            word_timestamps=self.task.word_timestamps,
+        )  # fmt: skip
+        ending = self._event(output, usage=True)
+        return index, ending
 
     async def _maybe_fault(self) -> None:
         backend = self.conn.backend

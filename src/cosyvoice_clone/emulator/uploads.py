@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .backend import UPLOAD_STORE_MAX_BYTES, ApiError
+from .wire import bearer_key, read_capped
 
 OSS_PATH = "/_oss"
 
@@ -70,21 +71,6 @@ def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], tup
     return fields, file_part
 
 
-async def read_capped(request: Request, limit: int) -> bytes:
-    """The request body, or :class:`ApiError` 413 as soon as it exceeds ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "RequestTooLarge", f"The request body exceeds {limit} bytes.")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "RequestTooLarge", f"The request body exceeds {limit} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def oss_post(request: Request) -> Response:
     """The stand-in OSS host: store a file posted with a valid upload policy."""
     backend = request.app.state.backend
@@ -110,11 +96,9 @@ async def oss_get(request: Request) -> Response:
     backend = request.app.state.backend
     key = request.path_params["key"]
     signature = request.query_params.get("Signature", "")
-    auth = request.headers.get("authorization", "")
-    scheme, _, token = auth.partition(" ")
-    allowed = (signature and hmac.compare_digest(signature, backend.object_signature(key))) or (
-        scheme.lower() == "bearer" and backend.authorized(token.strip())
-    )
+    allowed = (
+        signature and hmac.compare_digest(signature, backend.object_signature(key))
+    ) or backend.authorized(bearer_key(request))
     if not allowed:
         return oss_error(ApiError(403, "AccessDenied", "You have no right to access this object."))
     upload = backend.upload(key)
