@@ -21,8 +21,6 @@ from .client import (
     SubmissionLimiter,
     SynthesisResult,
     Synthesizer,
-    aspeak_for,
-    speak_for,
 )
 from .output import check_target, fix_wav_header, remove_stale_partials, stale_partials
 from .protocol import (
@@ -46,7 +44,6 @@ __all__ = [
     "SynthesisResult",
     "Synthesizer",
     "Word",
-    "aspeak_for",
     "check_language_hints",
     "check_model",
     "check_target",
@@ -55,7 +52,6 @@ __all__ = [
     "guard_model",
     "remove_stale_partials",
     "run_interruptible",
-    "speak_for",
     "split_messages",
     "split_text",
     "stale_partials",
