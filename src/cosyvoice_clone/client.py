@@ -33,12 +33,12 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from . import catalog
-from .config import Settings
 from .catalog import VoiceStatus
+from .config import Settings
 from .enrollment import (
     CreateResult,
-    EnrollmentStats,
     EnrollmentCore,
+    EnrollmentStats,
     StatusCallback,
     VoiceInfo,
     WaitPolicy,
@@ -62,7 +62,7 @@ from .http import (
     RetryCallback,
     RetryPolicy,
 )
-from .models import CloneResult, SpeechResult, Voice
+from .models import CloneResult, SpeechResult, Voice, parse_status
 from .registry import Registry, VoiceRecord, dedupe_key, endpoint_id
 from .request import CloneOptions, CloneRequest, CloneResponse, normalize_clone_options
 from .upload import LocalSample, is_url, read_local_sample, require_upload_region, upload_flow
@@ -92,6 +92,9 @@ class _Plan:
 
 class _ClientCore:
     """Settings, registry and the flows of every operation (no network I/O here)."""
+
+    _http: HttpClient | AsyncHttpClient
+    """Set by the sync or async client: the one that drives the flows."""
 
     def __init__(
         self,
@@ -250,7 +253,7 @@ class _ClientCore:
             target_model=record.target_model or plan.options.target_model,
             prefix=plan.options.prefix,
             region=self.region,
-            status=status or record.status,
+            status=parse_status(status or record.status),
             request_id=None if reused else record.request_id,
             usage_count=0 if reused else record.usage_count,
             reused=reused,
@@ -516,8 +519,8 @@ class _ClientCore:
 
 def _client_kwargs(
     settings: Settings,
-    retry: RetryPolicy | None | NotGiven,
-    rate_limit: float | None | NotGiven,
+    retry: RetryPolicy | NotGiven | None,
+    rate_limit: float | NotGiven | None,
     timeout: Any,
 ) -> dict[str, Any]:
     """The HTTP client's settings: ``NOT_GIVEN`` is the default, ``None`` turns it off."""
@@ -531,7 +534,9 @@ def _client_kwargs(
 
 
 class CosyVoice(_ClientCore):
-    """Synchronous client: clone voices, manage them, wait for them."""
+    """Synchronous client: clone voices, manage them, wait for them, speak."""
+
+    _http: HttpClient
 
     def __init__(
         self,
@@ -545,8 +550,8 @@ class CosyVoice(_ClientCore):
         workspace: str | None = None,
         settings: Settings | None = None,
         transport: httpx.BaseTransport | None = None,
-        retry: RetryPolicy | None | NotGiven = NOT_GIVEN,
-        rate_limit: float | None | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+        rate_limit: float | NotGiven | None = NOT_GIVEN,
         timeout: httpx.Timeout | float | None = None,
         on_retry: RetryCallback | None = None,
         evidence: bool = False,
@@ -659,9 +664,17 @@ class CosyVoice(_ClientCore):
 
         return run_sync(
             lambda: aspeak(
-                self, text, out, voice=voice, model=model, options=options,
-                concurrency=concurrency, retries=retries, on_progress=on_progress, **fields,
-            )  # fmt: skip
+                self,
+                text,
+                out,
+                voice=voice,
+                model=model,
+                options=options,
+                concurrency=concurrency,
+                retries=retries,
+                on_progress=on_progress,
+                **fields,
+            )
         )
 
     def speak_many(self, manifest: str | Path, **kwargs: Any) -> BatchReport:
@@ -687,6 +700,8 @@ class CosyVoice(_ClientCore):
 class AsyncCosyVoice(_ClientCore):
     """Asynchronous client with the same methods as :class:`CosyVoice`."""
 
+    _http: AsyncHttpClient
+
     def __init__(
         self,
         *,
@@ -699,8 +714,8 @@ class AsyncCosyVoice(_ClientCore):
         workspace: str | None = None,
         settings: Settings | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        retry: RetryPolicy | None | NotGiven = NOT_GIVEN,
-        rate_limit: float | None | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+        rate_limit: float | NotGiven | None = NOT_GIVEN,
         timeout: httpx.Timeout | float | None = None,
         on_retry: RetryCallback | None = None,
         evidence: bool = False,
@@ -808,7 +823,7 @@ class AsyncCosyVoice(_ClientCore):
         )  # fmt: skip
 
     async def speak_many(self, manifest: str | Path, **kwargs: Any) -> BatchReport:
-        """Speak every row of a manifest, resumably (see :func:`cosyvoice_clone.speech.aspeak_many`)."""
+        """Speak every row of a manifest, resumably (see :func:`.speech.aspeak_many`)."""
         from .speech import aspeak_many
 
         return await aspeak_many(self, manifest, **kwargs)

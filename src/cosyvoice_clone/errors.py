@@ -170,7 +170,7 @@ class OperationTimeoutError(TransportError):
     exit_code = 5
 
 
-TimeoutError = OperationTimeoutError  # noqa: A001 - the 0.1 name, kept for compatibility
+TimeoutError = OperationTimeoutError
 """Deprecated alias of :class:`OperationTimeoutError` (it shadowed the builtin)."""
 
 

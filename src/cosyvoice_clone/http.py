@@ -3,7 +3,8 @@
 :class:`HttpClient` and :class:`AsyncHttpClient` have the same methods; everything that does no
 I/O (headers, the retry decision, error parsing, statistics) lives in :class:`_HttpCore`, which
 both share. This is the one place where ``httpx`` exceptions become ours
-(:class:`~cosyvoice_clone.errors.TransportError` / :class:`~cosyvoice_clone.errors.OperationTimeoutError`).
+(:class:`~cosyvoice_clone.errors.TransportError` /
+:class:`~cosyvoice_clone.errors.OperationTimeoutError`).
 
 Retry policy: 429 (honouring ``Retry-After``), 500/502/503/504 and connection errors are retried
 with exponential backoff and jitter, bounded by ``max_attempts`` and ``total_timeout`` (env
@@ -440,7 +441,9 @@ class _HttpCore:
             )
         if isinstance(exc, httpx.TimeoutException):
             return _Failure(
-                OperationTimeoutError(f"{what}: no answer in time ({type(exc).__name__})", hint=_NET_HINT),
+                OperationTimeoutError(
+                    f"{what}: no answer in time ({type(exc).__name__})", hint=_NET_HINT
+                ),
                 retryable=True,
                 ambiguous=True,
                 reason="timeout",

@@ -40,10 +40,8 @@ from .synthesis.protocol import (
 from .voices import speakable_flow
 
 if TYPE_CHECKING:
-    from .client import AsyncCosyVoice, CosyVoice
+    from .client import _ClientCore as Client
     from .synthesis.client import ProgressCallback
-
-    Client = CosyVoice | AsyncCosyVoice
 
 OPTION_FIELDS = (
     "format",
@@ -421,7 +419,9 @@ def output_matches(path: Path, fmt: str, sample_rate: int, recorded: dict[str, A
     if any(recorded.get(k) is None for k in RESULT_FIELDS):
         return False
     if (recorded["path"], recorded["format"], recorded["sample_rate"]) != (
-        str(path), fmt, sample_rate
+        str(path),
+        fmt,
+        sample_rate,
     ):
         return False
     try:
@@ -569,7 +569,9 @@ async def aspeak_many(
                         concurrency=per_item, retries=retries,
                     )  # fmt: skip
                     item.result = {
-                        "status": "ok", **result.to_dict(), "fingerprint": fingerprint(item)
+                        "status": "ok",
+                        **result.to_dict(),
+                        "fingerprint": fingerprint(item),
                     }
                 except CosyVoiceCloneError as exc:
                     item.error = exc

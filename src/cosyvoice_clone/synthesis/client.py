@@ -118,9 +118,7 @@ _LIMITERS: dict[tuple[str, str, float], SubmissionLimiter] = {}
 _LIMITERS_LOCK = threading.Lock()
 
 
-def submission_limiter(
-    url: str, model: str, per_second: float | None
-) -> SubmissionLimiter | None:
+def submission_limiter(url: str, model: str, per_second: float | None) -> SubmissionLimiter | None:
     """The process-wide limiter for ``model`` at ``url`` (``None``: no pacing)."""
     if per_second is None:
         return None

@@ -335,9 +335,7 @@ class TaskProtocol:
                     "task": "tts",
                     "function": "SpeechSynthesizer",
                     "input": {},
-                    "parameters": self.options.parameters(
-                        self.voice, wire_format=self.wire_format
-                    ),
+                    "parameters": self.options.parameters(self.voice, wire_format=self.wire_format),
                 },
             },
             ensure_ascii=False,
