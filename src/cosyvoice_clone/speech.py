@@ -114,19 +114,19 @@ async def aspeak(
 ) -> SpeechResult:
     """Speak ``text`` with a voice id or registry prefix into the file ``out``.
 
-    Checked before anything is sent: the text, the options (``options=`` or the fields
-    ``format``, ``sample_rate``, ``volume``, ``rate``, ``pitch``, ``seed``, ``instruction``,
-    ``language_hints``, ``word_timestamps``), that ``out`` can be written, and the voice rules.
+    Checked before anything is sent: the text, that ``out`` can be written, the options
+    (``options=`` or the fields ``format``, ``sample_rate``, ``volume``, ``rate``, ``pitch``,
+    ``seed``, ``instruction``, ``language_hints``, ``word_timestamps``) and the voice rules.
     """
     from .synthesis import AsyncSynthesizer
     from .synthesis.output import probe_target
 
     if not isinstance(text, str) or not text.strip():
         raise InvalidRequestError("the text is empty", field="text")
+    probe_target(out)
     opts = options_for(out, options, **fields)
     if concurrency < 1:
         raise InvalidRequestError("concurrency must be at least 1", field="concurrency")
-    probe_target(out)
     chosen_voice, chosen_model = await speakable(client, voice, model)
     check_language_hints(chosen_model, opts.language_hints)
     synth = AsyncSynthesizer.from_settings(client.settings)

@@ -163,6 +163,7 @@ def speak(
 
     app_state = state(ctx)
     content = read_text(text, text_file)
+    real_out = probe_target(out)
     options = options_for(
         out, format=audio_format, sample_rate=sample_rate, volume=volume, rate=rate,
         pitch=pitch, seed=seed, instruction=instruction or None, language_hints=language_hint,
@@ -170,7 +171,7 @@ def speak(
     )  # fmt: skip
     if timestamps is not None:
         real_timestamps = probe_target(timestamps, option="--timestamps")
-        if real_timestamps.resolve() == probe_target(out).resolve():
+        if real_timestamps.resolve() == real_out.resolve():
             raise InvalidRequestError(
                 "--timestamps and --out name the same file", field="timestamps"
             )
