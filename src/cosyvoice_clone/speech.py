@@ -119,15 +119,16 @@ async def aspeak(
     ``seed``, ``instruction``, ``language_hints``, ``word_timestamps``) and the voice rules.
     """
     from .synthesis import AsyncSynthesizer
-    from .synthesis.output import probe_target
+    from .synthesis.output import check_target, probe_target
 
     if not isinstance(text, str) or not text.strip():
         raise InvalidRequestError("the text is empty", field="text")
-    probe_target(out)
+    check_target(out)
     opts = options_for(out, options, **fields)
     if concurrency < 1:
         raise InvalidRequestError("concurrency must be at least 1", field="concurrency")
     chosen_voice, chosen_model = await speakable(client, voice, model)
+    probe_target(out)  # creates missing folders: only once the voice may speak
     check_language_hints(chosen_model, opts.language_hints)
     synth = AsyncSynthesizer.from_settings(client.settings)
     return await synth.speak(

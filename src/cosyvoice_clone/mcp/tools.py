@@ -183,7 +183,8 @@ class VoiceTools:
         if self._client is None:
             from ..client import AsyncCosyVoice
 
-            self._client = AsyncCosyVoice(settings=self.settings)
+            # Like the CLI, the server keeps the evidence files (request, response) for support.
+            self._client = AsyncCosyVoice(settings=self.settings, evidence=True)
         return self._client
 
     async def aclose(self) -> None:
@@ -266,8 +267,8 @@ class VoiceTools:
         """Tool ``delete_voice`` (refused unless ``confirm`` is true)."""
         if args.get("confirm") is not True:
             raise _confirmation_required(args["voice_id"], args.get("confirm"))
-        voice = await self.client().voices.delete(args["voice_id"])
-        return {**voice.to_dict(), "request_id": None}
+        data = (await self.client().voices.delete(args["voice_id"])).to_dict()
+        return {"voice_id": data["voice_id"], "deleted": data["deleted"], "request_id": None}
 
     async def synthesize(
         self, args: dict[str, Any], progress: Progress | None = None
