@@ -158,12 +158,12 @@ def speak(
     """
     from .. import catalog
     from ..speech import aspeak, options_for
-    from ..synthesis.output import probe_target
+    from ..synthesis.output import check_target, probe_target
     from ..synthesis.runner import Interrupted, run_interruptible
 
     app_state = state(ctx)
     content = read_text(text, text_file)
-    real_out = probe_target(out)
+    real_out = check_target(out)  # the library probes it once the voice may speak
     options = options_for(
         out, format=audio_format, sample_rate=sample_rate, volume=volume, rate=rate,
         pitch=pitch, seed=seed, instruction=instruction or None, language_hints=language_hint,
