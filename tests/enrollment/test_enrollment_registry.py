@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from cosyvoice_clone.errors import InvalidRequestError
 from cosyvoice_clone.registry import MIGRATIONS, Registry, dedupe_key, split_voice_id
-from cosyvoice_clone.voices import resolve
 from cosyvoice_clone.request import normalize_clone_options
+from cosyvoice_clone.voices import resolve
 
 V1 = "cosyvoice-v3.5-plus-anna-" + "1" * 32
 V2 = "cosyvoice-v3.5-plus-anna-" + "2" * 32
@@ -72,7 +71,8 @@ def test_resolve_by_id_prefix_ambiguity_and_unknown(tmp_path: Path) -> None:
         _record(reg, V3, "bob", "cosyvoice-v2")
         assert resolve(reg, V1).target_model == "cosyvoice-v3.5-plus"
         bob = resolve(reg, "bob")
-        assert bob.voice_id == V3 and bob.target_model == "cosyvoice-v2" and bob.status is VoiceStatus.OK
+        assert bob.voice_id == V3 and bob.target_model == "cosyvoice-v2"
+        assert bob.status is VoiceStatus.OK
         _record(reg, V2, "anna")
         with pytest.raises(AmbiguousVoiceError) as info:
             resolve(reg, "anna")
