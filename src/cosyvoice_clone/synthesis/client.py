@@ -84,19 +84,27 @@ class SubmissionLimiter:
     """At most ``per_second`` task submissions in any ``window`` seconds (thread-safe).
 
     Slots are reserved, so concurrent tasks of one process (and of several event loops) share
-    the budget; ``margin`` keeps us clear of the service's own one-second window.
+    the budget; ``margin`` keeps us clear of the service's own one-second window. ``clock``
+    (monotonic seconds) is injectable so tests can drive time by hand.
     """
 
-    def __init__(self, per_second: float, window: float = 1.0, margin: float = 0.05) -> None:
+    def __init__(
+        self,
+        per_second: float,
+        window: float = 1.0,
+        margin: float = 0.05,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.limit = max(1, int(per_second))
         self.window = window + margin
         self._lock = threading.Lock()
         self._slots: deque[float] = deque()
+        self._clock = clock
 
     def reserve(self) -> float:
         """Reserve the next slot; return how long to wait for it."""
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             while self._slots and self._slots[0] <= now - self.window:
                 self._slots.popleft()
             full = len(self._slots) >= self.limit
