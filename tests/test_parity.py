@@ -113,6 +113,7 @@ def test_the_same_bad_inputs_fail_the_same_way_everywhere(
     cosyvoice_emulator_env: RunningEmulator, cli: Any, tmp_path: Path
 ) -> None:
     cases = _cases(_voices(cosyvoice_emulator_env), tmp_path)
+    assert not (tmp_path / "output").exists()  # a plain CosyVoice() writes no evidence files
     mcp_codes = asyncio.run(_mcp([args for _, args, _ in cases]))
     for (name, args, expected), from_mcp in zip(cases, mcp_codes, strict=True):
         code, exit_code = _library(args)

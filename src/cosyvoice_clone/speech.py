@@ -118,8 +118,8 @@ async def aspeak(
     (``options=`` or the fields ``format``, ``sample_rate``, ``volume``, ``rate``, ``pitch``,
     ``seed``, ``instruction``, ``language_hints``, ``word_timestamps``) and the voice rules.
     """
+    from .audio.outfile import check_target, probe_target
     from .synthesis import AsyncSynthesizer
-    from .synthesis.output import check_target, probe_target
 
     if not isinstance(text, str) or not text.strip():
         raise InvalidRequestError("the text is empty", field="text")
@@ -321,7 +321,7 @@ class _Manifest:
         return item
 
     async def _fill(self, item: _Item, item_id: str, row: dict[str, Any]) -> None:
-        from .synthesis.output import check_target
+        from .audio.outfile import check_target
 
         if not item_id:
             raise InvalidRequestError("missing id", field="id")
@@ -471,8 +471,9 @@ async def aspeak_many(
     hears every item's outcome as it is recorded (invalid rows first); ``on_progress`` gets
     (items done, items to do). A bad row does not stop the others.
     """
+    from .audio.outfile import check_target
     from .synthesis import AsyncSynthesizer
-    from .synthesis.output import check_target, remove_stale_partials
+    from .synthesis.output import remove_stale_partials
 
     manifest = Path(manifest)
     if concurrency < 1:

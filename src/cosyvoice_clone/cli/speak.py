@@ -62,7 +62,8 @@ def write_timestamps(path: Path, words: Sequence[Word], meta: dict[str, Any]) ->
     import contextlib
     import json
 
-    from ..synthesis.output import check_target, partial_path, remove_stale_partials
+    from ..audio.outfile import check_target
+    from ..synthesis.output import partial_path, remove_stale_partials
 
     path = check_target(path, option="--timestamps")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -157,8 +158,8 @@ def speak(
       echo '你好，世界。' | cosyvoice-clone --json speak --voice myvoice --out hi.opus
     """
     from .. import catalog
+    from ..audio.outfile import check_target, probe_target
     from ..speech import aspeak, options_for
-    from ..synthesis.output import check_target, probe_target
     from ..synthesis.runner import Interrupted, run_interruptible
 
     app_state = state(ctx)

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from ..audio.outfile import check_target
+from ..audio.wav import fix_wav_header
 from .client import (
     AsyncSpeechStream,
     AsyncSynthesizer,
@@ -22,7 +24,7 @@ from .client import (
     SynthesisResult,
     Synthesizer,
 )
-from .output import check_target, fix_wav_header, remove_stale_partials, stale_partials
+from .output import remove_stale_partials, stale_partials
 from .protocol import (
     SynthesisOptions,
     Word,

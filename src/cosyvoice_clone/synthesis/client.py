@@ -34,6 +34,7 @@ from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
 
 from .. import __version__, catalog
+from ..audio.outfile import check_target
 from ..errors import (
     CosyVoiceCloneError,
     InvalidRequestError,
@@ -48,7 +49,6 @@ from .output import (
     EncodedWriter,
     RawWriter,
     WavWriter,
-    check_target,
     remove_stale_partials,
 )
 from .protocol import (
