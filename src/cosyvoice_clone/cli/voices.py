@@ -66,7 +66,14 @@ def _when(key: str, value: Any) -> str:
 
 
 def _status_style(status: str | None) -> str:
-    return {"OK": "green", "DEPLOYING": "yellow", "UNDEPLOYED": "red"}.get(status or "", "dim")
+    from ..catalog import VoiceStatus
+
+    styles = {
+        VoiceStatus.OK: "green",
+        VoiceStatus.DEPLOYING: "yellow",
+        VoiceStatus.UNDEPLOYED: "red",
+    }
+    return next((style for known, style in styles.items() if known == status), "dim")
 
 
 LIST_CREATED = f"created ({SERVICE_ZONE})"
