@@ -23,6 +23,7 @@ def test_public_names_are_pinned() -> None:
         "ConfigError",
         "CosyVoice",
         "CosyVoiceCloneError",
+        "DeleteReport",
         "Interrupted",
         "InvalidRequestError",
         "MissingCredentialsError",
@@ -62,6 +63,7 @@ def test_result_models_are_frozen_and_render_to_dicts() -> None:
         cosyvoice_clone.CloneResult,
         cosyvoice_clone.SpeechResult,
         cosyvoice_clone.SyncReport,
+        cosyvoice_clone.DeleteReport,
         cosyvoice_clone.SynthesisOptions,
         cosyvoice_clone.BatchReport,
     ):

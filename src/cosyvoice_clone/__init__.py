@@ -32,7 +32,7 @@ from .errors import (
     VoiceNotReadyError,
     VoiceRejectedError,
 )
-from .models import CloneResult, SpeechResult, SyncReport, Voice
+from .models import CloneResult, DeleteReport, SpeechResult, SyncReport, Voice
 
 __version__ = "0.1.0"
 
@@ -73,6 +73,7 @@ __all__ = [
     "ConfigError",
     "CosyVoice",
     "CosyVoiceCloneError",
+    "DeleteReport",
     "Interrupted",
     "InvalidRequestError",
     "MissingCredentialsError",

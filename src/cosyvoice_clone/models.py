@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import catalog
 from .catalog import VoiceStatus
+from .errors import CosyVoiceCloneError
 
 if TYPE_CHECKING:
     from .enrollment import VoiceInfo
@@ -251,6 +252,28 @@ class SpeechResult:
 
 
 @dataclass(frozen=True)
+class DeleteReport:
+    """What ``voices.delete_many`` / ``voices.prune`` did: each voice deleted or why not."""
+
+    deleted: tuple[str, ...]
+    failed: tuple[tuple[str, CosyVoiceCloneError], ...]
+    """``(voice_id, error)`` for each voice that could not be deleted, in order."""
+
+    @property
+    def ok(self) -> bool:
+        """Every voice was deleted."""
+        return not self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON shape (``voices delete/prune --json``)."""
+        return {
+            "ok": self.ok,
+            "deleted": list(self.deleted),
+            "failed": [{"voice_id": v, "error": e.to_dict()} for v, e in self.failed],
+        }
+
+
+@dataclass(frozen=True)
 class SyncReport:
     """What ``voices.sync`` changed in the registry."""
 
@@ -272,6 +295,7 @@ class SyncReport:
 
 __all__ = [
     "CloneResult",
+    "DeleteReport",
     "SpeechResult",
     "SyncReport",
     "SynthesisOptions",

@@ -13,7 +13,8 @@ for speaking, in this order, nothing sent before a refusal:
 - a prefix naming several voices -> :class:`~.errors.AmbiguousVoiceError`
 
 :class:`Voices` / :class:`AsyncVoices` (``client.voices``) list, show, update, delete, sync and
-pick prune candidates, returning :class:`~.models.Voice` and :class:`~.models.SyncReport`.
+prune, returning :class:`~.models.Voice`, :class:`~.models.DeleteReport` and
+:class:`~.models.SyncReport`.
 The operations are flows (generators of HTTP steps) driven by the client's sync or async HTTP.
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import math
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING
 from .catalog import VoiceStatus
 from .errors import (
     AmbiguousVoiceError,
+    CosyVoiceCloneError,
     InvalidRequestError,
     NotFoundError,
     UnknownVoiceError,
@@ -37,7 +40,7 @@ from .errors import (
     VoiceRejectedError,
 )
 from .http import Flow
-from .models import SyncReport, Voice
+from .models import DeleteReport, SyncReport, Voice
 from .registry import Registry, split_voice_id
 
 if TYPE_CHECKING:
@@ -283,6 +286,20 @@ def delete_flow(core: _ClientCore, name: str) -> Flow[Voice]:
     return Voice.from_record(record)
 
 
+def delete_many_flow(core: _ClientCore, names: Iterable[str]) -> Flow[DeleteReport]:
+    """Delete each voice in turn; a failure is recorded and the others still go."""
+    deleted: list[str] = []
+    failed: list[tuple[str, CosyVoiceCloneError]] = []
+    for name in names:
+        try:
+            voice = yield from delete_flow(core, name)
+        except CosyVoiceCloneError as err:
+            failed.append((name, err))
+        else:
+            deleted.append(voice.voice_id)
+    return DeleteReport(tuple(deleted), tuple(failed))
+
+
 def sync_flow(core: _ClientCore) -> Flow[SyncReport]:
     """Reconcile the registry with the complete list from the service."""
     voices = yield from core._enrollment.list_all()
@@ -372,6 +389,21 @@ class Voices:
         """Delete a voice on the service (frees its slot) and mark it deleted in the registry."""
         return self._c._http.run(delete_flow(self._c, voice))
 
+    def delete_many(self, voices: Iterable[str]) -> DeleteReport:
+        """Delete several voices; one failing does not stop the others."""
+        return self._c._http.run(delete_many_flow(self._c, voices))
+
+    def prune(
+        self,
+        *,
+        prefix: str | None = None,
+        older_than: str | float | timedelta | None = None,
+        status: str | VoiceStatus | None = None,
+    ) -> DeleteReport:
+        """Delete every voice matching all the filters given (see :meth:`prune_candidates`)."""
+        chosen = self.prune_candidates(prefix=prefix, older_than=older_than, status=status)
+        return self.delete_many(v.voice_id for v in chosen)
+
     def sync(self) -> SyncReport:
         """Reconcile the registry with the service (add unknown voices, mark deleted ones)."""
         return self._c._http.run(sync_flow(self._c))
@@ -431,6 +463,21 @@ class AsyncVoices:
     async def delete(self, voice: str) -> Voice:
         """Delete a voice on the service and mark it deleted in the registry."""
         return await self._c._http.run(delete_flow(self._c, voice))
+
+    async def delete_many(self, voices: Iterable[str]) -> DeleteReport:
+        """Delete several voices; one failing does not stop the others."""
+        return await self._c._http.run(delete_many_flow(self._c, voices))
+
+    async def prune(
+        self,
+        *,
+        prefix: str | None = None,
+        older_than: str | float | timedelta | None = None,
+        status: str | VoiceStatus | None = None,
+    ) -> DeleteReport:
+        """Delete every voice matching all the filters given (see :meth:`prune_candidates`)."""
+        chosen = await self.prune_candidates(prefix=prefix, older_than=older_than, status=status)
+        return await self.delete_many([v.voice_id for v in chosen])
 
     async def sync(self) -> SyncReport:
         """Reconcile the registry with the service."""

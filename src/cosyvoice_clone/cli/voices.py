@@ -216,29 +216,18 @@ def update(
 
 
 def _delete_many(app_state: AppState, client: CosyVoice, ids: list[str]) -> None:
-    from ..errors import CosyVoiceCloneError
-
-    deleted: list[str] = []
-    failed: list[dict[str, Any]] = []
-    first_error: CosyVoiceCloneError | None = None
-    for voice_id in ids:
-        try:
-            client.voices.delete(voice_id)
-        except CosyVoiceCloneError as err:
-            first_error = first_error or err
-            failed.append({"voice_id": voice_id, "error": err.to_dict()})
-            if not app_state.json:
-                app_state.err_console.print(f"error: {err}", markup=False)
-        else:
-            deleted.append(voice_id)
-            if not app_state.json:
-                app_state.console.print(f"deleted {voice_id}")
+    report = client.voices.delete_many(ids)
     if app_state.json:
-        app_state.emit({"ok": not failed, "deleted": deleted, "failed": failed})
-    elif len(ids) > 1:
-        app_state.console.print(f"{len(deleted)} deleted, {len(failed)} failed")
-    if first_error is not None:
-        raise typer.Exit(first_error.exit_code)
+        app_state.emit(report.to_dict())
+    else:
+        for voice_id in report.deleted:
+            app_state.console.print(f"deleted {voice_id}")
+        for _, err in report.failed:
+            app_state.err_console.print(f"error: {err}", markup=False)
+        if len(ids) > 1:
+            app_state.console.print(f"{len(report.deleted)} deleted, {len(report.failed)} failed")
+    if report.failed:
+        raise typer.Exit(report.failed[0][1].exit_code)
 
 
 @voices_app.command("delete")
