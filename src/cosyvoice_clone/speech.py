@@ -141,17 +141,8 @@ async def aspeak(
 # --------------------------------------------------------------------------- manifests
 
 MANIFEST_FIELDS = ("id", "voice", "text", "out")
-MANIFEST_OPTIONAL = (
-    "format",
-    "sample_rate",
-    "volume",
-    "rate",
-    "pitch",
-    "seed",
-    "instruction",
-    "language_hint",
-    "model",
-)
+MANIFEST_OPTIONAL = (*OPTION_FIELDS[:7], "language_hint", "model")
+"""Optional manifest columns: the options up to ``instruction``, one language hint, the model."""
 RESULT_FIELDS = ("path", "format", "sample_rate", "duration", "bytes", "fingerprint")
 """What a results line must carry for a later run to verify the output (and skip it)."""
 

@@ -228,14 +228,7 @@ def list_flow(core: _ClientCore, prefix: str | None) -> Flow[list[Voice]]:
     voices = yield from core._enrollment.list_all(prefix)
     with core.registry.batch():
         for info in voices:
-            core.registry.observe(
-                info.voice_id,
-                region=core.region,
-                endpoint=core.endpoint,
-                status=info.status,
-                gmt_create=info.gmt_create,
-                gmt_modified=info.gmt_modified,
-            )
+            core._observe(info)
         return [_merged(core, info) for info in voices]
 
 
