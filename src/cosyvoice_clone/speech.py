@@ -138,6 +138,61 @@ async def aspeak(
     )  # fmt: skip
 
 
+def _srt_time(ms: int) -> str:
+    hours, rest = divmod(max(0, ms), 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d},{millis:03d}"
+
+
+def write_timestamps(
+    path: str | Path, result: SpeechResult, *, option: str = "--timestamps"
+) -> Path:
+    """The word timings of ``result`` as SRT (``.srt``) or JSON (anything else), written
+    atomically; returns the file written.
+
+    Speak with ``word_timestamps=True`` to get timings. A symlink is followed (the link is
+    kept); the temporary file has a unique name, so concurrent runs never share it.
+    """
+    import contextlib
+
+    from .audio.outfile import check_target
+    from .synthesis.output import partial_path, remove_stale_partials
+
+    words = result.words
+    meta = {
+        "audio": str(result.path),
+        "sample_rate": result.sample_rate,
+        "duration": round(result.duration, 3),
+    }
+    path = check_target(path, option=option)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(path)
+    if path.suffix.lower() == ".srt":
+        lines: list[str] = []
+        for number, word in enumerate(words, start=1):
+            lines += [
+                str(number),
+                f"{_srt_time(word.begin_ms)} --> {_srt_time(word.end_ms)}",
+                word.text,
+                "",
+            ]
+        content = "\n".join(lines)
+    else:
+        content = json.dumps(
+            {**meta, "words": [w.to_dict() for w in words]}, ensure_ascii=False, indent=2
+        )
+    temp = partial_path(path)
+    try:
+        temp.write_text(content + "\n", encoding="utf-8")
+        temp.replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    return path
+
+
 # --------------------------------------------------------------------------- manifests
 
 MANIFEST_FIELDS = ("id", "voice", "text", "out")
@@ -600,4 +655,5 @@ __all__ = [
     "read_utf8",
     "results_path_for",
     "speakable",
+    "write_timestamps",
 ]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
@@ -14,7 +13,7 @@ from .common import state
 from .ui import open_client, progress_bar
 
 if TYPE_CHECKING:
-    from ..synthesis import Word
+    pass
 
 LONG_TEXT_WEIGHT = 2_000
 """Texts at least this long (as the service counts) get a progress bar on a terminal."""
@@ -44,52 +43,6 @@ def read_text(text: str | None, text_file: Path | None) -> str:
     if not value.strip():
         raise InvalidRequestError("the text is empty", field="text")
     return value
-
-
-def _srt_time(ms: int) -> str:
-    hours, rest = divmod(max(0, ms), 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d},{millis:03d}"
-
-
-def write_timestamps(path: Path, words: Sequence[Word], meta: dict[str, Any]) -> None:
-    """Word timings as SRT (``.srt``) or JSON (anything else), written atomically.
-
-    A symlink is followed (the link is kept); the temporary file has a unique name, so
-    concurrent runs never share it.
-    """
-    import contextlib
-    import json
-
-    from ..audio.outfile import check_target
-    from ..synthesis.output import partial_path, remove_stale_partials
-
-    path = check_target(path, option="--timestamps")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_partials(path)
-    if path.suffix.lower() == ".srt":
-        lines: list[str] = []
-        for number, word in enumerate(words, start=1):
-            lines += [
-                str(number),
-                f"{_srt_time(word.begin_ms)} --> {_srt_time(word.end_ms)}",
-                word.text,
-                "",
-            ]
-        content = "\n".join(lines)
-    else:
-        content = json.dumps(
-            {**meta, "words": [w.to_dict() for w in words]}, ensure_ascii=False, indent=2
-        )
-    temp = partial_path(path)
-    try:
-        temp.write_text(content + "\n", encoding="utf-8")
-        temp.replace(path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise
 
 
 def speak(
@@ -159,7 +112,7 @@ def speak(
     """
     from .. import catalog
     from ..audio.outfile import check_target, probe_target
-    from ..speech import aspeak, options_for
+    from ..speech import aspeak, options_for, write_timestamps
     from ..synthesis.runner import Interrupted, run_interruptible
 
     app_state = state(ctx)
@@ -199,12 +152,7 @@ def speak(
     data = result.to_dict()
     if timestamps is not None:
         try:
-            write_timestamps(
-                timestamps,
-                result.words,
-                {"audio": str(result.path), "sample_rate": result.sample_rate,
-                 "duration": round(result.duration, 3)},
-            )  # fmt: skip
+            write_timestamps(timestamps, result)
         except OSError as exc:
             raise CosyVoiceCloneError(
                 f"wrote {result.path}, but writing --timestamps {timestamps} failed: "
@@ -235,4 +183,4 @@ def register(app: typer.Typer) -> None:
     app.command("speak")(speak)
 
 
-__all__ = ["read_text", "register", "write_timestamps"]
+__all__ = ["read_text", "register"]
