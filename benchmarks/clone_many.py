@@ -75,7 +75,7 @@ def run_ours(base: str, sample_url: str, count: int, concurrency: int) -> dict[s
                     *(one(i) for i in range(count)), return_exceptions=True
                 )
                 wall = time.perf_counter() - started
-                stats = client.http.stats
+                stats = client.http_stats
                 return {
                     "wall": wall,
                     "throttled": stats.retry_reasons.get("http429", 0),

@@ -13,33 +13,67 @@ from cosyvoice_clone import errors
 def test_public_names_are_pinned() -> None:
     assert sorted(cosyvoice_clone.__all__) == [
         "APIStatusError",
+        "AmbiguousVoiceError",
         "AsyncCosyVoice",
         "AuthenticationError",
         "BadSampleError",
+        "BatchReport",
+        "CheckReport",
         "CloneResult",
         "ConfigError",
         "CosyVoice",
         "CosyVoiceCloneError",
+        "DeleteReport",
         "Interrupted",
         "InvalidRequestError",
         "MissingCredentialsError",
         "ModelMismatchError",
         "NotFoundError",
+        "OperationTimeoutError",
         "QuotaExceededError",
         "RateLimitError",
         "SampleRejectedError",
         "SampleUnreadableError",
         "ServerError",
+        "SpeechResult",
+        "SyncReport",
         "SynthesisError",
+        "SynthesisOptions",
         "TimeoutError",
         "TransportError",
+        "UnknownVoiceError",
+        "Voice",
+        "VoiceDeletedError",
         "VoiceDeployingError",
         "VoiceNotReadyError",
         "VoiceRejectedError",
+        "VoiceStatus",
         "__version__",
     ]
     for name in cosyvoice_clone.__all__:
         assert getattr(cosyvoice_clone, name) is not None
+    assert cosyvoice_clone.TimeoutError is errors.OperationTimeoutError  # the 0.1 name
+
+
+def test_result_models_are_frozen_and_render_to_dicts() -> None:
+    import dataclasses
+
+    for model in (
+        cosyvoice_clone.Voice,
+        cosyvoice_clone.CloneResult,
+        cosyvoice_clone.SpeechResult,
+        cosyvoice_clone.SyncReport,
+        cosyvoice_clone.DeleteReport,
+        cosyvoice_clone.SynthesisOptions,
+        cosyvoice_clone.BatchReport,
+    ):
+        assert dataclasses.is_dataclass(model) and model.__dataclass_params__.frozen, model
+        assert callable(model.to_dict), model
+    assert callable(cosyvoice_clone.CheckReport.to_dict)
+    voice = cosyvoice_clone.Voice(
+        "cosyvoice-v2-abc-" + "0" * 32, status=cosyvoice_clone.VoiceStatus.OK
+    )
+    assert voice.to_dict()["status"] == "OK" and not voice.deleted and not voice.registered
 
 
 def test_every_error_class_is_in_the_tree_and_drawn_in_its_docstring() -> None:

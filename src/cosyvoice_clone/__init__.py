@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .catalog import VoiceStatus
 from .errors import (
+    AmbiguousVoiceError,
     APIStatusError,
     AuthenticationError,
     BadSampleError,
@@ -15,6 +17,7 @@ from .errors import (
     MissingCredentialsError,
     ModelMismatchError,
     NotFoundError,
+    OperationTimeoutError,
     QuotaExceededError,
     RateLimitError,
     SampleRejectedError,
@@ -23,21 +26,34 @@ from .errors import (
     SynthesisError,
     TimeoutError,
     TransportError,
+    UnknownVoiceError,
+    VoiceDeletedError,
     VoiceDeployingError,
     VoiceNotReadyError,
     VoiceRejectedError,
 )
+from .models import CloneResult, DeleteReport, SpeechResult, SyncReport, Voice
 
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .client import AsyncCosyVoice, CloneResult, CosyVoice
+    from .audio import CheckReport
+    from .client import AsyncCosyVoice, CosyVoice
+    from .speech import BatchReport
+    from .synthesis.protocol import SynthesisOptions
 
-_LAZY = {"CosyVoice": "client", "AsyncCosyVoice": "client", "CloneResult": "client"}
+_LAZY = {
+    "AsyncCosyVoice": "client",
+    "BatchReport": "speech",
+    "CheckReport": "audio",
+    "CosyVoice": "client",
+    "SynthesisOptions": "synthesis.protocol",
+}
 
 
 def __getattr__(name: str) -> object:
-    """Import the clients on first use (``import cosyvoice_clone`` stays light for the CLI)."""
+    """Import the clients, the synthesis options and the audio check on first use (``import
+    cosyvoice_clone`` stays light for the CLI)."""
     if name in _LAZY:
         import importlib
 
@@ -47,28 +63,40 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "APIStatusError",
+    "AmbiguousVoiceError",
     "AsyncCosyVoice",
     "AuthenticationError",
     "BadSampleError",
+    "BatchReport",
+    "CheckReport",
     "CloneResult",
     "ConfigError",
     "CosyVoice",
     "CosyVoiceCloneError",
+    "DeleteReport",
     "Interrupted",
     "InvalidRequestError",
     "MissingCredentialsError",
     "ModelMismatchError",
     "NotFoundError",
+    "OperationTimeoutError",
     "QuotaExceededError",
     "RateLimitError",
     "SampleRejectedError",
     "SampleUnreadableError",
     "ServerError",
+    "SpeechResult",
+    "SyncReport",
     "SynthesisError",
+    "SynthesisOptions",
     "TimeoutError",
     "TransportError",
+    "UnknownVoiceError",
+    "Voice",
+    "VoiceDeletedError",
     "VoiceDeployingError",
     "VoiceNotReadyError",
     "VoiceRejectedError",
+    "VoiceStatus",
     "__version__",
 ]

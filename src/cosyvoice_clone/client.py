@@ -6,14 +6,15 @@
         result = cv.clone(prefix="myvoice", sample="sample.wav", wait=True)
         print(result.voice_id, result.status, result.reused)
         for voice in cv.voices.list():
-            print(voice["voice_id"], voice["status"])
+            print(voice.voice_id, voice.status)
 
 ``clone`` validates every field first (nothing is sent for bad input), checks a local sample
 with :func:`cosyvoice_clone.audio.check_sample` and refuses a failing one before spending a slot,
 returns an existing voice for an identical request (the registry's dedupe, unless
 ``force=True``), uploads local files (cn-beijing), creates the voice without ever duplicating it
 after an ambiguous failure, registers it, writes the evidence files and optionally waits until
-it is ``OK``.
+it is ``OK``. Evidence files (the request and response, for support) are written only when
+asked: ``CosyVoice(evidence=True)`` writes them under the output dir (the CLI does).
 
 Everything without I/O lives in :class:`_ClientCore` as flows (generators of HTTP steps); the
 sync and async classes only drive them.
@@ -22,25 +23,22 @@ sync and async classes only drive them.
 from __future__ import annotations
 
 import asyncio
-import builtins
-import math
 import sqlite3
 import threading
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from . import catalog
+from .catalog import VoiceStatus
 from .config import Settings
 from .enrollment import (
-    STATUS_DEPLOYING,
-    STATUS_OK,
-    STATUS_UNDEPLOYED,
     CreateResult,
     EnrollmentCore,
+    EnrollmentStats,
     StatusCallback,
     VoiceInfo,
     WaitPolicy,
@@ -53,64 +51,29 @@ from .errors import (
     VoiceRejectedError,
 )
 from .evidence import record_clone
-from .http import AsyncHttpClient, Flow, HttpClient, RetryPolicy
-from .registry import Registry, SyncReport, VoiceRecord, dedupe_key, endpoint_id
+from .http import (
+    NO_RETRY,
+    NOT_GIVEN,
+    AsyncHttpClient,
+    Flow,
+    HttpClient,
+    HttpStats,
+    NotGiven,
+    RetryCallback,
+    RetryPolicy,
+)
+from .models import CloneResult, SpeechResult, Voice, parse_status
+from .registry import Registry, VoiceRecord, dedupe_key, endpoint_id
 from .request import CloneOptions, CloneRequest, CloneResponse, normalize_clone_options
 from .upload import LocalSample, is_url, read_local_sample, require_upload_region, upload_flow
+from .voices import DEFAULT_WAIT_TIMEOUT, AsyncVoices, Voices, parse_age
+
+if TYPE_CHECKING:
+    from .speech import BatchReport
+    from .synthesis.protocol import SynthesisOptions
 
 DEFAULT_RATE_LIMIT = catalog.ENROLLMENT_REQUESTS_PER_SECOND * 0.9
 """Requests/s the client paces itself to (the service allows 10 enrollment requests/s)."""
-DEFAULT_WAIT_TIMEOUT = 300.0
-
-
-@dataclass(frozen=True)
-class CloneResult:
-    """What ``clone`` returns: the voice and how it was obtained."""
-
-    voice_id: str
-    target_model: str
-    prefix: str
-    region: str
-    status: str | None
-    request_id: str | None = None
-    """The ``create_voice`` request id of this call (``None`` when reused or adopted)."""
-    usage_count: int | None = None
-    """Slots this call used, as reported by the service (``0`` when reused)."""
-    reused: bool = False
-    """An identical earlier clone was returned; no slot was spent."""
-    original_request_id: str | None = None
-    """For a reused voice: the request id of the ``create_voice`` that made it."""
-    adopted: bool = False
-    """Found by reconciliation after an ambiguous failure (the create did go through)."""
-    sample_url: str | None = None
-    sample_sha256: str | None = None
-    warnings: tuple[str, ...] = ()
-    evidence: dict[str, str] = field(default_factory=dict)
-    check: dict[str, Any] | None = None
-    attempts: int = 0
-    """``create_voice`` requests sent (0 when reused)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """The stable JSON shape printed by ``clone --json``."""
-        return {
-            "ok": True,
-            "voice_id": self.voice_id,
-            "request_id": self.request_id,
-            "original_request_id": self.original_request_id,
-            "usage": {"count": self.usage_count} if self.usage_count is not None else None,
-            "status": self.status,
-            "target_model": self.target_model,
-            "prefix": self.prefix,
-            "region": self.region,
-            "reused": self.reused,
-            "adopted": self.adopted,
-            "sample_url": self.sample_url,
-            "sample_sha256": self.sample_sha256,
-            "attempts": self.attempts,
-            "warnings": list(self.warnings),
-            "evidence": dict(self.evidence),
-            "check": self.check,
-        }
 
 
 @dataclass(frozen=True)
@@ -127,58 +90,11 @@ class _Plan:
     reusable: VoiceRecord | None
 
 
-_STATUSES = (STATUS_OK, STATUS_DEPLOYING, STATUS_UNDEPLOYED)
-_AGE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_age(value: str | float | timedelta | None) -> timedelta | None:
-    """``30d``, ``12h``, ``90m``, ``2w``, ``45s`` -> timedelta (a Python number counts as days).
-
-    A string needs a unit (a bare ``5`` could mean anything); the age must be positive and
-    representable. Anything else is an :class:`InvalidRequestError` (exit 2, nothing sent).
-    """
-    if value is None:
-        return None
-
-    def invalid(why: str) -> InvalidRequestError:
-        return InvalidRequestError(
-            f"invalid age {value!r}: {why}",
-            field="older_than",
-            value=value,
-            hint="use a positive number with a unit s, m, h, d or w, e.g. 30d, 12h, 2w",
-        )
-
-    if isinstance(value, timedelta):
-        age = value
-    else:
-        if isinstance(value, bool):
-            raise invalid("not a number")
-        if isinstance(value, (int, float)):
-            amount, unit = float(value), "days"
-        else:
-            text = str(value).strip().lower()
-            if not text or text[-1] not in _AGE_UNITS:
-                raise invalid("a unit is required (s, m, h, d or w)")
-            try:
-                amount = float(text[:-1])
-            except ValueError:
-                raise invalid("not a number with a unit") from None
-            unit = _AGE_UNITS[text[-1]]
-        if not math.isfinite(amount):
-            raise invalid("not a finite number")
-        if amount <= 0:
-            raise invalid("the age must be greater than zero")
-        try:
-            age = timedelta(**{unit: amount})
-        except (OverflowError, ValueError):
-            raise invalid("too large") from None
-    if age <= timedelta(0):
-        raise invalid("the age must be greater than zero")
-    return age
-
-
 class _ClientCore:
     """Settings, registry and the flows of every operation (no network I/O here)."""
+
+    _http: HttpClient | AsyncHttpClient
+    """Set by the sync or async client: the one that drives the flows."""
 
     def __init__(
         self,
@@ -191,6 +107,7 @@ class _ClientCore:
         websocket_url: str | None = None,
         workspace: str | None = None,
         settings: Settings | None = None,
+        evidence: bool = False,
     ) -> None:
         self.settings = settings or Settings.resolve(
             region=region,
@@ -208,7 +125,9 @@ class _ClientCore:
         self._registry_lock = threading.Lock()
         self._check_cache: dict[str, Any] = {}
         self._check_lock = threading.Lock()
-        self.enrollment = EnrollmentCore(server_offset=self._server_offset)
+        self._enrollment = EnrollmentCore(server_offset=self._server_offset)
+        self.evidence = evidence
+        """Whether clones write evidence files under ``settings.output_dir``."""
 
     def _server_offset(self) -> float | None:
         return None
@@ -334,7 +253,7 @@ class _ClientCore:
             target_model=record.target_model or plan.options.target_model,
             prefix=plan.options.prefix,
             region=self.region,
-            status=status or record.status,
+            status=parse_status(status or record.status),
             request_id=None if reused else record.request_id,
             usage_count=0 if reused else record.usage_count,
             reused=reused,
@@ -358,8 +277,11 @@ class _ClientCore:
         """Write the evidence files; a failure to write is a warning, never an error.
 
         Evidence is written after the voice exists: losing the voice id to a full disk or an
-        unusable output dir would orphan a voice that already uses a slot.
+        unusable output dir would orphan a voice that already uses a slot. Nothing is written
+        unless the client was made with ``evidence=True``.
         """
+        if not self.evidence:
+            return {}
         try:
             return record_clone(
                 self.settings.output_dir,
@@ -390,15 +312,15 @@ class _ClientCore:
         if plan.reusable is not None:
             existing = plan.reusable
             try:
-                info = yield from self.enrollment.query(existing.voice_id)
+                info = yield from self._enrollment.query(existing.voice_id)
             except NotFoundError:
                 registry.mark_deleted(existing.voice_id)
                 info = None
             if info is not None:
                 self._observe(info)  # an UNDEPLOYED voice is unusable: clone anew below
-            if info is not None and info.status != STATUS_UNDEPLOYED:
+            if info is not None and info.status != VoiceStatus.UNDEPLOYED:
                 current = info.status
-                if wait and current != "OK":
+                if wait and current != VoiceStatus.OK:
                     current = yield from self._wait_flow(existing.voice_id, timeout, on_status)
                 request = plan.options.with_sample(existing.sample_url or plan.sample_source)
                 # No create_voice was sent: no request id and no slot for this call.
@@ -424,7 +346,7 @@ class _ClientCore:
         request = plan.options.with_sample(url)
         known = registry.known_ids(prefix=request.prefix, endpoint=self.endpoint)
         try:
-            created = yield from self.enrollment.create(request, known=known)
+            created = yield from self._enrollment.create(request, known=known)
         except CosyVoiceCloneError as err:
             self._evidence(request, None, {"error": err.to_dict()}, [])
             raise
@@ -438,7 +360,7 @@ class _ClientCore:
         if created.adopted:
             extra["reconcile_request_id"] = created.reconcile_request_id
         evidence = self._evidence(request, response, extra, notes)
-        status: str | None = STATUS_DEPLOYING
+        status: str | None = VoiceStatus.DEPLOYING
         if wait:
             status = yield from self._wait_flow(response.voice_id, timeout, on_status)
         return self._result(
@@ -469,7 +391,7 @@ class _ClientCore:
             "sample_source": plan.sample_source,
             "request_id": response.request_id,
             "usage_count": response.usage_count,
-            "status": STATUS_DEPLOYING,
+            "status": VoiceStatus.DEPLOYING,
             "origin": "adopted" if created.adopted else "created",
         }
         try:
@@ -490,7 +412,7 @@ class _ClientCore:
                 sample_source=plan.sample_source,
                 request_id=response.request_id,
                 usage_count=response.usage_count,
-                status=STATUS_DEPLOYING,
+                status=VoiceStatus.DEPLOYING,
                 origin=fields["origin"],
             )
 
@@ -498,11 +420,11 @@ class _ClientCore:
         self, voice_id: str, timeout: float, on_status: StatusCallback | None
     ) -> Flow[str | None]:
         try:
-            info = yield from self.enrollment.wait_until_ready(
+            info = yield from self._enrollment.wait_until_ready(
                 voice_id, WaitPolicy(timeout=timeout), on_status
             )
         except VoiceRejectedError:
-            self.registry.set_status(voice_id, STATUS_UNDEPLOYED)
+            self.registry.set_status(voice_id, VoiceStatus.UNDEPLOYED)
             raise
         self._observe(info)
         return info.status
@@ -520,86 +442,6 @@ class _ClientCore:
 
     # -- voices ---------------------------------------------------------------------------------
 
-    def _voice_id_for(self, name: str) -> str:
-        """A voice id, or the one registered voice of a prefix; checked here, nothing sent.
-
-        A name that is neither registered, nor a registered prefix, nor shaped like a voice id
-        (it must start with a known target model) is refused locally; so is a prefix that
-        matches several voices (the message lists them).
-        """
-        text = (name or "").strip() if isinstance(name, str) else ""
-        if not text:
-            raise InvalidRequestError("missing voice id", field="voice_id", value=name)
-        if self.registry.get(text) is not None:
-            return text
-        candidates = self.registry.list(endpoint=self.endpoint, prefix=text)
-        if len(candidates) == 1:
-            return candidates[0].voice_id
-        if len(candidates) > 1:
-            shown = ", ".join(r.voice_id for r in candidates[:10])
-            raise InvalidRequestError(
-                f"prefix {text!r} matches {len(candidates)} voices: {shown}"
-                + (" …" if len(candidates) > 10 else ""),
-                field="voice_id",
-                value=text,
-                hint=f"pass the full voice id (see `cosyvoice-clone voices list --prefix {text}`)",
-            )
-        if catalog.model_from_voice_id(text) is None:
-            raise InvalidRequestError(
-                f"unknown voice {text!r}: not a voice id (voice ids start with a target model, "
-                "e.g. cosyvoice-v3.5-plus-PREFIX-…) and no registered voice has this prefix",
-                field="voice_id",
-                value=text,
-                hint="`cosyvoice-clone voices list` shows your voices; `voices sync` registers "
-                "the ones created elsewhere",
-            )
-        return text
-
-    def _merge(self, info: VoiceInfo) -> dict[str, Any]:
-        record = self.registry.get(info.voice_id)
-        data = info.to_dict()
-        data.update(
-            {
-                "prefix": record.prefix if record else None,
-                "registered": record is not None and record.origin != "seen",
-                "origin": record.origin if record else None,
-                "sample_url": record.sample_url if record else info.resource_link,
-                "sample_sha256": record.sample_sha256 if record else None,
-                "sample_source": record.sample_source if record else None,
-                "registered_at": record.created_at if record else None,
-            }
-        )
-        if data["prefix"] is None:
-            from .registry import split_voice_id
-
-            data["prefix"] = split_voice_id(info.voice_id)[1]
-        return data
-
-    def _list_flow(self, prefix: str | None) -> Flow[list[dict[str, Any]]]:
-        voices = yield from self.enrollment.list_all(prefix)
-        with self.registry.batch():
-            for info in voices:
-                self.registry.observe(
-                    info.voice_id,
-                    region=self.region,
-                    endpoint=self.endpoint,
-                    status=info.status,
-                    gmt_create=info.gmt_create,
-                    gmt_modified=info.gmt_modified,
-                )
-            return [self._merge(info) for info in voices]
-
-    def _show_flow(self, voice_id: str) -> Flow[dict[str, Any]]:
-        voice_id = self._voice_id_for(voice_id)
-        try:
-            info = yield from self.enrollment.query(voice_id)
-        except NotFoundError:
-            if self.registry.get(voice_id) is not None:
-                self.registry.mark_deleted(voice_id)
-            raise
-        self._observe(info)
-        return self._merge(info)
-
     def _update_flow(
         self,
         voice_id: str,
@@ -608,19 +450,19 @@ class _ClientCore:
         wait: bool,
         timeout: float,
         on_status: StatusCallback | None,
-    ) -> Flow[dict[str, Any]]:
+    ) -> Flow[Voice]:
         url = plan.sample_url
         if plan.local is not None:
             url = yield from upload_flow(plan.local)
         assert url is not None
         try:
-            yield from self.enrollment.update(voice_id, url)
+            yield from self._enrollment.update(voice_id, url)
         except NotFoundError:
             if self.registry.get(voice_id) is not None:
                 self.registry.mark_deleted(voice_id)
             raise
         if self.registry.get(voice_id) is None:
-            info = yield from self.enrollment.query(voice_id)
+            info = yield from self._enrollment.query(voice_id)
             self._observe(info)
         self.registry.update_sample(
             voice_id,
@@ -628,15 +470,14 @@ class _ClientCore:
             sample_sha256=plan.local.sha256 if plan.local else None,
             sample_source=plan.sample_source,
             key=plan.key,
-            status=STATUS_DEPLOYING,
+            status=VoiceStatus.DEPLOYING,
         )
         if wait:
             yield from self._wait_flow(voice_id, timeout, on_status)
-        info = yield from self.enrollment.query(voice_id)
+        info = yield from self._enrollment.query(voice_id)
         self._observe(info)
-        data = self._merge(info)
-        data["warnings"] = list(plan.warnings)
-        return data
+        voice = Voice.from_service(info, self.registry.get(voice_id))
+        return replace(voice, warnings=plan.warnings)
 
     def _plan_update(self, voice_id: str, sample: str | Path, skip_check: bool) -> _Plan:
         from .registry import split_voice_id
@@ -675,156 +516,27 @@ class _ClientCore:
         )
         return _Plan(options, key, source, url, local, tuple(warnings), check, None)
 
-    def _delete_flow(self, voice_id: str) -> Flow[dict[str, Any]]:
-        voice_id = self._voice_id_for(voice_id)
-        try:
-            yield from self.enrollment.delete(voice_id)
-        except NotFoundError as err:
-            record = self.registry.get(voice_id)
-            if record is None:
-                err.message = (
-                    f"voice {voice_id} is unknown to the service: already deleted, or never "
-                    "created with this key and region (the registry has no record of it)"
-                )
-            elif record.deleted:
-                err.message = (
-                    f"voice {voice_id} is already deleted (the registry marks it deleted since "
-                    f"{record.deleted_at})"
-                )
-            else:
-                self.registry.mark_deleted(voice_id)
-                err.message = (
-                    f"voice {voice_id} is already gone from the service (deleted elsewhere or "
-                    "expired); the registry now marks it deleted"
-                )
-            err.hint = "nothing to delete; `cosyvoice-clone voices list` shows what exists"
-            raise
-        if self.registry.get(voice_id) is None:
-            self.registry.observe(voice_id, region=self.region, endpoint=self.endpoint)
-        self.registry.mark_deleted(voice_id)
-        return {"voice_id": voice_id, "deleted": True}
-
-    def _sync_flow(self) -> Flow[SyncReport]:
-        voices = yield from self.enrollment.list_all()
-        return self.registry.sync(
-            ((v.voice_id, v.to_dict()) for v in voices),
-            region=self.region,
-            endpoint=self.endpoint,
-        )
-
-    def _prune_plan_flow(
-        self,
-        *,
-        prefix: str | None,
-        older_than: str | float | timedelta | None,
-        status: str | None,
-    ) -> Flow[list[dict[str, Any]]]:
-        age = parse_age(older_than)
-        wanted = status.strip().upper() if status else None
-        if wanted is not None and wanted not in _STATUSES:
-            raise InvalidRequestError(
-                f"invalid status {status!r}: use one of {', '.join(_STATUSES)}",
-                field="status",
-                value=status,
-            )
-        if prefix is None and age is None and wanted is None:
-            raise InvalidRequestError(
-                "prune needs at least one filter: --prefix, --older-than or --status",
-                field="filter",
-                hint="e.g. `cosyvoice-clone voices prune --older-than 30d --dry-run`",
-            )
-        voices = yield from self._list_flow(prefix)
-        now = datetime.now(timezone.utc)
-        chosen = []
-        for voice in voices:
-            if wanted and (voice.get("status") or "").upper() != wanted:
-                continue
-            if age is not None:
-                from .enrollment import parse_service_time
-
-                created = parse_service_time(voice.get("gmt_create"))
-                if created is None or now - created < age:
-                    continue
-            chosen.append(voice)
-        return chosen
-
 
 def _client_kwargs(
-    settings: Settings, retry: RetryPolicy | None, rate_limit: float | None, timeout: Any
+    settings: Settings,
+    retry: RetryPolicy | NotGiven | None,
+    rate_limit: float | NotGiven | None,
+    timeout: Any,
 ) -> dict[str, Any]:
+    """The HTTP client's settings: ``NOT_GIVEN`` is the default, ``None`` turns it off."""
     return {
         "workspace": settings.workspace,
-        "retry": retry,
-        "rate_limit": rate_limit,
+        "retry": RetryPolicy.from_env() if isinstance(retry, NotGiven) else retry or NO_RETRY,
+        "rate_limit": DEFAULT_RATE_LIMIT if isinstance(rate_limit, NotGiven) else rate_limit,
         "region": settings.region,
         "timeout": timeout,
     }
 
 
-class Voices:
-    """Voice management on the service and in the registry (``CosyVoice.voices``)."""
-
-    def __init__(self, client: CosyVoice) -> None:
-        self._c = client
-
-    def list(self, prefix: str | None = None) -> list[dict[str, Any]]:
-        """Every voice on the service (all pages), merged with what the registry knows."""
-        return self._c.http.run(self._c._list_flow(prefix))
-
-    def show(self, voice_id: str) -> dict[str, Any]:
-        """One voice (an id or a registered prefix): the service's details and the registry's."""
-        return self._c.http.run(self._c._show_flow(voice_id))
-
-    def update(
-        self,
-        voice_id: str,
-        sample: str | Path,
-        *,
-        skip_check: bool = False,
-        wait: bool = False,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
-        on_status: StatusCallback | None = None,
-    ) -> dict[str, Any]:
-        """Give a voice (an id or a registered prefix) a new sample (a path is uploaded, a URL
-        used as is)."""
-        voice_id = self._c._voice_id_for(voice_id)
-        plan = self._c._plan_update(voice_id, sample, skip_check)
-        return self._c.http.run(
-            self._c._update_flow(voice_id, plan, wait=wait, timeout=timeout, on_status=on_status)
-        )
-
-    def delete(self, voice_id: str) -> dict[str, Any]:
-        """Delete a voice on the service (frees its slot) and mark it deleted in the registry."""
-        return self._c.http.run(self._c._delete_flow(voice_id))
-
-    def sync(self) -> SyncReport:
-        """Reconcile the registry with the service (add unknown voices, mark deleted ones)."""
-        return self._c.http.run(self._c._sync_flow())
-
-    def prune_candidates(
-        self,
-        *,
-        prefix: str | None = None,
-        older_than: str | float | timedelta | None = None,
-        status: str | None = None,
-    ) -> builtins.list[dict[str, Any]]:
-        """The voices ``prune`` would delete (nothing is deleted)."""
-        return self._c.http.run(
-            self._c._prune_plan_flow(prefix=prefix, older_than=older_than, status=status)
-        )
-
-    def resolve(self, voice_or_prefix: str) -> VoiceRecord:
-        """A voice id or a unique registered prefix -> its registry record."""
-        return self._c.registry.resolve(voice_or_prefix, endpoint=self._c.endpoint)
-
-    def lookup(self, voice_or_prefix: str) -> str:
-        """The voice id named by an id or a registered prefix, checked locally (nothing sent);
-        an ambiguous prefix or a name that can't be a voice id raises InvalidRequestError."""
-        return self._c._voice_id_for(voice_or_prefix)
-
-
 class CosyVoice(_ClientCore):
-    """Synchronous client: clone voices, manage them, wait for them."""
+    """Synchronous client: clone voices, manage them, wait for them, speak."""
+
+    _http: HttpClient
 
     def __init__(
         self,
@@ -838,9 +550,11 @@ class CosyVoice(_ClientCore):
         workspace: str | None = None,
         settings: Settings | None = None,
         transport: httpx.BaseTransport | None = None,
-        retry: RetryPolicy | None = None,
-        rate_limit: float | None = DEFAULT_RATE_LIMIT,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+        rate_limit: float | NotGiven | None = NOT_GIVEN,
         timeout: httpx.Timeout | float | None = None,
+        on_retry: RetryCallback | None = None,
+        evidence: bool = False,
     ) -> None:
         super().__init__(
             region=region,
@@ -851,19 +565,31 @@ class CosyVoice(_ClientCore):
             websocket_url=websocket_url,
             workspace=workspace,
             settings=settings,
+            evidence=evidence,
         )
-        self.http = HttpClient(
+        self._http = HttpClient(
             self.settings.http_base,
             self._api_key,
             transport=transport,
             **_client_kwargs(self.settings, retry, rate_limit, timeout),
         )
+        self._http.on_retry = on_retry
         self.voices = Voices(self)
         self._key_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
     def _server_offset(self) -> float | None:
-        return self.http.stats.server_offset
+        return self._http.stats.server_offset
+
+    @property
+    def http_stats(self) -> HttpStats:
+        """Requests, retries and failures of this client so far."""
+        return self._http.stats
+
+    @property
+    def enrollment_stats(self) -> EnrollmentStats:
+        """Create requests, reconciliations and adoptions of this client so far."""
+        return self._enrollment.stats
 
     def clone(
         self,
@@ -895,7 +621,7 @@ class CosyVoice(_ClientCore):
         with self._lock_for(plan.key):
             if not force:  # another thread may have cloned it meanwhile
                 plan = replace(plan, reusable=self.registry.find_reusable(plan.key))
-            return self.http.run(
+            return self._http.run(
                 self._clone_flow(plan, wait=wait, timeout=timeout, on_status=on_status)
             )
 
@@ -911,18 +637,57 @@ class CosyVoice(_ClientCore):
         on_status: StatusCallback | None = None,
     ) -> str | None:
         """Wait until a voice is OK; returns its status (raises on UNDEPLOYED or timeout)."""
-        return self.http.run(self._wait_flow(voice_id, timeout, on_status))
+        return self._http.run(self._wait_flow(voice_id, timeout, on_status))
 
-    def speak(self, text: str, out: str | Path, *, voice: str, **options: Any) -> Any:
-        """Speak ``text`` with a voice id or registered prefix into one file (a
-        :class:`~cosyvoice_clone.synthesis.SynthesisResult`; options: ``synthesis.speak_for``)."""
-        from .synthesis import speak_for
+    def speak(
+        self,
+        text: str,
+        out: str | Path,
+        *,
+        voice: str,
+        model: str | None = None,
+        options: SynthesisOptions | None = None,
+        concurrency: int = 4,
+        retries: int = 3,
+        on_progress: Callable[[int, int], None] | None = None,
+        **fields: Any,
+    ) -> SpeechResult:
+        """Speak ``text`` with a voice id or registered prefix into one file.
 
-        return speak_for(self, text, out, voice=voice, **options)
+        The voice must be able to speak (not deleted, not UNDEPLOYED, OK; a DEPLOYING one is
+        asked once) with ``model`` (default: its own). Options: ``options=`` or the fields of
+        :class:`~cosyvoice_clone.models.SynthesisOptions` (the format defaults to the
+        extension of ``out``). See :func:`cosyvoice_clone.speech.aspeak`.
+        """
+        from .speech import aspeak
+        from .synthesis.client import run_sync
+
+        return run_sync(
+            lambda: aspeak(
+                self,
+                text,
+                out,
+                voice=voice,
+                model=model,
+                options=options,
+                concurrency=concurrency,
+                retries=retries,
+                on_progress=on_progress,
+                **fields,
+            )
+        )
+
+    def speak_many(self, manifest: str | Path, **kwargs: Any) -> BatchReport:
+        """Speak every row of a CSV/JSONL manifest, resumably (see
+        :func:`cosyvoice_clone.speech.aspeak_many` for the options)."""
+        from .speech import aspeak_many
+        from .synthesis.client import run_sync
+
+        return run_sync(lambda: aspeak_many(self, manifest, **kwargs))
 
     def close(self) -> None:
         """Close the HTTP pool and the registry."""
-        self.http.close()
+        self._http.close()
         self._close_registry()
 
     def __enter__(self) -> CosyVoice:
@@ -932,70 +697,10 @@ class CosyVoice(_ClientCore):
         self.close()
 
 
-class AsyncVoices:
-    """Async voice management (``AsyncCosyVoice.voices``); the same names as :class:`Voices`."""
-
-    def __init__(self, client: AsyncCosyVoice) -> None:
-        self._c = client
-
-    async def list(self, prefix: str | None = None) -> list[dict[str, Any]]:
-        """Every voice on the service (all pages), merged with what the registry knows."""
-        return await self._c.http.run(self._c._list_flow(prefix))
-
-    async def show(self, voice_id: str) -> dict[str, Any]:
-        """One voice (an id or a registered prefix): the service's details and the registry's."""
-        return await self._c.http.run(self._c._show_flow(voice_id))
-
-    async def update(
-        self,
-        voice_id: str,
-        sample: str | Path,
-        *,
-        skip_check: bool = False,
-        wait: bool = False,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
-        on_status: StatusCallback | None = None,
-    ) -> dict[str, Any]:
-        """Give a voice (an id or a registered prefix) a new sample (a path is uploaded, a URL
-        used as is)."""
-        voice_id = self._c._voice_id_for(voice_id)
-        plan = await asyncio.to_thread(self._c._plan_update, voice_id, sample, skip_check)
-        return await self._c.http.run(
-            self._c._update_flow(voice_id, plan, wait=wait, timeout=timeout, on_status=on_status)
-        )
-
-    async def delete(self, voice_id: str) -> dict[str, Any]:
-        """Delete a voice on the service and mark it deleted in the registry."""
-        return await self._c.http.run(self._c._delete_flow(voice_id))
-
-    async def sync(self) -> SyncReport:
-        """Reconcile the registry with the service."""
-        return await self._c.http.run(self._c._sync_flow())
-
-    async def prune_candidates(
-        self,
-        *,
-        prefix: str | None = None,
-        older_than: str | float | timedelta | None = None,
-        status: str | None = None,
-    ) -> builtins.list[dict[str, Any]]:
-        """The voices ``prune`` would delete (nothing is deleted)."""
-        return await self._c.http.run(
-            self._c._prune_plan_flow(prefix=prefix, older_than=older_than, status=status)
-        )
-
-    def resolve(self, voice_or_prefix: str) -> VoiceRecord:
-        """A voice id or a unique registered prefix -> its registry record."""
-        return self._c.registry.resolve(voice_or_prefix, endpoint=self._c.endpoint)
-
-    def lookup(self, voice_or_prefix: str) -> str:
-        """The voice id named by an id or a registered prefix, checked locally (nothing sent);
-        an ambiguous prefix or a name that can't be a voice id raises InvalidRequestError."""
-        return self._c._voice_id_for(voice_or_prefix)
-
-
 class AsyncCosyVoice(_ClientCore):
     """Asynchronous client with the same methods as :class:`CosyVoice`."""
+
+    _http: AsyncHttpClient
 
     def __init__(
         self,
@@ -1009,9 +714,11 @@ class AsyncCosyVoice(_ClientCore):
         workspace: str | None = None,
         settings: Settings | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        retry: RetryPolicy | None = None,
-        rate_limit: float | None = DEFAULT_RATE_LIMIT,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+        rate_limit: float | NotGiven | None = NOT_GIVEN,
         timeout: httpx.Timeout | float | None = None,
+        on_retry: RetryCallback | None = None,
+        evidence: bool = False,
         max_connections: int = 20,
     ) -> None:
         super().__init__(
@@ -1023,19 +730,31 @@ class AsyncCosyVoice(_ClientCore):
             websocket_url=websocket_url,
             workspace=workspace,
             settings=settings,
+            evidence=evidence,
         )
-        self.http = AsyncHttpClient(
+        self._http = AsyncHttpClient(
             self.settings.http_base,
             self._api_key,
             transport=transport,
             max_connections=max_connections,
             **_client_kwargs(self.settings, retry, rate_limit, timeout),
         )
+        self._http.on_retry = on_retry
         self.voices = AsyncVoices(self)
         self._key_locks: dict[str, asyncio.Lock] = {}
 
     def _server_offset(self) -> float | None:
-        return self.http.stats.server_offset
+        return self._http.stats.server_offset
+
+    @property
+    def http_stats(self) -> HttpStats:
+        """Requests, retries and failures of this client so far."""
+        return self._http.stats
+
+    @property
+    def enrollment_stats(self) -> EnrollmentStats:
+        """Create requests, reconciliations and adoptions of this client so far."""
+        return self._enrollment.stats
 
     async def clone(
         self,
@@ -1068,7 +787,7 @@ class AsyncCosyVoice(_ClientCore):
         async with lock:
             if not force:  # another task may have cloned it meanwhile
                 plan = replace(plan, reusable=self.registry.find_reusable(plan.key))
-            return await self.http.run(
+            return await self._http.run(
                 self._clone_flow(plan, wait=wait, timeout=timeout, on_status=on_status)
             )
 
@@ -1080,18 +799,38 @@ class AsyncCosyVoice(_ClientCore):
         on_status: StatusCallback | None = None,
     ) -> str | None:
         """Wait until a voice is OK; returns its status (raises on UNDEPLOYED or timeout)."""
-        return await self.http.run(self._wait_flow(voice_id, timeout, on_status))
+        return await self._http.run(self._wait_flow(voice_id, timeout, on_status))
 
-    async def speak(self, text: str, out: str | Path, *, voice: str, **options: Any) -> Any:
-        """Speak ``text`` with a voice id or registered prefix into one file (a
-        :class:`~cosyvoice_clone.synthesis.SynthesisResult`; options: ``synthesis.aspeak_for``)."""
-        from .synthesis import aspeak_for
+    async def speak(
+        self,
+        text: str,
+        out: str | Path,
+        *,
+        voice: str,
+        model: str | None = None,
+        options: SynthesisOptions | None = None,
+        concurrency: int = 4,
+        retries: int = 3,
+        on_progress: Callable[[int, int], None] | None = None,
+        **fields: Any,
+    ) -> SpeechResult:
+        """Speak ``text`` with a voice into one file (see :meth:`CosyVoice.speak`)."""
+        from .speech import aspeak
 
-        return await aspeak_for(self, text, out, voice=voice, **options)
+        return await aspeak(
+            self, text, out, voice=voice, model=model, options=options,
+            concurrency=concurrency, retries=retries, on_progress=on_progress, **fields,
+        )  # fmt: skip
+
+    async def speak_many(self, manifest: str | Path, **kwargs: Any) -> BatchReport:
+        """Speak every row of a manifest, resumably (see :func:`.speech.aspeak_many`)."""
+        from .speech import aspeak_many
+
+        return await aspeak_many(self, manifest, **kwargs)
 
     async def aclose(self) -> None:
         """Close the HTTP pool and the registry."""
-        await self.http.aclose()
+        await self._http.aclose()
         self._close_registry()
 
     async def __aenter__(self) -> AsyncCosyVoice:
@@ -1103,6 +842,7 @@ class AsyncCosyVoice(_ClientCore):
 
 __all__ = [
     "DEFAULT_RATE_LIMIT",
+    "NOT_GIVEN",
     "AsyncCosyVoice",
     "AsyncVoices",
     "CloneResult",

@@ -2,8 +2,8 @@
 
 Each operation is written once, without I/O, as a flow (a generator of
 :class:`~cosyvoice_clone.http.Call` and :class:`~cosyvoice_clone.http.Sleep` steps) in
-:class:`EnrollmentCore`; :class:`Enrollment` drives the flows with the sync HTTP client and
-:class:`AsyncEnrollment` with the async one, with identical method names.
+:class:`EnrollmentCore`; the clients (:mod:`cosyvoice_clone.client`, :mod:`cosyvoice_clone.voices`)
+drive the flows with their sync or async HTTP client.
 
 ``create_voice`` is not idempotent: every success uses one of the account's voice slots. After an
 ambiguous failure (a timeout, a connection dropped after sending, a 5xx) the flow *reconciles*
@@ -19,12 +19,13 @@ import logging
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from . import catalog
+from .catalog import VoiceStatus
 from .errors import (
     CosyVoiceCloneError,
     InvalidRequestError,
@@ -36,10 +37,8 @@ from .errors import (
 from .http import (
     AmbiguousRequestError,
     ApiResponse,
-    AsyncHttpClient,
     Call,
     Flow,
-    HttpClient,
     Sleep,
 )
 from .request import CloneRequest, CloneResponse
@@ -50,9 +49,6 @@ CUSTOMIZATION_PATH = "services/audio/tts/customization"
 OSS_RESOLVE_HEADER = "X-DashScope-OssResourceResolve"
 BEIJING = timezone(timedelta(hours=8))
 DEFAULT_PAGE_SIZE = 100
-STATUS_OK = "OK"
-STATUS_DEPLOYING = "DEPLOYING"
-STATUS_UNDEPLOYED = "UNDEPLOYED"
 
 
 def parse_service_time(value: Any) -> datetime | None:
@@ -467,9 +463,9 @@ class EnrollmentCore:
             elapsed = time.monotonic() - start
             if on_status is not None:
                 on_status(voice_id, info.status, elapsed)
-            if info.status == STATUS_OK:
+            if info.status == VoiceStatus.OK:
                 return info
-            if info.status == STATUS_UNDEPLOYED:
+            if info.status == VoiceStatus.UNDEPLOYED:
                 raise VoiceRejectedError(
                     f"voice {voice_id} was rejected by the service (status UNDEPLOYED)",
                     hint="the sample did not pass review: check it with `cosyvoice-clone check "
@@ -515,125 +511,8 @@ def _same_sample(resource_link: str, url: str) -> bool:
     return resource_link.split("?")[0] == url.split("?")[0]
 
 
-class Enrollment:
-    """Synchronous enrollment operations over an :class:`~cosyvoice_clone.http.HttpClient`."""
-
-    def __init__(self, http: HttpClient, core: EnrollmentCore | None = None) -> None:
-        self.http = http
-        self.core = core or EnrollmentCore(server_offset=lambda: http.stats.server_offset)
-
-    def create(self, request: CloneRequest, *, known: Collection[str] = ()) -> CreateResult:
-        """Create a voice (reconciling after ambiguous failures)."""
-        return self.http.run(self.core.create(request, known=known))
-
-    def iter_voices(
-        self, prefix: str | None = None, *, page_size: int = DEFAULT_PAGE_SIZE
-    ) -> Iterator[VoiceInfo]:
-        """Every voice, page after page."""
-        seen: set[str] = set()
-        page_index = 0
-        while True:
-            page = self.http.run(self.core.list_page(prefix, page_index, page_size))
-            for voice in page:
-                if voice.voice_id not in seen:
-                    seen.add(voice.voice_id)
-                    yield voice
-            if len(page) < page_size:
-                return
-            page_index += 1
-
-    def list(self, prefix: str | None = None) -> list[VoiceInfo]:
-        """Every voice (all pages)."""
-        return list(self.iter_voices(prefix))
-
-    def query(self, voice_id: str) -> VoiceInfo:
-        """One voice's details."""
-        return self.http.run(self.core.query(voice_id))
-
-    def update(self, voice_id: str, url: str) -> ApiResponse:
-        """Point a voice at a new sample."""
-        return self.http.run(self.core.update(voice_id, url))
-
-    def delete(self, voice_id: str) -> ApiResponse | None:
-        """Delete a voice (frees its slot)."""
-        return self.http.run(self.core.delete(voice_id))
-
-    def wait_until_ready(
-        self,
-        voice_id: str,
-        *,
-        timeout: float = 300.0,
-        on_status: StatusCallback | None = None,
-    ) -> VoiceInfo:
-        """Poll until the voice is OK (see :meth:`EnrollmentCore.wait_until_ready`)."""
-        return self.http.run(
-            self.core.wait_until_ready(voice_id, WaitPolicy(timeout=timeout), on_status)
-        )
-
-
-class AsyncEnrollment:
-    """Asynchronous enrollment operations (the same names as :class:`Enrollment`)."""
-
-    def __init__(self, http: AsyncHttpClient, core: EnrollmentCore | None = None) -> None:
-        self.http = http
-        self.core = core or EnrollmentCore(server_offset=lambda: http.stats.server_offset)
-
-    async def create(self, request: CloneRequest, *, known: Collection[str] = ()) -> CreateResult:
-        """Create a voice (reconciling after ambiguous failures)."""
-        return await self.http.run(self.core.create(request, known=known))
-
-    async def iter_voices(
-        self, prefix: str | None = None, *, page_size: int = DEFAULT_PAGE_SIZE
-    ) -> AsyncIterator[VoiceInfo]:
-        """Every voice, page after page."""
-        seen: set[str] = set()
-        page_index = 0
-        while True:
-            page = await self.http.run(self.core.list_page(prefix, page_index, page_size))
-            for voice in page:
-                if voice.voice_id not in seen:
-                    seen.add(voice.voice_id)
-                    yield voice
-            if len(page) < page_size:
-                return
-            page_index += 1
-
-    async def list(self, prefix: str | None = None) -> list[VoiceInfo]:
-        """Every voice (all pages)."""
-        return [voice async for voice in self.iter_voices(prefix)]
-
-    async def query(self, voice_id: str) -> VoiceInfo:
-        """One voice's details."""
-        return await self.http.run(self.core.query(voice_id))
-
-    async def update(self, voice_id: str, url: str) -> ApiResponse:
-        """Point a voice at a new sample."""
-        return await self.http.run(self.core.update(voice_id, url))
-
-    async def delete(self, voice_id: str) -> ApiResponse | None:
-        """Delete a voice (frees its slot)."""
-        return await self.http.run(self.core.delete(voice_id))
-
-    async def wait_until_ready(
-        self,
-        voice_id: str,
-        *,
-        timeout: float = 300.0,
-        on_status: StatusCallback | None = None,
-    ) -> VoiceInfo:
-        """Poll until the voice is OK (see :meth:`EnrollmentCore.wait_until_ready`)."""
-        return await self.http.run(
-            self.core.wait_until_ready(voice_id, WaitPolicy(timeout=timeout), on_status)
-        )
-
-
 __all__ = [
-    "STATUS_DEPLOYING",
-    "STATUS_OK",
-    "STATUS_UNDEPLOYED",
-    "AsyncEnrollment",
     "CreateResult",
-    "Enrollment",
     "EnrollmentCore",
     "EnrollmentStats",
     "VoiceInfo",

@@ -3,12 +3,15 @@
     CosyVoiceCloneError                      exit 1, the root
     ├── InvalidRequestError                  exit 2, nothing was sent (bad field, bad option)
     │   ├── ModelMismatchError               synthesis model != the voice's target model
+    │   ├── UnknownVoiceError                neither a voice id nor a registered prefix
+    │   ├── AmbiguousVoiceError              a prefix that names several voices
+    │   ├── VoiceDeletedError                the registry knows the voice is deleted
     │   └── SampleUnreadableError            a local sample can't be read or decoded
     ├── SampleRejectedError                  exit 2, the local check failed the sample
     ├── ConfigError                          exit 2, settings that can't work (unknown region ...)
     ├── MissingCredentialsError              exit 3, no API key anywhere
     ├── TransportError                       exit 6, the service could not be reached
-    │   └── TimeoutError                     exit 5, something took longer than allowed
+    │   └── OperationTimeoutError            exit 5, something took longer than allowed
     │       └── VoiceNotReadyError           a voice never became OK in time
     ├── VoiceRejectedError                   exit 1, the voice ended UNDEPLOYED
     ├── VoiceDeployingError                  exit 1, the voice can't speak yet (DEPLOYING)
@@ -108,6 +111,24 @@ class ModelMismatchError(InvalidRequestError):
     code = "model_mismatch"
 
 
+class UnknownVoiceError(InvalidRequestError):
+    """The name is neither a voice id nor a prefix the registry knows (nothing was sent)."""
+
+    code = "unknown_voice"
+
+
+class AmbiguousVoiceError(InvalidRequestError):
+    """The prefix matches several registered voices: pass the full voice id."""
+
+    code = "ambiguous_voice"
+
+
+class VoiceDeletedError(InvalidRequestError):
+    """The voice was deleted (the registry recorded it): it cannot speak or be updated."""
+
+    code = "voice_deleted"
+
+
 class SampleUnreadableError(InvalidRequestError):
     """A local reference sample could not be read or decoded."""
 
@@ -142,14 +163,18 @@ class TransportError(CosyVoiceCloneError):
     exit_code = 6
 
 
-class TimeoutError(TransportError):  # shadows the builtin on purpose: cosyvoice_clone.TimeoutError
+class OperationTimeoutError(TransportError):
     """Something took longer than allowed."""
 
     code = "timeout"
     exit_code = 5
 
 
-class VoiceNotReadyError(TimeoutError):
+TimeoutError = OperationTimeoutError
+"""Deprecated alias of :class:`OperationTimeoutError` (it shadowed the builtin)."""
+
+
+class VoiceNotReadyError(OperationTimeoutError):
     """A voice did not become OK within the wait."""
 
     code = "voice_not_ready"

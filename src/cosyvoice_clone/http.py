@@ -3,7 +3,8 @@
 :class:`HttpClient` and :class:`AsyncHttpClient` have the same methods; everything that does no
 I/O (headers, the retry decision, error parsing, statistics) lives in :class:`_HttpCore`, which
 both share. This is the one place where ``httpx`` exceptions become ours
-(:class:`~cosyvoice_clone.errors.TransportError` / :class:`~cosyvoice_clone.errors.TimeoutError`).
+(:class:`~cosyvoice_clone.errors.TransportError` /
+:class:`~cosyvoice_clone.errors.OperationTimeoutError`).
 
 Retry policy: 429 (honouring ``Retry-After``), 500/502/503/504 and connection errors are retried
 with exponential backoff and jitter, bounded by ``max_attempts`` and ``total_timeout`` (env
@@ -45,8 +46,8 @@ from .errors import (
     AuthenticationError,
     ConfigError,
     CosyVoiceCloneError,
+    OperationTimeoutError,
     QuotaExceededError,
-    TimeoutError,
     TransportError,
     api_error,
 )
@@ -236,20 +237,45 @@ class _Failure:
     retry_after: float | None = None
 
 
-class Pacer:
-    """Spaces requests to at most ``rate`` per second (thread-safe; no I/O)."""
+class NotGiven:
+    """The type of :data:`NOT_GIVEN`: "the caller did not pass this" (``None`` means "off")."""
 
-    def __init__(self, rate: float | None) -> None:
+    _instance: NotGiven | None = None
+
+    def __new__(cls) -> NotGiven:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+NOT_GIVEN = NotGiven()
+"""Default of ``retry=`` and ``rate_limit=``: use the default; ``None`` turns the feature off."""
+
+
+class Pacer:
+    """Spaces requests to at most ``rate`` per second (thread-safe; no I/O).
+
+    ``clock`` (seconds, monotonic) is injectable so tests can drive time by hand.
+    """
+
+    def __init__(self, rate: float | None, clock: Callable[[], float] = time.monotonic) -> None:
         self.interval = 1.0 / rate if rate else 0.0
         self._next = 0.0
         self._lock = threading.Lock()
+        self._clock = clock
 
     def reserve(self) -> float:
         """Claim the next slot; returns how long to wait before using it."""
         if not self.interval:
             return 0.0
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             slot = max(now, self._next)
             self._next = slot + self.interval
             return slot - now
@@ -259,7 +285,7 @@ class Pacer:
         if not self.interval:
             return
         with self._lock:
-            self._next = max(self._next, time.monotonic() + seconds)
+            self._next = max(self._next, self._clock() + seconds)
 
 
 class _HttpCore:
@@ -411,14 +437,16 @@ class _HttpCore:
         detail = redact(str(exc) or type(exc).__name__, self._api_key)
         if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
             return _Failure(
-                TimeoutError(f"{what}: connection timed out ({detail})", hint=_NET_HINT),
+                OperationTimeoutError(f"{what}: connection timed out ({detail})", hint=_NET_HINT),
                 retryable=True,
                 ambiguous=False,
                 reason="connect-timeout",
             )
         if isinstance(exc, httpx.TimeoutException):
             return _Failure(
-                TimeoutError(f"{what}: no answer in time ({type(exc).__name__})", hint=_NET_HINT),
+                OperationTimeoutError(
+                    f"{what}: no answer in time ({type(exc).__name__})", hint=_NET_HINT
+                ),
                 retryable=True,
                 ambiguous=True,
                 reason="timeout",

@@ -5,10 +5,12 @@ prefix, sample URL and the sha256 of the sample bytes when known, the clone opti
 status and timestamps. It answers three questions:
 
 - *dedupe*: did we already clone this exact sample with these options here? (:meth:`find_reusable`)
-- *binding*: which target model does a voice (or a prefix) speak with? (:meth:`resolve`)
+- *binding*: which target model does a voice (or a prefix) speak with? (read by
+  :func:`cosyvoice_clone.voices.resolve`, the one resolver)
 - *sync*: what changed on the service? (:meth:`sync`)
 
-The schema evolves through numbered, append-only migrations that run whenever the file opens.
+The schema evolves through named, ordered, append-only migrations (:data:`MIGRATIONS`) that run
+whenever the file opens; ``schema_migrations`` records each one's number.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
@@ -27,44 +29,53 @@ from pathlib import Path
 from typing import Any
 
 from . import catalog
-from .errors import ConfigError, InvalidRequestError
+from .catalog import VoiceStatus
+from .errors import ConfigError
+from .models import SyncReport
 
 REGISTRY_FILE = "registry.sqlite3"
 EMULATOR_ENDPOINT = "emulator"
 """The endpoint recorded for voices of the embedded emulator (its port changes every run)."""
 
-STATUS_DELETED = "DELETED"
-STATUS_UNDEPLOYED = "UNDEPLOYED"
+DELETED_MARK = "DELETED"
+"""What the ``status`` column holds for a voice known to be deleted (``deleted_at`` is set too);
+not a service status."""
 
-_MIGRATIONS: tuple[str, ...] = (
-    # 1: the voices table
-    """
-    CREATE TABLE voices (
-        voice_id TEXT PRIMARY KEY,
-        region TEXT,
-        endpoint TEXT,
-        target_model TEXT,
-        prefix TEXT,
-        sample_url TEXT,
-        sample_sha256 TEXT,
-        sample_source TEXT,
-        options TEXT,
-        dedupe_key TEXT,
-        request_id TEXT,
-        usage_count INTEGER,
-        status TEXT,
-        origin TEXT NOT NULL,
-        gmt_create TEXT,
-        gmt_modified TEXT,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        seen_at TEXT,
-        deleted_at TEXT
-    );
-    CREATE INDEX voices_dedupe ON voices (dedupe_key);
-    CREATE INDEX voices_prefix ON voices (prefix);
-    """,
-)
+
+def _create_voices(db: sqlite3.Connection) -> None:
+    """1: the voices table and its lookup indexes."""
+    db.execute(
+        """
+        CREATE TABLE voices (
+            voice_id TEXT PRIMARY KEY,
+            region TEXT,
+            endpoint TEXT,
+            target_model TEXT,
+            prefix TEXT,
+            sample_url TEXT,
+            sample_sha256 TEXT,
+            sample_source TEXT,
+            options TEXT,
+            dedupe_key TEXT,
+            request_id TEXT,
+            usage_count INTEGER,
+            status TEXT,
+            origin TEXT NOT NULL,
+            gmt_create TEXT,
+            gmt_modified TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            seen_at TEXT,
+            deleted_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX voices_dedupe ON voices (dedupe_key)")
+    db.execute("CREATE INDEX voices_prefix ON voices (prefix)")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_voices,)
+"""The schema's history, oldest first; migration N is ``MIGRATIONS[N - 1]``. Append only."""
 
 
 def _now() -> str:
@@ -155,25 +166,6 @@ def _row(row: sqlite3.Row) -> VoiceRecord:
     return VoiceRecord(**values)
 
 
-@dataclass(frozen=True)
-class SyncReport:
-    """What ``sync`` changed."""
-
-    added: list[str]
-    updated: list[str]
-    marked_deleted: list[str]
-    total: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """A plain dict."""
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "marked_deleted": self.marked_deleted,
-            "service_total": self.total,
-        }
-
-
 class Registry:
     """The SQLite voice registry in ``home`` (created on first use, mode 0600)."""
 
@@ -221,7 +213,7 @@ class Registry:
                 "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
             )
             done = {r[0] for r in self._db.execute("SELECT version FROM schema_migrations")}
-            for version, script in enumerate(_MIGRATIONS, start=1):
+            for version, migration in enumerate(MIGRATIONS, start=1):
                 if version in done:
                     continue
                 self._db.execute("BEGIN IMMEDIATE")
@@ -229,9 +221,7 @@ class Registry:
                     if not self._db.execute(
                         "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
                     ).fetchone():
-                        for statement in script.split(";"):
-                            if statement.strip():
-                                self._db.execute(statement)
+                        migration(self._db)
                         self._db.execute(
                             "INSERT INTO schema_migrations VALUES (?, ?)", (version, _now())
                         )
@@ -310,7 +300,7 @@ class Registry:
         found = self._select(
             "WHERE dedupe_key = ? AND deleted_at IS NULL AND "
             "COALESCE(status, '') != ? ORDER BY created_at DESC",
-            (key, STATUS_UNDEPLOYED),
+            (key, VoiceStatus.UNDEPLOYED.value),
         )
         return found[0] if found else None
 
@@ -318,52 +308,6 @@ class Registry:
         """Voice ids registered (deleted ones included) for a prefix and endpoint."""
         records = self.list(prefix=prefix, endpoint=endpoint, include_deleted=True)
         return {r.voice_id for r in records}
-
-    def resolve(
-        self,
-        voice_or_prefix: str,
-        *,
-        region: str | None = None,
-        endpoint: str | None = None,
-    ) -> VoiceRecord:
-        """The voice named by an id or by a prefix that matches exactly one live voice.
-
-        An id the registry doesn't know still resolves when its target model can be read from
-        it (``origin="unregistered"``). Unknown or ambiguous names raise
-        :class:`InvalidRequestError`.
-        """
-        name = (voice_or_prefix or "").strip()
-        if not name:
-            raise InvalidRequestError("missing voice: pass a voice id or a prefix", field="voice")
-        record = self.get(name)
-        if record is not None:
-            return record
-        candidates = [
-            r
-            for r in self.list(region=region, endpoint=endpoint, prefix=name)
-            if r.status != STATUS_UNDEPLOYED
-        ]
-        if len(candidates) == 1:
-            return candidates[0]
-        if len(candidates) > 1:
-            shown = ", ".join(r.voice_id for r in candidates[:5])
-            raise InvalidRequestError(
-                f"prefix {name!r} matches {len(candidates)} voices: {shown}"
-                + (" …" if len(candidates) > 5 else ""),
-                field="voice",
-                value=name,
-                hint=f"pass the full voice id (see `cosyvoice-clone voices list --prefix {name}`)",
-            )
-        model, prefix = split_voice_id(name)
-        if model is not None and prefix is not None:
-            return VoiceRecord(voice_id=name, target_model=model, prefix=prefix, region=region)
-        raise InvalidRequestError(
-            f"unknown voice {name!r}: not a voice id and no registered voice has this prefix",
-            field="voice",
-            value=name,
-            hint="`cosyvoice-clone voices list` shows your voices; `voices sync` registers the "
-            "ones created elsewhere",
-        )
 
     # -- writing --------------------------------------------------------------------------------
 
@@ -510,7 +454,7 @@ class Registry:
             self._db.execute(
                 "UPDATE voices SET deleted_at = COALESCE(deleted_at, ?), status = ?, "
                 "updated_at = ? WHERE voice_id = ?",
-                (now, STATUS_DELETED, now, voice_id),
+                (now, DELETED_MARK, now, voice_id),
             )
 
     def sync(
@@ -561,11 +505,13 @@ class Registry:
         ]
         for voice_id in gone:
             self.mark_deleted(voice_id)
-        return SyncReport(added, updated, gone, len(present))
+        return SyncReport(tuple(added), tuple(updated), tuple(gone), len(present))
 
 
 __all__ = [
+    "DELETED_MARK",
     "EMULATOR_ENDPOINT",
+    "MIGRATIONS",
     "REGISTRY_FILE",
     "Registry",
     "SyncReport",

@@ -43,7 +43,7 @@ def test_thirty_clones_under_faults_leave_thirty_voices(
                 ),
                 return_exceptions=True,
             )
-            return results, client.http.stats.to_dict(), client.enrollment.stats.to_dict()
+            return results, client.http_stats.to_dict(), client.enrollment_stats.to_dict()
 
     results, http_stats, enrollment_stats = asyncio.run(clone_all())
     emulator.set_faults()

@@ -72,7 +72,11 @@ def test_api_clone_survives_an_output_dir_that_became_a_file(
 ) -> None:
     out = isolated_env / "later-a-file"
     with CosyVoice(
-        api_key=KEY, http_base=service.http_base, home=isolated_env / "h", output_dir=out
+        api_key=KEY,
+        http_base=service.http_base,
+        home=isolated_env / "h",
+        output_dir=out,
+        evidence=True,
     ) as client:
         out.write_text("not a directory\n")  # after the settings were resolved
         result = client.clone(prefix="ev2", sample=service.sample_url(), skip_check=True)
@@ -121,7 +125,7 @@ def test_show_resolves_prefixes_and_refuses_impossible_ids_without_sending(
     assert nope.code == 2
     assert "not a voice id" in nope.err and "Traceback" not in nope.err
     as_json = cli("--json", "voices", "show", "nope")
-    assert as_json.code == 2 and as_json.json["error"]["code"] == "invalid_request"
+    assert as_json.code == 2 and as_json.json["error"]["code"] == "unknown_voice"
     assert service.backend.snapshot()["counters"] == before  # nothing was sent
 
     # A well-formed id still goes to the service (which decides).
@@ -223,6 +227,7 @@ def test_reuse_reports_no_usage_and_adoption_is_recorded(
         http_base=service.http_base,
         home=isolated_env / "cc-home",
         output_dir=isolated_env / "output",
+        evidence=True,
     ) as client:
         adopted = client.clone(prefix="ad1", sample=service.sample_url(), skip_check=True)
     service.set_faults()

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from cosyvoice_clone.errors import InvalidRequestError
-from cosyvoice_clone.registry import _MIGRATIONS, Registry, dedupe_key, split_voice_id
+from cosyvoice_clone.registry import MIGRATIONS, Registry, dedupe_key, split_voice_id
 from cosyvoice_clone.request import normalize_clone_options
+from cosyvoice_clone.voices import resolve
 
 V1 = "cosyvoice-v3.5-plus-anna-" + "1" * 32
 V2 = "cosyvoice-v3.5-plus-anna-" + "2" * 32
@@ -40,16 +40,16 @@ def _record(reg: Registry, voice_id: str, prefix: str, model: str = "cosyvoice-v
 def test_blank_database_migrates_wal_0600_and_reopens(tmp_path: Path) -> None:
     home = tmp_path / "fresh" / "home"
     with Registry(home) as reg:
-        assert reg.schema_version == len(_MIGRATIONS)
+        assert reg.schema_version == len(MIGRATIONS)
         path = reg.path
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == len(
-            _MIGRATIONS
+            MIGRATIONS
         )
     with Registry(home) as again:  # migrations are not re-run
-        assert again.schema_version == len(_MIGRATIONS)
+        assert again.schema_version == len(MIGRATIONS)
         assert again.list() == []
 
 
@@ -63,24 +63,28 @@ def test_corrupt_registry_is_a_clear_config_error(tmp_path: Path) -> None:
 
 
 def test_resolve_by_id_prefix_ambiguity_and_unknown(tmp_path: Path) -> None:
+    from cosyvoice_clone.catalog import VoiceStatus
+    from cosyvoice_clone.errors import AmbiguousVoiceError, UnknownVoiceError
+
     with Registry(tmp_path) as reg:
         _record(reg, V1, "anna")
         _record(reg, V3, "bob", "cosyvoice-v2")
-        assert reg.resolve(V1).target_model == "cosyvoice-v3.5-plus"
-        bob = reg.resolve("bob")
-        assert bob.voice_id == V3 and bob.target_model == "cosyvoice-v2" and bob.status == "OK"
+        assert resolve(reg, V1).target_model == "cosyvoice-v3.5-plus"
+        bob = resolve(reg, "bob")
+        assert bob.voice_id == V3 and bob.target_model == "cosyvoice-v2"
+        assert bob.status is VoiceStatus.OK
         _record(reg, V2, "anna")
-        with pytest.raises(InvalidRequestError) as info:
-            reg.resolve("anna")
+        with pytest.raises(AmbiguousVoiceError) as info:
+            resolve(reg, "anna")
         assert "matches 2 voices" in str(info.value) and "full voice id" in str(info.value)
         reg.mark_deleted(V2)
-        assert reg.resolve("anna").voice_id == V1  # deleted voices don't count
+        assert resolve(reg, "anna").voice_id == V1  # deleted voices don't count
         stranger = "cosyvoice-v3-flash-zed-" + "9" * 32
-        unregistered = reg.resolve(stranger)
-        assert unregistered.origin == "unregistered"
+        unregistered = resolve(reg, stranger)
+        assert unregistered.origin is None and not unregistered.registered
         assert unregistered.target_model == "cosyvoice-v3-flash" and unregistered.prefix == "zed"
-        with pytest.raises(InvalidRequestError) as info:
-            reg.resolve("nobody")
+        with pytest.raises(UnknownVoiceError) as info:
+            resolve(reg, "nobody")
         assert "voices sync" in str(info.value)
 
 
@@ -108,7 +112,7 @@ def test_sync_adds_updates_and_marks_deleted(tmp_path: Path) -> None:
             region="cn-beijing",
             endpoint="emulator",
         )
-        assert report.added == [V3] and report.updated == [V1] and report.marked_deleted == [V2]
+        assert report.added == (V3,) and report.updated == (V1,) and report.marked_deleted == (V2,)
         assert reg.get(V2).deleted  # type: ignore[union-attr]
         assert reg.get(V3).origin == "seen"  # type: ignore[union-attr]
         assert {r.voice_id for r in reg.list()} == {V1, V3}

@@ -115,7 +115,7 @@ def test_retry_after_is_honoured_and_headers_are_sdk_like(tmp_path: Path) -> Non
         started = time.monotonic()
         assert client.voices.list() == []
         elapsed = time.monotonic() - started
-        assert client.http.stats.retries == 1
+        assert client.http_stats.retries == 1
     assert elapsed >= 0.3
     sent = script.sent[-1]
     assert sent.headers["authorization"] == f"Bearer {KEY}"
@@ -140,7 +140,7 @@ def test_ambiguous_503_reconciles_then_creates_once(tmp_path: Path) -> None:
         result = client.clone(
             prefix="amb", sample="https://example.test/a.wav", target_model="cosyvoice-v2"
         )
-        assert client.enrollment.stats.reconciliations == 1
+        assert client.enrollment_stats.reconciliations == 1
     assert result.voice_id == vid and not result.adopted and result.attempts == 2
     assert script.actions() == ["create_voice", "list_voice", "create_voice"]
 
@@ -220,7 +220,7 @@ def test_drop_after_commit_on_the_emulator_is_adopted(
         output_dir=tmp_path / "o",
     ) as client:
         result = client.clone(prefix="dropped", sample=cosyvoice_emulator.sample_url())
-        assert client.enrollment.stats.create_requests == 1
+        assert client.enrollment_stats.create_requests == 1
     cosyvoice_emulator.set_faults()
     assert result.adopted
     assert [v.voice_id for v in cosyvoice_emulator.backend.list_voices()] == [result.voice_id]
@@ -246,7 +246,7 @@ def test_async_client_mirrors_the_sync_one(cosyvoice_emulator: Any, tmp_path: Pa
             assert made.check is not None and made.check["verdict"] != "fail"  # URL checked too
             status = await client.wait(made.voice_id, timeout=10)
             again = await client.clone(prefix="asy", sample=cosyvoice_emulator.sample_url())
-            listed = [v["voice_id"] for v in await client.voices.list()]
+            listed = [v.voice_id for v in await client.voices.list()]
             await client.voices.delete(made.voice_id)
             return made.voice_id, status, listed, again.reused
 
@@ -328,7 +328,8 @@ def test_dropped_delete_is_confirmed_by_a_query_not_retried_blindly(tmp_path: Pa
         err(400, "BadRequest.ResourceNotExist"),  # query: it's gone
     )
     with _client(script, tmp_path) as client:
-        assert client.voices.delete(vid) == {"voice_id": vid, "deleted": True}
+        gone = client.voices.delete(vid)
+        assert gone.voice_id == vid and gone.deleted
         assert client.registry.get(vid).deleted  # type: ignore[union-attr]
     assert script.actions() == ["delete_voice", "query_voice"]
 

@@ -127,10 +127,12 @@ def test_concurrency_respects_three_submissions_per_second(
 
 
 def test_submission_limiter_spaces_reservations() -> None:
-    limiter = SubmissionLimiter(3, window=1.0, margin=0.0)
+    now = [100.0]
+    limiter = SubmissionLimiter(3, window=1.0, margin=0.0, clock=lambda: now[0])
     delays = [limiter.reserve() for _ in range(7)]
-    assert delays[:3] == [0.0, 0.0, 0.0]
-    assert 0.95 < delays[3] <= 1.0 and 1.95 < delays[6] <= 2.0
+    assert delays == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 2.0]
+    now[0] += 5.0  # later, the window is free again
+    assert [limiter.reserve() for _ in range(4)] == [0.0, 0.0, 0.0, 1.0]
 
 
 def test_async_speak_runs_in_an_event_loop(async_synth: AsyncSynthesizer, voice: str,

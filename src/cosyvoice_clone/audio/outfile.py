@@ -1,16 +1,20 @@
-"""Output files of the check (``--fix OUT.wav``, ``--plot OUT.png``): validated up front,
-written atomically.
+"""THE writable-output check of every file we write (speech, timestamps, results, ``--fix``,
+``--plot``), and atomic writing.
 
-:func:`check_output_path` runs before any work, so a target that can never be written (a
-directory, a device, a path under a file, a read-only or pseudo file system such as ``/proc``)
-is one clear :class:`~cosyvoice_clone.errors.InvalidRequestError` (exit 2) and nothing is
-written. It probes the nearest existing folder by creating and removing a temporary file there:
-permission bits alone do not tell (root may write everywhere except where the kernel refuses).
+- :func:`check_target`: the path names a regular file, or a new one, whose nearest existing
+  folder is a directory; a symlink is followed (the link is kept); ``-`` (stdout), directories,
+  FIFOs, devices and sockets are refused. Nothing is touched.
+- :func:`check_output_path` (alias :func:`probe_target`): :func:`check_target`, then proof that a
+  file can be created there, by creating and removing a temporary file in the nearest existing
+  folder: permission bits alone do not tell (root may write everywhere except where the kernel
+  refuses, as in ``/proc``). Missing folders are not created here.
+
+Every refusal is one clear :class:`~cosyvoice_clone.errors.InvalidRequestError` (exit 2), before
+any work, so nothing is written.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 import tempfile
@@ -20,48 +24,107 @@ from pathlib import Path
 from ..errors import CosyVoiceCloneError, InvalidRequestError
 
 
-def check_output_path(path: str | Path, option: str) -> Path:
-    """Raise a one-line error if a file can't be written at ``path``; return it expanded.
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, for messages: ``directory``, ``FIFO (named pipe)`` ..."""
+    if stat.S_ISDIR(mode):
+        return "directory"
+    if stat.S_ISFIFO(mode):
+        return "FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "special file"
 
-    ``option`` names the command-line option in the message (e.g. ``--fix``). Missing parent
-    folders are fine when they can be created; they are not created here.
+
+def check_target(path: str | Path, *, option: str = "--out") -> Path:
+    """The regular file to write for the output ``path``; refuse anything else (nothing sent).
+
+    - ``-`` (standard output) is refused: stdout carries the summary (``--json``), and audio
+      assembled from several tasks needs a seekable file (headers are fixed at the end);
+    - an existing directory, FIFO, device or socket is refused: the output is renamed into
+      place, which would replace it (``/dev/null`` would become a regular file);
+    - a symlink is followed: the file it points to is written and the link is kept;
+    - the nearest existing parent must be a directory.
+
+    Raises :class:`InvalidRequestError` (exit 2).
     """
-    out = Path(path).expanduser()
-
-    def refuse(message: str, hint: str | None = None) -> InvalidRequestError:
-        field = option.lstrip("-")
-        return InvalidRequestError(f"{option} {message}", field=field, value=str(out), hint=hint)
-
-    if str(path).strip() == "":
-        raise refuse("needs a file name", "give a file name such as sample.fixed.wav")
+    field = option.lstrip("-").replace("-", "_")
+    if str(path) == "-":
+        raise InvalidRequestError(
+            f"{option} - (standard output) is not supported: audio is written to a file",
+            field=field,
+            hint="write to a file and pipe that, e.g. --out speech.wav && cat speech.wav",
+        )
+    given = Path(path)
+    real = given
     try:
-        info = out.stat()
-    except FileNotFoundError:
-        info = None
-    except OSError as exc:  # ENOTDIR: a parent is a file (reported below); ELOOP, EACCES ...
-        if exc.errno != errno.ENOTDIR:
-            raise refuse(f"{out}: {exc.strerror or exc}") from None
-        info = None
-    if info is not None:
-        if stat.S_ISDIR(info.st_mode):
-            raise refuse(f"{out} is a directory", "give a file name inside it")
-        if not stat.S_ISREG(info.st_mode):
-            raise refuse(f"{out} is not a regular file (a device, pipe or socket)")
-    folder = out.parent
+        st: os.stat_result | None = os.lstat(given)
+    except (FileNotFoundError, NotADirectoryError):  # a parent that is a file: reported below
+        st = None
+    except OSError as exc:
+        raise InvalidRequestError(
+            f"cannot use {option} {given}: {exc.strerror or exc}", field=field
+        ) from None
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        real = Path(os.path.realpath(given))
+        try:
+            st = os.stat(real)
+        except FileNotFoundError:
+            st = None  # a dangling link: create the file it names, keep the link
+        except OSError as exc:
+            raise InvalidRequestError(
+                f"cannot use {option} {given}: {exc.strerror or exc}", field=field
+            ) from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        where = f"{given}" if real == given else f"{given} (-> {real})"
+        kind = file_kind(st.st_mode)
+        raise InvalidRequestError(
+            f"refusing to write {option} {where}: it is a {kind}, not a regular file",
+            field=field,
+            hint="give the path of a new or existing regular file",
+        )
+    ancestor = real.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InvalidRequestError(
+            f"cannot write {option} {given}: {ancestor} is not a directory", field=field
+        )
+    return real
+
+
+def check_output_path(path: str | Path, option: str = "--out") -> Path:
+    """:func:`check_target`, then prove a file can be created there; return the file to write.
+
+    ``option`` names the option in the messages (``--out``, ``--fix`` ...). Missing folders are
+    fine when they can be created; they are not created here.
+    """
+    field = option.lstrip("-").replace("-", "_")
+    if str(path).strip() == "":
+        raise InvalidRequestError(
+            f"{option} needs a file name", field=field, hint="give a file name such as out.wav"
+        )
+    real = check_target(Path(path).expanduser(), option=option)
+    folder = real.parent
     while not _exists(folder) and folder != folder.parent:
         folder = folder.parent
-    if not folder.is_dir():
-        raise refuse(f"{out}: {folder} is not a directory")
     try:
         fd, probe = tempfile.mkstemp(prefix=".cosyvoice-clone-probe-", dir=folder)
     except OSError as exc:
-        raise refuse(
-            f"{out}: cannot create files in {folder} ({exc.strerror or exc})",
-            "choose a folder you can write to",
+        raise InvalidRequestError(
+            f"{option} {path}: cannot create files in {folder} ({exc.strerror or exc})",
+            field=field,
+            value=str(path),
+            hint="choose a folder you can write to",
         ) from None
     os.close(fd)
     os.unlink(probe)
-    return out
+    return real
+
+
+probe_target = check_output_path
+"""The name synthesis uses for :func:`check_output_path`."""
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -92,3 +155,6 @@ def _exists(path: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+__all__ = ["check_output_path", "check_target", "file_kind", "probe_target", "write_atomic"]

@@ -2,248 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Optional
 
 import typer
 
-from ..errors import CosyVoiceCloneError, InvalidRequestError
-from .common import AppState, state
-
-if TYPE_CHECKING:
-    from ..synthesis import SynthesisOptions
-
-FIELDS = ("id", "voice", "text", "out")
-OPTIONAL_FIELDS = (
-    "format",
-    "sample_rate",
-    "volume",
-    "rate",
-    "pitch",
-    "seed",
-    "instruction",
-    "language_hint",
-    "model",
-)
-
-
-@dataclass
-class Item:
-    """One manifest row, checked."""
-
-    line: int
-    id: str
-    voice: str = ""
-    text: str = ""
-    out: Path | None = None
-    options: SynthesisOptions | None = None
-    model: str | None = None
-    target_model: str | None = None
-    error: CosyVoiceCloneError | None = None
-    result: dict[str, Any] = field(default_factory=dict)
-
-
-def _rows(path: Path) -> list[tuple[int, dict[str, Any] | None, str | None]]:
-    """``(line, row, problem)`` for every data row of a CSV or JSONL manifest."""
-    from .speak import read_utf8
-
-    raw = read_utf8(path, "manifest", "manifest")
-    rows: list[tuple[int, dict[str, Any] | None, str | None]] = []
-    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        for number, line in enumerate(raw.splitlines(), start=1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                rows.append((number, None, f"not valid JSON ({exc.msg})"))
-                continue
-            if not isinstance(row, dict):
-                rows.append((number, None, "not a JSON object"))
-                continue
-            rows.append((number, row, None))
-        return rows
-    reader = csv.DictReader(io.StringIO(raw, newline=""))
-    if reader.fieldnames is None:
-        raise InvalidRequestError(f"manifest {path} is empty", field="manifest")
-    missing = [f for f in ("id", "voice", "text") if f not in reader.fieldnames]
-    if missing:
-        raise InvalidRequestError(
-            f"manifest {path} has no column {', '.join(missing)}",
-            field="manifest",
-            hint="the header must name: id, voice, text, out (and optional parameters)",
-        )
-    for row in reader:
-        number = reader.line_num
-        if None in row:
-            rows.append((number, None, "more fields than the header names"))
-            continue
-        if not any((v or "").strip() for v in row.values()):
-            continue
-        rows.append((number, {k: v for k, v in row.items() if v not in (None, "")}, None))
-    return rows
-
-
-def _typed(row: dict[str, Any], name: str, kind: type, default: Any) -> Any:
-    value = row.get(name)
-    if value is None or value == "":
-        return default
-    if kind is int and isinstance(value, bool):
-        raise InvalidRequestError(f"{name} must be a number", field=name)
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise InvalidRequestError(f"{name} must be a number, not {value!r}", field=name) from None
-
-
-def _check_item(
-    app_state: AppState, line: int, row: dict[str, Any], base: Path, defaults: dict[str, Any],
-    voices: dict[tuple[str, str | None], Any], seen: set[str], protected: set[Path],
-) -> Item:  # fmt: skip
-    from ..synthesis import guard_model
-    from ..synthesis.output import check_target
-    from ..synthesis.protocol import check_language_hints, check_model, extension_format
-    from .speak import build_options, resolve_voice
-
-    item_id = str(row.get("id") or "").strip()
-    item = Item(line=line, id=item_id or f"line-{line}")
-    try:
-        if not item_id:
-            raise InvalidRequestError("missing id", field="id")
-        if item_id in seen:
-            raise InvalidRequestError(f"duplicate id {item_id!r}", field="id")
-        seen.add(item_id)
-        unknown = sorted(set(row) - set(FIELDS) - set(OPTIONAL_FIELDS) - {"timestamps"})
-        if unknown:
-            raise InvalidRequestError(f"unknown column {', '.join(unknown)}", field=unknown[0])
-        item.voice = str(row.get("voice") or "").strip()
-        if not item.voice:
-            raise InvalidRequestError("missing voice", field="voice")
-        item.text = str(row.get("text") or "")
-        if not item.text.strip():
-            raise InvalidRequestError("missing text", field="text")
-        row_format = row.get("format")
-        out = str(row.get("out") or "").strip()
-        if not out:
-            out = f"{item_id}.{row_format or defaults['format'] or 'wav'}"
-        if out == "-":
-            check_target(out)  # refused: one clear message
-        item.out = Path(out) if Path(out).is_absolute() else base / out
-        real = check_target(item.out)
-        if real.resolve() in protected:
-            raise InvalidRequestError(
-                f"out {out} is the manifest or the results file", field="out"
-            )
-        if not row_format and extension_format(item.out) is None:
-            row_format = defaults["format"]  # the batch default, for names without one
-        hints = row.get("language_hint")
-        item.options = build_options(
-            out=str(item.out),
-            fmt=row_format,
-            sample_rate=_typed(row, "sample_rate", int, defaults["sample_rate"]),
-            volume=_typed(row, "volume", int, 50),
-            rate=_typed(row, "rate", float, 1.0),
-            pitch=_typed(row, "pitch", float, 1.0),
-            seed=_typed(row, "seed", int, 0),
-            instruction=row.get("instruction"),
-            language_hints=(
-                [str(h) for h in hints] if isinstance(hints, list)
-                else [h.strip() for h in str(hints).split("|")] if hints else None
-            ),
-            word_timestamps=False,
-        )  # fmt: skip
-        model = row.get("model") or defaults["model"]
-        if model is not None:
-            check_model(str(model))
-        if (item.voice, model) not in voices:
-            try:
-                voices[(item.voice, model)] = resolve_voice(app_state, item.voice, model)
-            except CosyVoiceCloneError as exc:
-                voices[(item.voice, model)] = exc
-        record = voices[(item.voice, model)]
-        if isinstance(record, CosyVoiceCloneError):
-            raise record
-        item.voice = record.voice_id
-        item.target_model = record.target_model
-        item.model = guard_model(record.voice_id, model, target_model=record.target_model)
-        check_language_hints(item.model, item.options.language_hints)
-    except CosyVoiceCloneError as exc:
-        item.error = exc
-    return item
-
-
-def fingerprint(item: Item) -> str:
-    """What an item asks for (text, voice, model, options): a changed row is not "done"."""
-    import dataclasses
-    import hashlib
-
-    assert item.options is not None
-    document = json.dumps(
-        {"text": item.text, "voice": item.voice, "model": item.model,
-         "options": dataclasses.asdict(item.options)},
-        sort_keys=True, ensure_ascii=False, default=str,
-    )  # fmt: skip
-    return hashlib.sha256(document.encode("utf-8")).hexdigest()
-
-
-def load_results(path: Path) -> dict[str, dict[str, Any]]:
-    """``id`` -> the last complete output a results file recorded (``ok`` or ``skipped``)."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return {}
-    records: dict[str, dict[str, Any]] = {}
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(record, dict) or "id" not in record:
-            continue
-        if record.get("status") in ("ok", "skipped") and "bytes" in record:
-            records[str(record["id"])] = record
-        else:
-            records.pop(str(record["id"]), None)
-    return records
-
-
-RESULT_FIELDS = ("path", "format", "sample_rate", "duration", "bytes", "fingerprint")
-"""What a results line must carry for a later run to verify the output (and skip it)."""
-
-
-def output_matches(path: Path, fmt: str, sample_rate: int, recorded: dict[str, Any]) -> bool:
-    """Whether ``path`` is still exactly the output ``recorded`` (path, format, rate, bytes,
-    duration): a truncated, replaced or re-encoded file is not."""
-    if any(recorded.get(k) is None for k in RESULT_FIELDS):
-        return False
-    if (recorded["path"], recorded["format"], recorded["sample_rate"]) != (
-        str(path), fmt, sample_rate
-    ):
-        return False
-    try:
-        if not path.is_file() or path.stat().st_size != int(recorded["bytes"]):
-            return False
-    except (OSError, TypeError, ValueError):
-        return False
-    expected = float(recorded["duration"])
-    if fmt == "pcm":
-        size = path.stat().st_size
-        return size % 2 == 0 and abs(size / 2 / sample_rate - expected) < 0.01
-    import soundfile as sf
-
-    try:
-        info = sf.info(str(path))
-    except Exception:
-        return False
-    if info.samplerate != sample_rate or info.frames <= 0:
-        return False
-    allowance = 0.02 if fmt == "wav" else 0.35  # encoder delay and frame padding
-    return bool(abs(info.frames / info.samplerate - expected) <= allowance)
+from .common import state
+from .ui import open_client, progress_bar
 
 
 def batch(
@@ -288,166 +53,54 @@ def batch(
       cosyvoice-clone batch lines.csv
       cosyvoice-clone --json batch lines.jsonl --concurrency 8 --results done.jsonl
     """
-    import asyncio
-
-    from ..synthesis import AsyncSynthesizer
-    from ..synthesis.output import check_target, remove_stale_partials
+    from ..speech import BatchItem, aspeak_many, results_path_for
     from ..synthesis.runner import Interrupted, run_interruptible
 
     app_state = state(ctx)
-    if concurrency < 1:
-        raise InvalidRequestError("--concurrency must be at least 1", field="concurrency")
-    rows = _rows(manifest)
-    base = manifest.resolve().parent
-    results_path = results or manifest.with_name(manifest.name + ".results.jsonl")
-    check_target(results_path, option="--results")
-    protected = {manifest.resolve(), results_path.resolve()}
-    if len(protected) == 1:
-        raise InvalidRequestError("--results must not be the manifest", field="results")
-    recorded = {} if force else load_results(results_path)
-    defaults = {"format": audio_format, "sample_rate": sample_rate, "model": model}
-    voices: dict[tuple[str, str | None], Any] = {}
-    seen: set[str] = set()
-    items: list[Item] = []
-    for line, row, problem in rows:
-        if row is None:
-            items.append(
-                Item(line=line, id=f"line-{line}", error=InvalidRequestError(problem or "bad row"))
-            )
-            continue
-        items.append(
-            _check_item(app_state, line, row, base, defaults, voices, seen, protected)
+    results_path = results_path_for(manifest, results)
+    progress = {"done": 0, "todo": 0}
+
+    def on_item(item: BatchItem) -> None:
+        if item.error is None:
+            return
+        where = f"{manifest}:{item.line}: " + (f"{item.id}: " if item.status == "failed" else "")
+        app_state.warn(f"{where}{item.error}")
+
+    def interrupted(signum: int) -> Interrupted:
+        return Interrupted(
+            signum,
+            f"interrupted by {signal_name(signum)} after {progress['done']} of "
+            f"{progress['todo']} items; results so far in {results_path}",
+            hint="run the same command again to resume (finished items are skipped)",
         )
-    outs: dict[Path, int] = {}
-    for item in items:
-        if item.error is None and item.out is not None:
-            key = item.out.resolve()
-            if key in outs:
-                item.error = InvalidRequestError(
-                    f"output {item.out} is also the output of line {outs[key]}", field="out"
-                )
-            else:
-                outs[key] = item.line
 
-    todo: list[Item] = []
-    for item in items:
-        if item.error is not None:
-            item.result = {"status": "invalid", "error": item.error.to_dict()}
-            app_state.warn(f"{manifest}:{item.line}: {item.error}")
-            continue
-        assert item.out is not None and item.options is not None
-        remove_stale_partials(check_target(item.out))
-        previous = recorded.get(item.id)
-        if (
-            previous is not None
-            and previous.get("fingerprint") == fingerprint(item)
-            and output_matches(item.out, item.options.format, item.options.sample_rate, previous)
-        ):
-            kept = {k: v for k, v in previous.items() if k not in ("line", "id", "status")}
-            item.result = {"status": "skipped", **kept}
-            continue
-        todo.append(item)
+    with open_client(app_state) as client, progress_bar(
+        app_state, "batch", True, unit="items"
+    ) as on_progress:
 
-    settings = app_state.settings()
-    per_item = max(1, concurrency // max(1, min(concurrency, len(todo))))
-    started = time.monotonic()
-
-    try:
-        results_path.parent.mkdir(parents=True, exist_ok=True)
-        results_file = results_path.open("w", encoding="utf-8")
-    except OSError as exc:
-        raise InvalidRequestError(
-            f"cannot write the results file {results_path}: {exc.strerror or exc}",
-            field="results",
-        ) from None
-    with results_file:
-
-        def record(item: Item) -> None:
-            line = {"line": item.line, "id": item.id, **item.result}
-            results_file.write(json.dumps(line, ensure_ascii=False) + "\n")
-            results_file.flush()
-
-        for item in items:
-            if item.result:
-                record(item)
-
-        async def run_all(advance: Any) -> None:
-            synth = AsyncSynthesizer.from_settings(settings)
-            gate = asyncio.Semaphore(concurrency)
-
-            async def one(item: Item) -> None:
-                assert item.out is not None and item.options is not None
-                async with gate:
-                    try:
-                        result = await synth.speak(
-                            item.text, item.out, voice=item.voice, model=item.model,
-                            target_model=item.target_model, options=item.options,
-                            concurrency=per_item, retries=retries,
-                        )  # fmt: skip
-                        item.result = {
-                            "status": "ok", **result.to_dict(), "fingerprint": fingerprint(item)
-                        }
-                    except CosyVoiceCloneError as exc:
-                        item.result = {"status": "failed", "error": exc.to_dict()}
-                        app_state.warn(f"{manifest}:{item.line}: {item.id}: {exc}")
-                record(item)
-                advance()
-
-            # return_exceptions: on cancel, wait until every item has cleaned up (a plain
-            # gather returns at the first cancelled item and leaves the others running).
-            outcomes = await asyncio.gather(*(one(item) for item in todo), return_exceptions=True)
-            for outcome in outcomes:
-                if isinstance(outcome, BaseException):
-                    raise outcome
-
-        from .speak import progress_bar
-
-        with progress_bar(app_state, "batch", bool(todo), unit="items") as on_progress:
-            done = [0]
-
-            def advance() -> None:
-                done[0] += 1
-                on_progress(done[0], len(todo))
-
-            on_progress(0, len(todo))
-
-            def interrupted(signum: int) -> Interrupted:
-                finished = sum(1 for i in todo if i.result.get("status") in ("ok", "failed"))
-                return Interrupted(
-                    signum,
-                    f"interrupted by {signal_name(signum)} after {finished} of {len(todo)} "
-                    f"items; results so far in {results_path}",
-                    hint="run the same command again to resume (finished items are skipped)",
-                )
-
+        def advance(done: int, todo: int) -> None:
+            progress.update(done=done, todo=todo)
             if todo:
-                run_interruptible(lambda: run_all(advance), interrupted)
+                on_progress(done, todo)
 
-    counts = {s: 0 for s in ("ok", "skipped", "failed", "invalid")}
-    for item in items:
-        counts[item.result.get("status", "failed")] += 1
-    summary = {
-        "ok": counts["failed"] == 0 and counts["invalid"] == 0,
-        "manifest": str(manifest),
-        "results": str(results_path),
-        "total": len(items),
-        "done": counts["ok"],
-        "skipped": counts["skipped"],
-        "failed": counts["failed"],
-        "invalid": counts["invalid"],
-        "seconds": round(time.monotonic() - started, 3),
-        "items": [{"line": i.line, "id": i.id, **i.result} for i in items],
-    }
+        report = run_interruptible(
+            lambda: aspeak_many(
+                client, manifest, results=results, concurrency=concurrency, retries=retries,
+                format=audio_format, sample_rate=sample_rate, model=model, force=force,
+                on_item=on_item, on_progress=advance,
+            ),
+            interrupted,
+        )  # fmt: skip
 
     def human() -> None:
-        console = app_state.console
-        console.print(
-            f"{counts['ok']} done, {counts['skipped']} skipped (already complete), "
-            f"{counts['failed']} failed, {counts['invalid']} invalid — results in {results_path}"
+        app_state.console.print(
+            f"{report.count('ok')} done, {report.count('skipped')} skipped (already complete), "
+            f"{report.count('failed')} failed, {report.count('invalid')} invalid — results in "
+            f"{report.results}"
         )
 
-    app_state.emit(summary, human)
-    if not summary["ok"]:
+    app_state.emit(report.to_dict(), human)
+    if not report.ok:
         raise typer.Exit(1)
 
 
@@ -463,4 +116,4 @@ def register(app: typer.Typer) -> None:
     app.command("batch")(batch)
 
 
-__all__ = ["fingerprint", "load_results", "output_matches", "register"]
+__all__ = ["register"]

@@ -2,132 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import typer
 
-from .common import AppState, state
-
-if TYPE_CHECKING:
-    from ..client import CosyVoice
-    from ..http import RetryNotice
-
-NOTICE_FIRST_AFTER = 2.0
-"""Seconds into a command before the first plain progress notice."""
-NOTICE_EVERY = 5.0
-"""At most one plain progress notice per this many seconds."""
-
-
-class PlainNotices:
-    """Throttled one-line progress notices on stderr, for logs and CI (no spinner, no colour).
-
-    Nothing is printed during the first ``first_after`` seconds (quick commands stay quiet),
-    then at most one line every ``every`` seconds.
-    """
-
-    def __init__(self, first_after: float = NOTICE_FIRST_AFTER, every: float = NOTICE_EVERY):
-        self.first_after = first_after
-        self.every = every
-        self._start = time.monotonic()
-        self._last: float | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self, text: str) -> bool:
-        """Print ``text`` unless too early or too soon after the last one; True if printed."""
-        now = time.monotonic()
-        with self._lock:
-            if now - self._start < self.first_after:
-                return False
-            if self._last is not None and now - self._last < self.every:
-                return False
-            self._last = now
-        sys.stderr.write(text + "\n")
-        sys.stderr.flush()
-        return True
-
-
-def retry_text(notice: RetryNotice) -> str:
-    """``retrying list_voice: HTTP 503 (attempt 3 of 10, next in 1.0 s, 4 s so far)``."""
-    reason = notice.reason
-    if reason.startswith("http") and reason[4:].isdigit():
-        reason = f"HTTP {reason[4:]}"
-    return (
-        f"retrying {notice.label}: {reason} (attempt {notice.attempt} of "
-        f"{notice.max_attempts}, next in {notice.delay:.1f} s, {notice.elapsed:.0f} s so far)"
-    )
-
-
-def _debug_logging() -> None:
-    """With ``COSYVOICE_CLONE_DEBUG`` set, log every HTTP attempt on stderr (never the key)."""
-    import logging
-    import os
-    import sys
-
-    if not os.environ.get("COSYVOICE_CLONE_DEBUG"):
-        return
-    logger = logging.getLogger("cosyvoice_clone")
-    if any(getattr(h, "_cosyvoice_cli", False) for h in logger.handlers):
-        return
-
-    class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-        _cosyvoice_cli = True
-
-        def emit(self, record: logging.LogRecord) -> None:
-            if os.environ.get("COSYVOICE_CLONE_DEBUG"):  # in-process runs may unset it
-                self.stream = sys.stderr  # the current stderr, even if it was swapped
-                super().emit(record)
-
-    handler = StderrHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-
-
-def open_client(app_state: AppState) -> CosyVoice:
-    """A :class:`~cosyvoice_clone.client.CosyVoice` for this invocation's settings."""
-    from ..client import CosyVoice
-
-    _debug_logging()
-    client = CosyVoice(settings=app_state.settings())
-    if not app_state.json:  # --json: stderr stays for errors only
-        notices = PlainNotices()
-
-        def on_retry(notice: RetryNotice) -> None:
-            notices(retry_text(notice))
-
-        client.http.on_retry = on_retry
-    return client
-
-
-@contextmanager
-def status_spinner(
-    app_state: AppState, message: str
-) -> Iterator[Callable[[str, str | None, float], None]]:
-    """A spinner on stderr on a terminal; plain throttled notices when stderr is not a terminal
-    (``waiting for voice X: DEPLOYING (12 s)``); nothing under --json. Yields a status callback."""
-    if app_state.json:
-        yield lambda voice_id, status, elapsed: None
-        return
-    if not app_state.progress_enabled():
-        notices = PlainNotices()
-
-        def notice(voice_id: str, status: str | None, elapsed: float) -> None:
-            notices(f"waiting for voice {voice_id}: {status or 'no status yet'} ({elapsed:.0f} s)")
-
-        yield notice
-        return
-    with app_state.err_console.status(message) as spinner:
-
-        def update(voice_id: str, status: str | None, elapsed: float) -> None:
-            spinner.update(f"{message} — {status or '…'} after {elapsed:.0f} s")
-
-        yield update
+from .common import state
+from .ui import open_client, status_spinner
 
 
 def clone(
@@ -228,4 +109,4 @@ def register(app: typer.Typer) -> None:
     app.command("clone")(clone)
 
 
-__all__ = ["open_client", "register", "status_spinner"]
+__all__ = ["register"]

@@ -10,8 +10,8 @@ from typing import Any
 
 import typer
 
-from .clone import open_client, status_spinner
 from .common import AppState, state
+from .ui import open_client, status_spinner
 
 DEMO_PREFIX = "demo"
 DEMO_REGION = "cn-beijing"

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from .clone import open_client, status_spinner
 from .common import AppState, state
+from .ui import open_client, status_spinner
 
 if TYPE_CHECKING:
     from ..client import CosyVoice
@@ -66,7 +66,14 @@ def _when(key: str, value: Any) -> str:
 
 
 def _status_style(status: str | None) -> str:
-    return {"OK": "green", "DEPLOYING": "yellow", "UNDEPLOYED": "red"}.get(status or "", "dim")
+    from ..catalog import VoiceStatus
+
+    styles = {
+        VoiceStatus.OK: "green",
+        VoiceStatus.DEPLOYING: "yellow",
+        VoiceStatus.UNDEPLOYED: "red",
+    }
+    return next((style for known, style in styles.items() if known == status), "dim")
 
 
 LIST_CREATED = f"created ({SERVICE_ZONE})"
@@ -98,15 +105,15 @@ def list_voices(
             return
         rows = []
         for v in voices:
-            sample = v.get("sample_source") or v.get("sample_url") or ""
+            sample = v.sample_source or v.sample_url or ""
             rows.append(
                 (
-                    v["voice_id"],
-                    v.get("status") or "?",
-                    v.get("target_model") or "?",
-                    v.get("gmt_create") or "",
+                    v.voice_id,
+                    v.status.value if v.status else "?",
+                    v.target_model or "?",
+                    v.gmt_create or "",
                     (sample.rsplit("/", 1)[-1] if sample else "")
-                    + ("" if v.get("registered") else " (not cloned here)"),
+                    + ("" if v.registered else " (not cloned here)"),
                 )
             )
         if not console.is_terminal:  # pipes get one plain line per voice, never wrapped
@@ -127,7 +134,8 @@ def list_voices(
             )
         console.print(f"{len(voices)} voice(s)")
 
-    app_state.emit({"ok": True, "count": len(voices), "voices": voices}, human)
+    items = [v.to_dict() for v in voices]
+    app_state.emit({"ok": True, "count": len(items), "voices": items}, human)
 
 
 @voices_app.command("show")
@@ -146,10 +154,14 @@ def show(
     """
     app_state = state(ctx)
     with open_client(app_state) as client:
-        voice = client.voices.show(voice_id)
+        voice = client.voices.show(voice_id).to_dict()
 
     def human() -> None:
-        rows = [(key, _when(key, value)) for key, value in voice.items() if value is not None]
+        rows = [
+            (key, _when(key, value))
+            for key, value in voice.items()
+            if value is not None and value != [] and key != "deleted"
+        ]
         console = app_state.console
         if not console.is_terminal:  # pipes and files get every value whole, never cut
             width = max(len(key) for key, _ in rows)
@@ -191,44 +203,31 @@ def update(
         open_client(app_state) as client,
         status_spinner(app_state, f"updating {voice_id}") as on_status,
     ):
-        voice = client.voices.update(
+        updated = client.voices.update(
             voice_id, sample, skip_check=skip_check, wait=wait, timeout=timeout, on_status=on_status
         )
-    for warning in voice.pop("warnings", []):
+    for warning in updated.warnings:
         app_state.warn(warning)
 
     def human() -> None:
-        app_state.console.print(
-            f"updated voice {voice.get('voice_id') or voice_id}: status {voice.get('status')}"
-        )
+        app_state.console.print(f"updated voice {updated.voice_id}: status {updated.status}")
 
-    app_state.emit({"ok": True, **voice}, human)
+    app_state.emit({"ok": True, **updated.to_dict()}, human)
 
 
 def _delete_many(app_state: AppState, client: CosyVoice, ids: list[str]) -> None:
-    from ..errors import CosyVoiceCloneError
-
-    deleted: list[str] = []
-    failed: list[dict[str, Any]] = []
-    first_error: CosyVoiceCloneError | None = None
-    for voice_id in ids:
-        try:
-            client.voices.delete(voice_id)
-        except CosyVoiceCloneError as err:
-            first_error = first_error or err
-            failed.append({"voice_id": voice_id, "error": err.to_dict()})
-            if not app_state.json:
-                app_state.err_console.print(f"error: {err}", markup=False)
-        else:
-            deleted.append(voice_id)
-            if not app_state.json:
-                app_state.console.print(f"deleted {voice_id}")
+    report = client.voices.delete_many(ids)
     if app_state.json:
-        app_state.emit({"ok": not failed, "deleted": deleted, "failed": failed})
-    elif len(ids) > 1:
-        app_state.console.print(f"{len(deleted)} deleted, {len(failed)} failed")
-    if first_error is not None:
-        raise typer.Exit(first_error.exit_code)
+        app_state.emit(report.to_dict())
+    else:
+        for voice_id in report.deleted:
+            app_state.console.print(f"deleted {voice_id}")
+        for _, err in report.failed:
+            app_state.err_console.print(f"error: {err}", markup=False)
+        if len(ids) > 1:
+            app_state.console.print(f"{len(report.deleted)} deleted, {len(report.failed)} failed")
+    if report.failed:
+        raise typer.Exit(report.failed[0][1].exit_code)
 
 
 @voices_app.command("delete")
@@ -305,7 +304,7 @@ def prune(
       cosyvoice-clone voices prune --status UNDEPLOYED --yes
       cosyvoice-clone voices prune --prefix test --older-than 1d --yes
     """
-    from ..client import parse_age
+    from ..voices import parse_age
 
     app_state = state(ctx)
     parse_age(older_than)  # a bad age is refused before anything starts
@@ -313,17 +312,16 @@ def prune(
         candidates = client.voices.prune_candidates(
             prefix=prefix, older_than=older_than, status=status
         )
-        ids = [v["voice_id"] for v in candidates]
+        ids = [v.voice_id for v in candidates]
         if dry_run or not ids:
 
             def human() -> None:
                 if not ids:
                     app_state.console.print("no voice matches")
                 for v in candidates:
-                    created = v.get("gmt_create")
                     app_state.console.print(
-                        f"would delete {v['voice_id']}  {v.get('status')}  "
-                        + (_when("gmt_create", created) if created else "")
+                        f"would delete {v.voice_id}  {v.status}  "
+                        + (_when("gmt_create", v.gmt_create) if v.gmt_create else "")
                     )
 
             app_state.emit({"ok": True, "dry_run": dry_run, "would_delete": ids}, human)

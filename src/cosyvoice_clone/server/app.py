@@ -202,10 +202,10 @@ class SpeechServer:
             raise library_error(err) from None
         voices = [
             {
-                "id": v.get("voice_id"),
-                "name": v.get("prefix") or v.get("voice_id"),
-                "status": v.get("status"),
-                "model": v.get("target_model"),
+                "id": v.voice_id,
+                "name": v.prefix or v.voice_id,
+                "status": v.status,
+                "model": v.target_model,
             }
             for v in listed
         ]

@@ -2,20 +2,19 @@
 
 The server parses requests and renders results; what a voice name means, whether a voice may
 speak, which model it speaks with, how a long text is spoken: all of that is the library's, and
-this module only forwards to it. (When the library's one voice resolver lands, ``resolve_voice``
-switches to it; nothing else in the server changes.)
+this module only forwards to it.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
-from typing import Any
 
 from .. import catalog
 from ..client import AsyncCosyVoice
 from ..config import Settings
-from ..errors import InvalidRequestError
+from ..errors import InvalidRequestError, UnknownVoiceError, VoiceDeletedError
+from ..models import Voice
+from ..speech import speakable
 from ..synthesis import AsyncSynthesizer
 from ..synthesis.streaming import STREAM_FORMATS, SpeechChunks, open_speech
 
@@ -29,13 +28,8 @@ class SpeakingVoice:
 
 
 def is_unknown_voice(error: InvalidRequestError) -> bool:
-    """Whether the resolver refused a name because no voice has it (or it was deleted).
-
-    The library has no class for it yet; its messages are the contract until it does.
-    """
-    return error.field == "voice" and (
-        error.message.startswith("unknown voice") or " was deleted" in error.message
-    )
+    """Whether the resolver refused a name because no voice has it (or it was deleted)."""
+    return isinstance(error, (UnknownVoiceError, VoiceDeletedError))
 
 
 class SpeechLibrary:
@@ -65,12 +59,8 @@ class SpeechLibrary:
     async def resolve_voice(self, name: str, model: str | None) -> SpeakingVoice:
         """A voice id, registry prefix or system voice that may speak now (the library's rules:
         deleted, UNDEPLOYED, DEPLOYING, unknown or ambiguous prefix)."""
-        from ..cli.common import AppState
-        from ..cli.speak import resolve_voice
-
-        state = AppState(_settings=self.settings)
-        record = await asyncio.to_thread(resolve_voice, state, name, model)
-        return SpeakingVoice(record.voice_id, record.target_model)
+        voice, _model = await speakable(self.client, name, model)
+        return SpeakingVoice(voice.voice_id, voice.target_model)
 
     def speech(
         self,
@@ -97,7 +87,7 @@ class SpeechLibrary:
             retries=self.retries,
         )
 
-    async def voices(self) -> list[dict[str, Any]]:
+    async def voices(self) -> list[Voice]:
         """The voices the service and the registry know (the library's merged list)."""
         return await self.client.voices.list()
 

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from ..audio.outfile import check_target
+from ..audio.wav import fix_wav_header
 from .client import (
     AsyncSpeechStream,
     AsyncSynthesizer,
@@ -21,10 +23,8 @@ from .client import (
     SubmissionLimiter,
     SynthesisResult,
     Synthesizer,
-    aspeak_for,
-    speak_for,
 )
-from .output import check_target, fix_wav_header, remove_stale_partials, stale_partials
+from .output import remove_stale_partials, stale_partials
 from .protocol import (
     SynthesisOptions,
     Word,
@@ -46,7 +46,6 @@ __all__ = [
     "SynthesisResult",
     "Synthesizer",
     "Word",
-    "aspeak_for",
     "check_language_hints",
     "check_model",
     "check_target",
@@ -55,7 +54,6 @@ __all__ = [
     "guard_model",
     "remove_stale_partials",
     "run_interruptible",
-    "speak_for",
     "split_messages",
     "split_text",
     "stale_partials",

@@ -27,27 +27,28 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
 
 from .. import __version__, catalog
+from ..audio.outfile import check_target
 from ..errors import (
     CosyVoiceCloneError,
     InvalidRequestError,
-    TimeoutError,
+    OperationTimeoutError,
     TransportError,
     api_error,
 )
+from ..models import SpeechResult
 from . import text as textmod
 from .output import (
     AudioWriter,
     EncodedWriter,
     RawWriter,
     WavWriter,
-    check_target,
     remove_stale_partials,
 )
 from .protocol import (
@@ -83,19 +84,27 @@ class SubmissionLimiter:
     """At most ``per_second`` task submissions in any ``window`` seconds (thread-safe).
 
     Slots are reserved, so concurrent tasks of one process (and of several event loops) share
-    the budget; ``margin`` keeps us clear of the service's own one-second window.
+    the budget; ``margin`` keeps us clear of the service's own one-second window. ``clock``
+    (monotonic seconds) is injectable so tests can drive time by hand.
     """
 
-    def __init__(self, per_second: float, window: float = 1.0, margin: float = 0.05) -> None:
+    def __init__(
+        self,
+        per_second: float,
+        window: float = 1.0,
+        margin: float = 0.05,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.limit = max(1, int(per_second))
         self.window = window + margin
         self._lock = threading.Lock()
         self._slots: deque[float] = deque()
+        self._clock = clock
 
     def reserve(self) -> float:
         """Reserve the next slot; return how long to wait for it."""
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             while self._slots and self._slots[0] <= now - self.window:
                 self._slots.popleft()
             full = len(self._slots) >= self.limit
@@ -117,9 +126,7 @@ _LIMITERS: dict[tuple[str, str, float], SubmissionLimiter] = {}
 _LIMITERS_LOCK = threading.Lock()
 
 
-def submission_limiter(
-    url: str, model: str, per_second: float | None
-) -> SubmissionLimiter | None:
+def submission_limiter(url: str, model: str, per_second: float | None) -> SubmissionLimiter | None:
     """The process-wide limiter for ``model`` at ``url`` (``None``: no pacing)."""
     if per_second is None:
         return None
@@ -133,50 +140,8 @@ def submission_limiter(
 # --------------------------------------------------------------------------- results
 
 
-@dataclass
-class SynthesisResult:
-    """What :meth:`AsyncSynthesizer.speak` produced."""
-
-    path: Path
-    format: str
-    sample_rate: int
-    duration: float
-    """Seconds of audio in the file."""
-    characters: int
-    """Characters billed: the service's count (CJK ideographs count 2; it may leave out
-    whitespace between sentences)."""
-    parts: int
-    request_ids: list[str]
-    """Task ids of the successful tasks, in text order."""
-    time_to_first_audio: float | None
-    """Seconds from the call to the first audio frame."""
-    bytes: int
-    words: list[Word] = field(default_factory=list)
-    retries: int = 0
-    model: str = ""
-    voice: str = ""
-    text_characters: int = 0
-    """Length of the text as the limits and the progress count it (CJK ideographs 2)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON summary (``speak --json``)."""
-        return {
-            "path": str(self.path),
-            "format": self.format,
-            "sample_rate": self.sample_rate,
-            "duration": round(self.duration, 3),
-            "characters": self.characters,
-            "text_characters": self.text_characters,
-            "parts": self.parts,
-            "request_ids": list(self.request_ids),
-            "time_to_first_audio": (
-                round(self.time_to_first_audio, 3) if self.time_to_first_audio is not None else None
-            ),
-            "bytes": self.bytes,
-            "retries": self.retries,
-            "model": self.model,
-            "voice": self.voice,
-        }
+SynthesisResult = SpeechResult
+"""The 0.1 name of :class:`~cosyvoice_clone.models.SpeechResult`."""
 
 
 # --------------------------------------------------------------------------- connection
@@ -226,7 +191,7 @@ def _handshake_error(exc: Exception, endpoint: Endpoint) -> CosyVoiceCloneError:
     if isinstance(exc, InvalidURI):
         return InvalidRequestError(f"invalid WebSocket URL {endpoint.url!r}", field="url")
     if isinstance(exc, (asyncio.TimeoutError, builtins.TimeoutError)):
-        return TimeoutError(
+        return OperationTimeoutError(
             f"could not connect to {endpoint.url} within {endpoint.open_timeout:g} s",
             hint="check the network or the endpoint (cosyvoice-clone doctor)",
         )
@@ -250,8 +215,8 @@ def _closed_error(exc: Exception, task_id: str) -> TransportError:
     )
 
 
-def _timeout_error(what: str, seconds: float, task_id: str) -> TimeoutError:
-    return TimeoutError(
+def _timeout_error(what: str, seconds: float, task_id: str) -> OperationTimeoutError:
+    return OperationTimeoutError(
         f"no {what} from the service within {seconds:g} s", request_id=task_id
     )
 
@@ -413,149 +378,97 @@ class AsyncSpeechStream:
 
 
 class SpeechStream:
-    """Sync twin of :class:`AsyncSpeechStream` (``with ... as s: for chunk in s``)."""
+    """Sync face of :class:`AsyncSpeechStream` (``with ... as s: for chunk in s``).
 
-    def __init__(
-        self,
-        endpoint: Endpoint,
-        protocol: TaskProtocol,
-        messages: list[str],
-        *,
-        limiter: SubmissionLimiter | None = None,
-    ) -> None:
-        self.endpoint = endpoint
-        self.protocol = protocol
-        self.messages = messages
-        self.limiter = limiter
-        self.words: list[Word] = []
-        self.characters = 0
-        self.request_uuid: str | None = None
-        self.time_to_first_audio: float | None = None
-        self._conn: Any = None
-        self._stack: contextlib.ExitStack | None = None
-        self._started_at = time.monotonic()
-        self._done = False
+    It drives the async stream on a private event loop in a helper thread, so the protocol
+    exchange exists once.
+    """
+
+    def __init__(self, inner: AsyncSpeechStream) -> None:
+        self._inner = inner
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._chunks: AsyncIterator[bytes] | None = None
+
+    def _call(self, coro: Any) -> Any:
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(
+                target=loop.run_forever, name="cosyvoice-stream", daemon=True
+            )
+            self._thread.start()
+            self._loop = loop
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
     @property
     def task_id(self) -> str:
         """The task id (the request id to quote to support)."""
-        return self.protocol.task_id
+        return self._inner.task_id
+
+    @property
+    def words(self) -> list[Word]:
+        """Word timings received so far (with ``word_timestamps``)."""
+        return self._inner.words
+
+    @property
+    def characters(self) -> int:
+        """Characters billed, as the service counted them."""
+        return self._inner.characters
+
+    @property
+    def request_uuid(self) -> str | None:
+        """The service's request id, once the task finished."""
+        return self._inner.request_uuid
+
+    @property
+    def time_to_first_audio(self) -> float | None:
+        """Seconds from connecting to the first audio frame."""
+        return self._inner.time_to_first_audio
 
     def __enter__(self) -> SpeechStream:
-        self._connect()
+        self._call(self._inner._connect())
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _connect(self) -> None:
-        from websockets.sync.client import connect
-
-        if self._conn is not None:
-            return
-        self._started_at = time.monotonic()
-        stack = contextlib.ExitStack()
-        try:
-            self._conn = stack.enter_context(
-                connect(
-                    self.endpoint.url,
-                    additional_headers=self.endpoint.headers(),
-                    user_agent_header=USER_AGENT,
-                    open_timeout=self.endpoint.open_timeout,
-                    close_timeout=2,
-                    max_size=None,
-                    compression=None,
-                    proxy=None if self.endpoint.loopback else True,
-                )
-            )
-        except Exception as exc:
-            raise _handshake_error(exc, self.endpoint) from None
-        self._stack = stack
-
-    def close(self) -> None:
-        """Close the connection."""
-        stack, self._stack = self._stack, None
-        self._conn = None
-        if stack is not None:
-            with contextlib.suppress(Exception):
-                stack.close()
-
-    def _recv(self, timeout: float, what: str) -> str | bytes:
-        from websockets.exceptions import ConnectionClosed
-
-        try:
-            frame: str | bytes = self._conn.recv(timeout=timeout)
-        except builtins.TimeoutError:
-            raise _timeout_error(what, timeout, self.task_id) from None
-        except (ConnectionClosed, OSError) as exc:
-            raise _closed_error(exc, self.task_id) from None
-        return frame
-
-    def _send(self, message: str) -> None:
-        from websockets.exceptions import ConnectionClosed
-
-        try:
-            self._conn.send(message)
-        except ConnectionClosed as exc:
-            raise _closed_error(exc, self.task_id) from None
-
     def __iter__(self) -> Iterator[bytes]:
-        self._connect()
-        proto = self.protocol
-        if self.limiter is not None:
-            delay = self.limiter.reserve()
-            if delay > 0:
-                time.sleep(delay)
-        self._send(proto.run_task())
-        while not proto.started:
-            frame = self._recv(self.endpoint.start_timeout, "task-started")
-            if isinstance(frame, str):
-                proto.handle(frame)
-        for message in self.messages:
-            self._send(proto.continue_task(message))
-        self._send(proto.finish_task())
+        self._chunks = self._inner.__aiter__()
         while True:
-            frame = self._recv(self.endpoint.event_timeout, "audio or event")
-            if isinstance(frame, bytes):
-                if self.time_to_first_audio is None:
-                    self.time_to_first_audio = time.monotonic() - self._started_at
-                yield frame
-                continue
-            event = proto.handle(frame)
-            if event is None:
-                continue
-            if event.kind == "sentence-end":
-                self.words.extend(event.words)
-                if event.characters is not None:
-                    self.characters = event.characters
-            elif event.kind == "finished":
-                if event.characters is not None:
-                    self.characters = event.characters
-                self.request_uuid = event.request_uuid
-                self._done = True
+            try:
+                chunk: bytes = self._call(self._chunks.__anext__())
+            except StopAsyncIteration:
                 return
+            yield chunk
 
     def cancel(self, timeout: float = 10.0) -> bool:
         """Stop the task (finish-task with the cancel directive) and close.
 
         Returns whether the service confirmed with task-finished.
         """
-        if self._conn is None or self._done:
-            return self._done
-        confirmed = False
-        with contextlib.suppress(CosyVoiceCloneError):
-            self._send(self.protocol.finish_task(cancel=True))
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                frame = self._recv(max(0.01, deadline - time.monotonic()), "task-finished")
-                if isinstance(frame, str):
-                    event = self.protocol.handle(frame)
-                    if event is not None and event.kind == "finished":
-                        confirmed = True
-                        break
-        self._done = True
+        confirmed: bool = self._call(self._inner.cancel(timeout))
         self.close()
         return confirmed
+
+    def close(self) -> None:
+        """Close the connection and the helper loop."""
+        loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        chunks, self._chunks = self._chunks, None
+
+        async def shutdown() -> None:
+            if chunks is not None:
+                with contextlib.suppress(Exception):
+                    await chunks.aclose()  # type: ignore[attr-defined]
+            await self._inner.aclose()
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(shutdown(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join()
+        loop.close()
 
 
 # --------------------------------------------------------------------------- long texts
@@ -755,7 +668,7 @@ class AsyncSynthesizer:
         retries: int = 3,
         part_weight: int | None = None,
         on_progress: ProgressCallback | None = None,
-    ) -> SynthesisResult:
+    ) -> SpeechResult:
         """Speak ``text`` of any length into the file ``out`` (one valid file, or none).
 
         Without ``options`` the format follows the extension of ``out`` (an unknown one is
@@ -868,7 +781,7 @@ class _LongRun:
                 logger.info("part %d failed (%s); retrying in %.1f s", part.index, error, delay)
                 await asyncio.sleep(delay)
 
-    async def run(self) -> SynthesisResult:
+    async def run(self) -> SpeechResult:
         fmt, sr = self.options.format, self.options.sample_rate
         real = check_target(self.out)
         try:
@@ -900,17 +813,17 @@ class _LongRun:
         words: list[Word] = []
         for part in self.parts:
             words.extend(part.words)
-        return SynthesisResult(
+        return SpeechResult(
             path=path,
             format=fmt,
             sample_rate=sr,
             duration=_duration_of(path, fmt, sr, pcm_bytes),
             characters=sum(p.characters for p in self.parts),
             parts=len(self.parts),
-            request_ids=[p.task_id for p in self.parts],
+            request_ids=tuple(p.task_id for p in self.parts),
             time_to_first_audio=(min(firsts) - self.started_at) if firsts else None,
             bytes=path.stat().st_size,
-            words=words,
+            words=tuple(words),
             retries=self.retried,
             model=self.model,
             voice=self.voice,
@@ -1011,7 +924,7 @@ class _LongRun:
 # --------------------------------------------------------------------------- sync face
 
 
-def _run_sync(factory: Callable[[], Any]) -> Any:
+def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine from sync code, also when the caller is inside an event loop."""
     try:
         asyncio.get_running_loop()
@@ -1030,7 +943,8 @@ def _run_sync(factory: Callable[[], Any]) -> Any:
     thread.join()
     if "error" in result:
         raise result["error"]
-    return result.get("value")
+    value: T = result["value"]
+    return value
 
 
 class Synthesizer:
@@ -1078,11 +992,10 @@ class Synthesizer:
         options: SynthesisOptions | None = None,
     ) -> SpeechStream:
         """Stream one task: ``with synth.stream(text, voice=v) as s: for chunk in s: ...``."""
-        prepared = self._async.stream(
-            text, voice=voice, model=model, target_model=target_model, options=options
-        )
         return SpeechStream(
-            self.endpoint, prepared.protocol, prepared.messages, limiter=prepared.limiter
+            self._async.stream(
+                text, voice=voice, model=model, target_model=target_model, options=options
+            )
         )
 
     def synthesize(
@@ -1113,9 +1026,9 @@ class Synthesizer:
         retries: int = 3,
         part_weight: int | None = None,
         on_progress: ProgressCallback | None = None,
-    ) -> SynthesisResult:
+    ) -> SpeechResult:
         """Speak ``text`` of any length into the file ``out`` (see the async method)."""
-        result: SynthesisResult = _run_sync(
+        result: SpeechResult = run_sync(
             lambda: self._async.speak(
                 text,
                 out,
@@ -1130,84 +1043,3 @@ class Synthesizer:
             )
         )
         return result
-
-
-# --------------------------------------------------------------------------- for CosyVoice
-
-
-def _client_synthesizer(
-    client: Any,
-    voice: str,
-    out: str | Path,
-    model: str | None,
-    options: SynthesisOptions | None,
-    fields: dict[str, Any],
-) -> tuple[AsyncSynthesizer, str, str | None, str, SynthesisOptions]:
-    """What :func:`speak_for` needs: the voice resolved through the client's registry."""
-    record = client.registry.resolve(voice, endpoint=client.endpoint)
-    if options is None:
-        fields.setdefault("format", format_for_path(str(out), fields.get("format")))
-        if fields["format"] == "opus":
-            fields.setdefault("sample_rate", 24000)
-        if "language_hints" in fields and fields["language_hints"] is not None:
-            fields["language_hints"] = tuple(fields["language_hints"])
-        try:
-            options = SynthesisOptions(**fields)
-        except TypeError as exc:
-            raise InvalidRequestError(f"unknown synthesis option: {exc}") from None
-    elif fields:
-        raise InvalidRequestError("pass either options= or separate option fields, not both")
-    synth = AsyncSynthesizer.from_settings(client.settings)
-    chosen = guard_model(record.voice_id, model, target_model=record.target_model)
-    return synth, record.voice_id, record.target_model, chosen, options
-
-
-async def aspeak_for(
-    client: Any,
-    text: str,
-    out: str | Path,
-    *,
-    voice: str,
-    model: str | None = None,
-    options: SynthesisOptions | None = None,
-    concurrency: int = 4,
-    retries: int = 3,
-    on_progress: ProgressCallback | None = None,
-    **fields: Any,
-) -> SynthesisResult:
-    """``AsyncCosyVoice.speak``: a voice id or registered prefix, any text, one file.
-
-    Option fields (``format``, ``sample_rate``, ``volume``, ``rate``, ``pitch``, ``seed``,
-    ``instruction``, ``language_hints``, ``word_timestamps``) may be passed directly; the format
-    defaults to the extension of ``out``.
-    """
-    synth, voice_id, target, chosen, opts = _client_synthesizer(
-        client, voice, out, model, options, dict(fields)
-    )
-    return await synth.speak(
-        text, out, voice=voice_id, model=chosen, target_model=target, options=opts,
-        concurrency=concurrency, retries=retries, on_progress=on_progress,
-    )  # fmt: skip
-
-
-def speak_for(
-    client: Any,
-    text: str,
-    out: str | Path,
-    *,
-    voice: str,
-    model: str | None = None,
-    options: SynthesisOptions | None = None,
-    concurrency: int = 4,
-    retries: int = 3,
-    on_progress: ProgressCallback | None = None,
-    **fields: Any,
-) -> SynthesisResult:
-    """``CosyVoice.speak``: the sync face of :func:`aspeak_for`."""
-    result: SynthesisResult = _run_sync(
-        lambda: aspeak_for(
-            client, text, out, voice=voice, model=model, options=options,
-            concurrency=concurrency, retries=retries, on_progress=on_progress, **fields,
-        )
-    )
-    return result

@@ -24,16 +24,14 @@ import glob
 import os
 import re
 import stat
-import struct
 import threading
 import uuid
 from pathlib import Path
 from typing import Any
 
+from ..audio.outfile import file_kind
+from ..audio.wav import WAV_HEADER_SIZE, fix_wav_header, wav_header
 from ..errors import InvalidRequestError
-
-WAV_HEADER_SIZE = 44
-
 
 PARTIAL_SUFFIX = ".partial"
 _PARTIAL_TAG = re.compile(r"^(?:(?P<pid>\d+)-)?(?:[0-9a-f]{8}|probe)$")
@@ -89,133 +87,6 @@ def remove_stale_partials(target: Path) -> list[Path]:
             path.unlink()
             removed.append(path)
     return removed
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "directory"
-    if stat.S_ISFIFO(mode):
-        return "FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "device"
-    if stat.S_ISSOCK(mode):
-        return "socket"
-    return "special file"
-
-
-def check_target(path: str | Path, *, option: str = "--out") -> Path:
-    """The regular file to write for the output ``path``; refuse anything else (nothing sent).
-
-    - ``-`` (standard output) is refused: stdout carries the summary (``--json``), and audio
-      assembled from several tasks needs a seekable file (headers are fixed at the end);
-    - an existing directory, FIFO, device or socket is refused: the output is renamed into
-      place, which would replace it (``/dev/null`` would become a regular file);
-    - a symlink is followed: the file it points to is written and the link is kept;
-    - the nearest existing parent must be a directory.
-
-    Raises :class:`InvalidRequestError` (exit 2).
-    """
-    field = option.lstrip("-").replace("-", "_")
-    if str(path) == "-":
-        raise InvalidRequestError(
-            f"{option} - (standard output) is not supported: audio is written to a file",
-            field=field,
-            hint="write to a file and pipe that, e.g. --out speech.wav && cat speech.wav",
-        )
-    given = Path(path)
-    real = given
-    try:
-        st: os.stat_result | None = os.lstat(given)
-    except FileNotFoundError:
-        st = None
-    except OSError as exc:
-        raise InvalidRequestError(
-            f"cannot use {option} {given}: {exc.strerror or exc}", field=field
-        ) from None
-    if st is not None and stat.S_ISLNK(st.st_mode):
-        real = Path(os.path.realpath(given))
-        try:
-            st = os.stat(real)
-        except FileNotFoundError:
-            st = None  # a dangling link: create the file it names, keep the link
-        except OSError as exc:
-            raise InvalidRequestError(
-                f"cannot use {option} {given}: {exc.strerror or exc}", field=field
-            ) from None
-    if st is not None and not stat.S_ISREG(st.st_mode):
-        where = f"{given}" if real == given else f"{given} (-> {real})"
-        raise InvalidRequestError(
-            f"refusing to write {option} {where}: it is a {_kind(st.st_mode)}, not a regular file",
-            field=field,
-            hint="give the path of a new or existing regular file",
-        )
-    ancestor = real.parent
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise InvalidRequestError(
-            f"cannot write {option} {given}: {ancestor} is not a directory", field=field
-        )
-    return real
-
-
-def probe_target(path: str | Path, *, option: str = "--out") -> Path:
-    """:func:`check_target`, then prove a file can be created next to it (created dirs stay).
-
-    Returns the regular file to write. Raises :class:`InvalidRequestError` (exit 2).
-    """
-    real = check_target(path, option=option)
-    field = option.lstrip("-").replace("-", "_")
-    probe = partial_path(real, "probe")
-    try:
-        real.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(probe, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, 0o600))
-    except OSError as exc:
-        raise InvalidRequestError(
-            f"cannot write {option} {path}: {exc.strerror or exc}",
-            field=field,
-            hint="check that the directory exists and is writable",
-        ) from None
-    with contextlib.suppress(OSError):
-        probe.unlink()
-    return real
-
-
-def wav_header(sample_rate: int, data_size: int) -> bytes:
-    """A 44-byte PCM 16-bit mono WAV header."""
-    return (
-        b"RIFF" + struct.pack("<I", min(0xFFFFFFFF, 36 + data_size)) + b"WAVE"
-        + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, sample_rate, sample_rate * 2, 2, 16)
-        + b"data" + struct.pack("<I", min(0xFFFFFFFF, data_size))
-    )  # fmt: skip
-
-
-def fix_wav_header(path: Path) -> int:
-    """Set the RIFF and data sizes of a WAV file to what is really there; return the data size.
-
-    Walks the chunks from the start (a streamed header may carry extra chunks before ``data``).
-    Raises ``ValueError`` if the file is not a RIFF/WAVE file.
-    """
-    size = path.stat().st_size
-    with path.open("r+b") as f:
-        head = f.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            raise ValueError("not a RIFF/WAVE stream")
-        offset = 12
-        while True:
-            f.seek(offset)
-            chunk = f.read(8)
-            if len(chunk) < 8:
-                raise ValueError("no data chunk in the WAV stream")
-            cid, csize = chunk[:4], struct.unpack("<I", chunk[4:])[0]
-            if cid == b"data":
-                data_size = size - offset - 8
-                f.seek(offset + 4)
-                f.write(struct.pack("<I", min(0xFFFFFFFF, data_size)))
-                f.seek(4)
-                f.write(struct.pack("<I", min(0xFFFFFFFF, size - 8)))
-                return data_size
-            offset += 8 + csize + (csize & 1)
 
 
 class AudioWriter:
@@ -281,7 +152,7 @@ class AudioWriter:
                 with contextlib.suppress(FileNotFoundError):
                     self.temp.unlink()
                 raise InvalidRequestError(
-                    f"refusing to replace {self.target}: it became a {_kind(st.st_mode)}",
+                    f"refusing to replace {self.target}: it became a {file_kind(st.st_mode)}",
                     field="out",
                 )
             os.replace(self.temp, self.target)

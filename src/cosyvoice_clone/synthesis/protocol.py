@@ -56,6 +56,22 @@ class SynthesisOptions:
     extra: dict[str, Any] = field(default_factory=dict)
     """Further run-task parameters passed through as is (``hot_fix``, ``enable_aigc_tag``)."""
 
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict of every option (``language_hints`` as a list)."""
+        return {
+            "format": self.format,
+            "sample_rate": self.sample_rate,
+            "volume": self.volume,
+            "rate": self.rate,
+            "pitch": self.pitch,
+            "seed": self.seed,
+            "instruction": self.instruction,
+            "language_hints": list(self.language_hints) if self.language_hints else None,
+            "word_timestamps": self.word_timestamps,
+            "bit_rate": self.bit_rate,
+            "extra": dict(self.extra),
+        }
+
     def validate(self) -> SynthesisOptions:
         """Raise :class:`InvalidRequestError` for a value the service would refuse."""
         if self.format not in catalog.AUDIO_FORMATS:
@@ -319,9 +335,7 @@ class TaskProtocol:
                     "task": "tts",
                     "function": "SpeechSynthesizer",
                     "input": {},
-                    "parameters": self.options.parameters(
-                        self.voice, wire_format=self.wire_format
-                    ),
+                    "parameters": self.options.parameters(self.voice, wire_format=self.wire_format),
                 },
             },
             ensure_ascii=False,

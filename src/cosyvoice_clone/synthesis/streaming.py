@@ -31,10 +31,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from .. import catalog
+from ..audio.wav import wav_header
 from ..errors import CosyVoiceCloneError, InvalidRequestError
 from . import text as textmod
 from .client import AsyncSpeechStream, AsyncSynthesizer, _backoff, submission_limiter
-from .output import wav_header
 from .protocol import SynthesisOptions, TaskProtocol, is_transient
 
 TRANSCODED_FORMATS = ("flac", "aac")

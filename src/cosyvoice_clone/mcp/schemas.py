@@ -1,0 +1,580 @@
+"""The MCP tools as agents see them: names, descriptions, JSON schemas; argument validation.
+
+No MCP SDK and no I/O here (``jsonschema`` is imported on first validation).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .. import catalog
+from ..errors import InvalidRequestError
+
+SERVER_NAME = "cosyvoice-clone"
+INSTALL_HINT = "install it with: pip install 'cosyvoice-clone[mcp]'"
+DEFAULT_WAIT_TIMEOUT = 300.0
+MAX_WAIT_TIMEOUT = 3600.0
+
+INSTRUCTIONS = (
+    "Clone voices with Alibaba Cloud CosyVoice and speak with them. Typical flow: check_sample "
+    "(verdict pass/warn/fail) -> voice_clone (wait=true returns once the voice is OK) -> "
+    "synthesize with the voice_id (the model must be the voice's target_model; leave `model` "
+    "out to use it) -> delete_voice with confirm=true when done. Each voice_clone uses one of "
+    f"{catalog.VOICE_QUOTA} voice slots; an identical repeated clone reuses the existing voice "
+    "(reused=true), so never 'retry' with force=true. Errors come back as tool errors with "
+    "code, message, hint and request_id: follow the hint."
+)
+
+
+class ConfirmationRequiredError(InvalidRequestError):
+    """A destructive tool was called without ``confirm: true``."""
+
+    code = "confirmation_required"
+
+
+def _confirmation_required(voice_id: Any, value: Any) -> ConfirmationRequiredError:
+    return ConfirmationRequiredError(
+        f"refusing to delete {voice_id} without confirmation (confirm must be true)",
+        field="confirm",
+        value=value,
+        allowed="true",
+        hint="deleting cannot be undone: the voice is gone and its slot freed; call "
+        "delete_voice again with confirm=true if that is what the user wants",
+    )
+
+
+# -- schemas --------------------------------------------------------------------------------
+
+
+def _languages() -> list[str]:
+    seen: list[str] = []
+    for model in catalog.TARGET_MODELS.values():
+        for lang in model.language_hints:
+            if lang not in seen:
+                seen.append(lang)
+    return seen
+
+
+def _models_doc() -> str:
+    parts = []
+    for m in catalog.TARGET_MODELS.values():
+        extras = []
+        if not m.language_hints:
+            extras.append("no language hints")
+        if m.max_prompt_audio_length:
+            extras.append("max_prompt_audio_length/enable_preprocess")
+        parts.append(f"{m.name} (clone in {', '.join(m.clone_regions)}; {'; '.join(extras)})")
+    return "; ".join(parts)
+
+
+_NULLABLE_STR: dict[str, Any] = {"type": ["string", "null"]}
+_PREFIX: dict[str, Any] = {
+    "type": "string",
+    "pattern": f"^[A-Za-z0-9]{{1,{catalog.PREFIX_MAX_LENGTH}}}$",
+    "description": (
+        f"Required. 1–{catalog.PREFIX_MAX_LENGTH} ASCII letters or digits (lowercase "
+        "recommended); it becomes part of the voice_id."
+    ),
+}
+_VOICE_ID: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "description": (
+        "A voice_id as returned by voice_clone or list_voices, "
+        "e.g. cosyvoice-v3.5-plus-myvoice-<32 hex>."
+    ),
+}
+_TARGET_MODEL: dict[str, Any] = {
+    "type": "string",
+    "enum": list(catalog.TARGET_MODELS),
+    "default": catalog.DEFAULT_TARGET_MODEL,
+    "description": (
+        "The synthesis model the voice is bound to (it can speak only with this model). "
+        + _models_doc()
+    ),
+}
+_VOICE_OUT: dict[str, Any] = {
+    "type": "object",
+    "description": "A voice as the service reports it, with what the local registry knows.",
+    "properties": {
+        "voice_id": {"type": "string"},
+        "status": {
+            **_NULLABLE_STR,
+            "description": "DEPLOYING (not usable yet), OK (ready) or UNDEPLOYED (rejected).",
+        },
+        "target_model": _NULLABLE_STR,
+        "gmt_create": _NULLABLE_STR,
+        "gmt_modified": _NULLABLE_STR,
+    },
+    "required": ["voice_id", "status", "target_model"],
+}
+
+
+def _object(
+    properties: dict[str, Any], required: list[str] | None = None, *, closed: bool = True
+) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+VOICE_CLONE_INPUT = _object(
+    {
+        "prefix": _PREFIX,
+        "voice_sample_url": {
+            "type": "string",
+            "minLength": 1,
+            "description": (
+                "Required. The reference recording: a public http(s) URL, an oss:// URL, or a "
+                "path to a file on the machine running this server (absolute, or relative to "
+                "its working directory; uploaded for you, cn-beijing only). "
+                "WAV (16-bit), MP3 or M4A; 10–20 s of one speaker's clear speech, at least "
+                f"{catalog.SAMPLE_MIN_SPEECH_SECONDS:g} s continuous, at least "
+                f"{catalog.SAMPLE_MIN_RATE // 1000} kHz, at most "
+                f"{catalog.SAMPLE_MAX_SECONDS:g} s and 10 MB. Run check_sample first."
+            ),
+        },
+        "target_model": _TARGET_MODEL,
+        "model": {
+            "type": "string",
+            "const": catalog.ENROLLMENT_MODEL,
+            "description": f"Optional; fixed to {catalog.ENROLLMENT_MODEL!r}.",
+        },
+        "language_hints": {
+            "type": "array",
+            "items": {"type": "string", "enum": _languages()},
+            "description": (
+                "Optional language of the sample, e.g. ['zh'] or ['en']; only the first item "
+                "is used. cosyvoice-v2 takes none (dropped with a warning)."
+            ),
+        },
+        "max_prompt_audio_length": {
+            "type": "number",
+            "minimum": catalog.MAX_PROMPT_AUDIO_LENGTH_RANGE[0],
+            "maximum": catalog.MAX_PROMPT_AUDIO_LENGTH_RANGE[1],
+            "description": (
+                "Optional seconds of the sample the voice uses; only for cosyvoice-v3.5-plus, "
+                "cosyvoice-v3.5-flash and cosyvoice-v3-flash."
+            ),
+        },
+        "enable_preprocess": {
+            "type": "boolean",
+            "description": (
+                "Optional: let the service denoise the sample; same models as "
+                "max_prompt_audio_length."
+            ),
+        },
+        "wait": {
+            "type": "boolean",
+            "default": True,
+            "description": (
+                f"Wait (up to {DEFAULT_WAIT_TIMEOUT:g} s) until the voice is OK before "
+                "returning. With false, call wait_voice before synthesize."
+            ),
+        },
+        "force": {
+            "type": "boolean",
+            "default": False,
+            "description": (
+                "Create a new voice even if an identical clone already exists (uses another "
+                "slot). Leave false: an identical request returns the existing voice."
+            ),
+        },
+    },
+    ["prefix", "voice_sample_url"],
+)
+
+VOICE_CLONE_OUTPUT = _object(
+    {
+        "voice_id": {"type": "string"},
+        "request_id": _NULLABLE_STR,
+        "usage": {
+            "type": ["object", "null"],
+            "properties": {"count": {"type": "integer"}},
+        },
+        "status": {
+            **_NULLABLE_STR,
+            "description": "OK when ready; DEPLOYING if wait=false (or still deploying).",
+        },
+        "target_model": {"type": "string"},
+        "reused": {
+            "type": "boolean",
+            "description": "True when an existing identical voice was returned (no slot used).",
+        },
+        "warnings": {"type": "array", "items": {"type": "string"}},
+    },
+    ["voice_id", "request_id", "usage", "status", "target_model", "reused"],
+    closed=False,
+)
+
+CHECK_SAMPLE_INPUT = _object(
+    {
+        "source": {
+            "type": "string",
+            "minLength": 1,
+            "description": "A local file path or an http(s) URL of the reference recording.",
+        },
+        "target_model": {
+            **_TARGET_MODEL,
+            "description": "Judge the sample for this target model (default "
+            f"{catalog.DEFAULT_TARGET_MODEL}).",
+        },
+    },
+    ["source"],
+)
+
+CHECK_SAMPLE_OUTPUT = _object(
+    {
+        "verdict": {
+            "type": "string",
+            "enum": ["pass", "warn", "fail"],
+            "description": "fail: cloning would be rejected or sound wrong; fix it first.",
+        },
+        "problems": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string"},
+                    "severity": {"type": "string"},
+                    "message": {"type": "string"},
+                    "service_code": _NULLABLE_STR,
+                },
+                "required": ["code", "severity", "message"],
+            },
+        },
+        "measurements": {"type": "object"},
+        "target_model": {"type": "string"},
+        "service_code": {
+            **_NULLABLE_STR,
+            "description": "The Audio.* error the service would most likely answer, if any.",
+        },
+    },
+    ["verdict", "problems", "measurements"],
+    closed=False,
+)
+
+LIST_VOICES_INPUT = _object(
+    {
+        "prefix": {
+            **_PREFIX,
+            "description": "Only voices whose voice_id was made with this prefix.",
+        },
+    }
+)
+
+LIST_VOICES_OUTPUT = _object(
+    {
+        "voices": {"type": "array", "items": _VOICE_OUT},
+        "count": {"type": "integer"},
+    },
+    ["voices", "count"],
+    closed=False,
+)
+
+VOICE_ID_INPUT = _object({"voice_id": _VOICE_ID}, ["voice_id"])
+
+WAIT_VOICE_INPUT = _object(
+    {
+        "voice_id": _VOICE_ID,
+        "timeout": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": MAX_WAIT_TIMEOUT,
+            "default": DEFAULT_WAIT_TIMEOUT,
+            "description": "Seconds to wait at most; a timeout is an error (code voice_not_ready).",
+        },
+    },
+    ["voice_id"],
+)
+
+DELETE_VOICE_INPUT = _object(
+    {
+        "voice_id": _VOICE_ID,
+        "confirm": {
+            "type": "boolean",
+            "description": (
+                "Must be true: deleting cannot be undone (the voice is gone, its slot freed)."
+            ),
+        },
+    },
+    ["voice_id", "confirm"],
+)
+
+DELETE_VOICE_OUTPUT = _object(
+    {
+        "voice_id": {"type": "string"},
+        "deleted": {"type": "boolean"},
+        "request_id": _NULLABLE_STR,
+    },
+    ["voice_id", "deleted"],
+    closed=False,
+)
+
+SYNTHESIZE_INPUT = _object(
+    {
+        "voice": {
+            "type": "string",
+            "minLength": 1,
+            "description": (
+                "The voice_id to speak with (or the prefix of a voice this machine cloned, if "
+                "only one matches)."
+            ),
+        },
+        "text": {
+            "type": "string",
+            "minLength": 1,
+            "description": "What to say. Long texts are split at sentence boundaries for you.",
+        },
+        "out": {
+            "type": "string",
+            "minLength": 1,
+            "description": (
+                "File path to write the audio to (absolute recommended; the format follows the "
+                "extension unless `format` is given; folders are created). Default: a new file "
+                "under the server's output directory. An existing file is replaced."
+            ),
+        },
+        "format": {
+            "type": "string",
+            "enum": list(catalog.AUDIO_FORMATS),
+            "description": "Audio format (default: from `out`'s extension, else wav).",
+        },
+        "sample_rate": {
+            "type": "integer",
+            "enum": list(catalog.SAMPLE_RATES),
+            "description": f"Hz (default {catalog.DEFAULT_SAMPLE_RATE}; opus: 8k/16k/24k/48k).",
+        },
+        "volume": {"type": "integer", "minimum": 0, "maximum": 100, "description": "0–100 (50)."},
+        "rate": {"type": "number", "minimum": 0.5, "maximum": 2.0, "description": "Speed (1.0)."},
+        "pitch": {"type": "number", "minimum": 0.5, "maximum": 2.0, "description": "Pitch (1.0)."},
+        "instruction": {
+            "type": "string",
+            "description": "Optional style or dialect instruction (models that support it).",
+        },
+        "language_hint": {
+            "type": "string",
+            "enum": _languages(),
+            "description": "Optional language of the text.",
+        },
+        "model": {
+            **_TARGET_MODEL,
+            "description": (
+                "Synthesis model. Leave it out: the voice's own target_model is used. Any other "
+                "model is refused (error model_mismatch) because a voice only speaks with the "
+                "model it was cloned for."
+            ),
+        },
+    },
+    ["voice", "text"],
+)
+SYNTHESIZE_INPUT["properties"]["model"].pop("default", None)
+
+SYNTHESIZE_OUTPUT = _object(
+    {
+        "path": {"type": "string", "description": "Absolute path of the audio file written."},
+        "format": {"type": "string"},
+        "sample_rate": {"type": "integer"},
+        "duration_s": {"type": ["number", "null"]},
+        "bytes": {"type": ["integer", "null"]},
+        "voice_id": {"type": "string"},
+        "model": {"type": "string"},
+        "characters": {"type": ["integer", "null"]},
+    },
+    ["path", "format", "sample_rate", "duration_s", "voice_id", "model"],
+    closed=False,
+)
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """One tool: what an agent sees (name, description, schemas, hints)."""
+
+    name: str
+    title: str
+    description: str
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any] | None = None
+    read_only: bool = False
+    destructive: bool = False
+    idempotent: bool = False
+    open_world: bool = True
+
+
+TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        "voice_clone",
+        "Clone a voice",
+        "Enroll a cloned voice from a reference recording (CosyVoice voice enrollment, the "
+        "skill's normalized cosyvoice.voice_clone request). voice_sample_url may be a local "
+        "file path. Returns voice_id, request_id, usage, status, target_model and reused. "
+        "Uses one voice slot unless an identical clone exists (then reused=true). With "
+        "wait=true (default) it returns once the voice is OK and ready for synthesize.",
+        VOICE_CLONE_INPUT,
+        VOICE_CLONE_OUTPUT,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "check_sample",
+        "Check a reference sample",
+        "Preflight a reference recording (local path or http(s) URL) before cloning: verdict "
+        "pass/warn/fail, problems (each with a code, a message and the service error it would "
+        "cause) and measurements (duration, sample rate, speech, pauses, loudness, SNR). "
+        "Nothing is sent to the service.",
+        CHECK_SAMPLE_INPUT,
+        CHECK_SAMPLE_OUTPUT,
+        read_only=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "list_voices",
+        "List voices",
+        "List the cloned voices of the account (all pages), optionally only one prefix, with "
+        "status (DEPLOYING/OK/UNDEPLOYED) and target_model.",
+        LIST_VOICES_INPUT,
+        LIST_VOICES_OUTPUT,
+        read_only=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "get_voice",
+        "Show a voice",
+        "Get one voice: status, target_model, creation and modification times.",
+        VOICE_ID_INPUT,
+        _VOICE_OUT,
+        read_only=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "wait_voice",
+        "Wait for a voice",
+        "Poll a voice until its status is OK (ready to speak) and return it. UNDEPLOYED is an "
+        "error (voice_rejected: the sample failed review); running out of time is an error "
+        "(voice_not_ready).",
+        WAIT_VOICE_INPUT,
+        _VOICE_OUT,
+        read_only=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "synthesize",
+        "Speak with a voice",
+        "Synthesize text with a cloned voice into an audio file and return its absolute path, "
+        "format, sample rate and duration. The synthesis model must be the voice's "
+        "target_model (used by default); a mismatch is refused before anything is sent.",
+        SYNTHESIZE_INPUT,
+        SYNTHESIZE_OUTPUT,
+    ),
+    ToolSpec(
+        "delete_voice",
+        "Delete a voice",
+        "Delete a cloned voice and free its slot. Irreversible: requires confirm=true; without "
+        "it the call is refused (error confirmation_required) and nothing is deleted.",
+        DELETE_VOICE_INPUT,
+        DELETE_VOICE_OUTPUT,
+        destructive=True,
+        idempotent=True,
+    ),
+)
+TOOLS_BY_NAME: dict[str, ToolSpec] = {t.name: t for t in TOOLS}
+
+
+# -- argument validation --------------------------------------------------------------------
+
+
+@functools.cache
+def _validator(tool: str) -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(TOOLS_BY_NAME[tool].input_schema)
+
+
+def validate_arguments(spec: ToolSpec, arguments: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Check ``arguments`` against the tool's input schema; the first problem is an error.
+
+    Raises :class:`InvalidRequestError` naming the field, what was given and what is allowed.
+    """
+    args = dict(arguments or {})
+    if spec.destructive and args.get("confirm") is not True:
+        raise _confirmation_required(args.get("voice_id", "the voice"), args.get("confirm"))
+    errors = sorted(
+        _validator(spec.name).iter_errors(args),
+        key=lambda e: ([str(p) for p in e.path], str(e.validator)),
+    )
+    if not errors:
+        return args
+    err = errors[0]
+    path = [str(p) for p in err.absolute_path]
+    props = spec.input_schema.get("properties", {})
+    if err.validator == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else None
+        field_name = missing or "arguments"
+        doc = props.get(field_name, {}).get("description", "")
+        raise InvalidRequestError(
+            f"missing required argument {field_name!r}" + (f": {doc}" if doc else ""),
+            field=field_name,
+            hint=f"{spec.name} requires: " + ", ".join(spec.input_schema.get("required", [])),
+        )
+    if err.validator == "additionalProperties":
+        unknown = sorted(set(args) - set(props))
+        name = unknown[0] if unknown else "arguments"
+        raise InvalidRequestError(
+            f"unknown argument {name!r}",
+            field=name,
+            hint=f"{spec.name} takes: " + ", ".join(props),
+        )
+    field_name = path[0] if path else "arguments"
+    schema = props.get(field_name, {})
+    allowed = _allowed(schema)
+    value = json.dumps(err.instance, ensure_ascii=False)
+    if len(value) > 80:
+        value = value[:77] + "..."
+    where = ".".join(path) if path else field_name
+    raise InvalidRequestError(
+        f"invalid {where} {value}: {allowed or err.message}",
+        field=field_name,
+        value=err.instance,
+        allowed=allowed,
+        hint=schema.get("description"),
+    )
+
+
+def _allowed(schema: Mapping[str, Any]) -> str:
+    if "enum" in schema:
+        return "one of " + ", ".join(str(v) for v in schema["enum"])
+    if "const" in schema:
+        return f"must be {schema['const']!r}"
+    kind = schema.get("type")
+    parts = []
+    if kind == "array" and isinstance(schema.get("items"), Mapping):
+        inner = _allowed(schema["items"])
+        parts.append("a list" + (f" of {inner}" if inner else ""))
+    elif kind:
+        parts.append(f"a {kind}" if isinstance(kind, str) else "/".join(kind))
+    if "pattern" in schema:
+        parts.append(f"matching {schema['pattern']}")
+    hi = schema.get("maximum")
+    if "minimum" in schema and hi is not None:
+        parts.append(f"in [{schema['minimum']}, {hi}]")
+    elif "exclusiveMinimum" in schema and hi is not None:
+        parts.append(f"in ({schema['exclusiveMinimum']}, {hi}]")
+    elif schema.get("minLength"):
+        parts.append("not empty")
+    return " ".join(parts)
+
+
+__all__ = [
+    "INSTRUCTIONS",
+    "TOOLS",
+    "TOOLS_BY_NAME",
+    "ConfirmationRequiredError",
+    "ToolSpec",
+    "validate_arguments",
+]

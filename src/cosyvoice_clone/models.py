@@ -1,0 +1,305 @@
+"""The typed results of the library, each frozen and with a stable ``to_dict()``.
+
+Every frontend (CLI ``--json``, MCP tools, the HTTP server) renders these dicts, so the shapes
+cannot drift apart:
+
+- :class:`Voice`: one voice, as the service and the registry know it;
+- :class:`CloneResult`: what ``clone`` returns;
+- :class:`SpeechResult`: what ``speak`` returns;
+- :class:`SyncReport`: what ``voices.sync`` changed;
+- :class:`SynthesisOptions`: the synthesis parameters (re-exported from
+  :mod:`cosyvoice_clone.synthesis.protocol`);
+- ``CheckReport``, the sample check's report, lives in :mod:`cosyvoice_clone.audio` (it pulls in
+  the audio stack) and is re-exported lazily by :mod:`cosyvoice_clone`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import catalog
+from .catalog import VoiceStatus
+from .errors import CosyVoiceCloneError
+
+if TYPE_CHECKING:
+    from .enrollment import VoiceInfo
+    from .registry import VoiceRecord
+    from .synthesis.protocol import SynthesisOptions, Word
+
+
+def __getattr__(name: str) -> object:
+    """``SynthesisOptions`` is defined with the synthesis protocol (imported on first use, so
+    the synthesis package can import this module)."""
+    if name == "SynthesisOptions":
+        from .synthesis.protocol import SynthesisOptions
+
+        return SynthesisOptions
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def parse_status(value: object) -> VoiceStatus | None:
+    """A service or registry status string as a :class:`VoiceStatus` (``None`` if unknown)."""
+    if isinstance(value, VoiceStatus):
+        return value
+    try:
+        return VoiceStatus(str(value).strip().upper()) if value else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One voice: what the service reports, merged with what the local registry remembers."""
+
+    voice_id: str
+    status: VoiceStatus | None = None
+    target_model: str | None = None
+    prefix: str | None = None
+    gmt_create: str | None = None
+    """Creation time as the service reports it (Beijing time, ``YYYY-MM-DD HH:MM:SS``)."""
+    gmt_modified: str | None = None
+    resource_link: str | None = None
+    region: str | None = None
+    endpoint: str | None = None
+    sample_url: str | None = None
+    sample_sha256: str | None = None
+    sample_source: str | None = None
+    origin: str | None = None
+    """``created`` or ``adopted`` (by a clone here), ``seen`` (listed or queried), ``None`` (not
+    in the registry: a voice id read as is, or a system voice)."""
+    request_id: str | None = None
+    """The ``create_voice`` request id, when it was created here."""
+    created_at: str | None = None
+    """When the registry first recorded the voice (ISO 8601, UTC)."""
+    deleted_at: str | None = None
+    """When the registry learnt the voice was deleted (``None``: not known to be deleted)."""
+    warnings: tuple[str, ...] = ()
+    """Notes from the operation that returned it (``voices.update``: the sample check's)."""
+
+    @property
+    def registered(self) -> bool:
+        """Whether a clone here created (or adopted) the voice."""
+        return self.origin in ("created", "adopted")
+
+    @property
+    def deleted(self) -> bool:
+        """Whether the voice is known to be gone from the service."""
+        return self.deleted_at is not None
+
+    @classmethod
+    def from_record(cls, record: VoiceRecord) -> Voice:
+        """From a registry row."""
+        from .registry import split_voice_id
+
+        return cls(
+            voice_id=record.voice_id,
+            status=parse_status(record.status),
+            target_model=record.target_model or catalog.model_from_voice_id(record.voice_id),
+            prefix=record.prefix or split_voice_id(record.voice_id)[1],
+            gmt_create=record.gmt_create,
+            gmt_modified=record.gmt_modified,
+            region=record.region,
+            endpoint=record.endpoint,
+            sample_url=record.sample_url,
+            sample_sha256=record.sample_sha256,
+            sample_source=record.sample_source,
+            origin=None if record.origin == "unregistered" else record.origin,
+            request_id=record.request_id,
+            created_at=record.created_at,
+            deleted_at=record.deleted_at,
+        )
+
+    @classmethod
+    def from_service(cls, info: VoiceInfo, record: VoiceRecord | None = None) -> Voice:
+        """From the service's description, with the registry's record of it if any."""
+        from .registry import split_voice_id
+
+        base = cls.from_record(record) if record is not None else cls(voice_id=info.voice_id)
+        return cls(
+            **{
+                **{f.name: getattr(base, f.name) for f in fields(base)},
+                "status": parse_status(info.status),
+                "target_model": info.model or base.target_model,
+                "prefix": base.prefix or split_voice_id(info.voice_id)[1],
+                "gmt_create": info.gmt_create or base.gmt_create,
+                "gmt_modified": info.gmt_modified or base.gmt_modified,
+                "resource_link": info.resource_link,
+                "sample_url": base.sample_url or info.resource_link,
+                "deleted_at": None,
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON shape (``voices list/show --json``, MCP ``get_voice``)."""
+        return {
+            "voice_id": self.voice_id,
+            "status": self.status.value if self.status is not None else None,
+            "target_model": self.target_model,
+            "prefix": self.prefix,
+            "gmt_create": self.gmt_create,
+            "gmt_modified": self.gmt_modified,
+            "resource_link": self.resource_link,
+            "region": self.region,
+            "registered": self.registered,
+            "origin": self.origin,
+            "sample_url": self.sample_url,
+            "sample_sha256": self.sample_sha256,
+            "sample_source": self.sample_source,
+            "request_id": self.request_id,
+            "registered_at": self.created_at,
+            "deleted": self.deleted,
+            "deleted_at": self.deleted_at,
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class CloneResult:
+    """What ``clone`` returns: the voice and how it was obtained."""
+
+    voice_id: str
+    target_model: str
+    prefix: str
+    region: str
+    status: VoiceStatus | None
+    request_id: str | None = None
+    """The ``create_voice`` request id of this call (``None`` when reused or adopted)."""
+    usage_count: int | None = None
+    """Slots this call used, as reported by the service (``0`` when reused)."""
+    reused: bool = False
+    """An identical earlier clone was returned; no slot was spent."""
+    original_request_id: str | None = None
+    """For a reused voice: the request id of the ``create_voice`` that made it."""
+    adopted: bool = False
+    """Found by reconciliation after an ambiguous failure (the create did go through)."""
+    sample_url: str | None = None
+    sample_sha256: str | None = None
+    warnings: tuple[str, ...] = ()
+    evidence: dict[str, str] = field(default_factory=dict)
+    check: dict[str, Any] | None = None
+    attempts: int = 0
+    """``create_voice`` requests sent (0 when reused)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON shape printed by ``clone --json``."""
+        return {
+            "ok": True,
+            "voice_id": self.voice_id,
+            "request_id": self.request_id,
+            "original_request_id": self.original_request_id,
+            "usage": {"count": self.usage_count} if self.usage_count is not None else None,
+            "status": self.status.value if self.status is not None else None,
+            "target_model": self.target_model,
+            "prefix": self.prefix,
+            "region": self.region,
+            "reused": self.reused,
+            "adopted": self.adopted,
+            "sample_url": self.sample_url,
+            "sample_sha256": self.sample_sha256,
+            "attempts": self.attempts,
+            "warnings": list(self.warnings),
+            "evidence": dict(self.evidence),
+            "check": self.check,
+        }
+
+
+@dataclass(frozen=True)
+class SpeechResult:
+    """What ``speak`` produced: one complete audio file."""
+
+    path: Path
+    format: str
+    sample_rate: int
+    duration: float
+    """Seconds of audio in the file."""
+    characters: int
+    """Characters billed: the service's count (CJK ideographs count 2; it may leave out
+    whitespace between sentences)."""
+    parts: int
+    request_ids: tuple[str, ...]
+    """Task ids of the successful tasks, in text order."""
+    time_to_first_audio: float | None
+    """Seconds from the call to the first audio frame."""
+    bytes: int
+    words: tuple[Word, ...] = ()
+    retries: int = 0
+    model: str = ""
+    voice: str = ""
+    text_characters: int = 0
+    """Length of the text as the limits and the progress count it (CJK ideographs 2)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON summary (``speak --json``)."""
+        return {
+            "path": str(self.path),
+            "format": self.format,
+            "sample_rate": self.sample_rate,
+            "duration": round(self.duration, 3),
+            "characters": self.characters,
+            "text_characters": self.text_characters,
+            "parts": self.parts,
+            "request_ids": list(self.request_ids),
+            "time_to_first_audio": (
+                round(self.time_to_first_audio, 3) if self.time_to_first_audio is not None else None
+            ),
+            "bytes": self.bytes,
+            "retries": self.retries,
+            "model": self.model,
+            "voice": self.voice,
+        }
+
+
+@dataclass(frozen=True)
+class DeleteReport:
+    """What ``voices.delete_many`` / ``voices.prune`` did: each voice deleted or why not."""
+
+    deleted: tuple[str, ...]
+    failed: tuple[tuple[str, CosyVoiceCloneError], ...]
+    """``(voice_id, error)`` for each voice that could not be deleted, in order."""
+
+    @property
+    def ok(self) -> bool:
+        """Every voice was deleted."""
+        return not self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON shape (``voices delete/prune --json``)."""
+        return {
+            "ok": self.ok,
+            "deleted": list(self.deleted),
+            "failed": [{"voice_id": v, "error": e.to_dict()} for v, e in self.failed],
+        }
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What ``voices.sync`` changed in the registry."""
+
+    added: tuple[str, ...]
+    updated: tuple[str, ...]
+    marked_deleted: tuple[str, ...]
+    total: int
+    """Voices the service reported."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON shape (``voices sync --json``)."""
+        return {
+            "added": list(self.added),
+            "updated": list(self.updated),
+            "marked_deleted": list(self.marked_deleted),
+            "service_total": self.total,
+        }
+
+
+__all__ = [
+    "CloneResult",
+    "DeleteReport",
+    "SpeechResult",
+    "SyncReport",
+    "SynthesisOptions",
+    "Voice",
+    "VoiceStatus",
+    "parse_status",
+]

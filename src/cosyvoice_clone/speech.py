@@ -1,0 +1,659 @@
+"""The one speak path: :func:`aspeak` (one text, one file) and :func:`aspeak_many` (a manifest).
+
+Both resolve voices with :func:`cosyvoice_clone.voices.speakable_flow` (deleted, UNDEPLOYED,
+DEPLOYING and model-mismatch refusals before anything is sent), check the output can be written,
+and synthesize with :class:`~cosyvoice_clone.synthesis.AsyncSynthesizer`. ``CosyVoice.speak`` /
+``AsyncCosyVoice.speak`` and ``speak_many`` are thin faces over them; the CLI's ``speak`` and
+``batch`` and the MCP ``synthesize`` tool call those faces.
+
+A manifest (CSV with a header, or JSONL) has the columns ``id``, ``voice``, ``text``, ``out`` and
+optionally ``format``, ``sample_rate``, ``volume``, ``rate``, ``pitch``, ``seed``,
+``instruction``, ``language_hint`` (CSV: separated by ``|``) and ``model``. One JSON line per item
+goes to the results file; an item recorded as done with the same request whose output still
+matches is skipped, so running it again after an interruption finishes the job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import dataclasses
+import hashlib
+import io
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import catalog
+from .errors import CosyVoiceCloneError, InvalidRequestError
+from .models import SpeechResult, Voice
+from .synthesis.protocol import (
+    SynthesisOptions,
+    check_language_hints,
+    check_model,
+    extension_format,
+    format_for_path,
+)
+from .voices import speakable_flow
+
+if TYPE_CHECKING:
+    from .client import _ClientCore as Client
+    from .synthesis.client import ProgressCallback
+
+OPTION_FIELDS = (
+    "format",
+    "sample_rate",
+    "volume",
+    "rate",
+    "pitch",
+    "seed",
+    "instruction",
+    "language_hints",
+    "word_timestamps",
+    "bit_rate",
+)
+
+
+# --------------------------------------------------------------------------- one text
+
+
+def options_for(
+    out: str | Path, options: SynthesisOptions | None = None, **fields: Any
+) -> SynthesisOptions:
+    """Validated options: ``options`` as given, or built from ``fields`` with the format taken
+    from the extension of ``out`` (an unknown extension needs ``format=``)."""
+    if options is not None:
+        if fields:
+            raise InvalidRequestError(
+                "pass either options= or separate option fields, not both", field="options"
+            )
+        return options.validate()
+    unknown = sorted(set(fields) - set(OPTION_FIELDS))
+    if unknown:
+        raise InvalidRequestError(
+            f"unknown synthesis option {', '.join(unknown)}",
+            field=unknown[0],
+            hint="known options: " + ", ".join(OPTION_FIELDS),
+        )
+    values = {k: v for k, v in fields.items() if v is not None}
+    values["format"] = format_for_path(str(out), values.get("format"))
+    if "sample_rate" not in values:
+        values["sample_rate"] = 24000 if values["format"] == "opus" else catalog.DEFAULT_SAMPLE_RATE
+    if values.get("language_hints") is not None:
+        hints = values["language_hints"]
+        values["language_hints"] = (hints,) if isinstance(hints, str) else tuple(hints)
+    return SynthesisOptions(**values).validate()
+
+
+async def speakable(client: Client, voice: str, model: str | None) -> tuple[Voice, str]:
+    """The voice if it can speak now, and the model to speak with (rules: :mod:`.voices`)."""
+    from .http import AsyncHttpClient
+
+    flow = speakable_flow(client, voice, model)
+    http = client._http
+    if isinstance(http, AsyncHttpClient):
+        return await http.run(flow)
+    return await asyncio.to_thread(http.run, flow)
+
+
+async def aspeak(
+    client: Client,
+    text: str,
+    out: str | Path,
+    *,
+    voice: str,
+    model: str | None = None,
+    options: SynthesisOptions | None = None,
+    concurrency: int = 4,
+    retries: int = 3,
+    on_progress: ProgressCallback | None = None,
+    **fields: Any,
+) -> SpeechResult:
+    """Speak ``text`` with a voice id or registry prefix into the file ``out``.
+
+    Checked before anything is sent: the text, that ``out`` can be written, the options
+    (``options=`` or the fields ``format``, ``sample_rate``, ``volume``, ``rate``, ``pitch``,
+    ``seed``, ``instruction``, ``language_hints``, ``word_timestamps``) and the voice rules.
+    """
+    from .audio.outfile import check_target, probe_target
+    from .synthesis import AsyncSynthesizer
+
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidRequestError("the text is empty", field="text")
+    check_target(out)
+    opts = options_for(out, options, **fields)
+    if concurrency < 1:
+        raise InvalidRequestError("concurrency must be at least 1", field="concurrency")
+    chosen_voice, chosen_model = await speakable(client, voice, model)
+    probe_target(out)  # creates missing folders: only once the voice may speak
+    check_language_hints(chosen_model, opts.language_hints)
+    synth = AsyncSynthesizer.from_settings(client.settings)
+    return await synth.speak(
+        text, out, voice=chosen_voice.voice_id, model=chosen_model,
+        target_model=chosen_voice.target_model, options=opts, concurrency=concurrency,
+        retries=retries, on_progress=on_progress,
+    )  # fmt: skip
+
+
+def _srt_time(ms: int) -> str:
+    hours, rest = divmod(max(0, ms), 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d},{millis:03d}"
+
+
+def write_timestamps(
+    path: str | Path, result: SpeechResult, *, option: str = "--timestamps"
+) -> Path:
+    """The word timings of ``result`` as SRT (``.srt``) or JSON (anything else), written
+    atomically; returns the file written.
+
+    Speak with ``word_timestamps=True`` to get timings. A symlink is followed (the link is
+    kept); the temporary file has a unique name, so concurrent runs never share it.
+    """
+    import contextlib
+
+    from .audio.outfile import check_target
+    from .synthesis.output import partial_path, remove_stale_partials
+
+    words = result.words
+    meta = {
+        "audio": str(result.path),
+        "sample_rate": result.sample_rate,
+        "duration": round(result.duration, 3),
+    }
+    path = check_target(path, option=option)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(path)
+    if path.suffix.lower() == ".srt":
+        lines: list[str] = []
+        for number, word in enumerate(words, start=1):
+            lines += [
+                str(number),
+                f"{_srt_time(word.begin_ms)} --> {_srt_time(word.end_ms)}",
+                word.text,
+                "",
+            ]
+        content = "\n".join(lines)
+    else:
+        content = json.dumps(
+            {**meta, "words": [w.to_dict() for w in words]}, ensure_ascii=False, indent=2
+        )
+    temp = partial_path(path)
+    try:
+        temp.write_text(content + "\n", encoding="utf-8")
+        temp.replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    return path
+
+
+# --------------------------------------------------------------------------- manifests
+
+MANIFEST_FIELDS = ("id", "voice", "text", "out")
+MANIFEST_OPTIONAL = (*OPTION_FIELDS[:7], "language_hint", "model")
+"""Optional manifest columns: the options up to ``instruction``, one language hint, the model."""
+RESULT_FIELDS = ("path", "format", "sample_rate", "duration", "bytes", "fingerprint")
+"""What a results line must carry for a later run to verify the output (and skip it)."""
+
+
+@dataclass
+class _Item:
+    """One manifest row, checked."""
+
+    line: int
+    id: str
+    voice: str = ""
+    text: str = ""
+    out: Path | None = None
+    options: SynthesisOptions | None = None
+    model: str | None = None
+    target_model: str | None = None
+    error: CosyVoiceCloneError | None = None
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """The outcome of one manifest row: ``ok``, ``skipped``, ``failed`` or ``invalid``."""
+
+    line: int
+    id: str
+    status: str
+    details: dict[str, Any]
+    """The results-file fields: the :class:`SpeechResult` dict and ``fingerprint``, or
+    ``error`` (an error dict)."""
+    error: CosyVoiceCloneError | None = field(default=None, compare=False, repr=False)
+    """The exception of a failed or invalid item."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The results-file line."""
+        return {"line": self.line, "id": self.id, "status": self.status, **self.details}
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """What :func:`aspeak_many` did."""
+
+    manifest: str
+    results: str
+    items: tuple[BatchItem, ...]
+    seconds: float
+
+    def count(self, status: str) -> int:
+        """Items with this status."""
+        return sum(1 for i in self.items if i.status == status)
+
+    @property
+    def ok(self) -> bool:
+        """No item failed or was invalid."""
+        return self.count("failed") == 0 and self.count("invalid") == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary (``batch --json``)."""
+        return {
+            "ok": self.ok,
+            "manifest": self.manifest,
+            "results": self.results,
+            "total": len(self.items),
+            "done": self.count("ok"),
+            "skipped": self.count("skipped"),
+            "failed": self.count("failed"),
+            "invalid": self.count("invalid"),
+            "seconds": round(self.seconds, 3),
+            "items": [i.to_dict() for i in self.items],
+        }
+
+
+def read_utf8(path: Path, what: str, field: str) -> str:
+    """The UTF-8 text of ``path`` (a BOM is dropped); one clear error line for every failure."""
+    if path.is_dir():
+        raise InvalidRequestError(f"{what} {path} is a directory, not a file", field=field)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidRequestError(f"{what} {path} does not exist", field=field) from None
+    except OSError as exc:
+        raise InvalidRequestError(
+            f"cannot read {what} {path}: {(exc.strerror or str(exc)).lower()}", field=field
+        ) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InvalidRequestError(
+            f"{what} {path} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line})",
+            field=field,
+            hint="save it as UTF-8, e.g. `iconv -f GBK -t UTF-8 FILE > FILE.utf8`",
+        ) from None
+
+
+def read_manifest(path: Path) -> list[tuple[int, dict[str, Any] | None, str | None]]:
+    """``(line, row, problem)`` for every data row of a CSV or JSONL manifest."""
+    raw = read_utf8(path, "manifest", "manifest")
+    rows: list[tuple[int, dict[str, Any] | None, str | None]] = []
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        for number, line in enumerate(raw.splitlines(), start=1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                rows.append((number, None, f"not valid JSON ({exc.msg})"))
+                continue
+            if not isinstance(row, dict):
+                rows.append((number, None, "not a JSON object"))
+                continue
+            rows.append((number, row, None))
+        return rows
+    reader = csv.DictReader(io.StringIO(raw, newline=""))
+    if reader.fieldnames is None:
+        raise InvalidRequestError(f"manifest {path} is empty", field="manifest")
+    missing = [f for f in ("id", "voice", "text") if f not in reader.fieldnames]
+    if missing:
+        raise InvalidRequestError(
+            f"manifest {path} has no column {', '.join(missing)}",
+            field="manifest",
+            hint="the header must name: id, voice, text, out (and optional parameters)",
+        )
+    for row in reader:
+        number = reader.line_num
+        if None in row:
+            rows.append((number, None, "more fields than the header names"))
+            continue
+        if not any((v or "").strip() for v in row.values()):
+            continue
+        rows.append((number, {k: v for k, v in row.items() if v not in (None, "")}, None))
+    return rows
+
+
+def _typed(row: dict[str, Any], name: str, kind: type, default: Any) -> Any:
+    value = row.get(name)
+    if value is None or value == "":
+        return default
+    if kind is int and isinstance(value, bool):
+        raise InvalidRequestError(f"{name} must be a number", field=name)
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise InvalidRequestError(f"{name} must be a number, not {value!r}", field=name) from None
+
+
+class _Manifest:
+    """Checks the rows of one manifest (voices resolved once per (voice, model))."""
+
+    def __init__(
+        self, client: Client, base: Path, defaults: dict[str, Any], protected: set[Path]
+    ) -> None:
+        self.client = client
+        self.base = base
+        self.defaults = defaults
+        self.protected = protected
+        self.voices: dict[tuple[str, str | None], tuple[Voice, str] | CosyVoiceCloneError] = {}
+        self.seen: set[str] = set()
+
+    async def check(self, line: int, row: dict[str, Any]) -> _Item:
+        item_id = str(row.get("id") or "").strip()
+        item = _Item(line=line, id=item_id or f"line-{line}")
+        try:
+            await self._fill(item, item_id, row)
+        except CosyVoiceCloneError as exc:
+            item.error = exc
+        return item
+
+    async def _fill(self, item: _Item, item_id: str, row: dict[str, Any]) -> None:
+        from .audio.outfile import check_target
+
+        if not item_id:
+            raise InvalidRequestError("missing id", field="id")
+        if item_id in self.seen:
+            raise InvalidRequestError(f"duplicate id {item_id!r}", field="id")
+        self.seen.add(item_id)
+        allowed = set(MANIFEST_FIELDS) | set(MANIFEST_OPTIONAL) | {"timestamps"}
+        unknown = sorted(set(row) - allowed)
+        if unknown:
+            raise InvalidRequestError(f"unknown column {', '.join(unknown)}", field=unknown[0])
+        item.voice = str(row.get("voice") or "").strip()
+        if not item.voice:
+            raise InvalidRequestError("missing voice", field="voice")
+        item.text = str(row.get("text") or "")
+        if not item.text.strip():
+            raise InvalidRequestError("missing text", field="text")
+        row_format = row.get("format")
+        out = str(row.get("out") or "").strip()
+        if not out:
+            out = f"{item_id}.{row_format or self.defaults['format'] or 'wav'}"
+        if out == "-":
+            check_target(out)  # refused: one clear message
+        item.out = Path(out) if Path(out).is_absolute() else self.base / out
+        real = check_target(item.out)
+        if real.resolve() in self.protected:
+            raise InvalidRequestError(f"out {out} is the manifest or the results file", field="out")
+        if not row_format and extension_format(item.out) is None:
+            row_format = self.defaults["format"]  # the batch default, for names without one
+        hints = row.get("language_hint")
+        item.options = options_for(
+            item.out,
+            format=row_format,
+            sample_rate=_typed(row, "sample_rate", int, self.defaults["sample_rate"]),
+            volume=_typed(row, "volume", int, 50),
+            rate=_typed(row, "rate", float, 1.0),
+            pitch=_typed(row, "pitch", float, 1.0),
+            seed=_typed(row, "seed", int, 0),
+            instruction=row.get("instruction") or None,
+            language_hints=(
+                [str(h) for h in hints] if isinstance(hints, list)
+                else [h.strip() for h in str(hints).split("|")] if hints else None
+            ),
+        )  # fmt: skip
+        model = row.get("model") or self.defaults["model"]
+        if model is not None:
+            check_model(str(model))
+        key = (item.voice, model)
+        if key not in self.voices:
+            try:
+                self.voices[key] = await speakable(self.client, item.voice, model)
+            except CosyVoiceCloneError as exc:
+                self.voices[key] = exc
+        found = self.voices[key]
+        if isinstance(found, CosyVoiceCloneError):
+            raise found
+        voice, item.model = found
+        item.voice, item.target_model = voice.voice_id, voice.target_model
+        check_language_hints(item.model, item.options.language_hints)
+
+
+def fingerprint(item: _Item) -> str:
+    """What an item asks for (text, voice, model, options): a changed row is not "done"."""
+    assert item.options is not None
+    document = json.dumps(
+        {"text": item.text, "voice": item.voice, "model": item.model,
+         "options": dataclasses.asdict(item.options)},
+        sort_keys=True, ensure_ascii=False, default=str,
+    )  # fmt: skip
+    return hashlib.sha256(document.encode("utf-8")).hexdigest()
+
+
+def load_results(path: Path) -> dict[str, dict[str, Any]]:
+    """``id`` -> the last complete output a results file recorded (``ok`` or ``skipped``)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    records: dict[str, dict[str, Any]] = {}
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(record, dict) or "id" not in record:
+            continue
+        if record.get("status") in ("ok", "skipped") and "bytes" in record:
+            records[str(record["id"])] = record
+        else:
+            records.pop(str(record["id"]), None)
+    return records
+
+
+def output_matches(path: Path, fmt: str, sample_rate: int, recorded: dict[str, Any]) -> bool:
+    """Whether ``path`` is still exactly the output ``recorded`` (path, format, rate, bytes,
+    duration): a truncated, replaced or re-encoded file is not."""
+    if any(recorded.get(k) is None for k in RESULT_FIELDS):
+        return False
+    if (recorded["path"], recorded["format"], recorded["sample_rate"]) != (
+        str(path),
+        fmt,
+        sample_rate,
+    ):
+        return False
+    try:
+        if not path.is_file() or path.stat().st_size != int(recorded["bytes"]):
+            return False
+    except (OSError, TypeError, ValueError):
+        return False
+    expected = float(recorded["duration"])
+    if fmt == "pcm":
+        size = path.stat().st_size
+        return size % 2 == 0 and abs(size / 2 / sample_rate - expected) < 0.01
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except Exception:
+        return False
+    if info.samplerate != sample_rate or info.frames <= 0:
+        return False
+    allowance = 0.02 if fmt == "wav" else 0.35  # encoder delay and frame padding
+    return bool(abs(info.frames / info.samplerate - expected) <= allowance)
+
+
+def results_path_for(manifest: Path, results: Path | None = None) -> Path:
+    """The results file of a manifest (default ``MANIFEST.results.jsonl``)."""
+    return results or manifest.with_name(manifest.name + ".results.jsonl")
+
+
+async def aspeak_many(
+    client: Client,
+    manifest: str | Path,
+    *,
+    results: str | Path | None = None,
+    concurrency: int = 4,
+    retries: int = 3,
+    format: str | None = None,
+    sample_rate: int | None = None,
+    model: str | None = None,
+    force: bool = False,
+    on_item: Callable[[BatchItem], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> BatchReport:
+    """Speak every row of a manifest into its own file, ``concurrency`` at once, resumably.
+
+    ``format``, ``sample_rate`` and ``model`` are defaults for rows without them. ``on_item``
+    hears every item's outcome as it is recorded (invalid rows first); ``on_progress`` gets
+    (items done, items to do). A bad row does not stop the others.
+    """
+    from .audio.outfile import check_target
+    from .synthesis import AsyncSynthesizer
+    from .synthesis.output import remove_stale_partials
+
+    manifest = Path(manifest)
+    if concurrency < 1:
+        raise InvalidRequestError("concurrency must be at least 1", field="concurrency")
+    rows = read_manifest(manifest)
+    results_path = results_path_for(manifest, Path(results) if results is not None else None)
+    check_target(results_path, option="--results")
+    protected = {manifest.resolve(), results_path.resolve()}
+    if len(protected) == 1:
+        raise InvalidRequestError("--results must not be the manifest", field="results")
+    recorded = {} if force else load_results(results_path)
+    checker = _Manifest(
+        client,
+        manifest.resolve().parent,
+        {"format": format, "sample_rate": sample_rate, "model": model},
+        protected,
+    )
+    items: list[_Item] = []
+    for line, row, problem in rows:
+        if row is None:
+            error = InvalidRequestError(problem or "bad row")
+            items.append(_Item(line=line, id=f"line-{line}", error=error))
+            continue
+        items.append(await checker.check(line, row))
+    outs: dict[Path, int] = {}
+    for item in items:
+        if item.error is None and item.out is not None:
+            key = item.out.resolve()
+            if key in outs:
+                item.error = InvalidRequestError(
+                    f"output {item.out} is also the output of line {outs[key]}", field="out"
+                )
+            else:
+                outs[key] = item.line
+
+    todo: list[_Item] = []
+    for item in items:
+        if item.error is not None:
+            item.result = {"status": "invalid", "error": item.error.to_dict()}
+            continue
+        assert item.out is not None and item.options is not None
+        remove_stale_partials(check_target(item.out))
+        previous = recorded.get(item.id)
+        if (
+            previous is not None
+            and previous.get("fingerprint") == fingerprint(item)
+            and output_matches(item.out, item.options.format, item.options.sample_rate, previous)
+        ):
+            kept = {k: v for k, v in previous.items() if k not in ("line", "id", "status")}
+            item.result = {"status": "skipped", **kept}
+            continue
+        todo.append(item)
+
+    per_item = max(1, concurrency // max(1, min(concurrency, len(todo))))
+    started = time.monotonic()
+    try:
+        results_path.parent.mkdir(parents=True, exist_ok=True)
+        results_file = results_path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise InvalidRequestError(
+            f"cannot write the results file {results_path}: {exc.strerror or exc}",
+            field="results",
+        ) from None
+
+    def outcome(item: _Item) -> BatchItem:
+        details = {k: v for k, v in item.result.items() if k != "status"}
+        status = str(item.result.get("status", "failed"))
+        return BatchItem(item.line, item.id, status, details, item.error)
+
+    with results_file:
+
+        def record(item: _Item) -> None:
+            done = outcome(item)
+            results_file.write(json.dumps(done.to_dict(), ensure_ascii=False) + "\n")
+            results_file.flush()
+            if on_item is not None:
+                on_item(done)
+
+        for item in items:
+            if item.result:
+                record(item)
+        if on_progress is not None:
+            on_progress(0, len(todo))
+        synth = AsyncSynthesizer.from_settings(client.settings)
+        gate = asyncio.Semaphore(concurrency)
+        finished = [0]
+
+        async def one(item: _Item) -> None:
+            assert item.out is not None and item.options is not None
+            async with gate:
+                try:
+                    result = await synth.speak(
+                        item.text, item.out, voice=item.voice, model=item.model,
+                        target_model=item.target_model, options=item.options,
+                        concurrency=per_item, retries=retries,
+                    )  # fmt: skip
+                    item.result = {
+                        "status": "ok",
+                        **result.to_dict(),
+                        "fingerprint": fingerprint(item),
+                    }
+                except CosyVoiceCloneError as exc:
+                    item.error = exc
+                    item.result = {"status": "failed", "error": exc.to_dict()}
+            record(item)
+            finished[0] += 1
+            if on_progress is not None:
+                on_progress(finished[0], len(todo))
+
+        # return_exceptions: on cancel, wait until every item has cleaned up (a plain gather
+        # returns at the first cancelled item and leaves the others running).
+        for failure in await asyncio.gather(*(one(i) for i in todo), return_exceptions=True):
+            if isinstance(failure, BaseException):
+                raise failure
+    return BatchReport(
+        manifest=str(manifest),
+        results=str(results_path),
+        items=tuple(outcome(i) for i in items),
+        seconds=time.monotonic() - started,
+    )
+
+
+__all__ = [
+    "BatchItem",
+    "BatchReport",
+    "aspeak",
+    "aspeak_many",
+    "fingerprint",
+    "load_results",
+    "options_for",
+    "output_matches",
+    "read_manifest",
+    "read_utf8",
+    "results_path_for",
+    "speakable",
+    "write_timestamps",
+]

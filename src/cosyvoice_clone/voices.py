@@ -1,0 +1,507 @@
+"""Voices: THE resolver of a voice name, the rules for speaking, and voice management.
+
+:func:`resolve` turns a voice id or a registry prefix into a :class:`~.models.Voice`; every entry
+point (library, CLI, MCP, HTTP server) goes through it. :func:`speakable_flow` adds the rules
+for speaking, in this order, nothing sent before a refusal:
+
+- deleted (the registry recorded it) -> :class:`~.errors.VoiceDeletedError`
+- UNDEPLOYED (rejected in review) -> :class:`~.errors.VoiceRejectedError`
+- DEPLOYING -> asked once (a free query); still not OK -> :class:`~.errors.VoiceDeployingError`
+- a model other than the voice's -> :class:`~.errors.ModelMismatchError`
+- a name that is not a voice id nor a known prefix -> :class:`~.errors.UnknownVoiceError`
+  (a system voice such as ``longxiaochun`` speaks only with an explicit model)
+- a prefix naming several voices -> :class:`~.errors.AmbiguousVoiceError`
+
+:class:`Voices` / :class:`AsyncVoices` (``client.voices``) list, show, update, delete, sync and
+prune, returning :class:`~.models.Voice`, :class:`~.models.DeleteReport` and
+:class:`~.models.SyncReport`.
+The operations are flows (generators of HTTP steps) driven by the client's sync or async HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import math
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .catalog import VoiceStatus
+from .errors import (
+    AmbiguousVoiceError,
+    CosyVoiceCloneError,
+    InvalidRequestError,
+    NotFoundError,
+    UnknownVoiceError,
+    VoiceDeletedError,
+    VoiceDeployingError,
+    VoiceRejectedError,
+)
+from .http import Flow
+from .models import DeleteReport, SyncReport, Voice
+from .registry import Registry, split_voice_id
+
+if TYPE_CHECKING:
+    from .client import AsyncCosyVoice, CosyVoice, _ClientCore
+    from .enrollment import StatusCallback
+
+DEFAULT_WAIT_TIMEOUT = 300.0
+_AGE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_SHOWN = 10
+
+
+# --------------------------------------------------------------------------- resolving
+
+
+def resolve(
+    registry: Registry, name: str, *, endpoint: str | None = None, system_ok: bool = False
+) -> Voice:
+    """A voice id or a registry prefix -> the :class:`Voice` it names (nothing is sent).
+
+    An exact id the registry knows wins; then a prefix matching one live voice of ``endpoint``
+    (a voice rejected in review is only chosen when it is the prefix's only voice); then an id
+    the registry does not know but whose model can be read from it. With ``system_ok`` any
+    other name is taken as a system voice (no model bound). Else :class:`UnknownVoiceError`,
+    or :class:`AmbiguousVoiceError` for a prefix with several voices.
+    """
+    text = name.strip() if isinstance(name, str) else ""
+    if not text:
+        raise InvalidRequestError("missing voice: pass a voice id or a prefix", field="voice")
+    record = registry.get(text)
+    if record is not None:
+        return Voice.from_record(record)
+    candidates = registry.list(endpoint=endpoint, prefix=text)
+    usable = [r for r in candidates if r.status != VoiceStatus.UNDEPLOYED]
+    if len(usable) == 1 or len(candidates) == 1:
+        return Voice.from_record((usable or candidates)[0])
+    if candidates:
+        many = usable or candidates
+        shown = ", ".join(r.voice_id for r in many[:_SHOWN])
+        raise AmbiguousVoiceError(
+            f"prefix {text!r} matches {len(many)} voices: {shown}"
+            + (" …" if len(many) > _SHOWN else ""),
+            field="voice",
+            value=text,
+            hint=f"pass the full voice id (see `cosyvoice-clone voices list --prefix {text}`)",
+        )
+    model, prefix = split_voice_id(text)
+    if model is not None:
+        return Voice(voice_id=text, target_model=model, prefix=prefix)
+    if system_ok:
+        return Voice(voice_id=text)
+    raise UnknownVoiceError(
+        f"unknown voice {text!r}: not a voice id (voice ids start with a target model, e.g. "
+        "cosyvoice-v3.5-plus-PREFIX-…) and no registered voice has this prefix",
+        field="voice",
+        value=text,
+        hint="`cosyvoice-clone voices list` shows your voices, `voices sync` registers the ones "
+        "created elsewhere; a system voice needs the model (--model)",
+    )
+
+
+def deleted_error(voice_id: str, when: str | None = None) -> VoiceDeletedError:
+    """The refusal for a voice known to be deleted."""
+    return VoiceDeletedError(
+        f"voice {voice_id} was deleted"
+        + (f" (the registry noted it on {when})" if when else "")
+        + "; nothing was sent",
+        field="voice",
+        value=voice_id,
+        hint="`cosyvoice-clone voices list` shows the voices that exist; `voices sync` "
+        "refreshes the registry if you think it is back",
+    )
+
+
+def rejected_error(voice_id: str) -> VoiceRejectedError:
+    """The refusal for a voice rejected in review (UNDEPLOYED)."""
+    return VoiceRejectedError(
+        f"voice {voice_id} was rejected by the service (UNDEPLOYED) and cannot speak",
+        hint="clone again with another sample (`cosyvoice-clone check SAMPLE` first)",
+    )
+
+
+def deploying_error(voice_id: str, status: VoiceStatus | None) -> VoiceDeployingError:
+    """The refusal for a voice that is not OK yet."""
+    return VoiceDeployingError(
+        f"voice {voice_id} is still being deployed ({status or 'status unknown'}); "
+        "it cannot speak yet, nothing was sent",
+        hint="wait until it is OK: run the same `cosyvoice-clone clone ...` again without "
+        "--no-wait (it reuses this voice and waits), or check `cosyvoice-clone voices show "
+        f"{voice_id}`; deploying usually takes under a minute",
+    )
+
+
+def speakable_flow(core: _ClientCore, name: str, model: str | None) -> Flow[tuple[Voice, str]]:
+    """The voice named by ``name`` if it can speak now, and the model to speak with.
+
+    Applies the rules of the module docstring; the only request is one free query for a
+    voice the registry last saw DEPLOYING.
+    """
+    from .synthesis.protocol import check_model, guard_model
+
+    if model is not None:
+        check_model(model)
+    voice = resolve(core.registry, name, endpoint=core.endpoint, system_ok=model is not None)
+    if voice.deleted:
+        raise deleted_error(voice.voice_id, voice.deleted_at)
+    if voice.status is VoiceStatus.UNDEPLOYED:
+        raise rejected_error(voice.voice_id)
+    if voice.status is VoiceStatus.DEPLOYING:
+        try:
+            info = yield from core._enrollment.query(voice.voice_id)
+        except NotFoundError:
+            core.registry.mark_deleted(voice.voice_id)
+            raise deleted_error(voice.voice_id) from None
+        core._observe(info)
+        voice = Voice.from_service(info, core.registry.get(voice.voice_id))
+        if voice.status is VoiceStatus.UNDEPLOYED:
+            raise rejected_error(voice.voice_id)
+        if voice.status is not VoiceStatus.OK:
+            raise deploying_error(voice.voice_id, voice.status)
+    return voice, guard_model(voice.voice_id, model, target_model=voice.target_model)
+
+
+# --------------------------------------------------------------------------- management flows
+
+
+def parse_age(value: str | float | timedelta | None) -> timedelta | None:
+    """``30d``, ``12h``, ``90m``, ``2w``, ``45s`` -> timedelta (a Python number counts as days).
+
+    A string needs a unit (a bare ``5`` could mean anything); the age must be positive and
+    representable. Anything else is an :class:`InvalidRequestError` (exit 2, nothing sent).
+    """
+    if value is None:
+        return None
+
+    def invalid(why: str) -> InvalidRequestError:
+        return InvalidRequestError(
+            f"invalid age {value!r}: {why}",
+            field="older_than",
+            value=value,
+            hint="use a positive number with a unit s, m, h, d or w, e.g. 30d, 12h, 2w",
+        )
+
+    if isinstance(value, timedelta):
+        age = value
+    else:
+        if isinstance(value, bool):
+            raise invalid("not a number")
+        if isinstance(value, (int, float)):
+            amount, unit = float(value), "days"
+        else:
+            text = str(value).strip().lower()
+            if not text or text[-1] not in _AGE_UNITS:
+                raise invalid("a unit is required (s, m, h, d or w)")
+            try:
+                amount = float(text[:-1])
+            except ValueError:
+                raise invalid("not a number with a unit") from None
+            unit = _AGE_UNITS[text[-1]]
+        if not math.isfinite(amount):
+            raise invalid("not a finite number")
+        if amount <= 0:
+            raise invalid("the age must be greater than zero")
+        try:
+            age = timedelta(**{unit: amount})
+        except (OverflowError, ValueError):
+            raise invalid("too large") from None
+    if age <= timedelta(0):
+        raise invalid("the age must be greater than zero")
+    return age
+
+
+def _voice_id(core: _ClientCore, name: str) -> str:
+    return resolve(core.registry, name, endpoint=core.endpoint).voice_id
+
+
+def _merged(core: _ClientCore, info: object) -> Voice:
+    from .enrollment import VoiceInfo
+
+    assert isinstance(info, VoiceInfo)
+    return Voice.from_service(info, core.registry.get(info.voice_id))
+
+
+def list_flow(core: _ClientCore, prefix: str | None) -> Flow[list[Voice]]:
+    """Every voice on the service (all pages), merged with the registry's records."""
+    voices = yield from core._enrollment.list_all(prefix)
+    with core.registry.batch():
+        for info in voices:
+            core._observe(info)
+        return [_merged(core, info) for info in voices]
+
+
+def show_flow(core: _ClientCore, name: str) -> Flow[Voice]:
+    """One voice, asked from the service (a 404 marks it deleted in the registry)."""
+    voice_id = _voice_id(core, name)
+    try:
+        info = yield from core._enrollment.query(voice_id)
+    except NotFoundError:
+        if core.registry.get(voice_id) is not None:
+            core.registry.mark_deleted(voice_id)
+        raise
+    core._observe(info)
+    return _merged(core, info)
+
+
+def delete_flow(core: _ClientCore, name: str) -> Flow[Voice]:
+    """Delete on the service, mark deleted in the registry; the voice as now recorded."""
+    voice_id = _voice_id(core, name)
+    registry = core.registry
+    try:
+        yield from core._enrollment.delete(voice_id)
+    except NotFoundError as err:
+        record = registry.get(voice_id)
+        if record is None:
+            err.message = (
+                f"voice {voice_id} is unknown to the service: already deleted, or never "
+                "created with this key and region (the registry has no record of it)"
+            )
+        elif record.deleted:
+            err.message = (
+                f"voice {voice_id} is already deleted (the registry marks it deleted since "
+                f"{record.deleted_at})"
+            )
+        else:
+            registry.mark_deleted(voice_id)
+            err.message = (
+                f"voice {voice_id} is already gone from the service (deleted elsewhere or "
+                "expired); the registry now marks it deleted"
+            )
+        err.hint = "nothing to delete; `cosyvoice-clone voices list` shows what exists"
+        raise
+    if registry.get(voice_id) is None:
+        registry.observe(voice_id, region=core.region, endpoint=core.endpoint)
+    registry.mark_deleted(voice_id)
+    record = registry.get(voice_id)
+    assert record is not None
+    return Voice.from_record(record)
+
+
+def delete_many_flow(core: _ClientCore, names: Iterable[str]) -> Flow[DeleteReport]:
+    """Delete each voice in turn; a failure is recorded and the others still go."""
+    deleted: list[str] = []
+    failed: list[tuple[str, CosyVoiceCloneError]] = []
+    for name in names:
+        try:
+            voice = yield from delete_flow(core, name)
+        except CosyVoiceCloneError as err:
+            failed.append((name, err))
+        else:
+            deleted.append(voice.voice_id)
+    return DeleteReport(tuple(deleted), tuple(failed))
+
+
+def sync_flow(core: _ClientCore) -> Flow[SyncReport]:
+    """Reconcile the registry with the complete list from the service."""
+    voices = yield from core._enrollment.list_all()
+    return core.registry.sync(
+        ((v.voice_id, v.to_dict()) for v in voices), region=core.region, endpoint=core.endpoint
+    )
+
+
+def prune_plan_flow(
+    core: _ClientCore,
+    *,
+    prefix: str | None,
+    older_than: str | float | timedelta | None,
+    status: str | VoiceStatus | None,
+) -> Flow[list[Voice]]:
+    """The voices a prune with these filters would delete (at least one filter)."""
+    from .enrollment import parse_service_time
+
+    age = parse_age(older_than)
+    wanted: VoiceStatus | None = None
+    if status is not None:
+        try:
+            wanted = VoiceStatus(str(status).strip().upper())
+        except ValueError:
+            allowed = ", ".join(s.value for s in VoiceStatus)
+            raise InvalidRequestError(
+                f"invalid status {status!r}: use one of {allowed}",
+                field="status",
+                value=status,
+            ) from None
+    if prefix is None and age is None and wanted is None:
+        raise InvalidRequestError(
+            "prune needs at least one filter: --prefix, --older-than or --status",
+            field="filter",
+            hint="e.g. `cosyvoice-clone voices prune --older-than 30d --dry-run`",
+        )
+    voices = yield from list_flow(core, prefix)
+    now = datetime.now(timezone.utc)
+    chosen = []
+    for voice in voices:
+        if wanted is not None and voice.status is not wanted:
+            continue
+        if age is not None:
+            created = parse_service_time(voice.gmt_create)
+            if created is None or now - created < age:
+                continue
+        chosen.append(voice)
+    return chosen
+
+
+# --------------------------------------------------------------------------- client faces
+
+
+class Voices:
+    """Voice management on the service and in the registry (``CosyVoice.voices``)."""
+
+    def __init__(self, client: CosyVoice) -> None:
+        self._c = client
+
+    def list(self, prefix: str | None = None) -> builtins.list[Voice]:
+        """Every voice on the service (all pages), merged with what the registry knows."""
+        return self._c._http.run(list_flow(self._c, prefix))
+
+    def show(self, voice: str) -> Voice:
+        """One voice (an id or a registered prefix), as the service describes it now."""
+        return self._c._http.run(show_flow(self._c, voice))
+
+    def update(
+        self,
+        voice: str,
+        sample: str | Path,
+        *,
+        skip_check: bool = False,
+        wait: bool = False,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        on_status: StatusCallback | None = None,
+    ) -> Voice:
+        """Give a voice (an id or a registered prefix) a new sample (a path is uploaded, a URL
+        used as is)."""
+        voice_id = self.lookup(voice)
+        plan = self._c._plan_update(voice_id, sample, skip_check)
+        return self._c._http.run(
+            self._c._update_flow(voice_id, plan, wait=wait, timeout=timeout, on_status=on_status)
+        )
+
+    def delete(self, voice: str) -> Voice:
+        """Delete a voice on the service (frees its slot) and mark it deleted in the registry."""
+        return self._c._http.run(delete_flow(self._c, voice))
+
+    def delete_many(self, voices: Iterable[str]) -> DeleteReport:
+        """Delete several voices; one failing does not stop the others."""
+        return self._c._http.run(delete_many_flow(self._c, voices))
+
+    def prune(
+        self,
+        *,
+        prefix: str | None = None,
+        older_than: str | float | timedelta | None = None,
+        status: str | VoiceStatus | None = None,
+    ) -> DeleteReport:
+        """Delete every voice matching all the filters given (see :meth:`prune_candidates`)."""
+        chosen = self.prune_candidates(prefix=prefix, older_than=older_than, status=status)
+        return self.delete_many(v.voice_id for v in chosen)
+
+    def sync(self) -> SyncReport:
+        """Reconcile the registry with the service (add unknown voices, mark deleted ones)."""
+        return self._c._http.run(sync_flow(self._c))
+
+    def prune_candidates(
+        self,
+        *,
+        prefix: str | None = None,
+        older_than: str | float | timedelta | None = None,
+        status: str | VoiceStatus | None = None,
+    ) -> builtins.list[Voice]:
+        """The voices ``prune`` would delete (nothing is deleted)."""
+        return self._c._http.run(
+            prune_plan_flow(self._c, prefix=prefix, older_than=older_than, status=status)
+        )
+
+    def resolve(self, voice: str) -> Voice:
+        """A voice id or a unique registered prefix -> the :class:`Voice` (nothing sent)."""
+        return resolve(self._c.registry, voice, endpoint=self._c.endpoint)
+
+    def lookup(self, voice: str) -> str:
+        """The voice id named by an id or a registered prefix (see :meth:`resolve`)."""
+        return self.resolve(voice).voice_id
+
+
+class AsyncVoices:
+    """Async voice management (``AsyncCosyVoice.voices``); the same names as :class:`Voices`."""
+
+    def __init__(self, client: AsyncCosyVoice) -> None:
+        self._c = client
+
+    async def list(self, prefix: str | None = None) -> builtins.list[Voice]:
+        """Every voice on the service (all pages), merged with what the registry knows."""
+        return await self._c._http.run(list_flow(self._c, prefix))
+
+    async def show(self, voice: str) -> Voice:
+        """One voice (an id or a registered prefix), as the service describes it now."""
+        return await self._c._http.run(show_flow(self._c, voice))
+
+    async def update(
+        self,
+        voice: str,
+        sample: str | Path,
+        *,
+        skip_check: bool = False,
+        wait: bool = False,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        on_status: StatusCallback | None = None,
+    ) -> Voice:
+        """Give a voice (an id or a registered prefix) a new sample."""
+        voice_id = self.lookup(voice)
+        plan = await asyncio.to_thread(self._c._plan_update, voice_id, sample, skip_check)
+        return await self._c._http.run(
+            self._c._update_flow(voice_id, plan, wait=wait, timeout=timeout, on_status=on_status)
+        )
+
+    async def delete(self, voice: str) -> Voice:
+        """Delete a voice on the service and mark it deleted in the registry."""
+        return await self._c._http.run(delete_flow(self._c, voice))
+
+    async def delete_many(self, voices: Iterable[str]) -> DeleteReport:
+        """Delete several voices; one failing does not stop the others."""
+        return await self._c._http.run(delete_many_flow(self._c, voices))
+
+    async def prune(
+        self,
+        *,
+        prefix: str | None = None,
+        older_than: str | float | timedelta | None = None,
+        status: str | VoiceStatus | None = None,
+    ) -> DeleteReport:
+        """Delete every voice matching all the filters given (see :meth:`prune_candidates`)."""
+        chosen = await self.prune_candidates(prefix=prefix, older_than=older_than, status=status)
+        return await self.delete_many([v.voice_id for v in chosen])
+
+    async def sync(self) -> SyncReport:
+        """Reconcile the registry with the service."""
+        return await self._c._http.run(sync_flow(self._c))
+
+    async def prune_candidates(
+        self,
+        *,
+        prefix: str | None = None,
+        older_than: str | float | timedelta | None = None,
+        status: str | VoiceStatus | None = None,
+    ) -> builtins.list[Voice]:
+        """The voices ``prune`` would delete (nothing is deleted)."""
+        return await self._c._http.run(
+            prune_plan_flow(self._c, prefix=prefix, older_than=older_than, status=status)
+        )
+
+    def resolve(self, voice: str) -> Voice:
+        """A voice id or a unique registered prefix -> the :class:`Voice` (nothing sent)."""
+        return resolve(self._c.registry, voice, endpoint=self._c.endpoint)
+
+    def lookup(self, voice: str) -> str:
+        """The voice id named by an id or a registered prefix (see :meth:`resolve`)."""
+        return self.resolve(voice).voice_id
+
+
+__all__ = [
+    "AsyncVoices",
+    "Voices",
+    "deleted_error",
+    "parse_age",
+    "resolve",
+    "speakable_flow",
+]

@@ -1,0 +1,123 @@
+"""One speak path: the same ten bad or edge inputs give the same error from the library, the CLI
+and the MCP server (against the emulator on loopback; nothing is mocked)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cosyvoice_clone import CosyVoice, CosyVoiceCloneError
+from cosyvoice_clone.config import Settings
+from cosyvoice_clone.emulator.server import RunningEmulator
+
+pytest.importorskip("mcp")
+
+MODEL = "cosyvoice-v3.5-plus"
+
+
+def _voices(emulator: RunningEmulator) -> dict[str, str]:
+    """Voices in every state, made through the library against the emulator."""
+    sample = emulator.sample_url()
+    ids: dict[str, str] = {}
+    with CosyVoice() as client:
+        ids["ok"] = client.clone(prefix="ok", sample=sample, wait=True, skip_check=True).voice_id
+        gone = client.clone(prefix="gone", sample=sample, wait=True, skip_check=True)
+        client.voices.delete(gone.voice_id)
+        ids["gone"] = gone.voice_id
+        for twin in range(2):
+            client.clone(
+                prefix="twin", sample=sample, wait=True, skip_check=True, force=twin > 0
+            )
+        emulator.set_deploy_delay(3600)
+        ids["rej"] = client.clone(prefix="rej", sample=sample, skip_check=True).voice_id
+        emulator.settle(ids["rej"], status="UNDEPLOYED")
+        client.voices.show(ids["rej"])  # the registry learns it was rejected
+        ids["dep"] = client.clone(prefix="dep", sample=sample, skip_check=True).voice_id
+    return ids
+
+
+def _cases(ids: dict[str, str], tmp: Path) -> list[tuple[str, dict[str, Any], str]]:
+    """(name, speak arguments, expected error code)."""
+    blocker = tmp / "a-file"
+    blocker.write_text("not a folder\n")
+    out = str(tmp / "speech" / "out.wav")
+    return [
+        ("deleted voice", {"voice": ids["gone"], "text": "Hi.", "out": out}, "voice_deleted"),
+        ("UNDEPLOYED voice", {"voice": ids["rej"], "text": "Hi.", "out": out}, "voice_rejected"),
+        ("DEPLOYING voice", {"voice": ids["dep"], "text": "Hi.", "out": out}, "voice_deploying"),
+        (
+            "model mismatch",
+            {"voice": ids["ok"], "text": "Hi.", "out": out, "model": "cosyvoice-v2"},
+            "model_mismatch",
+        ),
+        ("ambiguous prefix", {"voice": "twin", "text": "Hi.", "out": out}, "ambiguous_voice"),
+        ("unknown prefix", {"voice": "nobody", "text": "Hi.", "out": out}, "unknown_voice"),
+        (
+            "unwritable output",
+            {"voice": ids["ok"], "text": "Hi.", "out": str(blocker / "out.wav")},
+            "invalid_request",
+        ),
+        ("empty text", {"voice": ids["ok"], "text": "   ", "out": out}, "invalid_request"),
+        (
+            "bad format",
+            {"voice": ids["ok"], "text": "Hi.", "out": out, "format": "flac"},
+            "invalid_request",
+        ),
+        (
+            "system voice without a model",
+            {"voice": "longxiaochun", "text": "Hi.", "out": out},
+            "unknown_voice",
+        ),
+    ]
+
+
+def _library(args: dict[str, Any]) -> tuple[str, int]:
+    fields = {k: v for k, v in args.items() if k not in ("voice", "text", "out")}
+    with CosyVoice() as client:
+        try:
+            client.speak(args["text"], args["out"], voice=args["voice"], **fields)
+        except CosyVoiceCloneError as err:
+            return err.code, err.exit_code
+    raise AssertionError(f"the library spoke {args}")
+
+
+def _cli(cli: Any, args: dict[str, Any]) -> tuple[str, int]:
+    argv = ["--json", "speak", "--voice", args["voice"], "--text", args["text"]]
+    argv += ["--out", args["out"]]
+    for name in ("model", "format"):
+        if name in args:
+            argv += [f"--{name}", args[name]]
+    result = cli(*argv)
+    assert result.exit_code != 0, result.stdout
+    return result.json()["error"]["code"], result.exit_code
+
+
+async def _mcp(calls: list[dict[str, Any]]) -> list[str]:
+    from mcp import Client
+
+    from cosyvoice_clone.mcp import build_server
+
+    codes = []
+    async with Client(build_server(Settings.resolve())) as client:
+        for args in calls:
+            result = await client.call_tool("synthesize", args)
+            assert result.is_error, args
+            codes.append(result.structured_content["error"]["code"])
+    return codes
+
+
+def test_the_same_bad_inputs_fail_the_same_way_everywhere(
+    cosyvoice_emulator_env: RunningEmulator, cli: Any, tmp_path: Path
+) -> None:
+    cases = _cases(_voices(cosyvoice_emulator_env), tmp_path)
+    assert not (tmp_path / "output").exists()  # a plain CosyVoice() writes no evidence files
+    mcp_codes = asyncio.run(_mcp([args for _, args, _ in cases]))
+    for (name, args, expected), from_mcp in zip(cases, mcp_codes, strict=True):
+        code, exit_code = _library(args)
+        assert code == expected, name
+        assert _cli(cli, args) == (code, exit_code), name
+        assert from_mcp == expected, name
+    assert not (tmp_path / "speech").exists()  # nothing was written, no folder created
