@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 DEFAULT_TTL = 300.0
 """Seconds a claim lasts without a refresh (an upload plus a create with its retries)."""
@@ -31,7 +31,13 @@ S = TypeVar("S")
 T = TypeVar("T")
 
 
-def create_claims_table(db: sqlite3.Connection) -> None:
+class Database(Protocol):
+    """What claims need of a connection (``sqlite3.Connection`` or the registry's)."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> sqlite3.Cursor: ...
+
+
+def create_claims_table(db: Database) -> None:
     """The ``clone_claims`` table (a registry migration)."""
     db.execute(
         """
@@ -93,7 +99,7 @@ class ClaimBoard:
 
     def __init__(
         self,
-        db: sqlite3.Connection,
+        db: Database,
         lock: threading.RLock | None = None,
         *,
         ttl: float = DEFAULT_TTL,
@@ -205,6 +211,7 @@ __all__ = [
     "Claim",
     "ClaimBoard",
     "ClaimOwner",
+    "Database",
     "create_claims_table",
     "process_alive",
 ]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -34,6 +35,7 @@ import httpx
 
 from . import catalog
 from .catalog import VoiceStatus
+from .claims import Claim
 from .config import Settings
 from .enrollment import (
     CreateResult,
@@ -61,6 +63,7 @@ from .http import (
     NotGiven,
     RetryCallback,
     RetryPolicy,
+    Sleep,
 )
 from .models import CloneResult, SpeechResult, Voice, parse_status
 from .registry import Registry, VoiceRecord, dedupe_key, endpoint_id
@@ -88,6 +91,7 @@ class _Plan:
     warnings: tuple[str, ...]
     check: dict[str, Any] | None
     reusable: VoiceRecord | None
+    force: bool = False
 
 
 class _ClientCore:
@@ -188,7 +192,7 @@ class _ClientCore:
             sample_url=url,
         )
         reusable = None if force else self.registry.find_reusable(key)
-        return _Plan(options, key, source, url, local, tuple(warnings), check, reusable)
+        return _Plan(options, key, source, url, local, tuple(warnings), check, reusable, force)
 
     def _check(
         self, local: LocalSample | None, url: str | None, options: CloneOptions, warnings: list[str]
@@ -306,8 +310,13 @@ class _ClientCore:
         timeout: float,
         on_status: StatusCallback | None,
     ) -> Flow[CloneResult]:
-        """Reuse, or upload + create (+ wait); registers and writes evidence."""
+        """Reuse, or claim + upload + create (+ wait); registers and writes evidence.
+
+        An identical clone in progress in another process (same home) is waited for and its
+        voice reused; one left behind by a killed process is looked for on the service first.
+        """
         registry = self.registry
+        options: dict[str, Any] = {"wait": wait, "timeout": timeout, "on_status": on_status}
         notes: list[str] = []
         if plan.reusable is not None:
             existing = plan.reusable
@@ -339,19 +348,20 @@ class _ClientCore:
                     status=current,
                     warnings=tuple(notes),
                 )
-        url = plan.sample_url
-        if plan.local is not None:
-            url = yield from upload_flow(plan.local)
-        assert url is not None
-        request = plan.options.with_sample(url)
-        known = registry.known_ids(prefix=request.prefix, endpoint=self.endpoint)
+        claim: Claim | None = None
+        if not plan.force:  # one create per identical clone, across processes too
+            claim, found = yield from registry.claims.claim_or_wait(
+                plan.key, lambda: registry.find_reusable(plan.key), Sleep
+            )
+            if found is not None:
+                return (yield from self._clone_flow(replace(plan, reusable=found), **options))
         try:
-            created = yield from self._enrollment.create(request, known=known)
-        except CosyVoiceCloneError as err:
-            self._evidence(request, None, {"error": err.to_dict()}, [])
-            raise
+            request, created = yield from self._create_flow(plan, claim)
+            record = self._register_created(plan, request, created, notes)
+        finally:
+            if claim is not None:
+                registry.claims.release(claim)
         response = created.response
-        record = self._register_created(plan, request, created, notes)
         extra: dict[str, Any] = {
             "reused": False,
             "adopted": created.adopted,
@@ -373,6 +383,40 @@ class _ClientCore:
             status=status,
             warnings=tuple(notes),
         )
+
+    def _create_flow(
+        self, plan: _Plan, claim: Claim | None
+    ) -> Flow[tuple[CloneRequest, CreateResult]]:
+        """Adopt what a dead claim owner created, or upload and create (noting the sample URL in
+        the claim first, so that a process taking over after us can recognise the voice)."""
+        known = self.registry.known_ids(prefix=plan.options.prefix, endpoint=self.endpoint)
+        previous = claim.previous if claim is not None else None
+        if previous is not None and previous.sample_url:
+            request = plan.options.with_sample(previous.sample_url)
+            orphan, list_rid = yield from self._enrollment._reconcile(
+                request, previous.started_at, time.time(), known
+            )
+            if orphan is not None:
+                adopted = CreateResult(
+                    CloneResponse(voice_id=orphan.voice_id),
+                    adopted=True,
+                    attempts=0,
+                    reconcile_request_id=list_rid,
+                )
+                return request, adopted
+        url = plan.sample_url
+        if plan.local is not None:
+            url = yield from upload_flow(plan.local)
+        assert url is not None
+        request = plan.options.with_sample(url)
+        if claim is not None:
+            self.registry.claims.note(claim, url)
+        try:
+            created = yield from self._enrollment.create(request, known=known)
+        except CosyVoiceCloneError as err:
+            self._evidence(request, None, {"error": err.to_dict()}, [])
+            raise
+        return request, created
 
     def _register_created(
         self, plan: _Plan, request: CloneRequest, created: CreateResult, notes: list[str]

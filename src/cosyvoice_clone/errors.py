@@ -9,6 +9,7 @@
     │   └── SampleUnreadableError            a local sample can't be read or decoded
     ├── SampleRejectedError                  exit 2, the local check failed the sample
     ├── ConfigError                          exit 2, settings that can't work (unknown region ...)
+    │   └── RegistryError                    the registry file is damaged, newer, or stays locked
     ├── MissingCredentialsError              exit 3, no API key anywhere
     ├── TransportError                       exit 6, the service could not be reached
     │   └── OperationTimeoutError            exit 5, something took longer than allowed
@@ -147,6 +148,13 @@ class ConfigError(CosyVoiceCloneError):
 
     code = "config"
     exit_code = 2
+
+
+class RegistryError(ConfigError):
+    """The voice registry can't be used: a damaged file, one from a newer version, or one that
+    another process keeps locked. The file is left exactly as it was."""
+
+    code = "registry"
 
 
 class MissingCredentialsError(CosyVoiceCloneError):

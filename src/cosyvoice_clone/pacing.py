@@ -219,9 +219,7 @@ _BUDGETS: dict[tuple[str, int, float], SharedBudget] = {}
 _BUDGETS_LOCK = threading.Lock()
 
 
-def shared_budget(
-    home: Path | str | None, name: str, *, limit: int, window: float
-) -> SharedBudget:
+def shared_budget(home: Path | str | None, name: str, *, limit: int, window: float) -> SharedBudget:
     """The process-wide budget ``name`` in ``home`` (in memory only when ``home`` is None).
 
     One object per (file, limit, window) per process, so its threads and its processes' peers

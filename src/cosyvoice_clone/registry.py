@@ -21,6 +21,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -30,7 +31,8 @@ from typing import Any
 
 from . import catalog
 from .catalog import VoiceStatus
-from .errors import ConfigError
+from .claims import ClaimBoard, Database, create_claims_table
+from .errors import ConfigError, RegistryError
 from .models import SyncReport
 
 REGISTRY_FILE = "registry.sqlite3"
@@ -42,7 +44,7 @@ DELETED_MARK = "DELETED"
 not a service status."""
 
 
-def _create_voices(db: sqlite3.Connection) -> None:
+def _create_voices(db: Database) -> None:
     """1: the voices table and its lookup indexes."""
     db.execute(
         """
@@ -74,7 +76,15 @@ def _create_voices(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX voices_prefix ON voices (prefix)")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_voices,)
+def _create_clone_claims(db: Database) -> None:
+    """2: clones in progress, one row per dedupe key (see :mod:`cosyvoice_clone.claims`)."""
+    create_claims_table(db)
+
+
+MIGRATIONS: tuple[Callable[[Database], None], ...] = (
+    _create_voices,
+    _create_clone_claims,
+)
 """The schema's history, oldest first; migration N is ``MIGRATIONS[N - 1]``. Append only."""
 
 
@@ -166,6 +176,59 @@ def _row(row: sqlite3.Row) -> VoiceRecord:
     return VoiceRecord(**values)
 
 
+BUSY_TIMEOUT = 10.0
+"""Seconds SQLite waits for another process's write lock, per attempt."""
+BUSY_ATTEMPTS = 3
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+class _Db:
+    """The registry's connection: waits out other writers (a busy timeout, then retries) and
+    turns a damaged file into one :class:`RegistryError`; nothing is ever rewritten."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.in_transaction
+
+    def execute(self, sql: str, params: Iterable[Any] = (), /) -> sqlite3.Cursor:
+        for attempt in range(1, BUSY_ATTEMPTS + 1):
+            try:
+                return self.conn.execute(sql, tuple(params))
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc):
+                    raise damaged(self.path, exc) from None
+                if attempt == BUSY_ATTEMPTS:
+                    raise RegistryError(
+                        f"the voice registry {self.path} stayed locked by another process for "
+                        f"{BUSY_TIMEOUT * BUSY_ATTEMPTS:g} s",
+                        hint="another cosyvoice-clone is writing to it; try again when it is done",
+                    ) from None
+                time.sleep(0.05 * attempt)
+            except sqlite3.DatabaseError as exc:
+                raise damaged(self.path, exc) from None
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def damaged(path: Path, exc: Exception) -> RegistryError:
+    """The one error for a registry file SQLite can't read."""
+    return RegistryError(
+        f"the voice registry {path} is unreadable ({exc}); it was left untouched",
+        hint=f"move it away (`mv {path} {path}.bad`); `cosyvoice-clone voices sync` "
+        "rebuilds what the service knows",
+    )
+
+
 class Registry:
     """The SQLite voice registry in ``home`` (created on first use, mode 0600)."""
 
@@ -177,34 +240,41 @@ class Registry:
             if not self.path.exists():
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
             os.chmod(self.path, 0o600)
-            self._db = sqlite3.connect(
-                self.path, timeout=10.0, isolation_level=None, check_same_thread=False
+            conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
             )
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(
                 f"cannot open the voice registry {self.path}: {exc}",
                 hint="check --home / COSYVOICE_CLONE_HOME points at a writable directory",
             ) from None
-        self._db.row_factory = sqlite3.Row
+        conn.row_factory = sqlite3.Row
+        self._db = _Db(conn, self.path)
         self._lock = threading.RLock()
         try:
+            self._db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+            self._check_header()
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA busy_timeout=10000")
             self._db.execute("PRAGMA synchronous=NORMAL")  # durable enough in WAL mode
             self._migrate()
-        except sqlite3.DatabaseError as exc:
-            self._db.close()
-            raise ConfigError(
-                f"the voice registry {self.path} is unreadable: {exc}",
-                hint="move the file away; `cosyvoice-clone voices sync` rebuilds what the "
-                "service knows",
-            ) from None
+        except BaseException:
+            conn.close()
+            raise
+        self.claims = ClaimBoard(self._db, self._lock)
+        """Clones in progress, shared by every process using this home."""
         for suffix in ("-wal", "-shm"):
             extra = Path(f"{self.path}{suffix}")
             if extra.exists():
                 os.chmod(extra, 0o600)
 
     # -- plumbing -----------------------------------------------------------------------------
+
+    def _check_header(self) -> None:
+        """Refuse a file that is not an SQLite database before anything writes to it."""
+        with open(self.path, "rb") as handle:
+            header = handle.read(16)
+        if header and header != b"SQLite format 3\x00":
+            raise damaged(self.path, ValueError("not an SQLite database"))
 
     def _migrate(self) -> None:
         with self._lock:
@@ -213,6 +283,15 @@ class Registry:
                 "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
             )
             done = {r[0] for r in self._db.execute("SELECT version FROM schema_migrations")}
+            newest = max(done, default=0)
+            if newest > len(MIGRATIONS):
+                raise RegistryError(
+                    f"the voice registry {self.path} was written by a newer cosyvoice-clone "
+                    f"(schema {newest}; this version knows up to {len(MIGRATIONS)}); it was "
+                    "left untouched",
+                    hint="upgrade cosyvoice-clone (`pip install -U cosyvoice-clone`), or use "
+                    "another --home",
+                )
             for version, migration in enumerate(MIGRATIONS, start=1):
                 if version in done:
                     continue
