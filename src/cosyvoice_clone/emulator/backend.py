@@ -109,6 +109,9 @@ class EmulatorConfig:
 
     deploy_delay: float = 0.0
     """Seconds a new (or updated) voice stays DEPLOYING before it becomes OK."""
+    create_delay: float = 0.0
+    """Seconds ``create_voice`` waits after storing the voice before it answers (a window in
+    which a test can kill the client: the voice exists, the client doesn't know it yet)."""
     first_audio_latency: float = 0.0
     """Seconds between run-task and the first audio frame."""
     rtf: float = 0.0
@@ -152,6 +155,7 @@ class EmulatorConfig:
 
 
 _FLOAT_SETTINGS = {
+    "create_delay",
     "deploy_delay",
     "first_audio_latency",
     "rtf",
@@ -437,13 +441,16 @@ class Backend:
             self.counters[name] = self.counters.get(name, 0) + 1
 
     def record(self, endpoint: str, entry: dict[str, Any]) -> None:
-        """Keep what a client sent to ``endpoint`` (the last ``RECORD_LIMIT`` per endpoint)."""
+        """Keep what a client sent to ``endpoint`` (the last ``RECORD_LIMIT`` per endpoint),
+        stamped with ``received_at`` (epoch seconds)."""
+        stamped = {**entry, "received_at": time.time()}
         with self._lock:
-            self._recorded.setdefault(endpoint, deque(maxlen=RECORD_LIMIT)).append(entry)
+            self._recorded.setdefault(endpoint, deque(maxlen=RECORD_LIMIT)).append(stamped)
 
     def recorded(self, endpoint: str | None = None) -> dict[str, list[dict[str, Any]]]:
         """What clients sent, per endpoint, oldest first (``enrollment``, ``http_synthesis``,
-        ``upload_policy``, ``websocket``): JSON bodies and headers without credentials."""
+        ``upload_policy``, ``websocket``): JSON bodies and headers without credentials, and when
+        each arrived (``received_at``)."""
         with self._lock:
             return {
                 name: list(entries)

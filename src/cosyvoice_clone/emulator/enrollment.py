@@ -15,6 +15,8 @@ Documented refusals of malformed requests (all JSON bodies ``{"request_id", "cod
 
 from __future__ import annotations
 
+import asyncio
+
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -111,6 +113,8 @@ async def _create_voice(ctx: _Context, data: dict[str, Any]) -> dict[str, Any]:
         pitch_hz=pitch,
         language_hint=hint,
     )
+    if backend.config.create_delay > 0:
+        await asyncio.sleep(backend.config.create_delay)
     if backend.fault("drop_after_commit"):
         backend.count("fault:drop_after_commit")
         raise DropConnection(voice.voice_id)
