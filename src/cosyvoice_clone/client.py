@@ -574,6 +574,7 @@ def _client_kwargs(
         "rate_limit": DEFAULT_RATE_LIMIT if isinstance(rate_limit, NotGiven) else rate_limit,
         "region": settings.region,
         "timeout": timeout,
+        "pacing_home": settings.home,  # the account's limits, shared by processes of this home
     }
 
 

@@ -29,11 +29,11 @@ import json
 import logging
 import os
 import random
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -51,6 +51,7 @@ from .errors import (
     TransportError,
     api_error,
 )
+from .pacing import pacing_budget
 
 logger = logging.getLogger("cosyvoice_clone.http")
 
@@ -261,31 +262,34 @@ NOT_GIVEN = NotGiven()
 class Pacer:
     """Spaces requests to at most ``rate`` per second (thread-safe; no I/O).
 
-    ``clock`` (seconds, monotonic) is injectable so tests can drive time by hand.
+    With a ``home``, the slots are shared by every process using that home (the limit is the
+    account's, see :mod:`cosyvoice_clone.pacing`). ``clock`` (seconds) is injectable so tests
+    can drive time by hand.
     """
 
-    def __init__(self, rate: float | None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float | None,
+        clock: Callable[[], float] | None = None,
+        *,
+        home: Path | None = None,
+        name: str = "enrollment",
+    ) -> None:
         self.interval = 1.0 / rate if rate else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-        self._clock = clock
+        self.budget = (
+            pacing_budget(1, self.interval, home=home, name=name, clock=clock)
+            if self.interval
+            else None
+        )
 
     def reserve(self) -> float:
         """Claim the next slot; returns how long to wait before using it."""
-        if not self.interval:
-            return 0.0
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-            return slot - now
+        return self.budget.reserve() if self.budget is not None else 0.0
 
     def push_back(self, seconds: float) -> None:
         """After a 429: make every caller wait at least ``seconds`` from now."""
-        if not self.interval:
-            return
-        with self._lock:
-            self._next = max(self._next, self._clock() + seconds)
+        if self.budget is not None:
+            self.budget.push_back(seconds)
 
 
 class _HttpCore:
@@ -301,12 +305,14 @@ class _HttpCore:
         rate_limit: float | None = None,
         region: str | None = None,
         user_agent: str | None = None,
+        pacing_home: Path | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self.workspace = workspace
         self.retry = retry or RetryPolicy.from_env()
-        self.pacer = Pacer(rate_limit)
+        host = urlsplit(self.base_url).hostname or self.base_url
+        self.pacer = Pacer(rate_limit, home=pacing_home, name=f"enrollment:{host}")
         self.region = region
         self.user_agent = user_agent or USER_AGENT
         self.stats = HttpStats()
@@ -575,6 +581,7 @@ class HttpClient(_HttpCore):
         region: str | None = None,
         transport: httpx.BaseTransport | None = None,
         user_agent: str | None = None,
+        pacing_home: Path | None = None,
     ) -> None:
         super().__init__(
             base_url,
@@ -584,6 +591,7 @@ class HttpClient(_HttpCore):
             rate_limit=rate_limit,
             region=region,
             user_agent=user_agent,
+            pacing_home=pacing_home,
         )
         self._client = httpx.Client(
             timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
@@ -662,6 +670,7 @@ class AsyncHttpClient(_HttpCore):
         transport: httpx.AsyncBaseTransport | None = None,
         user_agent: str | None = None,
         max_connections: int = 20,
+        pacing_home: Path | None = None,
     ) -> None:
         super().__init__(
             base_url,
@@ -671,6 +680,7 @@ class AsyncHttpClient(_HttpCore):
             rate_limit=rate_limit,
             region=region,
             user_agent=user_agent,
+            pacing_home=pacing_home,
         )
         self._client = httpx.AsyncClient(
             timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,

@@ -234,4 +234,30 @@ def shared_budget(home: Path | str | None, name: str, *, limit: int, window: flo
         return budget
 
 
-__all__ = ["HORIZON", "PACING_DIR", "SharedBudget", "bucket_path", "shared_budget"]
+def pacing_budget(
+    limit: int,
+    window: float,
+    *,
+    home: Path | str | None,
+    name: str,
+    clock: Callable[[], float] | None = None,
+) -> SharedBudget:
+    """A budget for one limit: shared through ``home`` when given, else this caller's own.
+
+    With ``home`` and the real clock this is :func:`shared_budget` (one per process); an
+    injected ``clock`` always gets a fresh object (tests drive its time by hand).
+    """
+    if home is not None and clock is None:
+        return shared_budget(home, name, limit=limit, window=window)
+    path = bucket_path(home, name) if home is not None else None
+    return SharedBudget(limit, window, path=path, clock=clock or time.time)
+
+
+__all__ = [
+    "HORIZON",
+    "PACING_DIR",
+    "SharedBudget",
+    "bucket_path",
+    "pacing_budget",
+    "shared_budget",
+]

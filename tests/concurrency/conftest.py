@@ -14,7 +14,7 @@ import pytest
 
 from cosyvoice_clone.emulator.server import RunningEmulator
 
-SAMPLE = Path(__file__).resolve().parents[2] / "src" / "cosyvoice_clone" / "data" / "reference_en.wav"
+SAMPLE = Path(__file__).resolve().parents[2] / "src/cosyvoice_clone/data/reference_en.wav"
 
 
 class Processes:

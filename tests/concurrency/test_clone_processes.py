@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 from conftest import Processes
-
 from cosyvoice_clone.emulator.server import RunningEmulator
 from cosyvoice_clone.registry import Registry
 

@@ -16,7 +16,6 @@ Documented refusals of malformed requests (all JSON bodies ``{"request_id", "cod
 from __future__ import annotations
 
 import asyncio
-
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 

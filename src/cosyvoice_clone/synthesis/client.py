@@ -26,7 +26,6 @@ import logging
 import tempfile
 import threading
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +42,7 @@ from ..errors import (
     api_error,
 )
 from ..models import SpeechResult
+from ..pacing import SharedBudget, bucket_path
 from . import text as textmod
 from .output import (
     AudioWriter,
@@ -80,12 +80,13 @@ T = TypeVar("T")
 # --------------------------------------------------------------------------- pacing
 
 
-class SubmissionLimiter:
+class SubmissionLimiter(SharedBudget):
     """At most ``per_second`` task submissions in any ``window`` seconds (thread-safe).
 
     Slots are reserved, so concurrent tasks of one process (and of several event loops) share
-    the budget; ``margin`` keeps us clear of the service's own one-second window. ``clock``
-    (monotonic seconds) is injectable so tests can drive time by hand.
+    the budget; with a ``path`` (see :func:`submission_limiter`) the processes sharing a home
+    share it too. ``margin`` keeps us clear of the service's own one-second window. ``clock``
+    (seconds) is injectable so tests can drive time by hand.
     """
 
     def __init__(
@@ -93,47 +94,36 @@ class SubmissionLimiter:
         per_second: float,
         window: float = 1.0,
         margin: float = 0.05,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
+        *,
+        path: Path | None = None,
     ) -> None:
-        self.limit = max(1, int(per_second))
-        self.window = window + margin
-        self._lock = threading.Lock()
-        self._slots: deque[float] = deque()
-        self._clock = clock
-
-    def reserve(self) -> float:
-        """Reserve the next slot; return how long to wait for it."""
-        with self._lock:
-            now = self._clock()
-            while self._slots and self._slots[0] <= now - self.window:
-                self._slots.popleft()
-            full = len(self._slots) >= self.limit
-            at = self._slots[-self.limit] + self.window if full else now
-            # Keep the deque sorted and bounded to what matters.
-            self._slots.append(max(at, self._slots[-1] if self._slots else at))
-            while len(self._slots) > self.limit * 4:
-                self._slots.popleft()
-            return max(0.0, self._slots[-1] - now)
-
-    async def wait(self) -> None:
-        """Wait for a submission slot."""
-        delay = self.reserve()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        super().__init__(
+            max(1, int(per_second)),
+            window + margin,
+            path=path,
+            clock=clock or (time.time if path is not None else time.monotonic),
+        )
 
 
-_LIMITERS: dict[tuple[str, str, float], SubmissionLimiter] = {}
+_LIMITERS: dict[tuple[str, str, float, str], SubmissionLimiter] = {}
 _LIMITERS_LOCK = threading.Lock()
 
 
-def submission_limiter(url: str, model: str, per_second: float | None) -> SubmissionLimiter | None:
-    """The process-wide limiter for ``model`` at ``url`` (``None``: no pacing)."""
+def submission_limiter(
+    url: str, model: str, per_second: float | None, home: Path | None = None
+) -> SubmissionLimiter | None:
+    """The process-wide limiter for ``model`` at ``url`` (``None``: no pacing); with a ``home``,
+    shared by every process using it (the limit is the account's)."""
     if per_second is None:
         return None
+    path = None
+    if home is not None:
+        path = bucket_path(home, f"synthesis:{urlsplit(url).hostname or url}:{model}")
     with _LIMITERS_LOCK:
-        key = (url, model, per_second)
+        key = (url, model, per_second, str(path))
         if key not in _LIMITERS:
-            _LIMITERS[key] = SubmissionLimiter(per_second)
+            _LIMITERS[key] = SubmissionLimiter(per_second, path=path)
         return _LIMITERS[key]
 
 
@@ -158,6 +148,8 @@ class Endpoint:
     start_timeout: float = 10.0
     event_timeout: float = 60.0
     tasks_per_second: float | None = catalog.SYNTHESIS_TASKS_PER_SECOND_PER_MODEL
+    pacing_home: Path | None = None
+    """Where the submission budget is shared with other processes (``None``: this one only)."""
 
     def headers(self) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self.api_key}", "X-DashScope-SDK-Client": USER_AGENT}
@@ -576,6 +568,7 @@ class AsyncSynthesizer:
         start_timeout: float = 10.0,
         event_timeout: float = 60.0,
         tasks_per_second: float | None = catalog.SYNTHESIS_TASKS_PER_SECOND_PER_MODEL,
+        pacing_home: Path | None = None,
     ) -> None:
         self.endpoint = Endpoint(
             url=websocket_url,
@@ -585,11 +578,13 @@ class AsyncSynthesizer:
             start_timeout=start_timeout,
             event_timeout=event_timeout,
             tasks_per_second=tasks_per_second,
+            pacing_home=pacing_home,
         )
 
     @classmethod
     def from_settings(cls, settings: Any, **kwargs: Any) -> AsyncSynthesizer:
         """From resolved :class:`~cosyvoice_clone.config.Settings` (requires a key)."""
+        kwargs.setdefault("pacing_home", settings.home)  # the account's limit, shared by processes
         return cls(
             api_key=settings.require_key(),
             websocket_url=settings.websocket_url,
@@ -634,7 +629,9 @@ class AsyncSynthesizer:
             self.endpoint,
             protocol,
             textmod.split_messages(text),
-            limiter=submission_limiter(self.endpoint.url, model, self.endpoint.tasks_per_second),
+            limiter=submission_limiter(
+                self.endpoint.url, model, self.endpoint.tasks_per_second, self.endpoint.pacing_home
+            ),
         )
 
     async def synthesize(
@@ -733,7 +730,9 @@ class _LongRun:
         self.progress = progress
         self.single = len(parts) == 1
         self.wire_format = options.format if self.single else "pcm"
-        self.limiter = submission_limiter(endpoint.url, model, endpoint.tasks_per_second)
+        self.limiter = submission_limiter(
+            endpoint.url, model, endpoint.tasks_per_second, endpoint.pacing_home
+        )
         self.started_at = time.monotonic()
         self.retried = 0
 
@@ -960,6 +959,7 @@ class Synthesizer:
         start_timeout: float = 10.0,
         event_timeout: float = 60.0,
         tasks_per_second: float | None = catalog.SYNTHESIS_TASKS_PER_SECOND_PER_MODEL,
+        pacing_home: Path | None = None,
     ) -> None:
         self._async = AsyncSynthesizer(
             api_key=api_key,
@@ -969,12 +969,14 @@ class Synthesizer:
             start_timeout=start_timeout,
             event_timeout=event_timeout,
             tasks_per_second=tasks_per_second,
+            pacing_home=pacing_home,
         )
         self.endpoint = self._async.endpoint
 
     @classmethod
     def from_settings(cls, settings: Any, **kwargs: Any) -> Synthesizer:
         """From resolved :class:`~cosyvoice_clone.config.Settings` (requires a key)."""
+        kwargs.setdefault("pacing_home", settings.home)  # the account's limit, shared by processes
         return cls(
             api_key=settings.require_key(),
             websocket_url=settings.websocket_url,

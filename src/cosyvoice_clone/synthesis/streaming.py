@@ -297,7 +297,9 @@ class SpeechChunks:
         self.wire = output_format if len(parts) == 1 and output_format == options.format else "pcm"
         self.concurrency = concurrency
         self.retries = retries
-        self.limiter = submission_limiter(self.endpoint.url, model, self.endpoint.tasks_per_second)
+        self.limiter = submission_limiter(
+            self.endpoint.url, model, self.endpoint.tasks_per_second, self.endpoint.pacing_home
+        )
         self.started_at = time.monotonic()
         self.time_to_first_audio: float | None = None
         self.retried = 0
