@@ -65,6 +65,17 @@ def _reserve(state: _State, now: float, limit: int, window: float) -> float:
     return at
 
 
+def _take(state: _State, now: float, limit: int, window: float) -> float:
+    """Take a slot now if one is free (0.0), else reserve nothing and return the wait."""
+    slots = [s for s in state.slots if s > now - window]
+    free_at = max(state.floor, slots[-limit] + window if len(slots) >= limit else now)
+    if free_at > now:
+        state.slots = slots
+        return free_at - now
+    state.slots = sorted([*slots, now])[-limit:]
+    return 0.0
+
+
 def _sane(state: _State, now: float) -> bool:
     latest = max([state.floor, *state.slots])
     return latest <= now + HORIZON
@@ -183,24 +194,25 @@ class SharedBudget:
             now = self.clock()
             return _reserve(state, now, self.limit, self.window) - now
 
+    def take(self) -> float:
+        """Take a slot if one is free now (returns 0.0); else take nothing and return the
+        seconds until one may be. The slot is stamped when it is really used, so a caller that
+        woke up late never crowds the next window."""
+        with self._state() as state:
+            return _take(state, self.clock(), self.limit, self.window)
+
     def push_back(self, seconds: float) -> None:
         """Nobody gets a slot before ``seconds`` from now (e.g. a 429's ``Retry-After``)."""
         with self._state() as state:
             state.floor = max(state.floor, self.clock() + min(seconds, HORIZON))
 
-    def wait_sync(self) -> float:
-        """Reserve a slot and sleep until it; returns the seconds slept."""
-        delay = self.reserve()
-        if delay > 0:
-            time.sleep(delay)
-        return delay
-
     async def wait(self) -> float:
-        """Reserve a slot and sleep (asynchronously) until it; returns the seconds slept."""
-        delay = self.reserve()
-        if delay > 0:
+        """Sleep (asynchronously) until a slot is free and take it; returns the seconds slept."""
+        slept = 0.0
+        while (delay := self.take()) > 0:
             await asyncio.sleep(delay)
-        return delay
+            slept += delay
+        return slept
 
     def close(self) -> None:
         """Close the file (the budget reopens it when used again)."""

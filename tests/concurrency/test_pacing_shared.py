@@ -103,3 +103,14 @@ def test_processes_sharing_a_file_never_overbook_a_window(tmp_path: Path) -> Non
         assert proc.exitcode == 0
     assert len(slots) == 24
     assert max_in_window(slots, 1.0) <= 3
+
+
+def test_take_stamps_the_slot_when_it_is_used(tmp_path: Path) -> None:
+    now = [0.0]
+    budget = SharedBudget(3, 1.1, path=tmp_path / "t.bucket", clock=lambda: now[0])
+    assert [budget.take() for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert budget.take() == 1.1  # nothing was taken: a late waker is not owed a slot
+    now[0] = 1.5  # it woke up late
+    assert budget.take() == 0.0
+    assert [budget.take(), budget.take()] == [0.0, 0.0]
+    assert budget.take() == 1.1  # the window counts from 1.5, when the slot was really used

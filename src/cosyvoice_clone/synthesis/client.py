@@ -83,8 +83,9 @@ T = TypeVar("T")
 class SubmissionLimiter(SharedBudget):
     """At most ``per_second`` task submissions in any ``window`` seconds (thread-safe).
 
-    Slots are reserved, so concurrent tasks of one process (and of several event loops) share
-    the budget; with a ``path`` (see :func:`submission_limiter`) the processes sharing a home
+    ``wait()`` takes a slot when one is free, stamped with the moment the task is really
+    submitted; concurrent tasks of one process (and of several event loops) share the budget;
+    with a ``path`` (see :func:`submission_limiter`) the processes sharing a home
     share it too. ``margin`` keeps us clear of the service's own one-second window. ``clock``
     (seconds) is injectable so tests can drive time by hand.
     """
@@ -93,7 +94,7 @@ class SubmissionLimiter(SharedBudget):
         self,
         per_second: float,
         window: float = 1.0,
-        margin: float = 0.05,
+        margin: float = 0.1,
         clock: Callable[[], float] | None = None,
         *,
         path: Path | None = None,
