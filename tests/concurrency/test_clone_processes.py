@@ -6,7 +6,8 @@ import signal
 import time
 from pathlib import Path
 
-from conftest import Processes
+from concurrency_helpers import Processes
+
 from cosyvoice_clone.emulator.server import RunningEmulator
 from cosyvoice_clone.registry import Registry
 

@@ -5,16 +5,9 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
+from concurrency_helpers import max_in_window
+
 from cosyvoice_clone.pacing import HORIZON, SharedBudget, bucket_path, shared_budget
-
-
-def max_in_window(times: list[float], window: float) -> int:
-    """The most events that fall in any half-open ``window`` (the emulator's measure)."""
-    ordered = sorted(times)
-    best = 0
-    for i, start in enumerate(ordered):
-        best = max(best, sum(1 for t in ordered[i:] if t < start + window))
-    return best
 
 
 def test_slots_keep_at_most_limit_in_any_window(tmp_path: Path) -> None:

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import soundfile as sf
-from conftest import Processes
-from test_pacing_shared import max_in_window
+from concurrency_helpers import Processes, max_in_window
 
 from cosyvoice_clone.emulator.server import RunningEmulator
 
