@@ -151,8 +151,7 @@ class ConfigError(CosyVoiceCloneError):
 
 
 class RegistryError(ConfigError):
-    """The voice registry can't be used: a damaged file, one from a newer version, or one that
-    another process keeps locked. The file is left exactly as it was."""
+    """The registry file is damaged, from a newer version, or kept locked (left untouched)."""
 
     code = "registry"
 
