@@ -23,7 +23,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _util import EmulatorProcess, print_table
-
 from cosyvoice_clone.pacing import SharedBudget
 
 SAMPLE = Path(__file__).resolve().parents[1] / "src/cosyvoice_clone/data/reference_en.wav"
@@ -72,8 +71,9 @@ def clone_wall(emulator: EmulatorProcess, processes: int, workdir: Path) -> tupl
         "DASHSCOPE_WEBSOCKET_BASE_URL": emulator.websocket_url,
         "DASHSCOPE_REGION": "cn-beijing",
     }
-    command = [sys.executable, "-m", "cosyvoice_clone", "--json", "--home", str(home), "clone",
-               "--prefix", "bench", "--sample", str(SAMPLE), "--skip-check", "--no-wait"]  # fmt: skip
+    command = [sys.executable, "-m", "cosyvoice_clone", "--json", "--home", str(home),
+               "clone", "--prefix", "bench", "--sample", str(SAMPLE), "--skip-check",
+               "--no-wait"]  # fmt: skip
     started = time.perf_counter()
     procs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
              for _ in range(processes)]  # fmt: skip
