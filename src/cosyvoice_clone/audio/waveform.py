@@ -2,8 +2,8 @@
 
 :func:`waveform` reads the arrays a check already measured (:attr:`CheckReport.analysis`) and
 returns plain numbers: a min/max envelope of the first channel, the speech segments, the pauses
-longer than the service allows (the gaps between the check's continuous stretches) and the
-spans where samples sit at full scale (clipping, by the check's own clip level).
+longer than the service allows (the gaps between the check's continuous stretches) and, when
+the check reports clipping, the spans where samples sit at its clip level.
 """
 
 from __future__ import annotations
@@ -78,8 +78,8 @@ def waveform(report: CheckReport, columns: int = 600) -> Waveform:
 
 
 def _clipped_spans(samples: Any, rate: int, report: CheckReport) -> tuple[Span, ...]:
-    if not report.measurements.get("clipped_ratio"):
-        return ()
+    if not any(p.code == "clipping" for p in report.problems):
+        return ()  # a few samples at the peak are not clipping until the check says so
     level = clip_level(float(np.max(np.abs(samples))))
     if level is None:
         return ()

@@ -308,6 +308,7 @@ class Studio:
                     "recommended_s": list(catalog.SAMPLE_RECOMMENDED_SECONDS),
                     "max_s": catalog.SAMPLE_MAX_SECONDS,
                     "min_speech_s": catalog.SAMPLE_MIN_SPEECH_SECONDS,
+                    "max_pause_s": catalog.SAMPLE_MAX_PAUSE_SECONDS,
                 },
                 "formats": [f for f in self.library.formats() if f in CONTENT_TYPES],
             }
