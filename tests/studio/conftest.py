@@ -95,3 +95,9 @@ class Shots:
 @pytest.fixture
 def shots(request: pytest.FixtureRequest) -> Shots:
     return Shots(request.node.name.removeprefix("test_"))
+
+
+@pytest.fixture
+def speech_wav() -> Path:
+    """The shipped speech file the fake microphone plays."""
+    return SPEECH_WAV

@@ -105,8 +105,10 @@ def test_record_check_clone_speak_delete(
         "(() => { const a = document.getElementById('speech-audio');"
         " return a.readyState >= 2 && !a.error && a.duration > 0; })()"
     )
-    page.wait_for_function("!document.getElementById('speech-audio').paused || "
-                           "document.getElementById('speech-audio').ended")
+    page.wait_for_function(  # played to its end in the page
+        "(() => { const a = document.getElementById('speech-audio');"
+        " return a.ended && !a.error && a.currentTime > 1; })()"
+    )
     download = page.locator("#download")
     expect(download).to_be_visible()
     answer = page.request.get(studio_url(server).rstrip("/") + download.get_attribute("href"))
@@ -120,7 +122,7 @@ def test_record_check_clone_speak_delete(
     row = page.locator(f"tr[data-voice='{voice_id}']")
     expect(row).to_contain_text("OK")
     expect(row).to_contain_text("cosyvoice-v3.5-plus")
-    expect(row).to_contain_text(".wav")
+    expect(row).to_contain_text("recording.wav")
     row.get_by_role("button", name="Show").click()
     expect(page.locator("tr.details")).to_contain_text("studio")
     row.get_by_role("button", name="Delete").click()
@@ -168,6 +170,8 @@ def test_bad_sample_is_named_and_refused(
     page.get_by_label("Prefix", exact=True).fill("silent")
     page.get_by_role("button", name="Clone").click()
     expect(page.locator("#err-clone")).to_contain_text("fails the local check")
+    expect(page.locator("#err-clone")).to_contain_text("press Fix")
+    expect(page.locator("#err-clone")).not_to_contain_text("cosyvoice-clone check")
     expect(page.locator("#err-sample")).to_contain_text("the sample is silent")
     assert cosyvoice_emulator.backend.voice_count() == 0
     page.locator("#clone-section").scroll_into_view_if_needed()
@@ -186,3 +190,40 @@ _CANVAS_INK = """(() => {
   for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
   return n;
 })()"""
+
+
+def test_fix_shortens_a_long_pause(
+    page: Any, make_server: Any, shots: Any, tmp_path: Path, speech_wav: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    speech, rate = sf.read(speech_wav, dtype="float32")
+    gap = np.zeros(int(rate * 4.0), dtype=np.float32)
+    paused = tmp_path / "paused.wav"
+    sf.write(paused, np.concatenate([speech[: rate * 6], gap, speech[rate * 6 :]]), rate)
+
+    server = make_server()
+    open_studio(page, server)
+    page.get_by_label("Audio file (WAV, MP3, M4A)").set_input_files(str(paused))
+    page.get_by_role("button", name="Check").click()
+    verdict = page.get_by_role("status")
+    expect(verdict).to_contain_text("a pause of 4")
+    expect(page.locator("#wave-summary")).to_contain_text("1 long pause")
+    page.locator("#check-section").scroll_into_view_if_needed()
+    shots.take(page, "long-pause")
+
+    page.get_by_role("button", name="Fix").click()
+    expect(verdict).to_have_text(re.compile(r"^Fixed sample — (Good to clone|Usable)"))
+    expect(page.locator("#sample-name")).to_have_text("paused.fixed.wav")
+    expect(page.locator("#wave-summary")).to_contain_text("0 long pauses")
+    expect(page.locator("#fix-steps")).to_contain_text("shortened 1 pause(s)")
+    fixed = page.evaluate(
+        "fetch(document.getElementById('sample-audio').src).then(r => r.arrayBuffer())"
+        ".then(b => Array.from(new Uint8Array(b)))"
+    )
+    info = sf.info(io.BytesIO(bytes(fixed)))
+    assert info.samplerate == 24000 and info.subtype == "PCM_16"
+    assert info.duration < len(speech) / rate + 1.0  # the 4 s pause is gone
+    page.locator("#check-section").scroll_into_view_if_needed()
+    shots.take(page, "fixed")
+    shots.publish()

@@ -67,6 +67,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 MAX_UPLOAD_BYTES = 4 * catalog.SAMPLE_MAX_BYTES
 """What the studio accepts from the browser; the check says what the service accepts."""
 _SUFFIX = re.compile(r"^\.[a-z0-9]{1,5}$")
+_SAFE_NAME = re.compile(r"[^\w.-]+")
 _KEPT_SPEECH = 32
 """Finished syntheses kept in memory for replay and download."""
 
@@ -90,8 +91,12 @@ def studio_error(err: CosyVoiceCloneError) -> APIError:
         param = "voice"
     if param == "voice_id":
         param = "voice"
-    return APIError(base.status, str(err), type=base.type, param=param, code=err.code,
-                     headers=base.headers)  # fmt: skip
+    # The library's hints name CLI commands and server paths; the page says what to press.
+    message = err.message
+    if isinstance(err, SampleRejectedError):
+        message += " — press Fix (step 2) to repair it, or record a new sample"
+    return APIError(base.status, message, type=base.type, param=param, code=err.code,
+                    headers=base.headers)  # fmt: skip
 
 
 def _invalid(message: str, param: str, status: int = 400) -> APIError:
@@ -156,19 +161,21 @@ class Sample:
 
 
 class SampleStore:
-    """Samples under ``<home>/studio/samples``, named by their content's hash."""
+    """Samples under ``<home>/studio/samples/<hash of the content>/<the browser's file name>``
+    (the registry shows that name as the voice's sample)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._samples: dict[str, Sample] = {}
 
     def add_bytes(self, data: bytes, filename: str) -> Sample:
-        name = Path(filename or "sample").name or "sample"
-        suffix = Path(name).suffix.lower()
-        suffix = suffix if _SUFFIX.match(suffix) else ".bin"
+        name = _SAFE_NAME.sub("_", Path(filename or "sample").name).strip("._") or "sample"
+        if not _SUFFIX.match(Path(name).suffix.lower()):
+            name += ".bin"
         sample_id = hashlib.sha256(data).hexdigest()[:16]
-        self.root.mkdir(parents=True, exist_ok=True)
-        path = self.root / f"{sample_id}{suffix}"
+        folder = self.root / sample_id
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
         if not path.exists():
             tmp = path.with_suffix(path.suffix + ".part")
             tmp.write_bytes(data)
@@ -181,11 +188,12 @@ class SampleStore:
 
     def fixed_path(self, sample: Sample) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)
-        return self.root / f"{sample.id}.fixed.wav"
+        return self.root / f"{sample.id}.fixing.wav"
 
     def add_fixed(self, original: Sample, path: Path) -> Sample:
         stem = Path(original.name).stem or "sample"
         fixed = self.add_bytes(path.read_bytes(), f"{stem}.fixed.wav")
+        path.unlink(missing_ok=True)
         return self._keep(replace(fixed, fixed_from=original.id))
 
     def get(self, sample_id: str) -> Sample:

@@ -361,6 +361,7 @@ async function cloneVoice(event) {
       $("text").focus();
     } catch (err) {
       $("clone-status").hidden = true;
+      $("clone-result").textContent = "";
       showError(err, "clone");
     }
   });

@@ -21,7 +21,12 @@ export function drawWaveform(canvas, wave, cursorS = null) {
   g.fillStyle = css("--speech");
   for (const [a, b] of wave.segments) g.fillRect(x(a), 0, Math.max(1, x(b) - x(a)), height);
   g.fillStyle = css("--pause");
-  for (const [a, b] of wave.long_pauses) g.fillRect(x(a), height - 14, Math.max(2, x(b) - x(a)), 14);
+  for (const [a, b] of wave.long_pauses) {
+    g.globalAlpha = 0.45;
+    g.fillRect(x(a), 0, Math.max(2, x(b) - x(a)), height);
+    g.globalAlpha = 1;
+    g.fillRect(x(a), height - 14, Math.max(2, x(b) - x(a)), 14);
+  }
 
   g.fillStyle = css("--wave");
   const columns = wave.envelope.length;
