@@ -8,13 +8,11 @@ speech WAV. Screenshots of each step go to ``tests/artifacts/studio/``.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tests.server.conftest import home, make_server  # noqa: F401 - fixtures reused as is
 
 CHROMIUM = os.environ.get("COSYVOICE_STUDIO_CHROMIUM", "/usr/bin/chromium")
@@ -44,8 +42,10 @@ def chromium_args() -> list[str]:
 def browser() -> Iterator[Any]:
     """Chromium, headless, with the fake microphone."""
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` "
-                    "(`make test` does it when run as root)")
+        pytest.fail(
+            f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` "
+            "(`make test` does it when run as root)"
+        )
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=chromium_args())
@@ -87,9 +87,12 @@ class Shots:
         """Copy the set into docs/studio/ when asked (COSYVOICE_STUDIO_DOCS=1)."""
         if os.environ.get("COSYVOICE_STUDIO_DOCS") != "1":
             return
+        from PIL import Image  # matplotlib's dependency, in the dev extra
+
         DOCS.mkdir(parents=True, exist_ok=True)
-        for path in self.taken:
-            shutil.copyfile(path, DOCS / path.name)
+        for path in self.taken:  # 256-colour PNGs: a third of the size, same look for a UI
+            with Image.open(path) as image:
+                image.convert("RGB").quantize(colors=256).save(DOCS / path.name, optimize=True)
 
 
 @pytest.fixture

@@ -10,12 +10,12 @@ from typing import Any
 import httpx
 import numpy as np
 import soundfile as sf
+from tests.server.conftest import register_voice
 
 from cosyvoice_clone import catalog
 from cosyvoice_clone.audio import check_sample
 from cosyvoice_clone.audio.waveform import waveform
 from cosyvoice_clone.emulator.server import RunningEmulator
-from tests.server.conftest import register_voice
 
 
 def client(server: Any, key: str | None = None) -> httpx.Client:
@@ -123,7 +123,7 @@ def test_update_sample_job_and_delete(
         sample_id = upload(http, speech_wav)
         job = http.post(f"/studio/api/voices/{voice_id}/sample", json={"sample_id": sample_id})
         seen = events(http, job.json()["events"])
-        assert [e["status"] for e in seen if e["type"] == "status"][0] == "uploading"
+        assert next(e["status"] for e in seen if e["type"] == "status") == "uploading"
         assert seen[-1]["type"] == "done" and seen[-1]["voice"]["status"] == "OK"
         assert seen[-1]["voice"]["sample_source"].endswith("reference_en.wav")
 

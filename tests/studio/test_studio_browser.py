@@ -170,7 +170,7 @@ def test_bad_sample_is_named_and_refused(
     page.get_by_label("Prefix", exact=True).fill("silent")
     page.get_by_role("button", name="Clone").click()
     expect(page.locator("#err-clone")).to_contain_text("fails the local check")
-    expect(page.locator("#err-clone")).to_contain_text("press Fix")
+    expect(page.locator("#err-clone")).to_contain_text("Fix repairs what can be repaired")
     expect(page.locator("#err-clone")).not_to_contain_text("cosyvoice-clone check")
     expect(page.locator("#err-sample")).to_contain_text("the sample is silent")
     assert cosyvoice_emulator.backend.voice_count() == 0

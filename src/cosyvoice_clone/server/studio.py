@@ -94,7 +94,7 @@ def studio_error(err: CosyVoiceCloneError) -> APIError:
     # The library's hints name CLI commands and server paths; the page says what to press.
     message = err.message
     if isinstance(err, SampleRejectedError):
-        message += " — press Fix (step 2) to repair it, or record a new sample"
+        message += " — Check (step 2) shows why; Fix repairs what can be repaired"
     return APIError(base.status, message, type=base.type, param=param, code=err.code,
                     headers=base.headers)  # fmt: skip
 

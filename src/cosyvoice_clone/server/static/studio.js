@@ -467,6 +467,7 @@ function renderVoices() {
   const chosen = select.value;
   const usable = state.voices.filter((v) => v.status === "OK");
   select.replaceChildren(...usable.map((v) => new Option(`${v.prefix || ""} — ${v.voice_id}`, v.voice_id)));
+  if (!usable.length) select.append(new Option("(no voice ready yet: clone one in step 3)", ""));
   if (usable.some((v) => v.voice_id === chosen)) select.value = chosen;
   voiceChanged();
 }
