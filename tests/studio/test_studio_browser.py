@@ -28,6 +28,16 @@ def studio_url(server: Any) -> str:
     return server.base_url.removesuffix("/v1") + "/"
 
 
+def sample_bytes(page: Any) -> bytes:
+    """The current sample as the page's player loads it."""
+    return bytes(
+        page.evaluate(
+            "fetch(document.getElementById('sample-audio').src).then(r => r.arrayBuffer())"
+            ".then(b => Array.from(new Uint8Array(b)))"
+        )
+    )
+
+
 def open_studio(page: Any, server: Any) -> None:
     page.goto(studio_url(server))
     page.wait_for_function("document.getElementById('region').textContent !== '…'")
@@ -55,12 +65,9 @@ def test_record_check_clone_speak_delete(
     shots.take(page, "recording")
     page.get_by_role("button", name="Stop").click()
     expect(page.locator("#sample-name")).to_have_text("recording.wav")
-    recorded = page.evaluate(
-        "fetch(document.getElementById('sample-audio').src).then(r => r.arrayBuffer())"
-        ".then(b => Array.from(new Uint8Array(b)))"
-    )
-    audio, rate = sf.read(io.BytesIO(bytes(recorded)))
-    info = sf.info(io.BytesIO(bytes(recorded)))
+    recorded = sample_bytes(page)
+    audio, rate = sf.read(io.BytesIO(recorded))
+    info = sf.info(io.BytesIO(recorded))
     assert info.subtype == "PCM_16" and info.channels == 1
     assert len(audio) / rate >= RECORD_SECONDS - 0.5
     assert np.abs(audio).max() > 0.05  # the speech file, not silence
@@ -217,11 +224,8 @@ def test_fix_shortens_a_long_pause(
     expect(page.locator("#sample-name")).to_have_text("paused.fixed.wav")
     expect(page.locator("#wave-summary")).to_contain_text("0 long pauses")
     expect(page.locator("#fix-steps")).to_contain_text("shortened 1 pause(s)")
-    fixed = page.evaluate(
-        "fetch(document.getElementById('sample-audio').src).then(r => r.arrayBuffer())"
-        ".then(b => Array.from(new Uint8Array(b)))"
-    )
-    info = sf.info(io.BytesIO(bytes(fixed)))
+    fixed = sample_bytes(page)
+    info = sf.info(io.BytesIO(fixed))
     assert info.samplerate == 24000 and info.subtype == "PCM_16"
     assert info.duration < len(speech) / rate + 1.0  # the 4 s pause is gone
     page.locator("#check-section").scroll_into_view_if_needed()

@@ -136,8 +136,7 @@ function useSample(sample, note = "") {
   $("check").disabled = false;
   $("fix").disabled = false;
   $("clone").disabled = false;
-  $("verdict").className = "verdict";
-  $("verdict").textContent = "Not checked yet: press Check.";
+  setVerdict("Not checked yet: press Check.");
   $("report").hidden = true;
 }
 
@@ -206,12 +205,10 @@ async function stopRecording() {
 
 function showReport(result, fix = null) {
   const report = result.report;
-  const verdict = $("verdict");
-  verdict.className = `verdict ${report.verdict}`;
   const problems = report.problems.filter((p) => p.severity !== "info");
   const first = problems.length ? `: ${problems[0].message}` : "";
   const prefix = fix ? "Fixed sample — " : "";
-  verdict.textContent = `${prefix}${VERDICT_WORDS[report.verdict]}${first}`;
+  setVerdict(`${prefix}${VERDICT_WORDS[report.verdict]}${first}`, report.verdict);
   $("reasons").replaceChildren(...report.problems.map((p) => {
     const li = document.createElement("li");
     li.className = p.severity;
@@ -258,48 +255,39 @@ function showReport(result, fix = null) {
   drawWaveform($("waveform"), state.wave);
 }
 
-async function checkSample() {
+function setVerdict(text, verdict = "") {
+  $("verdict").className = `verdict ${verdict}`.trim();
+  $("verdict").textContent = text;
+}
+
+// Check or fix (the same request, the same way of showing the answer).
+async function sampleAction(action, working, failed, show) {
   clearErrors($("check-section"));
-  $("verdict").className = "verdict";
-  $("verdict").textContent = "Checking…";
+  setVerdict(working);
   await busy("check-progress", ["check", "fix"], async () => {
     try {
-      const result = await api(`/studio/api/samples/${state.sample.id}/check`, {
+      const result = await api(`/studio/api/samples/${state.sample.id}/${action}`, {
         method: "POST", json: { target_model: $("target_model").value },
       });
-      showReport(result);
+      show(result);
     } catch (err) {
-      $("verdict").textContent = `Could not check the sample: ${err.message}`;
-      $("verdict").className = "verdict fail";
+      setVerdict(`${failed}: ${err.message}`, "fail");
       showError(err, "check");
     }
   });
 }
 
-async function fixSample() {
-  clearErrors($("check-section"));
-  $("verdict").className = "verdict";
-  $("verdict").textContent = "Repairing…";
-  await busy("check-progress", ["check", "fix"], async () => {
-    try {
-      const result = await api(`/studio/api/samples/${state.sample.id}/fix`, {
-        method: "POST", json: { target_model: $("target_model").value },
-      });
-      if (!result.sample) {
-        $("verdict").className = "verdict fail";
-        $("verdict").textContent = `Could not repair it: ${result.fix.reason}`;
-        return;
-      }
-      const original = state.sample.name;
-      useSample(result.sample, `(repaired from ${original})`);
-      showReport(result, result.fix);
-    } catch (err) {
-      $("verdict").textContent = `Could not repair the sample: ${err.message}`;
-      $("verdict").className = "verdict fail";
-      showError(err, "check");
-    }
-  });
-}
+const checkSample = () => sampleAction("check", "Checking…", "Could not check the sample",
+  (result) => showReport(result));
+
+const fixSample = () => sampleAction("fix", "Repairing…", "Could not repair the sample", (result) => {
+  if (!result.sample) {
+    setVerdict(`Could not repair it: ${result.fix.reason}`, "fail");
+    return;
+  }
+  useSample(result.sample, `(repaired from ${state.sample.name})`);
+  showReport(result, result.fix);
+});
 
 // ---------------------------------------------------------------- clone
 
