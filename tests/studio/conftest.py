@@ -38,9 +38,13 @@ def chromium_args() -> list[str]:
     ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Chromium, headless, with the fake microphone."""
+    """Chromium, headless, with the fake microphone.
+
+    Module-scoped: Playwright's sync API keeps an event loop running in the main thread while it
+    is open, which would break every later test that calls ``asyncio.run()``.
+    """
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` "

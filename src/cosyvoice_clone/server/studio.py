@@ -42,7 +42,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
@@ -60,8 +60,12 @@ from ..errors import (
     VoiceDeployingError,
     VoiceRejectedError,
 )
-from ..synthesis.streaming import CONTENT_TYPES
+from ..synthesis.streaming import CONTENT_TYPES, SpeechChunks
+from .library import SpeakingVoice
 from .protocol import APIError, sse_event
+
+if TYPE_CHECKING:
+    from .app import SpeechServer
 
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_UPLOAD_BYTES = 4 * catalog.SAMPLE_MAX_BYTES
@@ -273,10 +277,7 @@ class SpeechOrder:
 class Studio:
     """The studio's handlers over the server's library."""
 
-    def __init__(self, server: Any) -> None:
-        from .app import SpeechServer
-
-        assert isinstance(server, SpeechServer)
+    def __init__(self, server: SpeechServer) -> None:
         self.server = server
         self.library = server.library
         self.samples = SampleStore(self.library.settings.home / "studio" / "samples")
@@ -558,9 +559,7 @@ class Studio:
 
         return _Streaming(body(), finish, media_type=media, headers=headers)
 
-    def _open(self, order: SpeechOrder) -> Any:
-        from .library import SpeakingVoice
-
+    def _open(self, order: SpeechOrder) -> SpeechChunks:
         try:
             return self.library.speech(
                 order.text,
