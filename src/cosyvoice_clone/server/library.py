@@ -15,6 +15,7 @@ from ..config import Settings
 from ..errors import InvalidRequestError, UnknownVoiceError, VoiceDeletedError
 from ..models import Voice
 from ..speech import speakable
+from ..voices import system_voices
 from ..synthesis import AsyncSynthesizer
 from ..synthesis.streaming import STREAM_FORMATS, SpeechChunks, open_speech
 
@@ -58,7 +59,8 @@ class SpeechLibrary:
 
     async def resolve_voice(self, name: str, model: str | None) -> SpeakingVoice:
         """A voice id, registry prefix or system voice that may speak now (the library's rules:
-        deleted, UNDEPLOYED, DEPLOYING, unknown or ambiguous prefix)."""
+        deleted, UNDEPLOYED, DEPLOYING, unknown or ambiguous prefix; a catalog system voice
+        speaks with its default model or an asked one it supports)."""
         voice, _model = await speakable(self.client, name, model)
         return SpeakingVoice(voice.voice_id, voice.target_model)
 
@@ -90,6 +92,11 @@ class SpeechLibrary:
     async def voices(self) -> list[Voice]:
         """The voices the service and the registry know (the library's merged list)."""
         return await self.client.voices.list()
+
+    @staticmethod
+    def system_voices() -> list[catalog.SystemVoice]:
+        """The service's system voices the catalog knows."""
+        return system_voices()
 
     @staticmethod
     def models() -> list[str]:
