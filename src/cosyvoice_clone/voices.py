@@ -418,11 +418,12 @@ class Voices:
         wait: bool = False,
         timeout: float = DEFAULT_WAIT_TIMEOUT,
         on_status: StatusCallback | None = None,
+        sample_transport: str | None = None,
     ) -> Voice:
         """Give a voice (an id or a registered prefix) a new sample (a path is uploaded, a URL
-        used as is)."""
+        used as is; ``sample_transport`` ``upload`` or ``data-uri`` for a local file)."""
         voice_id = self.lookup(voice)
-        plan = self._c._plan_update(voice_id, sample, skip_check)
+        plan = self._c._plan_update(voice_id, sample, skip_check, sample_transport)
         return self._c._http.run(
             self._c._update_flow(voice_id, plan, wait=wait, timeout=timeout, on_status=on_status)
         )
@@ -499,10 +500,13 @@ class AsyncVoices:
         wait: bool = False,
         timeout: float = DEFAULT_WAIT_TIMEOUT,
         on_status: StatusCallback | None = None,
+        sample_transport: str | None = None,
     ) -> Voice:
         """Give a voice (an id or a registered prefix) a new sample."""
         voice_id = self.lookup(voice)
-        plan = await asyncio.to_thread(self._c._plan_update, voice_id, sample, skip_check)
+        plan = await asyncio.to_thread(
+            self._c._plan_update, voice_id, sample, skip_check, sample_transport
+        )
         return await self._c._http.run(
             self._c._update_flow(voice_id, plan, wait=wait, timeout=timeout, on_status=on_status)
         )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from .clone import SAMPLE_TRANSPORT_HELP
 from .common import AppState, state
 from .ui import open_client, status_spinner
 
@@ -86,11 +87,15 @@ def list_voices(
         None, "--prefix", help="Only voices with this prefix.", show_default=False
     ),
     system: bool = typer.Option(
-        False, "--system", help="List the service's system (preset) voices instead: they speak "
+        False,
+        "--system",
+        help="List the service's system (preset) voices instead: they speak "
         "without cloning (`speak --voice NAME`, no --model needed). Nothing is sent.",
     ),
     model: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--model", help="With --system: only the voices this synthesis model speaks.",
+        None,
+        "--model",
+        help="With --system: only the voices this synthesis model speaks.",
         show_default=False,
     ),
 ) -> None:
@@ -161,9 +166,7 @@ def _list_system(app_state: AppState, system: bool, prefix: str | None, model: s
             hint="`voices list --system --model MODEL` lists the system voices of a model",
         )  # fmt: skip
     if prefix is not None:
-        raise InvalidRequestError(
-            "--prefix applies to cloned voices, not --system", field="prefix"
-        )
+        raise InvalidRequestError("--prefix applies to cloned voices, not --system", field="prefix")
     voices = system_voices(model)
 
     def human() -> None:
@@ -249,6 +252,12 @@ def update(
     skip_check: bool = typer.Option(
         False, "--skip-check", help="Send the sample even if the local check fails it."
     ),
+    transport: Optional[str] = typer.Option(  # noqa: UP045
+        None,
+        "--sample-transport",
+        help=SAMPLE_TRANSPORT_HELP,
+        show_default=False,
+    ),
 ) -> None:
     """Give a voice a new reference sample (the voice id stays the same).
 
@@ -263,8 +272,9 @@ def update(
         status_spinner(app_state, f"updating {voice_id}") as on_status,
     ):
         updated = client.voices.update(
-            voice_id, sample, skip_check=skip_check, wait=wait, timeout=timeout, on_status=on_status
-        )
+            voice_id, sample, skip_check=skip_check, wait=wait, timeout=timeout,
+            on_status=on_status, sample_transport=transport,
+        )  # fmt: skip
     for warning in updated.warnings:
         app_state.warn(warning)
 

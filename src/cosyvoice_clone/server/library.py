@@ -15,9 +15,9 @@ from ..config import Settings
 from ..errors import InvalidRequestError, UnknownVoiceError, VoiceDeletedError
 from ..models import Voice
 from ..speech import speakable
-from ..voices import system_voices
 from ..synthesis import AsyncSynthesizer
 from ..synthesis.streaming import STREAM_FORMATS, SpeechChunks, open_speech
+from ..voices import system_voices
 
 
 @dataclass(frozen=True)

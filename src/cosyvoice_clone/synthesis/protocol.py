@@ -473,7 +473,8 @@ class TaskProtocol:
             output = payload.get("output") or {}
             kind = str(output.get("type") or "")
             sentence = output.get("sentence") or {}
-            words = [Word.from_wire(w) for w in (sentence.get("words") or []) if isinstance(w, dict)]
+            entries = sentence.get("words") or []
+            words = [Word.from_wire(w) for w in entries if isinstance(w, dict)]
             usage = payload.get("usage") or {}
             return Event(
                 kind,
