@@ -29,6 +29,7 @@ TOOL_NAMES = {
     "voice_clone",
     "check_sample",
     "list_voices",
+    "list_system_voices",
     "get_voice",
     "wait_voice",
     "synthesize",
