@@ -157,7 +157,8 @@ def short_sample_url(url: str) -> str:
     if url[:5].lower() != "data:":
         return url
     head, _, body = url.partition(",")
-    return f"{head},<{len(body) * 3 // 4} bytes>"
+    size = len(body) * 3 // 4 - (len(body) - len(body.rstrip("=")))  # base64 padding
+    return f"{head},<{size} bytes>"
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
