@@ -435,9 +435,12 @@ class _Manifest:
 def fingerprint(item: _Item) -> str:
     """What an item asks for (text, voice, model, options): a changed row is not "done"."""
     assert item.options is not None
+    options = dataclasses.asdict(item.options)
+    for later in ("ssml", "markdown_filter"):  # added later: unset keeps older results "done"
+        if options.get(later) is False:
+            del options[later]
     document = json.dumps(
-        {"text": item.text, "voice": item.voice, "model": item.model,
-         "options": dataclasses.asdict(item.options)},
+        {"text": item.text, "voice": item.voice, "model": item.model, "options": options},
         sort_keys=True, ensure_ascii=False, default=str,
     )  # fmt: skip
     return hashlib.sha256(document.encode("utf-8")).hexdigest()
