@@ -554,8 +554,7 @@ class AsyncVoices:
         """The voice id named by an id or a registered prefix (see :meth:`resolve`)."""
         return self.resolve(voice).voice_id
 
-    @staticmethod
-    def system(model: str | None = None) -> builtins.list[SystemVoice]:
+    async def system(self, model: str | None = None) -> builtins.list[SystemVoice]:
         """The service's system voices the catalog knows (those of ``model``); nothing sent."""
         return system_voices(model)
 
