@@ -11,10 +11,11 @@
 ``clone`` validates every field first (nothing is sent for bad input), checks a local sample
 with :func:`cosyvoice_clone.audio.check_sample` and refuses a failing one before spending a slot,
 returns an existing voice for an identical request (the registry's dedupe, unless
-``force=True``), uploads local files (cn-beijing), creates the voice without ever duplicating it
-after an ambiguous failure, registers it, writes the evidence files and optionally waits until
-it is ``OK``. Evidence files (the request and response, for support) are written only when
-asked: ``CosyVoice(evidence=True)`` writes them under the output dir (the CLI does).
+``force=True``), uploads local files (or sends them as a data URI: ``sample_transport``),
+creates the voice without ever duplicating it after an ambiguous failure, registers it, writes
+the evidence files and optionally waits until it is ``OK``. Evidence files (the request and
+response, for support) are written only when asked: ``CosyVoice(evidence=True)`` writes them
+under the output dir (the CLI does).
 
 Everything without I/O lives in :class:`_ClientCore` as flows (generators of HTTP steps); the
 sync and async classes only drive them.
@@ -65,7 +66,15 @@ from .http import (
 from .models import CloneResult, SpeechResult, Voice, parse_status
 from .registry import Registry, VoiceRecord, dedupe_key, endpoint_id
 from .request import CloneOptions, CloneRequest, CloneResponse, normalize_clone_options
-from .upload import LocalSample, is_url, read_local_sample, require_upload_region, upload_flow
+from .upload import (
+    LocalSample,
+    data_uri,
+    is_url,
+    read_local_sample,
+    sample_transport,
+    short_sample_url,
+    upload_flow,
+)
 from .voices import DEFAULT_WAIT_TIMEOUT, AsyncVoices, Voices, parse_age
 
 if TYPE_CHECKING:
@@ -88,6 +97,18 @@ class _Plan:
     warnings: tuple[str, ...]
     check: dict[str, Any] | None
     reusable: VoiceRecord | None
+    transport: str = "upload"
+    """How ``local`` reaches the service: ``upload`` (oss://) or ``data-uri``."""
+
+    def sample_flow(self) -> Flow[str]:
+        """The sample URL to send: the URL given, the upload's oss:// URL, or a data URI."""
+        if self.local is None:
+            assert self.sample_url is not None
+            return self.sample_url
+        if self.transport == "data-uri":
+            return data_uri(self.local)
+        url: str = yield from upload_flow(self.local)
+        return url
 
 
 class _ClientCore:
@@ -159,6 +180,7 @@ class _ClientCore:
         enable_preprocess: Any,
         force: bool,
         skip_check: bool,
+        sample_transport: str | None = None,
     ) -> _Plan:
         """Validate everything and look for a reusable voice; sends nothing."""
         options = normalize_clone_options(
@@ -173,13 +195,7 @@ class _ClientCore:
         source = str(sample).strip()
         if not source:
             raise InvalidRequestError("missing sample: pass a file path or a URL", field="sample")
-        local: LocalSample | None = None
-        url: str | None = None
-        if is_url(source):
-            url = options.with_sample(source).voice_sample_url
-        else:
-            local = read_local_sample(source)
-            require_upload_region(self.region)
+        local, url, transport = self._sample(source, options, sample_transport, warnings)
         check = None if skip_check else self._check(local, url, options, warnings)
         key = dedupe_key(
             options.fingerprint(),
@@ -188,7 +204,23 @@ class _ClientCore:
             sample_url=url,
         )
         reusable = None if force else self.registry.find_reusable(key)
-        return _Plan(options, key, source, url, local, tuple(warnings), check, reusable)
+        return _Plan(options, key, source, url, local, tuple(warnings), check, reusable, transport)
+
+    def _sample(
+        self, source: str, options: CloneOptions, transport: str | None, warnings: list[str]
+    ) -> tuple[LocalSample | None, str | None, str]:
+        """A sample URL as given, or a local file with the transport that will carry it."""
+        if is_url(source):
+            if transport is not None:
+                warnings.append(f"--sample-transport {transport} applies to local files only")
+            return None, options.with_sample(source).voice_sample_url, "url"
+        local = read_local_sample(source)
+        chosen, notice = sample_transport(self.region, transport)
+        if chosen == "data-uri":
+            data_uri(local)  # refuses a file type a data URI cannot name, before anything
+        if notice:
+            warnings.append(notice)
+        return local, None, chosen
 
     def _check(
         self, local: LocalSample | None, url: str | None, options: CloneOptions, warnings: list[str]
@@ -282,6 +314,8 @@ class _ClientCore:
         """
         if not self.evidence:
             return {}
+        if request.voice_sample_url[:5].lower() == "data:":  # megabytes: summarized
+            request = replace(request, voice_sample_url=short_sample_url(request.voice_sample_url))
         try:
             return record_clone(
                 self.settings.output_dir,
@@ -339,10 +373,7 @@ class _ClientCore:
                     status=current,
                     warnings=tuple(notes),
                 )
-        url = plan.sample_url
-        if plan.local is not None:
-            url = yield from upload_flow(plan.local)
-        assert url is not None
+        url = yield from plan.sample_flow()
         request = plan.options.with_sample(url)
         known = registry.known_ids(prefix=request.prefix, endpoint=self.endpoint)
         try:
@@ -386,7 +417,7 @@ class _ClientCore:
             "prefix": request.prefix,
             "options": plan.options.fingerprint(),
             "key": plan.key,
-            "sample_url": request.voice_sample_url,
+            "sample_url": short_sample_url(request.voice_sample_url),
             "sample_sha256": plan.local.sha256 if plan.local else None,
             "sample_source": plan.sample_source,
             "request_id": response.request_id,
@@ -407,7 +438,7 @@ class _ClientCore:
                 region=self.region,
                 endpoint=self.endpoint,
                 prefix=request.prefix,
-                sample_url=request.voice_sample_url,
+                sample_url=fields["sample_url"],
                 sample_sha256=fields["sample_sha256"],
                 sample_source=plan.sample_source,
                 request_id=response.request_id,
@@ -451,10 +482,7 @@ class _ClientCore:
         timeout: float,
         on_status: StatusCallback | None,
     ) -> Flow[Voice]:
-        url = plan.sample_url
-        if plan.local is not None:
-            url = yield from upload_flow(plan.local)
-        assert url is not None
+        url = yield from plan.sample_flow()
         try:
             yield from self._enrollment.update(voice_id, url)
         except NotFoundError:
@@ -466,7 +494,7 @@ class _ClientCore:
             self._observe(info)
         self.registry.update_sample(
             voice_id,
-            sample_url=url,
+            sample_url=short_sample_url(url),
             sample_sha256=plan.local.sha256 if plan.local else None,
             sample_source=plan.sample_source,
             key=plan.key,
@@ -479,7 +507,13 @@ class _ClientCore:
         voice = Voice.from_service(info, self.registry.get(voice_id))
         return replace(voice, warnings=plan.warnings)
 
-    def _plan_update(self, voice_id: str, sample: str | Path, skip_check: bool) -> _Plan:
+    def _plan_update(
+        self,
+        voice_id: str,
+        sample: str | Path,
+        skip_check: bool,
+        sample_transport: str | None = None,
+    ) -> _Plan:
         from .registry import split_voice_id
 
         record = self.registry.get(voice_id)
@@ -500,13 +534,7 @@ class _ClientCore:
         )
         warnings: list[str] = []
         source = str(sample).strip()
-        local: LocalSample | None = None
-        url: str | None = None
-        if is_url(source):
-            url = options.with_sample(source).voice_sample_url
-        else:
-            local = read_local_sample(source)
-            require_upload_region(self.region)
+        local, url, transport = self._sample(source, options, sample_transport, warnings)
         check = None if skip_check else self._check(local, url, options, warnings)
         key = dedupe_key(
             options.fingerprint(),
@@ -514,7 +542,7 @@ class _ClientCore:
             sample_sha256=local.sha256 if local else None,
             sample_url=url,
         )
-        return _Plan(options, key, source, url, local, tuple(warnings), check, None)
+        return _Plan(options, key, source, url, local, tuple(warnings), check, None, transport)
 
 
 def _client_kwargs(
@@ -605,6 +633,7 @@ class CosyVoice(_ClientCore):
         force: bool = False,
         skip_check: bool = False,
         on_status: StatusCallback | None = None,
+        sample_transport: str | None = None,
     ) -> CloneResult:
         """Clone a voice from a local file or a URL (see the module docstring)."""
         plan_args: dict[str, Any] = {
@@ -616,6 +645,7 @@ class CosyVoice(_ClientCore):
             "enable_preprocess": enable_preprocess,
             "force": force,
             "skip_check": skip_check,
+            "sample_transport": sample_transport,
         }
         plan = self._plan_clone(**plan_args)
         with self._lock_for(plan.key):
@@ -770,6 +800,7 @@ class AsyncCosyVoice(_ClientCore):
         force: bool = False,
         skip_check: bool = False,
         on_status: StatusCallback | None = None,
+        sample_transport: str | None = None,
     ) -> CloneResult:
         """Clone a voice from a local file or a URL (see :meth:`CosyVoice.clone`)."""
         plan_args: dict[str, Any] = {
@@ -781,6 +812,7 @@ class AsyncCosyVoice(_ClientCore):
             "enable_preprocess": enable_preprocess,
             "force": force,
             "skip_check": skip_check,
+            "sample_transport": sample_transport,
         }
         plan = await asyncio.to_thread(lambda: self._plan_clone(**plan_args))
         lock = self._key_locks.setdefault(plan.key, asyncio.Lock())

@@ -48,7 +48,8 @@ def read_text(text: str | None, text_file: Path | None) -> str:
 def speak(
     ctx: typer.Context,
     voice: str = typer.Option(
-        ..., "--voice", help="Voice id, or a prefix the registry resolves to one voice."
+        ..., "--voice", help="Voice id, a prefix the registry resolves to one voice, or a "
+        "system voice (`voices list --system`; its model is used without --model)."
     ),
     text: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
         None, "--text", help="The text to speak.", show_default=False
@@ -87,6 +88,16 @@ def speak(
         None, "--model", help="Synthesis model (default: the voice's target model).",
         show_default=False,
     ),
+    bit_rate: Optional[int] = typer.Option(  # noqa: UP045
+        None, "--bit-rate", help="kbps for opus (6–510, default 32) or mp3.", show_default=False,
+    ),
+    ssml: bool = typer.Option(
+        False, "--ssml", help="The text is SSML (<speak>…</speak>): sent whole in one message, "
+        "never split (at most 20,000 characters without the tags).",
+    ),
+    markdown_filter: bool = typer.Option(
+        False, "--markdown-filter", help="Ask the service to strip Markdown from the text.",
+    ),
     concurrency: int = typer.Option(4, "--concurrency", help="Tasks at once for long texts."),
     retries: int = typer.Option(3, "--retries", help="Retries of a part that fails transiently."),
     timestamps: Optional[Path] = typer.Option(  # noqa: UP045
@@ -121,7 +132,8 @@ def speak(
     options = options_for(
         out, format=audio_format, sample_rate=sample_rate, volume=volume, rate=rate,
         pitch=pitch, seed=seed, instruction=instruction or None, language_hints=language_hint,
-        word_timestamps=timestamps is not None,
+        word_timestamps=timestamps is not None, bit_rate=bit_rate, ssml=ssml,
+        markdown_filter=markdown_filter,
     )  # fmt: skip
     if timestamps is not None:
         real_timestamps = probe_target(timestamps, option="--timestamps")

@@ -241,6 +241,15 @@ class VoiceTools:
         voices = await self.client().voices.list(prefix=args.get("prefix"))
         return {"voices": [v.to_dict() for v in voices], "count": len(voices)}
 
+    async def list_system_voices(
+        self, args: dict[str, Any], progress: Progress | None = None
+    ) -> dict[str, Any]:
+        """Tool ``list_system_voices`` (the catalog; nothing is sent)."""
+        from ..voices import system_voices
+
+        voices = system_voices(args.get("model"))
+        return {"voices": [v.to_dict() for v in voices], "count": len(voices)}
+
     async def get_voice(
         self, args: dict[str, Any], progress: Progress | None = None
     ) -> dict[str, Any]:

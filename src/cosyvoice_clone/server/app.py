@@ -214,7 +214,18 @@ class SpeechServer:
             {"id": alias, "name": alias, "alias_of": target, "status": None, "model": None}
             for alias, target in self.config.aliases.items()
         ]
-        everything = aliases + voices
+        system = [
+            {
+                "id": v.name,
+                "name": v.label,
+                "status": "OK",
+                "model": v.default_model,
+                "models": list(v.models),
+                "system": True,
+            }
+            for v in self.library.system_voices()
+        ]
+        everything = aliases + voices + system
         return JSONResponse({"object": "list", "data": everything, "voices": everything})
 
     async def speech(self, request: Request) -> Response:

@@ -21,7 +21,8 @@ from ..errors import InvalidRequestError, UnknownVoiceError, VoiceDeletedError
 from ..models import CloneResult, Voice, parse_status
 from ..speech import speakable
 from ..synthesis import AsyncSynthesizer
-from ..synthesis.streaming import INSTRUCTION_MODELS, STREAM_FORMATS, SpeechChunks, open_speech
+from ..synthesis.streaming import STREAM_FORMATS, SpeechChunks, open_speech
+from ..voices import system_voices
 
 if TYPE_CHECKING:
     from ..audio import CheckReport, FixResult
@@ -78,7 +79,8 @@ class SpeechLibrary:
 
     async def resolve_voice(self, name: str, model: str | None) -> SpeakingVoice:
         """A voice id, registry prefix or system voice that may speak now (the library's rules:
-        deleted, UNDEPLOYED, DEPLOYING, unknown or ambiguous prefix)."""
+        deleted, UNDEPLOYED, DEPLOYING, unknown or ambiguous prefix; a catalog system voice
+        speaks with its default model or an asked one it supports)."""
         voice, _model = await speakable(self.client, name, model)
         return SpeakingVoice(voice.voice_id, voice.target_model)
 
@@ -192,7 +194,12 @@ class SpeechLibrary:
     @staticmethod
     def instruction_models() -> tuple[str, ...]:
         """The models whose cloned voices take an ``instruction``."""
-        return INSTRUCTION_MODELS
+        return catalog.INSTRUCTION_MODELS
+
+    @staticmethod
+    def system_voices() -> list[catalog.SystemVoice]:
+        """The service's system voices the catalog knows."""
+        return system_voices()
 
     @staticmethod
     def models() -> list[str]:

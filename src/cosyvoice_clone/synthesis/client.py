@@ -57,7 +57,7 @@ from .protocol import (
     SynthesisOptions,
     TaskProtocol,
     Word,
-    check_language_hints,
+    check_for_model,
     extension_format,
     format_for_path,
     guard_model,
@@ -477,11 +477,11 @@ class SpeechStream:
 class _Part:
     """One task of a long text and where its audio goes while it waits for its turn."""
 
-    def __init__(self, index: int, text: str) -> None:
+    def __init__(self, index: int, text: str, ssml: bool = False) -> None:
         self.index = index
         self.text = text
         self.weight = catalog.text_weight(text)
-        self.messages = textmod.split_messages(text)
+        self.messages = textmod.split_messages(text, ssml=ssml)
         self.spool: IO[bytes] | None = None
         self.pcm_bytes = 0
         self.words: list[Word] = []
@@ -607,7 +607,7 @@ class AsyncSynthesizer:
         if not text or not text.strip():
             raise InvalidRequestError("there is no text to speak", field="text")
         chosen = guard_model(voice, model, target_model=target_model)
-        check_language_hints(chosen, options.language_hints)
+        check_for_model(chosen, text, options)
         return chosen
 
     def stream(
@@ -633,7 +633,7 @@ class AsyncSynthesizer:
         return AsyncSpeechStream(
             self.endpoint,
             protocol,
-            textmod.split_messages(text),
+            textmod.split_messages(text, ssml=options.ssml),
             limiter=submission_limiter(self.endpoint.url, model, self.endpoint.tasks_per_second),
         )
 
@@ -697,7 +697,8 @@ class AsyncSynthesizer:
         check_target(out_path)
         total = catalog.text_weight(text)
         weight = part_weight or textmod.part_weight_for(total, concurrency)
-        parts = [_Part(i, t) for i, t in enumerate(textmod.split_text(text, weight))]
+        pieces = textmod.split_text(text, weight, ssml=options.ssml)
+        parts = [_Part(i, t, options.ssml) for i, t in enumerate(pieces)]
         run = _LongRun(
             self.endpoint, model, voice, options, parts, out_path,
             concurrency=concurrency, retries=retries,
