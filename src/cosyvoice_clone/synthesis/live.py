@@ -12,7 +12,9 @@ and feed it ``continue-task`` messages as text arrives::
         async for chunk in live.audio():
             play(chunk)
 
-- **Units.** :meth:`~AsyncLiveSpeech.send` takes any size, down to single tokens. Text is held
+- **Units.** :meth:`~AsyncLiveSpeech.send` takes any size, down to single tokens. The first
+  text of a task is sent at once (the service's first-audio delay then runs while the rest of
+  the sentence arrives: measured in ``benchmarks/live.py``); after that, text is held
   until a sentence end (``。！？!?;…`` or a newline at once; ``.`` once whitespace follows it,
   so ``3.5`` is not cut) or, for a long sentence, a clause mark (``,，、:：—``), and then sent
   as one continue-task: the service gets natural units. :meth:`~AsyncLiveSpeech.flush` sends
@@ -263,7 +265,13 @@ class AsyncLiveSpeech:
         if self._first_text is None:
             self._first_text = time.monotonic()
         async with self._lock:
-            for unit in self._chunker.push(text):
+            units = self._chunker.push(text)
+            task = self._current
+            if not units and (task is None or not task.weight) and self._chunker.pending.strip():
+                # The first text of a task goes at once: the service starts working on it (its
+                # first-audio delay runs while the rest of the sentence arrives).
+                units = self._chunker.flush()
+            for unit in units:
                 await self._submit(unit)
 
     async def flush(self) -> None:
