@@ -79,6 +79,7 @@ from .voices import DEFAULT_WAIT_TIMEOUT, AsyncVoices, Voices, parse_age
 
 if TYPE_CHECKING:
     from .speech import BatchReport
+    from .synthesis.live import AsyncLiveSpeech, LiveSpeech
     from .synthesis.protocol import SynthesisOptions
 
 DEFAULT_RATE_LIMIT = catalog.ENROLLMENT_REQUESTS_PER_SECOND * 0.9
@@ -545,6 +546,65 @@ class _ClientCore:
         return _Plan(options, key, source, url, local, tuple(warnings), check, None, transport)
 
 
+def live_session(
+    client: _ClientCore,
+    *,
+    voice: str,
+    model: str | None = None,
+    format: str = "pcm",
+    sample_rate: int | None = None,
+    options: SynthesisOptions | None = None,
+    max_message_weight: int = catalog.MAX_CHARS_PER_MESSAGE,
+    max_task_weight: int = catalog.MAX_CHARS_PER_TASK,
+    idle_timeout: float | None = None,
+    **fields: Any,
+) -> AsyncLiveSpeech:
+    """A live speech session of either client (not open yet; see
+    :mod:`cosyvoice_clone.synthesis.live`). Options are checked now (nothing is sent); the voice
+    rules when the session opens, before it connects."""
+    from .synthesis import AsyncSynthesizer
+    from .synthesis.live import IDLE_FINISH_S, AsyncLiveSpeech
+    from .synthesis.protocol import SynthesisOptions, check_language_hints
+    from .synthesis.streaming import check_instruction
+
+    if not voice:
+        raise InvalidRequestError("no voice given", field="voice")
+    if options is not None:
+        if fields:
+            raise InvalidRequestError(
+                "pass either options= or separate option fields, not both", field="options"
+            )
+        opts = options.validate()
+    else:
+        if isinstance(fields.get("language_hints"), str):
+            fields["language_hints"] = (fields["language_hints"],)
+        elif fields.get("language_hints") is not None:
+            fields["language_hints"] = tuple(fields["language_hints"])
+        if sample_rate is None:
+            sample_rate = 24000 if format == "opus" else catalog.DEFAULT_SAMPLE_RATE
+        try:
+            opts = SynthesisOptions(format=format, sample_rate=sample_rate, **fields).validate()
+        except TypeError as exc:
+            raise InvalidRequestError(f"unknown synthesis option: {exc}", field="options") from None
+
+    async def resolve() -> tuple[str, str, str | None]:
+        from .speech import speakable
+
+        chosen, chosen_model = await speakable(client, voice, model)
+        check_language_hints(chosen_model, opts.language_hints)
+        check_instruction(chosen_model, opts.instruction)
+        return chosen.voice_id, chosen_model, chosen.target_model
+
+    return AsyncLiveSpeech(
+        AsyncSynthesizer.from_settings(client.settings),
+        resolve,
+        options=opts,
+        max_message_weight=max_message_weight,
+        max_task_weight=max_task_weight,
+        idle_timeout=IDLE_FINISH_S if idle_timeout is None else idle_timeout,
+    )
+
+
 def _client_kwargs(
     settings: Settings,
     retry: RetryPolicy | NotGiven | None,
@@ -707,6 +767,14 @@ class CosyVoice(_ClientCore):
             )
         )
 
+    def live(self, *, voice: str, **kwargs: Any) -> LiveSpeech:
+        """Live speech: ``with cv.live(voice=v, format="pcm") as live: live.send(token) ...
+        for chunk in live.audio(): ...`` (see :mod:`cosyvoice_clone.synthesis.live`; keyword
+        arguments as :func:`live_session`)."""
+        from .synthesis.live import LiveSpeech
+
+        return LiveSpeech(live_session(self, voice=voice, **kwargs))
+
     def speak_many(self, manifest: str | Path, **kwargs: Any) -> BatchReport:
         """Speak every row of a CSV/JSONL manifest, resumably (see
         :func:`cosyvoice_clone.speech.aspeak_many` for the options)."""
@@ -854,6 +922,12 @@ class AsyncCosyVoice(_ClientCore):
             concurrency=concurrency, retries=retries, on_progress=on_progress, **fields,
         )  # fmt: skip
 
+    def live(self, *, voice: str, **kwargs: Any) -> AsyncLiveSpeech:
+        """Live speech: ``async with cv.live(voice=v, format="pcm") as live: await
+        live.send(token) ... async for chunk in live.audio(): ...`` (see
+        :mod:`cosyvoice_clone.synthesis.live`; keyword arguments as :func:`live_session`)."""
+        return live_session(self, voice=voice, **kwargs)
+
     async def speak_many(self, manifest: str | Path, **kwargs: Any) -> BatchReport:
         """Speak every row of a manifest, resumably (see :func:`.speech.aspeak_many`)."""
         from .speech import aspeak_many
@@ -880,5 +954,6 @@ __all__ = [
     "CloneResult",
     "CosyVoice",
     "Voices",
+    "live_session",
     "parse_age",
 ]

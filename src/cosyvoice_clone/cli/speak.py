@@ -58,10 +58,20 @@ def speak(
         None, "--text-file", help="Read the text from a UTF-8 file ('-' for stdin).",
         show_default=False,
     ),
-    out: Path = typer.Option(
-        ..., "--out", "-o",
+    out: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--out", "-o",
         help="Output file: .wav, .mp3, .opus/.ogg (opus), .pcm/.raw (pcm); another name needs "
-        "--format. Must be a new or regular file (a symlink is followed).",
+        "--format. Must be a new or regular file (a symlink is followed). '-': standard output, "
+        "as the audio is made (wav with a streaming header unless --format).",
+        show_default=False,
+    ),
+    stream: bool = typer.Option(
+        False, "--stream",
+        help="Read standard input as it arrives and speak it live (sentence by sentence).",
+    ),
+    play: bool = typer.Option(
+        False, "--play",
+        help="Play through the default audio device as the audio is made (extra 'play').",
     ),
     audio_format: Optional[str] = typer.Option(  # noqa: UP045
         None, "--format", help="pcm, wav, mp3 or opus (default: from the --out extension; must "
@@ -120,6 +130,11 @@ def speak(
       cosyvoice-clone speak --voice myvoice --text-file book.txt --out book.mp3 \\
         --timestamps book.srt
       echo '你好，世界。' | cosyvoice-clone --json speak --voice myvoice --out hi.opus
+      llm 'tell a story' | cosyvoice-clone speak --voice myvoice --stream --out - | ffplay -
+      llm 'tell a story' | cosyvoice-clone speak --voice myvoice --stream --play
+
+    Live (--stream, --out -, --play): the text is sent sentence by sentence as it arrives and
+    the audio is written as it comes; a file (--out FILE) still appears only when complete.
     """
     from .. import catalog
     from ..audio.outfile import check_target, probe_target
@@ -127,6 +142,25 @@ def speak(
     from ..synthesis.runner import Interrupted, run_interruptible
 
     app_state = state(ctx)
+    from .speak_live import LiveArgs, run_live, wants_live
+
+    if wants_live(out, stream, play):
+        if timestamps is not None:
+            raise InvalidRequestError(
+                "--timestamps is not available with --stream, --out - or --play",
+                field="timestamps",
+            )
+        run_live(app_state, LiveArgs(
+            voice=voice, text=text, text_file=text_file, out=out, stream=stream, play=play,
+            audio_format=audio_format, sample_rate=sample_rate, model=model,
+            fields={"volume": volume, "rate": rate, "pitch": pitch, "seed": seed,
+                    "instruction": instruction or None, "language_hints": language_hint},
+        ))  # fmt: skip
+        return
+    if out is None:
+        raise InvalidRequestError(
+            "no output", field="out", hint="pass --out FILE, --out - (stdout) or --play"
+        )
     content = read_text(text, text_file)
     real_out = check_target(out)  # the library probes it once the voice may speak
     options = options_for(

@@ -349,6 +349,10 @@ DELETE_VOICE_OUTPUT = _object(
     closed=False,
 )
 
+INLINE_MAX_WEIGHT = 1_000
+"""Longest text (service weight) whose audio ``synthesize`` returns inline (about a minute of
+speech: up to ~3 MB of 22 kHz WAV before base64)."""
+
 SYNTHESIZE_INPUT = _object(
     {
         "voice": {
@@ -406,6 +410,15 @@ SYNTHESIZE_INPUT = _object(
                 "the models list_system_voices gives)."
             ),
         },
+        "inline_audio": {
+            "type": "boolean",
+            "default": False,
+            "description": (
+                "Also return the audio itself as an MCP audio content block (base64), for hosts "
+                f"that cannot read local files. Short texts only (up to {INLINE_MAX_WEIGHT} "
+                "characters, CJK counting 2); the file is written either way."
+            ),
+        },
     },
     ["voice", "text"],
 )
@@ -420,6 +433,10 @@ SYNTHESIZE_OUTPUT = _object(
         "voice_id": {"type": "string"},
         "model": {"type": "string"},
         "characters": {"type": ["integer", "null"]},
+        "inline_audio": {
+            "type": ["object", "null"],
+            "description": "With inline_audio: the audio content block's mime_type and bytes.",
+        },
     },
     ["path", "format", "sample_rate", "duration_s", "voice_id", "model"],
     closed=False,

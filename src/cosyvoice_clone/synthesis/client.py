@@ -324,6 +324,15 @@ class AsyncSpeechStream:
             self.on_event(event)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        await self.start()
+        for message in self.messages:
+            await self.send_text(message)
+        await self.end_input()
+        async for chunk in self.receive():
+            yield chunk
+
+    async def start(self) -> None:
+        """Connect, submit run-task (paced) and wait for task-started."""
         await self._connect()
         proto = self.protocol
         if self.limiter is not None:
@@ -333,11 +342,34 @@ class AsyncSpeechStream:
             frame = await self._recv(self.endpoint.start_timeout, "task-started")
             if isinstance(frame, str):
                 proto.handle(frame)
-        for message in self.messages:
-            await self._send(proto.continue_task(message))
-        await self._send(proto.finish_task())
+
+    async def send_text(self, text: str) -> None:
+        """One continue-task with ``text`` (after :meth:`start`; live input)."""
+        await self._send(self.protocol.continue_task(text))
+
+    async def flush(self) -> None:
+        """Ask the service to speak the text it holds now, sentence end or not."""
+        await self._send(self.protocol.flush_task())
+
+    async def end_input(self, *, cancel: bool = False) -> None:
+        """finish-task: no more text; the service speaks what it has, then task-finished
+        (``cancel``: with the cancel directive, nothing more is spoken)."""
+        await self._send(self.protocol.finish_task(cancel=cancel))
+
+    async def receive(self, patient: Callable[[], bool] | None = None) -> AsyncIterator[bytes]:
+        """The task's audio until task-finished (after :meth:`start`).
+
+        ``patient()`` true at a timeout keeps waiting (live input: the service is silent while
+        it waits for text).
+        """
+        proto = self.protocol
         while True:
-            frame = await self._recv(self.endpoint.event_timeout, "audio or event")
+            try:
+                frame = await self._recv(self.endpoint.event_timeout, "audio or event")
+            except OperationTimeoutError:
+                if patient is not None and patient():
+                    continue
+                raise
             if isinstance(frame, bytes):
                 if self.time_to_first_audio is None:
                     self.time_to_first_audio = time.monotonic() - self._started_at
@@ -377,6 +409,39 @@ class AsyncSpeechStream:
 # --------------------------------------------------------------------------- one task (sync)
 
 
+class LoopThread:
+    """A private event loop in a daemon thread: how the sync faces drive the async code."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the loop was started and not stopped."""
+        return self._loop is not None
+
+    def call(self, coro: Any) -> Any:
+        """Run ``coro`` on the loop (started on first use) and return its result."""
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=loop.run_forever, name=self.name, daemon=True)
+            self._thread.start()
+            self._loop = loop
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def stop(self) -> None:
+        """Stop the loop and its thread."""
+        loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join()
+        loop.close()
+
+
 class SpeechStream:
     """Sync face of :class:`AsyncSpeechStream` (``with ... as s: for chunk in s``).
 
@@ -386,19 +451,11 @@ class SpeechStream:
 
     def __init__(self, inner: AsyncSpeechStream) -> None:
         self._inner = inner
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._loop = LoopThread("cosyvoice-stream")
         self._chunks: AsyncIterator[bytes] | None = None
 
     def _call(self, coro: Any) -> Any:
-        if self._loop is None:
-            loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(
-                target=loop.run_forever, name="cosyvoice-stream", daemon=True
-            )
-            self._thread.start()
-            self._loop = loop
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+        return self._loop.call(coro)
 
     @property
     def task_id(self) -> str:
@@ -452,8 +509,7 @@ class SpeechStream:
 
     def close(self) -> None:
         """Close the connection and the helper loop."""
-        loop, self._loop = self._loop, None
-        if loop is None:
+        if not self._loop.running:
             return
         chunks, self._chunks = self._chunks, None
 
@@ -464,11 +520,8 @@ class SpeechStream:
             await self._inner.aclose()
 
         with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(shutdown(), loop).result()
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join()
-        loop.close()
+            self._loop.call(shutdown())
+        self._loop.stop()
 
 
 # --------------------------------------------------------------------------- long texts

@@ -435,6 +435,13 @@ class TaskProtocol:
             ensure_ascii=False,
         )
 
+    def flush_task(self) -> str:
+        """continue-task ``{"flush": true}``: speak the held text now (SDK
+        ``tts_v2/speech_synthesizer.py`` ``get_flush_request`` / ``streaming_flush``, 2.0.2)."""
+        return json.dumps(
+            {"header": self._header("continue-task"), "payload": {"input": {"flush": True}}}
+        )
+
     def finish_task(self, *, cancel: bool = False) -> str:
         data: dict[str, Any] = {"directive": "cancel"} if cancel else {}
         return json.dumps({"header": self._header("finish-task"), "payload": {"input": data}})
