@@ -67,8 +67,8 @@ def _cases(ids: dict[str, str], tmp: Path) -> list[tuple[str, dict[str, Any], st
             "invalid_request",
         ),
         (
-            "system voice without a model",
-            {"voice": "longxiaochun", "text": "Hi.", "out": out},
+            "system voice the catalog does not list, without a model",
+            {"voice": "longunlisted", "text": "Hi.", "out": out},
             "unknown_voice",
         ),
     ]

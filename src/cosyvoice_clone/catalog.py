@@ -415,11 +415,21 @@ class SystemVoice:
     note: str | None = None
     """What is inferred rather than read on an official page."""
 
+    @property
+    def default_model(self) -> str:
+        """The model used when none is asked for: the first of :attr:`models`.
+
+        Each entry lists first the model an official voice table places the voice under; the
+        others are inferred (see ``note``), so the documented one is the safe default.
+        """
+        return self.models[0]
+
     def to_dict(self) -> dict[str, object]:
         """JSON-ready view."""
         return {
             "name": self.name,
             "models": list(self.models),
+            "default_model": self.default_model,
             "languages": list(self.languages),
             "label": self.label,
             "gender": self.gender,
@@ -486,3 +496,51 @@ def system_voice(name: str) -> SystemVoice | None:
 def system_voices(model: str | None = None) -> list[SystemVoice]:
     """Every known system voice, or those that ``model`` speaks."""
     return [v for v in SYSTEM_VOICES.values() if model is None or model in v.models]
+
+
+# --------------------------------------------------------------------------- synthesis options
+
+INSTRUCTION_MODELS: tuple[str, ...] = (
+    "cosyvoice-v3.5-plus",
+    "cosyvoice-v3.5-flash",
+    "cosyvoice-v3-flash",
+)
+"""Models whose voices take the run-task ``instruction`` parameter (style/dialect prompt)."""
+INSTRUCTION_FACT = Fact(
+    "run-task `instruction` is accepted by cosyvoice-v3.5-plus, cosyvoice-v3.5-flash and "
+    "cosyvoice-v3-flash (cloned voices); at most 128 characters",
+    "CosyVoice client events, alibabacloud.com/help/doc-detail/3032843.html; "
+    f"{_SDK} tts_v2/speech_synthesizer.py (max length 128)",
+    "2026-05",
+)
+INSTRUCTION_MAX_LENGTH = 128
+
+BIT_RATE_FORMATS: tuple[str, ...] = ("opus", "mp3")
+"""Formats for which ``bit_rate`` (kbps) is sent when asked for."""
+BIT_RATE_RANGE = (6, 510)
+DEFAULT_OPUS_BIT_RATE = 32
+BIT_RATE_FACT = Fact(
+    "bit_rate in kbps, 6-510, default 32 for opus; the SDK's WebSocket class sends it only for "
+    "opus, the HTTP API lists it without a format restriction (mp3: unconfirmed, sent only when "
+    "asked for)",
+    f"{_SDK} tts_v2/speech_synthesizer.py (AudioFormat, Request.get_start_request); "
+    "help.aliyun.com/zh/model-studio/cosyvoice-tts-python-sdk",
+    "2026-11",
+)
+SSML_FACT = Fact(
+    "with enable_ssml the task takes exactly one continue-task (\"Text request limit violated, "
+    "expected 1.\"); SSML tags do not count against the 20,000 characters of a message",
+    "help.aliyun.com/zh/model-studio/cosyvoice-client-events; "
+    "help.aliyun.com/zh/model-studio/cosyvoice-tts-python-sdk",
+    "2026-10",
+)
+MARKDOWN_FILTER_FACT = Fact(
+    "enable_markdown_filter (bool, default false) is documented for CosyVoice on the HTTP API "
+    "and as an additional parameter of the SDK's SpeechSynthesizer; on the WebSocket inferred",
+    f"help.aliyun.com/zh/model-studio/cosyvoice-tts-python-sdk; {_SDK} "
+    "tts_v2/speech_synthesizer.py (docstring)",
+    "2026-11",
+)
+WORD_FIELDS: tuple[str, ...] = ("text", "begin_index", "end_index", "begin_time", "end_time")
+"""The fields of a word timestamp (``phonemes`` too when present): CosyVoice client events
+(help.aliyun.com/zh/model-studio/cosyvoice-client-events, 2026-10)."""

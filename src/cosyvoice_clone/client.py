@@ -11,10 +11,11 @@
 ``clone`` validates every field first (nothing is sent for bad input), checks a local sample
 with :func:`cosyvoice_clone.audio.check_sample` and refuses a failing one before spending a slot,
 returns an existing voice for an identical request (the registry's dedupe, unless
-``force=True``), uploads local files (cn-beijing), creates the voice without ever duplicating it
-after an ambiguous failure, registers it, writes the evidence files and optionally waits until
-it is ``OK``. Evidence files (the request and response, for support) are written only when
-asked: ``CosyVoice(evidence=True)`` writes them under the output dir (the CLI does).
+``force=True``), uploads local files (or sends them as a data URI: ``sample_transport``),
+creates the voice without ever duplicating it after an ambiguous failure, registers it, writes
+the evidence files and optionally waits until it is ``OK``. Evidence files (the request and
+response, for support) are written only when asked: ``CosyVoice(evidence=True)`` writes them
+under the output dir (the CLI does).
 
 Everything without I/O lives in :class:`_ClientCore` as flows (generators of HTTP steps); the
 sync and async classes only drive them.
@@ -68,11 +69,20 @@ from .http import (
 from .models import CloneResult, SpeechResult, Voice, parse_status
 from .registry import Registry, VoiceRecord, dedupe_key, endpoint_id
 from .request import CloneOptions, CloneRequest, CloneResponse, normalize_clone_options
-from .upload import LocalSample, is_url, read_local_sample, require_upload_region, upload_flow
+from .upload import (
+    LocalSample,
+    data_uri,
+    is_url,
+    read_local_sample,
+    sample_transport,
+    short_sample_url,
+    upload_flow,
+)
 from .voices import DEFAULT_WAIT_TIMEOUT, AsyncVoices, Voices, parse_age
 
 if TYPE_CHECKING:
     from .speech import BatchReport
+    from .synthesis.live import AsyncLiveSpeech, LiveSpeech
     from .synthesis.protocol import SynthesisOptions
 
 DEFAULT_RATE_LIMIT = catalog.ENROLLMENT_REQUESTS_PER_SECOND * 0.9
@@ -91,7 +101,24 @@ class _Plan:
     warnings: tuple[str, ...]
     check: dict[str, Any] | None
     reusable: VoiceRecord | None
+    transport: str = "upload"
+    """How ``local`` reaches the service: ``upload`` (oss://) or ``data-uri``."""
     force: bool = False
+    """A new voice even if an identical one exists (no reuse, no claim)."""
+
+    def sample_flow(self) -> Flow[str]:
+        """The sample URL to send: the URL given, the upload's oss:// URL, or a data URI."""
+        if self.local is None:
+            assert self.sample_url is not None
+            return self.sample_url
+        if self.transport == "data-uri":
+            return data_uri(self.local)
+        url: str = yield from upload_flow(self.local)
+        return url
+
+
+_DATA_URI_NOTE = "data:"
+"""What a claim records as the sample URL when the sample goes as a data URI."""
 
 
 class _ClientCore:
@@ -163,6 +190,7 @@ class _ClientCore:
         enable_preprocess: Any,
         force: bool,
         skip_check: bool,
+        sample_transport: str | None = None,
     ) -> _Plan:
         """Validate everything and look for a reusable voice; sends nothing."""
         options = normalize_clone_options(
@@ -177,13 +205,7 @@ class _ClientCore:
         source = str(sample).strip()
         if not source:
             raise InvalidRequestError("missing sample: pass a file path or a URL", field="sample")
-        local: LocalSample | None = None
-        url: str | None = None
-        if is_url(source):
-            url = options.with_sample(source).voice_sample_url
-        else:
-            local = read_local_sample(source)
-            require_upload_region(self.region)
+        local, url, transport = self._sample(source, options, sample_transport, warnings)
         check = None if skip_check else self._check(local, url, options, warnings)
         key = dedupe_key(
             options.fingerprint(),
@@ -192,7 +214,25 @@ class _ClientCore:
             sample_url=url,
         )
         reusable = None if force else self.registry.find_reusable(key)
-        return _Plan(options, key, source, url, local, tuple(warnings), check, reusable, force)
+        return _Plan(
+            options, key, source, url, local, tuple(warnings), check, reusable, transport, force
+        )
+
+    def _sample(
+        self, source: str, options: CloneOptions, transport: str | None, warnings: list[str]
+    ) -> tuple[LocalSample | None, str | None, str]:
+        """A sample URL as given, or a local file with the transport that will carry it."""
+        if is_url(source):
+            if transport is not None:
+                warnings.append(f"--sample-transport {transport} applies to local files only")
+            return None, options.with_sample(source).voice_sample_url, "url"
+        local = read_local_sample(source)
+        chosen, notice = sample_transport(self.region, transport)
+        if chosen == "data-uri":
+            data_uri(local)  # refuses a file type a data URI cannot name, before anything
+        if notice:
+            warnings.append(notice)
+        return local, None, chosen
 
     def _check(
         self, local: LocalSample | None, url: str | None, options: CloneOptions, warnings: list[str]
@@ -286,6 +326,8 @@ class _ClientCore:
         """
         if not self.evidence:
             return {}
+        if request.voice_sample_url[:5].lower() == "data:":  # megabytes: summarized
+            request = replace(request, voice_sample_url=short_sample_url(request.voice_sample_url))
         try:
             return record_clone(
                 self.settings.output_dir,
@@ -392,7 +434,10 @@ class _ClientCore:
         known = self.registry.known_ids(prefix=plan.options.prefix, endpoint=self.endpoint)
         previous = claim.previous if claim is not None else None
         if previous is not None and previous.sample_url:
-            request = plan.options.with_sample(previous.sample_url)
+            sent = previous.sample_url
+            if sent == _DATA_URI_NOTE:  # the same content makes the same data URI
+                sent = yield from plan.sample_flow()
+            request = plan.options.with_sample(sent)
             orphan, list_rid = yield from self._enrollment._reconcile(
                 request, previous.started_at, time.time(), known
             )
@@ -404,13 +449,10 @@ class _ClientCore:
                     reconcile_request_id=list_rid,
                 )
                 return request, adopted
-        url = plan.sample_url
-        if plan.local is not None:
-            url = yield from upload_flow(plan.local)
-        assert url is not None
+        url = yield from plan.sample_flow()
         request = plan.options.with_sample(url)
-        if claim is not None:
-            self.registry.claims.note(claim, url)
+        if claim is not None:  # a data URI (up to megabytes) is noted by its kind only
+            self.registry.claims.note(claim, _DATA_URI_NOTE if url.startswith("data:") else url)
         try:
             created = yield from self._enrollment.create(request, known=known)
         except CosyVoiceCloneError as err:
@@ -430,7 +472,7 @@ class _ClientCore:
             "prefix": request.prefix,
             "options": plan.options.fingerprint(),
             "key": plan.key,
-            "sample_url": request.voice_sample_url,
+            "sample_url": short_sample_url(request.voice_sample_url),
             "sample_sha256": plan.local.sha256 if plan.local else None,
             "sample_source": plan.sample_source,
             "request_id": response.request_id,
@@ -451,7 +493,7 @@ class _ClientCore:
                 region=self.region,
                 endpoint=self.endpoint,
                 prefix=request.prefix,
-                sample_url=request.voice_sample_url,
+                sample_url=fields["sample_url"],
                 sample_sha256=fields["sample_sha256"],
                 sample_source=plan.sample_source,
                 request_id=response.request_id,
@@ -495,10 +537,7 @@ class _ClientCore:
         timeout: float,
         on_status: StatusCallback | None,
     ) -> Flow[Voice]:
-        url = plan.sample_url
-        if plan.local is not None:
-            url = yield from upload_flow(plan.local)
-        assert url is not None
+        url = yield from plan.sample_flow()
         try:
             yield from self._enrollment.update(voice_id, url)
         except NotFoundError:
@@ -510,7 +549,7 @@ class _ClientCore:
             self._observe(info)
         self.registry.update_sample(
             voice_id,
-            sample_url=url,
+            sample_url=short_sample_url(url),
             sample_sha256=plan.local.sha256 if plan.local else None,
             sample_source=plan.sample_source,
             key=plan.key,
@@ -523,7 +562,13 @@ class _ClientCore:
         voice = Voice.from_service(info, self.registry.get(voice_id))
         return replace(voice, warnings=plan.warnings)
 
-    def _plan_update(self, voice_id: str, sample: str | Path, skip_check: bool) -> _Plan:
+    def _plan_update(
+        self,
+        voice_id: str,
+        sample: str | Path,
+        skip_check: bool,
+        sample_transport: str | None = None,
+    ) -> _Plan:
         from .registry import split_voice_id
 
         record = self.registry.get(voice_id)
@@ -544,13 +589,7 @@ class _ClientCore:
         )
         warnings: list[str] = []
         source = str(sample).strip()
-        local: LocalSample | None = None
-        url: str | None = None
-        if is_url(source):
-            url = options.with_sample(source).voice_sample_url
-        else:
-            local = read_local_sample(source)
-            require_upload_region(self.region)
+        local, url, transport = self._sample(source, options, sample_transport, warnings)
         check = None if skip_check else self._check(local, url, options, warnings)
         key = dedupe_key(
             options.fingerprint(),
@@ -558,7 +597,66 @@ class _ClientCore:
             sample_sha256=local.sha256 if local else None,
             sample_url=url,
         )
-        return _Plan(options, key, source, url, local, tuple(warnings), check, None)
+        return _Plan(options, key, source, url, local, tuple(warnings), check, None, transport)
+
+
+def live_session(
+    client: _ClientCore,
+    *,
+    voice: str,
+    model: str | None = None,
+    format: str = "pcm",
+    sample_rate: int | None = None,
+    options: SynthesisOptions | None = None,
+    max_message_weight: int = catalog.MAX_CHARS_PER_MESSAGE,
+    max_task_weight: int = catalog.MAX_CHARS_PER_TASK,
+    idle_timeout: float | None = None,
+    **fields: Any,
+) -> AsyncLiveSpeech:
+    """A live speech session of either client (not open yet; see
+    :mod:`cosyvoice_clone.synthesis.live`). Options are checked now (nothing is sent); the voice
+    rules when the session opens, before it connects."""
+    from .synthesis import AsyncSynthesizer
+    from .synthesis.live import IDLE_FINISH_S, AsyncLiveSpeech
+    from .synthesis.protocol import SynthesisOptions, check_language_hints
+    from .synthesis.streaming import check_instruction
+
+    if not voice:
+        raise InvalidRequestError("no voice given", field="voice")
+    if options is not None:
+        if fields:
+            raise InvalidRequestError(
+                "pass either options= or separate option fields, not both", field="options"
+            )
+        opts = options.validate()
+    else:
+        if isinstance(fields.get("language_hints"), str):
+            fields["language_hints"] = (fields["language_hints"],)
+        elif fields.get("language_hints") is not None:
+            fields["language_hints"] = tuple(fields["language_hints"])
+        if sample_rate is None:
+            sample_rate = 24000 if format == "opus" else catalog.DEFAULT_SAMPLE_RATE
+        try:
+            opts = SynthesisOptions(format=format, sample_rate=sample_rate, **fields).validate()
+        except TypeError as exc:
+            raise InvalidRequestError(f"unknown synthesis option: {exc}", field="options") from None
+
+    async def resolve() -> tuple[str, str, str | None]:
+        from .speech import speakable
+
+        chosen, chosen_model = await speakable(client, voice, model)
+        check_language_hints(chosen_model, opts.language_hints)
+        check_instruction(chosen_model, opts.instruction)
+        return chosen.voice_id, chosen_model, chosen.target_model
+
+    return AsyncLiveSpeech(
+        AsyncSynthesizer.from_settings(client.settings),
+        resolve,
+        options=opts,
+        max_message_weight=max_message_weight,
+        max_task_weight=max_task_weight,
+        idle_timeout=IDLE_FINISH_S if idle_timeout is None else idle_timeout,
+    )
 
 
 def _client_kwargs(
@@ -650,6 +748,7 @@ class CosyVoice(_ClientCore):
         force: bool = False,
         skip_check: bool = False,
         on_status: StatusCallback | None = None,
+        sample_transport: str | None = None,
     ) -> CloneResult:
         """Clone a voice from a local file or a URL (see the module docstring)."""
         plan_args: dict[str, Any] = {
@@ -661,6 +760,7 @@ class CosyVoice(_ClientCore):
             "enable_preprocess": enable_preprocess,
             "force": force,
             "skip_check": skip_check,
+            "sample_transport": sample_transport,
         }
         plan = self._plan_clone(**plan_args)
         with self._lock_for(plan.key):
@@ -721,6 +821,14 @@ class CosyVoice(_ClientCore):
                 **fields,
             )
         )
+
+    def live(self, *, voice: str, **kwargs: Any) -> LiveSpeech:
+        """Live speech: ``with cv.live(voice=v, format="pcm") as live: live.send(token) ...
+        for chunk in live.audio(): ...`` (see :mod:`cosyvoice_clone.synthesis.live`; keyword
+        arguments as :func:`live_session`)."""
+        from .synthesis.live import LiveSpeech
+
+        return LiveSpeech(live_session(self, voice=voice, **kwargs))
 
     def speak_many(self, manifest: str | Path, **kwargs: Any) -> BatchReport:
         """Speak every row of a CSV/JSONL manifest, resumably (see
@@ -815,6 +923,7 @@ class AsyncCosyVoice(_ClientCore):
         force: bool = False,
         skip_check: bool = False,
         on_status: StatusCallback | None = None,
+        sample_transport: str | None = None,
     ) -> CloneResult:
         """Clone a voice from a local file or a URL (see :meth:`CosyVoice.clone`)."""
         plan_args: dict[str, Any] = {
@@ -826,6 +935,7 @@ class AsyncCosyVoice(_ClientCore):
             "enable_preprocess": enable_preprocess,
             "force": force,
             "skip_check": skip_check,
+            "sample_transport": sample_transport,
         }
         plan = await asyncio.to_thread(lambda: self._plan_clone(**plan_args))
         lock = self._key_locks.setdefault(plan.key, asyncio.Lock())
@@ -867,6 +977,12 @@ class AsyncCosyVoice(_ClientCore):
             concurrency=concurrency, retries=retries, on_progress=on_progress, **fields,
         )  # fmt: skip
 
+    def live(self, *, voice: str, **kwargs: Any) -> AsyncLiveSpeech:
+        """Live speech: ``async with cv.live(voice=v, format="pcm") as live: await
+        live.send(token) ... async for chunk in live.audio(): ...`` (see
+        :mod:`cosyvoice_clone.synthesis.live`; keyword arguments as :func:`live_session`)."""
+        return live_session(self, voice=voice, **kwargs)
+
     async def speak_many(self, manifest: str | Path, **kwargs: Any) -> BatchReport:
         """Speak every row of a manifest, resumably (see :func:`.speech.aspeak_many`)."""
         from .speech import aspeak_many
@@ -893,5 +1009,6 @@ __all__ = [
     "CloneResult",
     "CosyVoice",
     "Voices",
+    "live_session",
     "parse_age",
 ]

@@ -67,8 +67,9 @@ class Voice:
     sample_sha256: str | None = None
     sample_source: str | None = None
     origin: str | None = None
-    """``created`` or ``adopted`` (by a clone here), ``seen`` (listed or queried), ``None`` (not
-    in the registry: a voice id read as is, or a system voice)."""
+    """``created`` or ``adopted`` (by a clone here), ``seen`` (listed or queried), ``system``
+    (a preset voice of the catalog), ``None`` (not in the registry: a voice id read as is, or a
+    name sent as a system voice with an explicit model)."""
     request_id: str | None = None
     """The ``create_voice`` request id, when it was created here."""
     created_at: str | None = None
@@ -77,6 +78,14 @@ class Voice:
     """When the registry learnt the voice was deleted (``None``: not known to be deleted)."""
     warnings: tuple[str, ...] = ()
     """Notes from the operation that returned it (``voices.update``: the sample check's)."""
+    models: tuple[str, ...] = ()
+    """For a system voice of the catalog (``origin == "system"``): every model that speaks it
+    (``target_model`` is the one used when none is asked for)."""
+
+    @property
+    def system(self) -> bool:
+        """Whether this is one of the service's preset voices (from the catalog)."""
+        return self.origin == "system"
 
     @property
     def registered(self) -> bool:
@@ -152,6 +161,8 @@ class Voice:
             "deleted": self.deleted,
             "deleted_at": self.deleted_at,
             "warnings": list(self.warnings),
+            "system": self.system,
+            "models": list(self.models),
         }
 
 
@@ -248,6 +259,7 @@ class SpeechResult:
             "retries": self.retries,
             "model": self.model,
             "voice": self.voice,
+            "words": [w.to_dict() for w in self.words],
         }
 
 

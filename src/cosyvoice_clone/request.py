@@ -21,7 +21,8 @@ from . import catalog
 from .errors import InvalidRequestError
 
 _PREFIX = re.compile(rf"[A-Za-z0-9]{{1,{catalog.PREFIX_MAX_LENGTH}}}")
-_SAMPLE_URL_SCHEMES = ("http://", "https://", "oss://")
+_SAMPLE_URL_SCHEMES = ("http://", "https://", "oss://", "data:audio/")
+"""A sample is a URL, an ``oss://`` temporary upload or a Base64 data URI (protocol section 6)."""
 
 
 def _invalid(
@@ -127,7 +128,7 @@ def _sample_url(value: Any) -> str:
         raise _invalid(
             "voice_sample_url",
             value,
-            "must start with http://, https:// or oss://",
+            "must start with http://, https://, oss:// or data:audio/",
             hint="for a local file use `cosyvoice-clone clone --sample PATH`, which uploads it",
         )
     return url

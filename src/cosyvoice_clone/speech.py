@@ -32,7 +32,7 @@ from .errors import CosyVoiceCloneError, InvalidRequestError
 from .models import SpeechResult, Voice
 from .synthesis.protocol import (
     SynthesisOptions,
-    check_language_hints,
+    check_for_model,
     check_model,
     extension_format,
     format_for_path,
@@ -54,6 +54,8 @@ OPTION_FIELDS = (
     "language_hints",
     "word_timestamps",
     "bit_rate",
+    "ssml",
+    "markdown_filter",
 )
 
 
@@ -116,7 +118,9 @@ async def aspeak(
 
     Checked before anything is sent: the text, that ``out`` can be written, the options
     (``options=`` or the fields ``format``, ``sample_rate``, ``volume``, ``rate``, ``pitch``,
-    ``seed``, ``instruction``, ``language_hints``, ``word_timestamps``) and the voice rules.
+    ``seed``, ``instruction``, ``language_hints``, ``word_timestamps``, ``bit_rate``, ``ssml``,
+    ``markdown_filter``) and the voice rules: a system voice of the catalog speaks with its
+    model, no ``model`` needed (see :mod:`.voices`).
     """
     from .audio.outfile import check_target, probe_target
     from .synthesis import AsyncSynthesizer
@@ -128,8 +132,8 @@ async def aspeak(
     if concurrency < 1:
         raise InvalidRequestError("concurrency must be at least 1", field="concurrency")
     chosen_voice, chosen_model = await speakable(client, voice, model)
+    check_for_model(chosen_model, text, opts)
     probe_target(out)  # creates missing folders: only once the voice may speak
-    check_language_hints(chosen_model, opts.language_hints)
     synth = AsyncSynthesizer.from_settings(client.settings)
     return await synth.speak(
         text, out, voice=chosen_voice.voice_id, model=chosen_model,
@@ -425,15 +429,18 @@ class _Manifest:
             raise found
         voice, item.model = found
         item.voice, item.target_model = voice.voice_id, voice.target_model
-        check_language_hints(item.model, item.options.language_hints)
+        check_for_model(item.model, item.text, item.options)
 
 
 def fingerprint(item: _Item) -> str:
     """What an item asks for (text, voice, model, options): a changed row is not "done"."""
     assert item.options is not None
+    options = dataclasses.asdict(item.options)
+    for later in ("ssml", "markdown_filter"):  # added later: unset keeps older results "done"
+        if options.get(later) is False:
+            del options[later]
     document = json.dumps(
-        {"text": item.text, "voice": item.voice, "model": item.model,
-         "options": dataclasses.asdict(item.options)},
+        {"text": item.text, "voice": item.voice, "model": item.model, "options": options},
         sort_keys=True, ensure_ascii=False, default=str,
     )  # fmt: skip
     return hashlib.sha256(document.encode("utf-8")).hexdigest()

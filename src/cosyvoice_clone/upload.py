@@ -6,13 +6,19 @@
 3. ``oss://{key}`` is the URL; requests that carry it send ``X-DashScope-OssResourceResolve:
    enable`` (the enrollment flows do that by themselves).
 
-The flow only exists in cn-beijing: elsewhere :func:`require_upload_region` says so and asks for a
-public URL. The object key contains the sample's sha256, so a retried upload that finds the
-object already stored counts as a success.
+The flow exists where the catalog says so (``Region.supports_temporary_upload``): elsewhere
+:func:`require_upload_region` says so. The object key contains the sample's sha256, so a retried
+upload that finds the object already stored counts as a success.
+
+A local sample can instead travel inside the request as a Base64 data URI (protocol section 6,
+``sample_transport="data-uri"``): no upload at all. :func:`sample_transport` picks the transport:
+the one asked for, else ``upload`` where the region has the flow and ``data-uri`` where it does
+not (with one notice).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import mimetypes
 import re
@@ -32,6 +38,10 @@ from .http import AmbiguousRequestError, ApiResponse, Call, Flow
 
 UPLOAD_POLICY_PATH = "uploads"
 SAMPLE_URL_SCHEMES = ("http://", "https://", "oss://")
+SAMPLE_TRANSPORTS = ("upload", "data-uri")
+"""How a local sample reaches the service: the temporary upload (``oss://``) or a data URI."""
+DATA_URI_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".m4a": "audio/mp4"}
+"""MIME types of a sample data URI (the accepted list is inferred: protocol section 6)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,56 @@ def require_upload_region(region: str) -> None:
             field="sample",
             hint="put the sample at a public http(s) URL and pass --sample https://...",
         )
+
+
+def sample_transport(region: str, requested: str | None) -> tuple[str, str | None]:
+    """The transport of a local sample in ``region`` and a notice when it was chosen for the
+    user; an unknown transport, or ``upload`` where the flow does not exist, is refused."""
+    if requested is not None:
+        chosen = str(requested).strip().lower()
+        if chosen not in SAMPLE_TRANSPORTS:
+            allowed = ", ".join(SAMPLE_TRANSPORTS)
+            raise InvalidRequestError(
+                f"unknown sample transport {requested!r}",
+                field="sample_transport",
+                value=requested,
+                allowed=allowed,
+                hint=f"use one of: {allowed}",
+            )
+        if chosen == "upload":
+            require_upload_region(region)
+        return chosen, None
+    info = catalog.REGIONS.get(region)
+    if info is not None and info.supports_temporary_upload:
+        return "upload", None
+    return "data-uri", (
+        f"the temporary upload does not exist in {region}: the local sample is sent inside the "
+        "request as a data URI (--sample-transport data-uri)"
+    )
+
+
+def data_uri(sample: LocalSample) -> str:
+    """The sample as ``data:<mime>;base64,...`` (the 10 MB limit applies to the file: it is
+    checked when the file is read)."""
+    mime = DATA_URI_TYPES.get(sample.path.suffix.lower())
+    if mime is None:
+        allowed = ", ".join(DATA_URI_TYPES)
+        raise InvalidRequestError(
+            f"cannot send {sample.name} as a data URI: the file type is not one of {allowed}",
+            field="sample",
+            hint="convert it to WAV (`cosyvoice-clone check SAMPLE --fix OUT.wav`) or use "
+            "--sample-transport upload",
+        )
+    return f"data:{mime};base64," + base64.b64encode(sample.data).decode("ascii")
+
+
+def short_sample_url(url: str) -> str:
+    """``url`` for records and display: a data URI is summarized (it can be megabytes)."""
+    if url[:5].lower() != "data:":
+        return url
+    head, _, body = url.partition(",")
+    size = len(body) * 3 // 4 - (len(body) - len(body.rstrip("=")))  # base64 padding
+    return f"{head},<{size} bytes>"
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -171,9 +231,13 @@ def _upload_error(err: CosyVoiceCloneError) -> CosyVoiceCloneError:
 
 
 __all__ = [
+    "SAMPLE_TRANSPORTS",
     "LocalSample",
+    "data_uri",
     "is_url",
     "read_local_sample",
     "require_upload_region",
+    "sample_transport",
+    "short_sample_url",
     "upload_flow",
 ]

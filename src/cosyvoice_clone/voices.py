@@ -8,9 +8,17 @@ for speaking, in this order, nothing sent before a refusal:
 - UNDEPLOYED (rejected in review) -> :class:`~.errors.VoiceRejectedError`
 - DEPLOYING -> asked once (a free query); still not OK -> :class:`~.errors.VoiceDeployingError`
 - a model other than the voice's -> :class:`~.errors.ModelMismatchError`
-- a name that is not a voice id nor a known prefix -> :class:`~.errors.UnknownVoiceError`
-  (a system voice such as ``longxiaochun`` speaks only with an explicit model)
+- a system voice of the catalog (``catalog.SYSTEM_VOICES``, e.g. ``longxiaochun_v2``) speaks
+  with the models the catalog lists for it: no model given -> its default model (the first
+  listed, the one an official voice table places it under; the others are inferred, so the
+  documented one is the safe choice rather than "the newest"); another model ->
+  :class:`~.errors.ModelMismatchError`
+- a name that is not a voice id, a known prefix nor a catalog system voice ->
+  :class:`~.errors.UnknownVoiceError`, unless a model is given: then it is sent as a system
+  voice the catalog does not list (the service has more than the catalog)
 - a prefix naming several voices -> :class:`~.errors.AmbiguousVoiceError`
+
+A registered voice wins over a system voice of the same name (a clone prefix can look like one).
 
 :class:`Voices` / :class:`AsyncVoices` (``client.voices``) list, show, update, delete, sync and
 prune, returning :class:`~.models.Voice`, :class:`~.models.DeleteReport` and
@@ -24,15 +32,18 @@ import asyncio
 import builtins
 import math
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .catalog import VoiceStatus
+from . import catalog
+from .catalog import SystemVoice, VoiceStatus
 from .errors import (
     AmbiguousVoiceError,
     CosyVoiceCloneError,
     InvalidRequestError,
+    ModelMismatchError,
     NotFoundError,
     UnknownVoiceError,
     VoiceDeletedError,
@@ -62,9 +73,10 @@ def resolve(
 
     An exact id the registry knows wins; then a prefix matching one live voice of ``endpoint``
     (a voice rejected in review is only chosen when it is the prefix's only voice); then an id
-    the registry does not know but whose model can be read from it. With ``system_ok`` any
-    other name is taken as a system voice (no model bound). Else :class:`UnknownVoiceError`,
-    or :class:`AmbiguousVoiceError` for a prefix with several voices.
+    the registry does not know but whose model can be read from it; then a system voice of the
+    catalog (``origin="system"``, ``target_model`` its default model, ``models`` all of them).
+    With ``system_ok`` any other name is taken as a system voice (no model bound). Else
+    :class:`UnknownVoiceError`, or :class:`AmbiguousVoiceError` for a prefix with several voices.
     """
     text = name.strip() if isinstance(name, str) else ""
     if not text:
@@ -89,6 +101,11 @@ def resolve(
     model, prefix = split_voice_id(text)
     if model is not None:
         return Voice(voice_id=text, target_model=model, prefix=prefix)
+    system = catalog.system_voice(text)
+    if system is not None:
+        return Voice(
+            voice_id=text, target_model=system.default_model, origin="system", models=system.models
+        )
     if system_ok:
         return Voice(voice_id=text)
     raise UnknownVoiceError(
@@ -97,8 +114,37 @@ def resolve(
         field="voice",
         value=text,
         hint="`cosyvoice-clone voices list` shows your voices, `voices sync` registers the ones "
-        "created elsewhere; a system voice needs the model (--model)",
+        "created elsewhere, `voices list --system` the known system voices; another system "
+        "voice needs the model (--model)",
     )
+
+
+def system_model(voice: Voice, model: str | None) -> str:
+    """The model a catalog system voice speaks with: ``model`` if it is one of the voice's,
+    its default without one; any other model is refused (nothing sent)."""
+    if model is None:
+        assert voice.target_model is not None
+        return voice.target_model
+    if model not in voice.models:
+        speaks = ", ".join(voice.models)
+        raise ModelMismatchError(
+            f"system voice {voice.voice_id} speaks with {speaks}, not {model}",
+            field="model",
+            value=model,
+            allowed=speaks,
+            hint=f"use --model {voice.models[0]} (or leave --model out)",
+        )
+    return model
+
+
+def system_voices(model: str | None = None) -> list[SystemVoice]:
+    """The system voices the catalog knows, or those ``model`` speaks (an unknown model is
+    refused with the list of known ones)."""
+    if model is not None:
+        from .synthesis.protocol import check_model
+
+        check_model(model)
+    return catalog.system_voices(model)
 
 
 def deleted_error(voice_id: str, when: str | None = None) -> VoiceDeletedError:
@@ -144,6 +190,9 @@ def speakable_flow(core: _ClientCore, name: str, model: str | None) -> Flow[tupl
     if model is not None:
         check_model(model)
     voice = resolve(core.registry, name, endpoint=core.endpoint, system_ok=model is not None)
+    if voice.system:
+        chosen = system_model(voice, model)
+        return replace(voice, target_model=chosen), chosen
     if voice.deleted:
         raise deleted_error(voice.voice_id, voice.deleted_at)
     if voice.status is VoiceStatus.UNDEPLOYED:
@@ -369,11 +418,12 @@ class Voices:
         wait: bool = False,
         timeout: float = DEFAULT_WAIT_TIMEOUT,
         on_status: StatusCallback | None = None,
+        sample_transport: str | None = None,
     ) -> Voice:
         """Give a voice (an id or a registered prefix) a new sample (a path is uploaded, a URL
-        used as is)."""
+        used as is; ``sample_transport`` ``upload`` or ``data-uri`` for a local file)."""
         voice_id = self.lookup(voice)
-        plan = self._c._plan_update(voice_id, sample, skip_check)
+        plan = self._c._plan_update(voice_id, sample, skip_check, sample_transport)
         return self._c._http.run(
             self._c._update_flow(voice_id, plan, wait=wait, timeout=timeout, on_status=on_status)
         )
@@ -421,6 +471,11 @@ class Voices:
         """The voice id named by an id or a registered prefix (see :meth:`resolve`)."""
         return self.resolve(voice).voice_id
 
+    @staticmethod
+    def system(model: str | None = None) -> builtins.list[SystemVoice]:
+        """The service's system voices the catalog knows (those of ``model``); nothing sent."""
+        return system_voices(model)
+
 
 class AsyncVoices:
     """Async voice management (``AsyncCosyVoice.voices``); the same names as :class:`Voices`."""
@@ -445,10 +500,13 @@ class AsyncVoices:
         wait: bool = False,
         timeout: float = DEFAULT_WAIT_TIMEOUT,
         on_status: StatusCallback | None = None,
+        sample_transport: str | None = None,
     ) -> Voice:
         """Give a voice (an id or a registered prefix) a new sample."""
         voice_id = self.lookup(voice)
-        plan = await asyncio.to_thread(self._c._plan_update, voice_id, sample, skip_check)
+        plan = await asyncio.to_thread(
+            self._c._plan_update, voice_id, sample, skip_check, sample_transport
+        )
         return await self._c._http.run(
             self._c._update_flow(voice_id, plan, wait=wait, timeout=timeout, on_status=on_status)
         )
@@ -496,6 +554,10 @@ class AsyncVoices:
         """The voice id named by an id or a registered prefix (see :meth:`resolve`)."""
         return self.resolve(voice).voice_id
 
+    async def system(self, model: str | None = None) -> builtins.list[SystemVoice]:
+        """The service's system voices the catalog knows (those of ``model``); nothing sent."""
+        return system_voices(model)
+
 
 __all__ = [
     "AsyncVoices",
@@ -504,4 +566,6 @@ __all__ = [
     "parse_age",
     "resolve",
     "speakable_flow",
+    "system_model",
+    "system_voices",
 ]

@@ -125,8 +125,6 @@ def test_websocket_run_task_agrees_with_the_sdk(
     voice = service.create_voice("cosyvoice-v3-flash", "wire", emulator.sample_url())
     SpeechSynthesizer(model="cosyvoice-v3-flash", voice=voice,
                       url=emulator.websocket_url).call("Hello from the SDK.")
-    # Our client speaks system voices once the client side of issue 18 lands; a cloned voice
-    # id works today.
     sdk = commands(recorded_since(emulator, "websocket", 0))
 
     start = count(emulator, "websocket")
@@ -150,6 +148,43 @@ def test_websocket_run_task_agrees_with_the_sdk(
         assert set(client) == set(sdk) == names
         problems = {name: disagreements(shape(client[name]), shape(sdk[name])) for name in names}
         assert not any(problems.values()), (problems, client, sdk)
+
+
+def test_synthesis_options_agree_with_the_sdk(
+    cosyvoice_emulator_env: RunningEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A system voice (no model on our side) with every option both clients have: opus with a
+    bit rate, instruction, language hints, SSML, the Markdown filter, word timestamps."""
+    from dashscope.audio.tts_v2 import AudioFormat
+
+    emulator = cosyvoice_emulator_env
+    monkeypatch.setattr(dashscope, "api_key", emulator.api_key)
+    SpeechSynthesizer(
+        model="cosyvoice-v3-flash", voice="longanyang", url=emulator.websocket_url,
+        format=AudioFormat.OGG_OPUS_24KHZ_MONO_64KBPS, instruction="Speak slowly.",
+        language_hints=["en"],
+        additional_params={"enable_markdown_filter": True, "word_timestamp_enabled": True},
+    ).call("<speak>Hello from the SDK.</speak>")  # call() always sends enable_ssml
+    sdk = commands(recorded_since(emulator, "websocket", 0))
+    assert sdk["run-task"]["payload"]["parameters"]["enable_ssml"] is True
+
+    start = count(emulator, "websocket")
+    with CosyVoice() as client:
+        result = client.speak(
+            "<speak>Hello from our client.</speak>", tmp_path / "ours.opus", voice="longanyang",
+            bit_rate=64, instruction="Speak slowly.", language_hints=["en"], ssml=True,
+            markdown_filter=True, word_timestamps=True,
+        )  # fmt: skip
+    assert result.model == "cosyvoice-v3-flash" and result.words
+    ours = commands(recorded_since(emulator, "websocket", start))
+
+    params, sdk_params = ours["run-task"]["payload"]["parameters"], sdk["run-task"]["payload"][
+        "parameters"]  # fmt: skip
+    for name in ("bit_rate", "instruction", "language_hints", "enable_ssml",
+                 "enable_markdown_filter", "word_timestamp_enabled", "voice"):  # fmt: skip
+        assert params[name] == sdk_params[name], name
+    problems = {n: disagreements(shape(ours[n]), shape(sdk[n])) for n in ours}
+    assert set(ours) == set(sdk) and not any(problems.values()), (problems, ours, sdk)
 
 
 def test_admin_requests_endpoint_lists_what_was_sent(cosyvoice_emulator: RunningEmulator) -> None:

@@ -147,7 +147,7 @@ def test_documented_errors_one_line_hint_exit_code_and_no_key_anywhere(
     before = service.backend.snapshot()["counters"].copy()
     result = run("clone", "--prefix", "no-dash!", "--sample", str(REFERENCE))
     assert result.code == 2 and "prefix" in _one_line_error(result)
-    result = run(  # no temporary upload is documented in us-east-1
+    result = run(  # no temporary upload is documented in us-east-1 (data-uri is the default)
         "--region",
         "us-east-1",
         "clone",
@@ -157,6 +157,8 @@ def test_documented_errors_one_line_hint_exit_code_and_no_key_anywhere(
         "cosyvoice-v2",
         "--sample",
         str(REFERENCE),
+        "--sample-transport",
+        "upload",
     )
     line = _one_line_error(result)
     assert result.code == 2 and "us-east-1" in line and "https://" in line

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from tests.server.server_helpers import TEST_KEY, ServerFactory, openai_client, register_voice
 
-from conftest import TEST_KEY, ServerFactory, openai_client, register_voice
 from cosyvoice_clone.emulator.server import RunningEmulator
 
 TEXT = "Hello there. A short sentence to speak."
@@ -116,6 +116,41 @@ def test_voices_list_shows_status_model_and_aliases(server: Any, voice: str) -> 
     assert by_id[voice]["status"] == "OK" and by_id[voice]["model"] == "cosyvoice-v3.5-plus"
     assert by_id["alloy"]["alias_of"] == "myvoice"
     assert data["voices"] == data["data"]
+
+
+def test_system_voices_are_listed_and_spoken(
+    server: Any, cosyvoice_emulator: RunningEmulator
+) -> None:
+    from cosyvoice_clone import catalog
+
+    with httpx.Client(timeout=30) as http:
+        data = http.get(f"{server.base_url}/audio/voices").json()
+    by_id = {v["id"]: v for v in data["data"]}
+    for voice in catalog.system_voices():
+        listed = by_id[voice.name]
+        assert listed["system"] is True and listed["model"] == voice.default_model
+        assert listed["models"] == list(voice.models)
+    with openai_client(server) as client:
+        spoken = client.audio.speech.create(
+            model="tts-1", voice="longxiaochun_v2", input=TEXT, response_format="pcm"
+        )
+        assert len(spoken.content) > 24000  # well over half a second of 24 kHz 16-bit audio
+        asked = client.audio.speech.create(
+            model="cosyvoice-v3-plus", voice="longanyang", input=TEXT, response_format="pcm"
+        )
+        assert asked.content
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.audio.speech.create(model="cosyvoice-v2", voice="longanyang", input=TEXT)
+    assert error_of(caught.value)["code"] == "model_mismatch"
+    runs = [
+        e["message"]["payload"]
+        for e in cosyvoice_emulator.backend.recorded("websocket").get("websocket", [])
+        if e["message"]["header"]["action"] == "run-task"
+    ]
+    assert [(r["model"], r["parameters"]["voice"]) for r in runs] == [
+        ("cosyvoice-v2", "longxiaochun_v2"),
+        ("cosyvoice-v3-plus", "longanyang"),
+    ]
 
 
 def test_healthz(server: Any) -> None:

@@ -84,14 +84,6 @@ def test_special_files_are_refused_and_left_alone(
     assert nothing_sent(ws_trap)
 
 
-def test_stdout_is_refused_with_a_clear_message(cli: Cli, voice: str,
-                                                ws_trap: socket.socket) -> None:  # fmt: skip
-    result = cli("speak", "--voice", voice, "--text", "Hello.", "--out", "-")
-    assert result.code == 2
-    assert "standard output" in one_error_line(result) and result.out == ""
-    assert nothing_sent(ws_trap)
-
-
 def test_a_symlink_is_followed_and_kept(cli: Cli, voice: str, tmp_path: Path) -> None:
     real = tmp_path / "audio" / "real.wav"
     real.parent.mkdir()

@@ -10,6 +10,12 @@ import typer
 from .common import state
 from .ui import open_client, status_spinner
 
+SAMPLE_TRANSPORT_HELP = (
+    "How a local sample reaches the service: upload (temporary oss:// file; the default where "
+    "the region has it) or data-uri (inside the request, Base64; at most 10 MiB; the default "
+    "elsewhere)."
+)
+
 
 def clone(
     ctx: typer.Context,
@@ -19,7 +25,13 @@ def clone(
     sample: str = typer.Option(
         ...,
         "--sample",
-        help="Reference sample: a local WAV/MP3/M4A file (uploaded; cn-beijing) or a public URL.",
+        help="Reference sample: a local WAV/MP3/M4A file (see --sample-transport) or a public URL.",
+    ),
+    transport: Optional[str] = typer.Option(  # noqa: UP045
+        None,
+        "--sample-transport",
+        help=SAMPLE_TRANSPORT_HELP,
+        show_default=False,
     ),
     target_model: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
         None,
@@ -80,6 +92,7 @@ def clone(
                 force=force,
                 skip_check=skip_check,
                 on_status=on_status,
+                sample_transport=transport,
             )
         for warning in result.warnings:
             app_state.warn(warning)

@@ -48,7 +48,8 @@ def read_text(text: str | None, text_file: Path | None) -> str:
 def speak(
     ctx: typer.Context,
     voice: str = typer.Option(
-        ..., "--voice", help="Voice id, or a prefix the registry resolves to one voice."
+        ..., "--voice", help="Voice id, a prefix the registry resolves to one voice, or a "
+        "system voice (`voices list --system`; its model is used without --model)."
     ),
     text: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
         None, "--text", help="The text to speak.", show_default=False
@@ -57,10 +58,20 @@ def speak(
         None, "--text-file", help="Read the text from a UTF-8 file ('-' for stdin).",
         show_default=False,
     ),
-    out: Path = typer.Option(
-        ..., "--out", "-o",
+    out: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--out", "-o",
         help="Output file: .wav, .mp3, .opus/.ogg (opus), .pcm/.raw (pcm); another name needs "
-        "--format. Must be a new or regular file (a symlink is followed).",
+        "--format. Must be a new or regular file (a symlink is followed). '-': standard output, "
+        "as the audio is made (wav with a streaming header unless --format).",
+        show_default=False,
+    ),
+    stream: bool = typer.Option(
+        False, "--stream",
+        help="Read standard input as it arrives and speak it live (sentence by sentence).",
+    ),
+    play: bool = typer.Option(
+        False, "--play",
+        help="Play through the default audio device as the audio is made (extra 'play').",
     ),
     audio_format: Optional[str] = typer.Option(  # noqa: UP045
         None, "--format", help="pcm, wav, mp3 or opus (default: from the --out extension; must "
@@ -87,6 +98,16 @@ def speak(
         None, "--model", help="Synthesis model (default: the voice's target model).",
         show_default=False,
     ),
+    bit_rate: Optional[int] = typer.Option(  # noqa: UP045
+        None, "--bit-rate", help="kbps for opus (6–510, default 32) or mp3.", show_default=False,
+    ),
+    ssml: bool = typer.Option(
+        False, "--ssml", help="The text is SSML (<speak>…</speak>): sent whole in one message, "
+        "never split (at most 20,000 characters without the tags).",
+    ),
+    markdown_filter: bool = typer.Option(
+        False, "--markdown-filter", help="Ask the service to strip Markdown from the text.",
+    ),
     concurrency: int = typer.Option(4, "--concurrency", help="Tasks at once for long texts."),
     retries: int = typer.Option(3, "--retries", help="Retries of a part that fails transiently."),
     timestamps: Optional[Path] = typer.Option(  # noqa: UP045
@@ -109,6 +130,11 @@ def speak(
       cosyvoice-clone speak --voice myvoice --text-file book.txt --out book.mp3 \\
         --timestamps book.srt
       echo '你好，世界。' | cosyvoice-clone --json speak --voice myvoice --out hi.opus
+      llm 'tell a story' | cosyvoice-clone speak --voice myvoice --stream --out - | ffplay -
+      llm 'tell a story' | cosyvoice-clone speak --voice myvoice --stream --play
+
+    Live (--stream, --out -, --play): the text is sent sentence by sentence as it arrives and
+    the audio is written as it comes; a file (--out FILE) still appears only when complete.
     """
     from .. import catalog
     from ..audio.outfile import check_target, probe_target
@@ -116,12 +142,32 @@ def speak(
     from ..synthesis.runner import Interrupted, run_interruptible
 
     app_state = state(ctx)
+    from .speak_live import LiveArgs, run_live, wants_live
+
+    if wants_live(out, stream, play):
+        if timestamps is not None:
+            raise InvalidRequestError(
+                "--timestamps is not available with --stream, --out - or --play",
+                field="timestamps",
+            )
+        run_live(app_state, LiveArgs(
+            voice=voice, text=text, text_file=text_file, out=out, stream=stream, play=play,
+            audio_format=audio_format, sample_rate=sample_rate, model=model,
+            fields={"volume": volume, "rate": rate, "pitch": pitch, "seed": seed,
+                    "instruction": instruction or None, "language_hints": language_hint},
+        ))  # fmt: skip
+        return
+    if out is None:
+        raise InvalidRequestError(
+            "no output", field="out", hint="pass --out FILE, --out - (stdout) or --play"
+        )
     content = read_text(text, text_file)
     real_out = check_target(out)  # the library probes it once the voice may speak
     options = options_for(
         out, format=audio_format, sample_rate=sample_rate, volume=volume, rate=rate,
         pitch=pitch, seed=seed, instruction=instruction or None, language_hints=language_hint,
-        word_timestamps=timestamps is not None,
+        word_timestamps=timestamps is not None, bit_rate=bit_rate, ssml=ssml,
+        markdown_filter=markdown_filter,
     )  # fmt: skip
     if timestamps is not None:
         real_timestamps = probe_target(timestamps, option="--timestamps")

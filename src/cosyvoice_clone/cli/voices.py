@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from .clone import SAMPLE_TRANSPORT_HELP
 from .common import AppState, state
 from .ui import open_client, status_spinner
 
@@ -85,6 +86,18 @@ def list_voices(
     prefix: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
         None, "--prefix", help="Only voices with this prefix.", show_default=False
     ),
+    system: bool = typer.Option(
+        False,
+        "--system",
+        help="List the service's system (preset) voices instead: they speak "
+        "without cloning (`speak --voice NAME`, no --model needed). Nothing is sent.",
+    ),
+    model: Optional[str] = typer.Option(  # noqa: UP045
+        None,
+        "--model",
+        help="With --system: only the voices this synthesis model speaks.",
+        show_default=False,
+    ),
 ) -> None:
     """List every voice on the service (all pages), with what the registry knows.
 
@@ -93,8 +106,12 @@ def list_voices(
     \b
       cosyvoice-clone voices list
       cosyvoice-clone --json voices list --prefix myvoice
+      cosyvoice-clone voices list --system --model cosyvoice-v2
     """
     app_state = state(ctx)
+    if system or model is not None:
+        _list_system(app_state, system, prefix, model)
+        return
     with open_client(app_state) as client:
         voices = client.voices.list(prefix)
 
@@ -133,6 +150,51 @@ def list_voices(
                 crop=True,
             )
         console.print(f"{len(voices)} voice(s)")
+
+    items = [v.to_dict() for v in voices]
+    app_state.emit({"ok": True, "count": len(items), "voices": items}, human)
+
+
+def _list_system(app_state: AppState, system: bool, prefix: str | None, model: str | None) -> None:
+    """`voices list --system [--model M]`: the catalog's system voices."""
+    from ..errors import InvalidRequestError
+    from ..voices import system_voices
+
+    if not system:
+        raise InvalidRequestError(
+            "--model applies to --system only", field="model",
+            hint="`voices list --system --model MODEL` lists the system voices of a model",
+        )  # fmt: skip
+    if prefix is not None:
+        raise InvalidRequestError("--prefix applies to cloned voices, not --system", field="prefix")
+    voices = system_voices(model)
+
+    def human() -> None:
+        console = app_state.console
+        if not voices:
+            console.print(f"no system voices known for {model}")
+            return
+        rows = [
+            (v.name, ", ".join(v.models), ", ".join(v.languages), v.gender or "",
+             f"{v.label} {v.style or ''}".strip())
+            for v in voices
+        ]  # fmt: skip
+        if not console.is_terminal:
+            print("\t".join(("name", "models", "languages", "gender", "description")))
+            for row in rows:
+                print("\t".join(row))
+            return
+        width = max(len(r[0]) for r in rows)
+        models_width = max(len(r[1]) for r in rows)
+        for name, models, languages, gender, description in rows:
+            console.print(
+                f"{name:<{width}}  {models:<{models_width}}  {languages:<6}  {gender:<6}  "
+                f"{description}",
+                markup=False, overflow="ellipsis", no_wrap=True, crop=True,
+            )  # fmt: skip
+        console.print(
+            f"{len(voices)} system voice(s); the first model of each is used without --model"
+        )
 
     items = [v.to_dict() for v in voices]
     app_state.emit({"ok": True, "count": len(items), "voices": items}, human)
@@ -190,6 +252,12 @@ def update(
     skip_check: bool = typer.Option(
         False, "--skip-check", help="Send the sample even if the local check fails it."
     ),
+    transport: Optional[str] = typer.Option(  # noqa: UP045
+        None,
+        "--sample-transport",
+        help=SAMPLE_TRANSPORT_HELP,
+        show_default=False,
+    ),
 ) -> None:
     """Give a voice a new reference sample (the voice id stays the same).
 
@@ -204,8 +272,9 @@ def update(
         status_spinner(app_state, f"updating {voice_id}") as on_status,
     ):
         updated = client.voices.update(
-            voice_id, sample, skip_check=skip_check, wait=wait, timeout=timeout, on_status=on_status
-        )
+            voice_id, sample, skip_check=skip_check, wait=wait, timeout=timeout,
+            on_status=on_status, sample_transport=transport,
+        )  # fmt: skip
     for warning in updated.warnings:
         app_state.warn(warning)
 

@@ -279,6 +279,37 @@ LIST_VOICES_OUTPUT = _object(
     closed=False,
 )
 
+LIST_SYSTEM_VOICES_INPUT = _object(
+    {
+        "model": {
+            "type": "string",
+            "enum": catalog.synthesis_models(),
+            "description": "Only the system voices this synthesis model speaks.",
+        },
+    }
+)
+
+_SYSTEM_VOICE_OUT: dict[str, Any] = {
+    "type": "object",
+    "description": "A preset voice of the service, from the catalog (with its source).",
+    "properties": {
+        "name": {"type": "string", "description": "The value to pass as synthesize's voice."},
+        "models": {"type": "array", "items": {"type": "string"}},
+        "default_model": {"type": "string"},
+        "languages": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["name", "models", "default_model"],
+}
+
+LIST_SYSTEM_VOICES_OUTPUT = _object(
+    {
+        "voices": {"type": "array", "items": _SYSTEM_VOICE_OUT},
+        "count": {"type": "integer"},
+    },
+    ["voices", "count"],
+    closed=False,
+)
+
 VOICE_ID_INPUT = _object({"voice_id": _VOICE_ID}, ["voice_id"])
 
 WAIT_VOICE_INPUT = _object(
@@ -318,6 +349,10 @@ DELETE_VOICE_OUTPUT = _object(
     closed=False,
 )
 
+INLINE_MAX_WEIGHT = 1_000
+"""Longest text (service weight) whose audio ``synthesize`` returns inline (about a minute of
+speech: up to ~3 MB of 22 kHz WAV before base64)."""
+
 SYNTHESIZE_INPUT = _object(
     {
         "voice": {
@@ -325,7 +360,8 @@ SYNTHESIZE_INPUT = _object(
             "minLength": 1,
             "description": (
                 "The voice_id to speak with (or the prefix of a voice this machine cloned, if "
-                "only one matches)."
+                "only one matches), or a system voice name from list_system_voices (e.g. "
+                "longxiaochun_v2; no model needed)."
             ),
         },
         "text": {
@@ -365,17 +401,27 @@ SYNTHESIZE_INPUT = _object(
             "description": "Optional language of the text.",
         },
         "model": {
-            **_TARGET_MODEL,
+            "type": "string",
+            "enum": catalog.synthesis_models(),
             "description": (
-                "Synthesis model. Leave it out: the voice's own target_model is used. Any other "
-                "model is refused (error model_mismatch) because a voice only speaks with the "
-                "model it was cloned for."
+                "Synthesis model. Leave it out: the voice's own target_model is used (a system "
+                "voice: its default model). Any other model is refused (error model_mismatch) "
+                "because a voice only speaks with the model it was cloned for (a system voice: "
+                "the models list_system_voices gives)."
+            ),
+        },
+        "inline_audio": {
+            "type": "boolean",
+            "default": False,
+            "description": (
+                "Also return the audio itself as an MCP audio content block (base64), for hosts "
+                f"that cannot read local files. Short texts only (up to {INLINE_MAX_WEIGHT} "
+                "characters, CJK counting 2); the file is written either way."
             ),
         },
     },
     ["voice", "text"],
 )
-SYNTHESIZE_INPUT["properties"]["model"].pop("default", None)
 
 SYNTHESIZE_OUTPUT = _object(
     {
@@ -387,6 +433,10 @@ SYNTHESIZE_OUTPUT = _object(
         "voice_id": {"type": "string"},
         "model": {"type": "string"},
         "characters": {"type": ["integer", "null"]},
+        "inline_audio": {
+            "type": ["object", "null"],
+            "description": "With inline_audio: the audio content block's mime_type and bytes.",
+        },
     },
     ["path", "format", "sample_rate", "duration_s", "voice_id", "model"],
     closed=False,
@@ -444,6 +494,18 @@ TOOLS: tuple[ToolSpec, ...] = (
         idempotent=True,
     ),
     ToolSpec(
+        "list_system_voices",
+        "List system voices",
+        "List the service's preset voices known to this tool (name, the models that speak it, "
+        "default_model, languages, source). Pass a name as synthesize's voice; no cloning "
+        "needed. Nothing is sent to the service.",
+        LIST_SYSTEM_VOICES_INPUT,
+        LIST_SYSTEM_VOICES_OUTPUT,
+        read_only=True,
+        idempotent=True,
+        open_world=False,
+    ),
+    ToolSpec(
         "get_voice",
         "Show a voice",
         "Get one voice: status, target_model, creation and modification times.",
@@ -466,9 +528,10 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "synthesize",
         "Speak with a voice",
-        "Synthesize text with a cloned voice into an audio file and return its absolute path, "
-        "format, sample rate and duration. The synthesis model must be the voice's "
-        "target_model (used by default); a mismatch is refused before anything is sent.",
+        "Synthesize text with a cloned voice or a system voice into an audio file and return "
+        "its absolute path, format, sample rate and duration. The synthesis model must be the "
+        "voice's target_model (used by default); a mismatch is refused before anything is "
+        "sent.",
         SYNTHESIZE_INPUT,
         SYNTHESIZE_OUTPUT,
     ),

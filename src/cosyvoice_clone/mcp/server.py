@@ -18,7 +18,14 @@ from .schemas import (
     TOOLS_BY_NAME,
     validate_arguments,
 )
-from .tools import Progress, VoiceTools, _for_agents, _json_text, error_payload
+from .tools import (
+    INLINE_AUDIO_KEY,
+    Progress,
+    VoiceTools,
+    _for_agents,
+    _json_text,
+    error_payload,
+)
 
 if TYPE_CHECKING:
     from mcp.server.lowlevel import Server
@@ -90,11 +97,17 @@ async def call_tool(
     logger.info("tool %s ok in %.2f s", name, time.monotonic() - started)
     from ..config import redact
 
+    inline = data.pop(INLINE_AUDIO_KEY, None) if isinstance(data, dict) else None
     text = redact(_json_text(data), *tools.secrets)
-    return types.CallToolResult(
-        content=[types.TextContent(text=text)],
-        structured_content=json.loads(text),
-    )
+    content: list[Any] = [types.TextContent(text=text)]
+    if inline is not None:
+        import base64
+
+        mime, audio = inline
+        content.append(
+            types.AudioContent(data=base64.b64encode(audio).decode("ascii"), mime_type=mime)
+        )
+    return types.CallToolResult(content=content, structured_content=json.loads(text))
 
 
 def build_server(settings: Settings) -> Server[VoiceTools]:

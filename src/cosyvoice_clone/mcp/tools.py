@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from .. import catalog
 from ..errors import CosyVoiceCloneError
-from .schemas import DEFAULT_WAIT_TIMEOUT, _confirmation_required
+from .schemas import DEFAULT_WAIT_TIMEOUT, INLINE_MAX_WEIGHT, _confirmation_required
+
+INLINE_AUDIO_KEY = "__inline_audio__"
+"""Result key carrying (mime type, bytes) for the server to turn into an audio content block."""
 
 if TYPE_CHECKING:
     from ..client import AsyncCosyVoice
@@ -241,6 +244,15 @@ class VoiceTools:
         voices = await self.client().voices.list(prefix=args.get("prefix"))
         return {"voices": [v.to_dict() for v in voices], "count": len(voices)}
 
+    async def list_system_voices(
+        self, args: dict[str, Any], progress: Progress | None = None
+    ) -> dict[str, Any]:
+        """Tool ``list_system_voices`` (the catalog; nothing is sent)."""
+        from ..voices import system_voices
+
+        voices = system_voices(args.get("model"))
+        return {"voices": [v.to_dict() for v in voices], "count": len(voices)}
+
     async def get_voice(
         self, args: dict[str, Any], progress: Progress | None = None
     ) -> dict[str, Any]:
@@ -274,6 +286,15 @@ class VoiceTools:
         self, args: dict[str, Any], progress: Progress | None = None
     ) -> dict[str, Any]:
         """Tool ``synthesize``: the library's speak (voice rules, model guard, output check)."""
+        inline = bool(args.get("inline_audio"))
+        if inline and catalog.text_weight(str(args["text"])) > INLINE_MAX_WEIGHT:
+            from ..errors import InvalidRequestError
+
+            raise InvalidRequestError(
+                f"inline_audio is for short texts (up to {INLINE_MAX_WEIGHT} characters)",
+                field="inline_audio",
+                hint="leave inline_audio out and read the file at `path`, or split the text",
+            )
         fmt = args.get("format")
         out = args.get("out")
         path = Path(out).expanduser() if out else self._default_out(args, fmt)
@@ -294,13 +315,21 @@ class VoiceTools:
             **fields,
         )
         data = result.to_dict()
-        return {
+        payload: dict[str, Any] = {
             **data,
             "path": str(Path(data["path"]).resolve()),
             "duration_s": data["duration"],
             "voice_id": data["voice"],
             "time_to_first_audio_s": data["time_to_first_audio"],
         }
+        if inline:
+            from ..synthesis.streaming import CONTENT_TYPES
+
+            audio = Path(payload["path"]).read_bytes()
+            mime = CONTENT_TYPES.get(payload["format"], "application/octet-stream")
+            payload["inline_audio"] = {"mime_type": mime, "bytes": len(audio)}
+            payload[INLINE_AUDIO_KEY] = (mime, audio)
+        return payload
 
     def _default_out(self, args: Mapping[str, Any], fmt: str | None) -> Path:
         """A new file under ``<output dir>/speech/`` named after the voice, time and text."""

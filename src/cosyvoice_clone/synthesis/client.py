@@ -57,7 +57,7 @@ from .protocol import (
     SynthesisOptions,
     TaskProtocol,
     Word,
-    check_language_hints,
+    check_for_model,
     extension_format,
     format_for_path,
     guard_model,
@@ -317,6 +317,15 @@ class AsyncSpeechStream:
             self.on_event(event)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        await self.start()
+        for message in self.messages:
+            await self.send_text(message)
+        await self.end_input()
+        async for chunk in self.receive():
+            yield chunk
+
+    async def start(self) -> None:
+        """Connect, submit run-task (paced) and wait for task-started."""
         await self._connect()
         proto = self.protocol
         if self.limiter is not None:
@@ -326,11 +335,34 @@ class AsyncSpeechStream:
             frame = await self._recv(self.endpoint.start_timeout, "task-started")
             if isinstance(frame, str):
                 proto.handle(frame)
-        for message in self.messages:
-            await self._send(proto.continue_task(message))
-        await self._send(proto.finish_task())
+
+    async def send_text(self, text: str) -> None:
+        """One continue-task with ``text`` (after :meth:`start`; live input)."""
+        await self._send(self.protocol.continue_task(text))
+
+    async def flush(self) -> None:
+        """Ask the service to speak the text it holds now, sentence end or not."""
+        await self._send(self.protocol.flush_task())
+
+    async def end_input(self, *, cancel: bool = False) -> None:
+        """finish-task: no more text; the service speaks what it has, then task-finished
+        (``cancel``: with the cancel directive, nothing more is spoken)."""
+        await self._send(self.protocol.finish_task(cancel=cancel))
+
+    async def receive(self, patient: Callable[[], bool] | None = None) -> AsyncIterator[bytes]:
+        """The task's audio until task-finished (after :meth:`start`).
+
+        ``patient()`` true at a timeout keeps waiting (live input: the service is silent while
+        it waits for text).
+        """
+        proto = self.protocol
         while True:
-            frame = await self._recv(self.endpoint.event_timeout, "audio or event")
+            try:
+                frame = await self._recv(self.endpoint.event_timeout, "audio or event")
+            except OperationTimeoutError:
+                if patient is not None and patient():
+                    continue
+                raise
             if isinstance(frame, bytes):
                 if self.time_to_first_audio is None:
                     self.time_to_first_audio = time.monotonic() - self._started_at
@@ -370,6 +402,39 @@ class AsyncSpeechStream:
 # --------------------------------------------------------------------------- one task (sync)
 
 
+class LoopThread:
+    """A private event loop in a daemon thread: how the sync faces drive the async code."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the loop was started and not stopped."""
+        return self._loop is not None
+
+    def call(self, coro: Any) -> Any:
+        """Run ``coro`` on the loop (started on first use) and return its result."""
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=loop.run_forever, name=self.name, daemon=True)
+            self._thread.start()
+            self._loop = loop
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def stop(self) -> None:
+        """Stop the loop and its thread."""
+        loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join()
+        loop.close()
+
+
 class SpeechStream:
     """Sync face of :class:`AsyncSpeechStream` (``with ... as s: for chunk in s``).
 
@@ -379,19 +444,11 @@ class SpeechStream:
 
     def __init__(self, inner: AsyncSpeechStream) -> None:
         self._inner = inner
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._loop = LoopThread("cosyvoice-stream")
         self._chunks: AsyncIterator[bytes] | None = None
 
     def _call(self, coro: Any) -> Any:
-        if self._loop is None:
-            loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(
-                target=loop.run_forever, name="cosyvoice-stream", daemon=True
-            )
-            self._thread.start()
-            self._loop = loop
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+        return self._loop.call(coro)
 
     @property
     def task_id(self) -> str:
@@ -445,8 +502,7 @@ class SpeechStream:
 
     def close(self) -> None:
         """Close the connection and the helper loop."""
-        loop, self._loop = self._loop, None
-        if loop is None:
+        if not self._loop.running:
             return
         chunks, self._chunks = self._chunks, None
 
@@ -457,11 +513,8 @@ class SpeechStream:
             await self._inner.aclose()
 
         with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(shutdown(), loop).result()
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join()
-        loop.close()
+            self._loop.call(shutdown())
+        self._loop.stop()
 
 
 # --------------------------------------------------------------------------- long texts
@@ -470,11 +523,11 @@ class SpeechStream:
 class _Part:
     """One task of a long text and where its audio goes while it waits for its turn."""
 
-    def __init__(self, index: int, text: str) -> None:
+    def __init__(self, index: int, text: str, ssml: bool = False) -> None:
         self.index = index
         self.text = text
         self.weight = catalog.text_weight(text)
-        self.messages = textmod.split_messages(text)
+        self.messages = textmod.split_messages(text, ssml=ssml)
         self.spool: IO[bytes] | None = None
         self.pcm_bytes = 0
         self.words: list[Word] = []
@@ -603,7 +656,7 @@ class AsyncSynthesizer:
         if not text or not text.strip():
             raise InvalidRequestError("there is no text to speak", field="text")
         chosen = guard_model(voice, model, target_model=target_model)
-        check_language_hints(chosen, options.language_hints)
+        check_for_model(chosen, text, options)
         return chosen
 
     def stream(
@@ -629,7 +682,7 @@ class AsyncSynthesizer:
         return AsyncSpeechStream(
             self.endpoint,
             protocol,
-            textmod.split_messages(text),
+            textmod.split_messages(text, ssml=options.ssml),
             limiter=submission_limiter(
                 self.endpoint.url, model, self.endpoint.tasks_per_second, self.endpoint.pacing_home
             ),
@@ -695,7 +748,8 @@ class AsyncSynthesizer:
         check_target(out_path)
         total = catalog.text_weight(text)
         weight = part_weight or textmod.part_weight_for(total, concurrency)
-        parts = [_Part(i, t) for i, t in enumerate(textmod.split_text(text, weight))]
+        pieces = textmod.split_text(text, weight, ssml=options.ssml)
+        parts = [_Part(i, t, options.ssml) for i, t in enumerate(pieces)]
         run = _LongRun(
             self.endpoint, model, voice, options, parts, out_path,
             concurrency=concurrency, retries=retries,

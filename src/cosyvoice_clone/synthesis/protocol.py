@@ -52,7 +52,12 @@ class SynthesisOptions:
     language_hints: tuple[str, ...] | None = None
     word_timestamps: bool = False
     bit_rate: int | None = None
-    """Opus only: kbps (6–510)."""
+    """kbps (6–510) for opus (default 32) and mp3 (sent only when given); see
+    ``catalog.BIT_RATE_FACT``."""
+    ssml: bool = False
+    """The text is SSML (``enable_ssml``): sent as one continue-task, never split."""
+    markdown_filter: bool = False
+    """Ask the service to strip Markdown from the text (``enable_markdown_filter``)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Further run-task parameters passed through as is (``hot_fix``, ``enable_aigc_tag``)."""
 
@@ -69,6 +74,8 @@ class SynthesisOptions:
             "language_hints": list(self.language_hints) if self.language_hints else None,
             "word_timestamps": self.word_timestamps,
             "bit_rate": self.bit_rate,
+            "ssml": self.ssml,
+            "markdown_filter": self.markdown_filter,
             "extra": dict(self.extra),
         }
 
@@ -95,10 +102,19 @@ class SynthesisOptions:
         _check_range("pitch", self.pitch, 0.5, 2.0)
         _check_range("seed", self.seed, 0, 65535)
         if self.bit_rate is not None:
-            _check_range("bit_rate", self.bit_rate, 6, 510)
-        if self.instruction is not None and len(self.instruction) > 128:
+            if self.format not in catalog.BIT_RATE_FORMATS:
+                raise InvalidRequestError(
+                    f"a bit rate applies to {' and '.join(catalog.BIT_RATE_FORMATS)}, not "
+                    f"{self.format}",
+                    field="bit_rate",
+                    value=self.bit_rate,
+                    hint="leave --bit-rate out, or speak to an .mp3 or .opus file",
+                )
+            _check_range("bit_rate", self.bit_rate, *catalog.BIT_RATE_RANGE)
+        if self.instruction is not None and len(self.instruction) > catalog.INSTRUCTION_MAX_LENGTH:
             raise InvalidRequestError(
-                "instruction is longer than 128 characters", field="instruction"
+                f"instruction is longer than {catalog.INSTRUCTION_MAX_LENGTH} characters",
+                field="instruction",
             )
         return self
 
@@ -116,13 +132,19 @@ class SynthesisOptions:
             "seed": self.seed,
         }
         if fmt == "opus":
-            params["bit_rate"] = self.bit_rate or 32
+            params["bit_rate"] = self.bit_rate or catalog.DEFAULT_OPUS_BIT_RATE
+        elif fmt == "mp3" and self.bit_rate is not None:
+            params["bit_rate"] = self.bit_rate
         if self.instruction:
             params["instruction"] = self.instruction
         if self.language_hints:
             params["language_hints"] = list(self.language_hints)
         if self.word_timestamps:
             params["word_timestamp_enabled"] = True
+        if self.ssml:
+            params["enable_ssml"] = True
+        if self.markdown_filter:
+            params["enable_markdown_filter"] = True
         params.update(self.extra)
         return params
 
@@ -220,6 +242,42 @@ def check_language_hints(model: str, hints: tuple[str, ...] | list[str] | None) 
             )
 
 
+def check_instruction(model: str, instruction: str | None) -> None:
+    """Refuse an ``instruction`` for a model that does not take one (catalog; nothing sent)."""
+    if instruction and model not in catalog.INSTRUCTION_MODELS:
+        allowed = ", ".join(catalog.INSTRUCTION_MODELS)
+        raise InvalidRequestError(
+            f"{model} does not take an instruction (models that do: {allowed})",
+            field="instruction",
+            value=instruction,
+            allowed=allowed,
+            hint="leave --instruction out, or use a voice of " + allowed,
+        )
+
+
+def check_ssml(text: str) -> None:
+    """Refuse SSML the service cannot take in its one continue-task (tags not counted)."""
+    from .text import ssml_weight
+
+    weight = ssml_weight(text)
+    if weight > catalog.MAX_CHARS_PER_MESSAGE:
+        raise InvalidRequestError(
+            f"the SSML text is {weight} characters (CJK counting 2, tags not counted); SSML "
+            f"is sent in one message of at most {catalog.MAX_CHARS_PER_MESSAGE}",
+            field="text",
+            hint="split the document into several <speak> documents and speak each to its own "
+            "file (SSML is never split here: a cut would break its markup)",
+        )
+
+
+def check_for_model(model: str, text: str, options: SynthesisOptions) -> None:
+    """The checks that need the chosen model and the text: language hints, instruction, SSML."""
+    check_language_hints(model, options.language_hints)
+    check_instruction(model, options.instruction)
+    if options.ssml:
+        check_ssml(text)
+
+
 def guard_model(
     voice_id: str,
     model: str | None,
@@ -256,14 +314,44 @@ def guard_model(
 
 @dataclass
 class Word:
-    """A word timing, in milliseconds from the start of the audio."""
+    """A word timing, in milliseconds from the start of the audio.
+
+    ``begin_ms``/``end_ms`` are the service's ``begin_time``/``end_time`` moved to the start of
+    the whole file; ``begin_index``/``end_index`` and ``phonemes`` are as the service sent them
+    (fields: ``catalog.WORD_FIELDS``).
+    """
 
     text: str
     begin_ms: int
     end_ms: int
+    begin_index: int | None = None
+    end_index: int | None = None
+    phonemes: list[Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "begin_ms": self.begin_ms, "end_ms": self.end_ms}
+        data: dict[str, Any] = {
+            "text": self.text,
+            "begin_ms": self.begin_ms,
+            "end_ms": self.end_ms,
+            "begin_index": self.begin_index,
+            "end_index": self.end_index,
+        }
+        if self.phonemes is not None:
+            data["phonemes"] = self.phonemes
+        return data
+
+    @classmethod
+    def from_wire(cls, entry: dict[str, Any]) -> Word:
+        """A ``sentence.words[]`` entry of a result-generated event."""
+        phonemes = entry.get("phonemes")
+        return cls(
+            str(entry.get("text", "")),
+            int(entry.get("begin_time", 0)),
+            int(entry.get("end_time", 0)),
+            _int_or_none(entry.get("begin_index")),
+            _int_or_none(entry.get("end_index")),
+            list(phonemes) if isinstance(phonemes, list) else None,
+        )
 
 
 @dataclass
@@ -347,6 +435,13 @@ class TaskProtocol:
             ensure_ascii=False,
         )
 
+    def flush_task(self) -> str:
+        """continue-task ``{"flush": true}``: speak the held text now (SDK
+        ``tts_v2/speech_synthesizer.py`` ``get_flush_request`` / ``streaming_flush``, 2.0.2)."""
+        return json.dumps(
+            {"header": self._header("continue-task"), "payload": {"input": {"flush": True}}}
+        )
+
     def finish_task(self, *, cancel: bool = False) -> str:
         data: dict[str, Any] = {"directive": "cancel"} if cancel else {}
         return json.dumps({"header": self._header("finish-task"), "payload": {"input": data}})
@@ -385,11 +480,8 @@ class TaskProtocol:
             output = payload.get("output") or {}
             kind = str(output.get("type") or "")
             sentence = output.get("sentence") or {}
-            words = [
-                Word(str(w.get("text", "")), int(w.get("begin_time", 0)), int(w.get("end_time", 0)))
-                for w in (sentence.get("words") or [])
-                if isinstance(w, dict)
-            ]
+            entries = sentence.get("words") or []
+            words = [Word.from_wire(w) for w in entries if isinstance(w, dict)]
             usage = payload.get("usage") or {}
             return Event(
                 kind,

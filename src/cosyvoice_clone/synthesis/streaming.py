@@ -35,15 +35,12 @@ from ..audio.wav import wav_header
 from ..errors import CosyVoiceCloneError, InvalidRequestError
 from . import text as textmod
 from .client import AsyncSpeechStream, AsyncSynthesizer, _backoff, submission_limiter
-from .protocol import SynthesisOptions, TaskProtocol, is_transient
+from .protocol import SynthesisOptions, TaskProtocol, check_instruction, is_transient
 
 TRANSCODED_FORMATS = ("flac", "aac")
 """Formats the service does not produce: transcoded from PCM after the synthesis."""
 STREAM_FORMATS = (*catalog.AUDIO_FORMATS, *TRANSCODED_FORMATS)
 
-INSTRUCTION_MODELS = ("cosyvoice-v3.5-plus", "cosyvoice-v3.5-flash", "cosyvoice-v3-flash")
-"""Models whose cloned voices take ``instruction`` (the run-task parameter reference, "CosyVoice
-client events", alibabacloud.com/help/doc-detail/3032843, 2026-05; belongs in the catalog)."""
 
 CONTENT_TYPES = {
     "mp3": "audio/mpeg",
@@ -53,19 +50,6 @@ CONTENT_TYPES = {
     "wav": "audio/wav",
     "pcm": "audio/pcm",
 }
-
-
-def check_instruction(model: str, instruction: str | None) -> None:
-    """Refuse an ``instruction`` for a model that does not take one (nothing sent)."""
-    if instruction and model not in INSTRUCTION_MODELS:
-        raise InvalidRequestError(
-            f"{model} does not take an instruction",
-            field="instruction",
-            value=instruction,
-            allowed=", ".join(INSTRUCTION_MODELS),
-            hint="leave the instruction out, or use a voice of "
-            + ", ".join(INSTRUCTION_MODELS),
-        )
 
 
 def check_stream_format(fmt: str) -> str:
@@ -412,6 +396,8 @@ def open_speech(
     concurrency: int = 4,
     retries: int = 2,
     part_weight: int | None = None,
+    volume: int = 50,
+    pitch: float = 1.0,
 ) -> SpeechChunks:
     """Validate everything (nothing is sent) and return the ordered audio stream of ``text``.
 
@@ -422,10 +408,14 @@ def open_speech(
     fmt = check_stream_format(output_format)
     wire_format = fmt if fmt in catalog.AUDIO_FORMATS else "pcm"
     options = SynthesisOptions(
-        format=wire_format, sample_rate=sample_rate, rate=rate, instruction=instruction or None
+        format=wire_format,
+        sample_rate=sample_rate,
+        rate=rate,
+        volume=volume,
+        pitch=pitch,
+        instruction=instruction or None,
     )
-    chosen = synth._prepare(text, voice, model, target_model, options)
-    check_instruction(chosen, instruction)
+    chosen = synth._prepare(text, voice, model, target_model, options)  # checks instruction
     if concurrency < 1:
         raise InvalidRequestError("concurrency must be at least 1", field="concurrency")
     total = catalog.text_weight(text)
@@ -444,7 +434,6 @@ def open_speech(
 
 __all__ = [
     "CONTENT_TYPES",
-    "INSTRUCTION_MODELS",
     "STREAM_FORMATS",
     "TRANSCODED_FORMATS",
     "SpeechChunks",

@@ -18,6 +18,12 @@ _SENTENCE = re.compile(
 )
 _CLAUSE = re.compile(r".+?(?:[,，、:：—]+|$)\s*", re.DOTALL)
 _WORDS = re.compile(r"\S+\s*|\s+")
+_SSML_TAG = re.compile(r"<[^<>]*>")
+
+
+def ssml_weight(text: str) -> int:
+    """The weight of an SSML text as the service counts it: tags are not counted."""
+    return catalog.text_weight(_SSML_TAG.sub("", text))
 
 
 def sentences(text: str) -> list[str]:
@@ -69,10 +75,17 @@ def _pack(pieces: list[str], limit: int) -> list[str]:
     return out
 
 
-def split_messages(text: str, limit: int = catalog.MAX_CHARS_PER_MESSAGE) -> list[str]:
-    """The continue-task texts for one part: each within ``limit``, cut at sentence ends."""
+def split_messages(
+    text: str, limit: int = catalog.MAX_CHARS_PER_MESSAGE, *, ssml: bool = False
+) -> list[str]:
+    """The continue-task texts for one part: each within ``limit``, cut at sentence ends.
+
+    SSML is never cut: the service takes exactly one continue-task with ``enable_ssml``.
+    """
     if not text:
         return []
+    if ssml:
+        return [text]
     return _pack(_pieces(text, limit), limit)
 
 
@@ -80,13 +93,18 @@ def split_text(
     text: str,
     part_weight: int = catalog.MAX_CHARS_PER_TASK,
     message_weight: int = catalog.MAX_CHARS_PER_MESSAGE,
+    *,
+    ssml: bool = False,
 ) -> list[str]:
     """Cut ``text`` into task texts of weight at most ``part_weight`` at sentence boundaries.
 
-    Joined back together the parts are exactly ``text``; blank parts are dropped.
+    Joined back together the parts are exactly ``text``; blank parts are dropped. SSML is one
+    part (never cut; :func:`~.protocol.check_ssml` refuses one too long).
     """
     if part_weight < 1 or message_weight < 1:
         raise ValueError("part_weight and message_weight must be positive")
+    if ssml:
+        return [text] if text.strip() else []
     part_weight = min(part_weight, catalog.MAX_CHARS_PER_TASK)
     message_weight = min(message_weight, catalog.MAX_CHARS_PER_MESSAGE, part_weight)
     pieces = _pieces(text, message_weight)

@@ -1,0 +1,789 @@
+"""Live speech: text that arrives over time in, audio out as the service makes it.
+
+:class:`AsyncLiveSpeech` (and its sync face :class:`LiveSpeech`) keep one synthesis task open
+and feed it ``continue-task`` messages as text arrives::
+
+    async with cv.live(voice="myvoice", format="pcm", sample_rate=24000) as live:
+        async def feed():
+            async for token in llm_tokens():
+                await live.send(token)
+            await live.close()          # no more text: the rest is spoken, then audio() ends
+        feeder = asyncio.create_task(feed())
+        async for chunk in live.audio():
+            play(chunk)
+
+- **Units.** :meth:`~AsyncLiveSpeech.send` takes any size, down to single tokens. The first
+  text of a task is sent at once (the service's first-audio delay then runs while the rest of
+  the sentence arrives: measured in ``benchmarks/live.py``); after that, text is held
+  until a sentence end (``。！？!?;…`` or a newline at once; ``.`` once whitespace follows it,
+  so ``3.5`` is not cut) or, for a long sentence, a clause mark (``,，、:：—``), and then sent
+  as one continue-task: the service gets natural units. :meth:`~AsyncLiveSpeech.flush` sends
+  what is held and asks the service to speak it now (``{"flush": true}``, the SDK's
+  ``streaming_flush``).
+- **Limits.** A message never exceeds 20,000 and a task 200,000 characters as the service counts
+  them (CJK 2; docs/protocol.md, "Limits"). Text that would overflow the task goes to a new
+  task; the service is always asked for raw PCM and the session wraps (wav: a streaming header)
+  or encodes (mp3, opus) it itself, so the output is one valid stream across tasks, without a
+  gap.
+- **Idle.** The service fails a task after 23 s without text (docs/protocol.md, "Limits"). A
+  task that got no text for ``idle_timeout`` seconds (18 by default) is finished on our side and
+  the next text opens a new task, transparently.
+- **End.** :meth:`~AsyncLiveSpeech.close` ends the input (leaving the ``async with`` block
+  normally does too, and waits for the audio); :meth:`~AsyncLiveSpeech.cancel` (or an exception
+  in the block) stops every task on the service at once (``finish-task`` with the cancel
+  directive).
+
+The voice rules (deleted, not OK, model binding) are applied by the client before anything
+connects. :func:`speak_live` runs a session from a text source into sinks (a file written
+atomically, a binary stream such as stdout, the speakers): what ``speak --stream`` uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import os
+import re
+import threading
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from .. import catalog
+from ..errors import ConfigError, CosyVoiceCloneError, InvalidRequestError
+from . import text as textmod
+from .client import AsyncSpeechStream, AsyncSynthesizer, LoopThread, submission_limiter
+from .output import AudioWriter, EncodedWriter, RawWriter, WavWriter, remove_stale_partials
+from .protocol import SynthesisOptions, TaskProtocol
+from .streaming import _encoder_for
+
+IDLE_FINISH_S = catalog.SYNTHESIS_IDLE_TIMEOUT_S - 5.0
+"""A task without text for this long is finished by us before the service times it out."""
+CLAUSE_WEIGHT = 40
+"""A sentence held this long (service weight) is sent at its last clause mark."""
+
+_SENTENCE_END = re.compile(r"(?:[。！？!?；;…\n]+|\.+(?=\s))[\"'”’」』)）\]]*\s*")
+_CLAUSE_END = re.compile(r"[,，、:：—]+\s*")
+
+Resolver = Callable[[], Awaitable[tuple[str, str, "str | None"]]]
+"""Returns (voice id, model, the voice's target model) once the voice rules passed."""
+
+
+# --------------------------------------------------------------------------- text units
+
+
+class TextChunker:
+    """Holds live text until a natural unit is complete (no I/O; see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        clause_weight: int = CLAUSE_WEIGHT,
+        message_weight: int = catalog.MAX_CHARS_PER_MESSAGE,
+    ) -> None:
+        self.clause_weight = clause_weight
+        self.message_weight = message_weight
+        self.pending = ""
+
+    def push(self, text: str) -> list[str]:
+        """Add ``text``; return the units now complete (possibly none)."""
+        self.pending += text
+        cut = 0
+        for match in _SENTENCE_END.finditer(self.pending):
+            cut = match.end()
+        if cut == 0 and catalog.text_weight(self.pending) >= self.clause_weight:
+            for match in _CLAUSE_END.finditer(self.pending):
+                cut = match.end()
+        units: list[str] = []
+        if cut:
+            units.append(self.pending[:cut])
+            self.pending = self.pending[cut:]
+        if catalog.text_weight(self.pending) > self.message_weight:  # no boundary at all
+            pieces = textmod.split_messages(self.pending, self.message_weight)
+            units.extend(pieces[:-1])
+            self.pending = pieces[-1]
+        return units
+
+    def flush(self) -> list[str]:
+        """Everything held, as units."""
+        rest, self.pending = self.pending, ""
+        return [rest] if rest else []
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    """What a live session spoke (a snapshot; final once the session ended)."""
+
+    voice: str
+    model: str
+    format: str
+    sample_rate: int
+    duration: float
+    """Seconds of audio received."""
+    characters: int
+    """Characters billed, as the service counted them (finished tasks)."""
+    text_characters: int
+    """Characters sent (CJK counting 2)."""
+    tasks: int
+    request_ids: tuple[str, ...]
+    time_to_first_audio: float | None
+    """Seconds from the first text sent to the first audio byte."""
+    bytes: int
+    """Bytes of audio produced (in ``format``)."""
+    cancelled: bool = False
+    path: Path | None = None
+    """The file written (:func:`speak_live` with a :class:`FileSink`)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "voice": self.voice,
+            "model": self.model,
+            "format": self.format,
+            "sample_rate": self.sample_rate,
+            "duration": round(self.duration, 3),
+            "characters": self.characters,
+            "text_characters": self.text_characters,
+            "tasks": self.tasks,
+            "request_ids": list(self.request_ids),
+            "time_to_first_audio": (
+                None if self.time_to_first_audio is None else round(self.time_to_first_audio, 3)
+            ),
+            "bytes": self.bytes,
+            "cancelled": self.cancelled,
+            "path": None if self.path is None else str(self.path),
+        }
+
+
+# --------------------------------------------------------------------------- the session
+
+
+@dataclass(eq=False)
+class _LiveTask:
+    stream: AsyncSpeechStream
+    opened: float
+    queue: asyncio.Queue[bytes | BaseException | None] = field(default_factory=asyncio.Queue)
+    weight: int = 0
+    last_sent: float = 0.0
+    input_open: bool = True
+    finished: bool = False
+    reader: asyncio.Task[None] | None = None
+
+
+class AsyncLiveSpeech:
+    """One live speech session (see the module docstring). Made by ``AsyncCosyVoice.live``.
+
+    ``max_message_weight`` / ``max_task_weight`` lower the service's limits (tests);
+    ``idle_timeout`` is how long a task may go without text before it is finished and the next
+    text opens a new one.
+    """
+
+    def __init__(
+        self,
+        synth: AsyncSynthesizer,
+        resolve: Resolver,
+        *,
+        options: SynthesisOptions,
+        max_message_weight: int = catalog.MAX_CHARS_PER_MESSAGE,
+        max_task_weight: int = catalog.MAX_CHARS_PER_TASK,
+        idle_timeout: float = IDLE_FINISH_S,
+        clause_weight: int = CLAUSE_WEIGHT,
+    ) -> None:
+        if max_message_weight < 1 or max_task_weight < 1:
+            raise InvalidRequestError("the message and task limits must be positive")
+        self.endpoint = synth.endpoint
+        self._resolve = resolve
+        self.format = options.format
+        self.sample_rate = options.sample_rate
+        self._wire_options = replace(options, format="pcm", word_timestamps=False)
+        self.message_weight = min(max_message_weight, catalog.MAX_CHARS_PER_MESSAGE)
+        self.task_weight = min(max_task_weight, catalog.MAX_CHARS_PER_TASK)
+        self.idle_timeout = idle_timeout
+        self._chunker = TextChunker(
+            clause_weight=clause_weight, message_weight=min(self.message_weight, self.task_weight)
+        )
+        self.voice = ""
+        self.model = ""
+        self._lock = asyncio.Lock()
+        self._order: asyncio.Queue[_LiveTask | None] = asyncio.Queue()
+        self._tasks: list[_LiveTask] = []
+        self._current: _LiveTask | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self._limiter: Any = None
+        self._opened = False
+        self._closed = False
+        self._cancelled = False
+        self._error: BaseException | None = None
+        self._error_seen = False
+        self._audio_taken = False
+        self._first_text: float | None = None
+        self._first_audio: float | None = None
+        self._pcm_bytes = 0
+        self._out_bytes = 0
+        self._sent_weight = 0
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncLiveSpeech:
+        await self.open()
+        return self
+
+    async def __aexit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:
+            await self.cancel()
+            return
+        try:
+            await self.close()
+            await self.wait()
+        except BaseException:
+            await self.cancel()
+            raise
+
+    async def open(self) -> None:
+        """Apply the voice rules, then open the first task (connect, run-task, task-started)."""
+        if self._opened:
+            return
+        self._opened = True
+        self.voice, self.model, _ = await self._resolve()
+        self._limiter = submission_limiter(
+            self.endpoint.url, self.model, self.endpoint.tasks_per_second
+        )
+        await self._open_task()
+        self._watchdog = asyncio.create_task(self._watch_idle())
+
+    async def send(self, text: str) -> None:
+        """Add text (any size); complete units go to the service at once."""
+        self._check_usable()
+        if not text:
+            return
+        if self._first_text is None:
+            self._first_text = time.monotonic()
+        async with self._lock:
+            units = self._chunker.push(text)
+            task = self._current
+            if not units and (task is None or not task.weight) and self._chunker.pending.strip():
+                # The first text of a task goes at once: the service starts working on it (its
+                # first-audio delay runs while the rest of the sentence arrives).
+                units = self._chunker.flush()
+            for unit in units:
+                await self._submit(unit)
+
+    async def flush(self) -> None:
+        """Send the held text and ask the service to speak it now, sentence end or not."""
+        self._check_usable()
+        async with self._lock:
+            for unit in self._chunker.flush():
+                await self._submit(unit)
+            task = self._current
+            if task is not None and task.weight:
+                await task.stream.flush()
+                task.last_sent = time.monotonic()
+
+    async def close(self) -> None:
+        """End the input: the held text is sent, the service speaks the rest, audio() ends."""
+        if self._closed:
+            return
+        self._check_usable()
+        async with self._lock:
+            for unit in self._chunker.flush():
+                await self._submit(unit)
+            if self._current is not None:
+                await self._end(self._current)
+            self._closed = True
+            self._order.put_nowait(None)
+        await self._stop_watchdog()
+
+    async def wait(self) -> LiveResult:
+        """Wait until every task finished (the audio stays queued for :meth:`audio`)."""
+        readers = [t.reader for t in self._tasks if t.reader is not None]
+        if readers:
+            await asyncio.gather(*readers, return_exceptions=True)
+        if self._error is not None and not self._error_seen:
+            self._error_seen = True
+            raise self._error
+        return self.result
+
+    async def cancel(self) -> None:
+        """Stop at once: every running task is cancelled on the service; audio() ends."""
+        if self._cancelled:
+            return
+        self._cancelled = True
+        self._closed = True
+        await asyncio.shield(self._cancel_all())
+
+    async def _cancel_all(self) -> None:
+        await self._stop_watchdog()
+        for task in self._tasks:
+            reader = task.reader
+            if reader is not None and not reader.done():
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await reader
+            if not task.finished:
+                await task.stream.cancel(timeout=2.0)
+            await task.stream.aclose()
+            task.queue.put_nowait(None)
+        self._order.put_nowait(None)
+
+    # -- audio ----------------------------------------------------------------------------------
+
+    async def audio(self) -> AsyncIterator[bytes]:
+        """The audio in ``format``, in order, as it arrives; ends after :meth:`close` once
+        everything was spoken (or at :meth:`cancel`). Iterate it once."""
+        if self._audio_taken:
+            raise RuntimeError("audio() of a live session can be iterated only once")
+        self._audio_taken = True
+        encoder = _encoder_for(self.format, "pcm", self.sample_rate)
+        try:
+            while not self._cancelled:
+                task = await self._order.get()
+                if task is None:
+                    break
+                while not self._cancelled:
+                    item = await task.queue.get()
+                    if item is None:
+                        break
+                    if isinstance(item, BaseException):
+                        self._error_seen = True
+                        raise item
+                    out = encoder.feed(item)
+                    if out:
+                        self._out_bytes += len(out)
+                        yield out
+            if not self._cancelled:
+                tail = encoder.finish()
+                if tail:
+                    self._out_bytes += len(tail)
+                    yield tail
+        finally:
+            encoder.close()
+
+    @property
+    def result(self) -> LiveResult:
+        """What was spoken so far."""
+        firsts = self._first_audio
+        return LiveResult(
+            voice=self.voice,
+            model=self.model,
+            format=self.format,
+            sample_rate=self.sample_rate,
+            duration=self._pcm_bytes / 2 / self.sample_rate,
+            characters=sum(t.stream.characters for t in self._tasks),
+            text_characters=self._sent_weight,
+            tasks=sum(1 for t in self._tasks if t.weight),
+            request_ids=tuple(t.stream.task_id for t in self._tasks if t.weight),
+            time_to_first_audio=(
+                None if firsts is None or self._first_text is None else firsts - self._first_text
+            ),
+            bytes=self._out_bytes,
+            cancelled=self._cancelled,
+        )
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _check_usable(self) -> None:
+        if not self._opened:
+            raise RuntimeError("open the live session first (async with ... as live)")
+        if self._error is not None:
+            self._error_seen = True
+            raise self._error
+        if self._closed:
+            raise RuntimeError("the live session is closed")
+
+    async def _open_task(self) -> _LiveTask:
+        protocol = TaskProtocol(
+            model=self.model, voice=self.voice, options=self._wire_options, wire_format="pcm"
+        )
+        stream = AsyncSpeechStream(self.endpoint, protocol, [], limiter=self._limiter)
+        try:
+            await stream.start()
+        except BaseException:
+            await stream.aclose()
+            raise
+        now = time.monotonic()
+        task = _LiveTask(stream=stream, opened=now, last_sent=now)
+        task.reader = asyncio.create_task(self._read(task))
+        self._tasks.append(task)
+        self._order.put_nowait(task)
+        self._current = task
+        return task
+
+    async def _read(self, task: _LiveTask) -> None:
+        try:
+            async for chunk in task.stream.receive(patient=lambda: task.input_open):
+                if self._first_audio is None:
+                    self._first_audio = time.monotonic()
+                self._pcm_bytes += len(chunk)
+                task.queue.put_nowait(chunk)
+            task.finished = True
+            task.queue.put_nowait(None)
+            await task.stream.aclose()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            task.finished = True
+            if self._error is None:
+                self._error = exc
+            task.queue.put_nowait(exc)
+            await task.stream.aclose()
+
+    async def _submit(self, unit: str) -> None:
+        """Send ``unit`` to the current task, continuing in a new task at the task limit."""
+        limit = min(self.message_weight, self.task_weight)
+        for piece in textmod.split_messages(unit, limit):
+            if not piece.strip():
+                continue
+            weight = catalog.text_weight(piece)
+            task = self._current
+            if task is not None and task.weight + weight > self.task_weight:
+                await self._end(task)
+                task = None
+            if task is None:
+                task = await self._open_task()
+            await task.stream.send_text(piece)
+            task.weight += weight
+            task.last_sent = time.monotonic()
+            self._sent_weight += weight
+
+    async def _end(self, task: _LiveTask) -> None:
+        """No more text for ``task``: finish-task (cancel when it never got any)."""
+        if self._current is task:
+            self._current = None
+        if not task.input_open:
+            return
+        task.input_open = False
+        if not task.finished:
+            await task.stream.end_input(cancel=task.weight == 0)
+
+    async def _watch_idle(self) -> None:
+        """Finish a task that went without text too long; the next text opens a new one."""
+        while True:
+            task = self._current
+            if task is None:
+                await asyncio.sleep(min(1.0, self.idle_timeout))
+                continue
+            left = task.last_sent + self.idle_timeout - time.monotonic()
+            if left > 0:
+                await asyncio.sleep(min(left, 1.0))
+                continue
+            async with self._lock:
+                if self._current is task and (
+                    task.last_sent + self.idle_timeout <= time.monotonic()
+                ):
+                    with contextlib.suppress(CosyVoiceCloneError):
+                        await self._end(task)
+
+    async def _stop_watchdog(self) -> None:
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None and watchdog is not asyncio.current_task():
+            watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watchdog
+
+
+# --------------------------------------------------------------------------- sync face
+
+
+class LiveSpeech:
+    """Sync face of :class:`AsyncLiveSpeech` (``with cv.live(...) as live:``), on a private
+    event loop in a helper thread. ``send`` and ``audio`` may be used from different threads."""
+
+    def __init__(self, inner: AsyncLiveSpeech) -> None:
+        self.session = inner
+        """The async session this drives."""
+        self._loop = LoopThread("cosyvoice-live")
+
+    def __enter__(self) -> LiveSpeech:
+        try:
+            self._loop.call(self.session.open())
+        except BaseException:
+            self._loop.call(self.session.cancel())
+            self._loop.stop()
+            raise
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        try:
+            self._loop.call(self.session.__aexit__(exc_type, None, None))
+        finally:
+            self._loop.stop()
+
+    def send(self, text: str) -> None:
+        """Add text (see :meth:`AsyncLiveSpeech.send`)."""
+        self._loop.call(self.session.send(text))
+
+    def flush(self) -> None:
+        """Send the held text and have it spoken now."""
+        self._loop.call(self.session.flush())
+
+    def close(self) -> None:
+        """End the input; :meth:`audio` ends once the rest was spoken."""
+        self._loop.call(self.session.close())
+
+    def cancel(self) -> None:
+        """Stop every task on the service at once."""
+        self._loop.call(self.session.cancel())
+
+    def wait(self) -> LiveResult:
+        """Wait until every task finished."""
+        result: LiveResult = self._loop.call(self.session.wait())
+        return result
+
+    def audio(self) -> Iterator[bytes]:
+        """The audio chunks as they arrive (see :meth:`AsyncLiveSpeech.audio`)."""
+        chunks = self.session.audio()
+        try:
+            while True:
+                try:
+                    chunk: bytes = self._loop.call(chunks.__anext__())
+                except StopAsyncIteration:
+                    return
+                yield chunk
+        finally:
+            with contextlib.suppress(Exception):
+                self._loop.call(chunks.aclose())  # type: ignore[attr-defined]
+
+    @property
+    def result(self) -> LiveResult:
+        """What was spoken so far."""
+        return self.session.result
+
+
+# --------------------------------------------------------------------------- sinks
+
+
+class AudioSink(Protocol):
+    """Where :func:`speak_live` puts the PCM it receives."""
+
+    def write(self, pcm: bytes) -> None: ...
+    def commit(self) -> None: ...
+    def discard(self) -> None: ...
+
+
+class FileSink:
+    """A file written atomically: a temporary file renamed into place only at the end, so a
+    cancelled or failed session leaves nothing under the final name."""
+
+    def __init__(self, path: str | Path, fmt: str, sample_rate: int) -> None:
+        self.path = Path(path)
+        self.bytes = 0
+        try:
+            remove_stale_partials(self.path)
+            writer: AudioWriter
+            if fmt == "wav":
+                writer = WavWriter(self.path, sample_rate)
+            elif fmt == "pcm":
+                writer = RawWriter(self.path)
+            else:
+                writer = EncodedWriter(self.path, fmt, sample_rate)
+        except OSError as exc:
+            raise InvalidRequestError(
+                f"cannot write {self.path}: {exc.strerror or exc}", field="out"
+            ) from None
+        self.writer = writer
+
+    def write(self, pcm: bytes) -> None:
+        self.writer.write(pcm)
+
+    def commit(self) -> None:
+        self.writer.commit()
+        self.bytes = self.path.stat().st_size
+
+    def discard(self) -> None:
+        self.writer.discard()
+
+
+class StreamSink:
+    """A binary stream (stdout, a pipe): each chunk encoded and flushed as it arrives (wav with
+    a streaming header of unknown size, mp3/opus encoded block by block, pcm as is)."""
+
+    def __init__(self, stream: IO[bytes], fmt: str, sample_rate: int) -> None:
+        self.stream = stream
+        self.encoder = _encoder_for(fmt, "pcm", sample_rate)
+        self.bytes = 0
+
+    def _put(self, data: bytes) -> None:
+        if not data:
+            return
+        try:
+            self.stream.write(data)
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):
+            raise CosyVoiceCloneError(
+                "the reader of the audio stream went away (broken pipe)",
+                hint="keep the reading program running until the speech ends",
+            ) from None
+        self.bytes += len(data)
+
+    def write(self, pcm: bytes) -> None:
+        self._put(self.encoder.feed(pcm))
+
+    def commit(self) -> None:
+        self._put(self.encoder.finish())
+        self.encoder.close()
+
+    def discard(self) -> None:
+        self.encoder.close()
+
+
+PLAY_HINT = "install the extra with `pip install 'cosyvoice-clone[play]'` (sounddevice)"
+
+
+class PlaySink:
+    """The default audio output device, through ``sounddevice`` (the ``play`` extra)."""
+
+    def __init__(self, sample_rate: int) -> None:
+        try:
+            import sounddevice
+        except ImportError:
+            raise ConfigError(
+                "playing audio needs the optional 'sounddevice' package", hint=PLAY_HINT
+            ) from None
+        except OSError as exc:  # the PortAudio library itself is missing
+            raise ConfigError(
+                f"playing audio needs the PortAudio library: {exc}",
+                hint="install PortAudio (e.g. apt-get install libportaudio2), or write the "
+                "audio with --out - and pipe it to a player",
+            ) from None
+        try:
+            self.stream = sounddevice.RawOutputStream(
+                samplerate=sample_rate, channels=1, dtype="int16"
+            )
+            self.stream.start()
+        except Exception as exc:  # PortAudioError, or no default device
+            raise ConfigError(
+                f"no audio output device to play on: {exc}",
+                hint="write the audio with --out FILE or --out - instead",
+            ) from None
+        self.carry = b""
+
+    def write(self, pcm: bytes) -> None:
+        data = self.carry + pcm
+        usable = len(data) - len(data) % 2
+        self.carry = data[usable:]
+        if usable:
+            self.stream.write(data[:usable])
+
+    def commit(self) -> None:
+        self.stream.stop()  # returns once the queued audio has played
+        self.stream.close()
+
+    def discard(self) -> None:
+        with contextlib.suppress(Exception):
+            self.stream.abort()
+            self.stream.close()
+
+
+# --------------------------------------------------------------------------- runs
+
+
+async def speak_live(
+    session: AsyncLiveSpeech,
+    source: AsyncIterable[str],
+    sinks: list[AudioSink],
+) -> LiveResult:
+    """Speak the text of ``source`` as it arrives into every sink; return the summary.
+
+    ``session`` must produce ``pcm`` (each sink encodes for itself) and not be open yet. On any
+    failure or cancellation every task is cancelled on the service and every sink discarded
+    (a file sink then leaves nothing under its final name).
+    """
+    if session.format != "pcm":
+        raise ValueError("speak_live needs a session in pcm")
+    try:
+        async with session:
+
+            async def feed() -> None:
+                try:
+                    async for text in source:
+                        await session.send(text)
+                    await session.close()
+                except BaseException:
+                    await session.cancel()  # ends audio(): the loop below sees the end
+                    raise
+
+            feeder = asyncio.create_task(feed())
+            try:
+                async for chunk in session.audio():
+                    for sink in sinks:
+                        await asyncio.to_thread(sink.write, chunk)
+                await feeder
+            finally:
+                if not feeder.done():
+                    feeder.cancel()
+                    with contextlib.suppress(BaseException):
+                        await feeder
+            for sink in sinks:
+                await asyncio.to_thread(sink.commit)
+    except BaseException:
+        for sink in sinks:
+            with contextlib.suppress(Exception):
+                sink.discard()
+        raise
+    result = session.result
+    path = next((s.path for s in sinks if isinstance(s, FileSink)), None)
+    out_bytes = next((s.bytes for s in sinks if isinstance(s, (FileSink, StreamSink))), None)
+    return replace(result, path=path, bytes=out_bytes if out_bytes is not None else result.bytes)
+
+
+async def text_arriving(stream: IO[bytes], block: int = 65536) -> AsyncIterator[str]:
+    """The UTF-8 text of a binary stream (stdin, a pipe) as it arrives, without waiting for the
+    end: a daemon thread reads whatever is available (so an interrupted run never waits for
+    the writer)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue()
+    fd = stream.fileno()
+
+    def pump() -> None:
+        try:
+            while True:
+                data = os.read(fd, block)
+                loop.call_soon_threadsafe(queue.put_nowait, data or None)
+                if not data:
+                    return
+        except BaseException as exc:  # a closed loop or a read error
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(queue.put_nowait, exc)
+
+    threading.Thread(target=pump, name="cosyvoice-stdin", daemon=True).start()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    while True:
+        item = await queue.get()
+        if isinstance(item, BaseException):
+            raise InvalidRequestError(f"reading the text failed: {item}", field="text")
+        try:
+            text = decoder.decode(item or b"", final=item is None)
+        except UnicodeDecodeError as exc:
+            raise InvalidRequestError(
+                f"the text is not UTF-8 ({exc.reason} at byte {exc.start})", field="text"
+            ) from None
+        if text:
+            yield text
+        if item is None:
+            return
+
+
+async def text_once(text: str) -> AsyncIterator[str]:
+    """A whole text as a one-item source for :func:`speak_live`."""
+    yield text
+
+
+__all__ = [
+    "AsyncLiveSpeech",
+    "AudioSink",
+    "FileSink",
+    "LiveResult",
+    "LiveSpeech",
+    "PlaySink",
+    "StreamSink",
+    "TextChunker",
+    "speak_live",
+    "text_arriving",
+    "text_once",
+]
