@@ -6,6 +6,7 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 from concurrency_helpers import Processes
 
 from cosyvoice_clone.emulator.server import RunningEmulator
@@ -38,11 +39,13 @@ def test_eight_processes_one_voice(
         assert registry.claims.owner(registry.list()[0].dedupe_key or "") is None  # released
 
 
+@pytest.mark.parametrize("transport", ["upload", "data-uri"])
 def test_a_killed_creator_s_voice_is_adopted_by_the_next_process(
-    cosyvoice_emulator: RunningEmulator, processes: Processes, sample: Path
+    cosyvoice_emulator: RunningEmulator, processes: Processes, sample: Path, transport: str
 ) -> None:
+    clone = (*CLONE, "--sample", str(sample), "--sample-transport", transport)
     cosyvoice_emulator.configure(create_delay=30.0)  # the voice exists; the answer is held
-    first = processes.start(*CLONE, "--sample", str(sample))
+    first = processes.start(*clone)
     try:
         while cosyvoice_emulator.backend.voice_count() == 0:
             assert first.poll() is None, first.communicate()
@@ -55,10 +58,10 @@ def test_a_killed_creator_s_voice_is_adopted_by_the_next_process(
     with Registry(processes.home) as registry:
         assert registry.list(prefix="race") == []  # the killed process never registered it
 
-    code, out, err = processes.finish(processes.start(*CLONE, "--sample", str(sample)))
+    code, out, err = processes.finish(processes.start(*clone))
     assert code == 0, err
     assert out["voice_id"] == orphan and out["adopted"] and not out["reused"]
     assert cosyvoice_emulator.backend.voice_count() == 1
     assert creates(cosyvoice_emulator) == 1
-    code, out, err = processes.finish(processes.start(*CLONE, "--sample", str(sample)))
+    code, out, err = processes.finish(processes.start(*clone))
     assert code == 0 and out["voice_id"] == orphan and out["reused"], err
