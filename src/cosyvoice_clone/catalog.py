@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 SKILL_NAME = "alicloud-ai-audio-cosyvoice-voice-clone"
+DESIGN_SKILL_NAME = "alicloud-ai-audio-cosyvoice-voice-design"
 ENROLLMENT_MODEL = "voice-enrollment"
 DEFAULT_TARGET_MODEL = "cosyvoice-v3.5-plus"
 DEFAULT_REGION = "cn-beijing"
