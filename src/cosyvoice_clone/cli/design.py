@@ -103,7 +103,11 @@ def design(
             app_state.warn(f"no preview to write to {preview_out}")
         else:
             audio = result.preview
-            write_atomic(preview_out, lambda tmp: tmp.write_bytes(audio))
+
+            def write(tmp: Path) -> None:
+                tmp.write_bytes(audio)
+
+            write_atomic(preview_out, write)
             data["preview"]["written_to"] = str(preview_out)
 
     def human() -> None:
