@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from .common import state
 from .ui import open_client, status_spinner
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..request import CloneResponse
 
 
 def design(
@@ -173,46 +178,27 @@ def prepare_design(
       cosyvoice-clone prepare-design --prefix announcer \\
         --voice-prompt "沉稳的中年男性播音员，低沉有磁性" --preview-text "各位听众，晚上好。"
     """
-    from ..errors import CosyVoiceCloneError
     from ..evidence import design_output_dir, record_design
-    from ..request import CloneResponse, normalize_design_request
-    from .prepare import _fail, _print_line, _read_response
+    from ..request import normalize_design_request
+    from .prepare import run_prepare
 
-    app_state = state(ctx)
-    result: dict[str, Any] = {"ok": True}
-    try:
-        settings = app_state.settings()
-        response: CloneResponse | None = None
-        response_error: str | None = None
-        if validate_response is not None:
-            try:
-                response = CloneResponse.from_wire(_read_response(validate_response))
-            except ValueError as exc:
-                response_error = str(exc)
-        if validate_response is None or prefix is not None or voice_prompt:
-            request = normalize_design_request(
-                prefix=prefix,
-                voice_prompt=voice_prompt,
-                preview_text=preview_text,
-                target_model=target_model,
-                language_hints=language_hint or "zh",
-                sample_rate=sample_rate,
-                response_format=response_format,
-                region=settings.region,
-            )
-            for warning in request.warnings:
-                app_state.warn(warning)
-            folder = design_output_dir(settings.output_dir)
-            path = output or folder / "request.json"
-            record_design(folder, request, response, request_path=path, extra={"source": "prepare"})
-            result["request_path"] = str(path)
-        if response_error is not None:
-            raise _fail(response_error, 1)
-        if response is not None:
-            result["response_valid"] = True
-    except CosyVoiceCloneError as err:
-        raise _fail(err.to_dict(), err.exit_code) from None
-    _print_line(result)
+    def write(settings: Settings, response: CloneResponse | None) -> tuple[Path, Sequence[str]]:
+        request = normalize_design_request(
+            prefix=prefix,
+            voice_prompt=voice_prompt,
+            preview_text=preview_text,
+            target_model=target_model,
+            language_hints=language_hint or "zh",
+            sample_rate=sample_rate,
+            response_format=response_format,
+            region=settings.region,
+        )
+        folder = design_output_dir(settings.output_dir)
+        path = output or folder / "request.json"
+        record_design(folder, request, response, request_path=path, extra={"source": "prepare"})
+        return path, request.warnings
+
+    run_prepare(ctx, validate_response, prefix is not None or bool(voice_prompt), write)
 
 
 def register(app: typer.Typer) -> None:
