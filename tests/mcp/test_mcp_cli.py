@@ -107,7 +107,7 @@ def test_stdout_carries_only_json_rpc(tmp_path: Path) -> None:
     by_id = {r["id"]: r for r in replies if "id" in r}
     assert by_id[1]["result"]["serverInfo"]["name"] == "cosyvoice-clone"
     assert by_id[1]["result"]["instructions"]
-    assert len(by_id[2]["result"]["tools"]) == 7
+    assert len(by_id[2]["result"]["tools"]) == 8
     bad = by_id[3]["result"]
     assert bad["isError"] is True
     assert bad["structuredContent"]["error"]["code"] == "invalid_request"
