@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from tests.server.server_helpers import TEST_KEY, ServerFactory, openai_client, register_voice
 
-from conftest import TEST_KEY, ServerFactory, openai_client, register_voice
 from cosyvoice_clone.emulator.server import RunningEmulator
 
 TEXT = "Hello there. A short sentence to speak."

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 import soundfile as sf
+from tests.server.server_helpers import openai_client
 
-from conftest import openai_client
 from cosyvoice_clone.emulator.server import RunningEmulator
 
 TEXT = "Hello from a cloned voice. This is the second sentence."

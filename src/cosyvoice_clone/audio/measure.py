@@ -78,8 +78,8 @@ def analyse(decoded: Decoded, th: Thresholds = THRESHOLDS, *, pitch: bool = True
         hi, lo = float(samples.max()), float(samples.min())
     peak = max(hi, -lo, 0.0)
     clipped = 0
-    if peak >= 0.1:
-        level = peak * (1.0 - 1e-3)
+    level = clip_level(peak)
+    if level is not None:
         clipped = int(np.count_nonzero(samples >= level) + np.count_nonzero(samples <= -level))
         if clipped < 3:
             clipped = 0
@@ -161,6 +161,11 @@ def analyse(decoded: Decoded, th: Thresholds = THRESHOLDS, *, pitch: bool = True
         "speech_segments": [[round(a, 2), round(b, 2)] for a, b in segments],
     }
     return analysis
+
+
+def clip_level(peak: float) -> float | None:
+    """The magnitude from which a sample counts as clipped (``None``: too quiet to clip)."""
+    return peak * (1.0 - 1e-3) if peak >= 0.1 else None
 
 
 def join_segments(segments: list[tuple[float, float]], max_gap: float) -> list[tuple[float, float]]:

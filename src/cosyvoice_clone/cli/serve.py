@@ -50,7 +50,10 @@ def register(app: typer.Typer) -> None:
             64, "--max-queue", min=1, help="Speech requests admitted at once; beyond: 429."
         ),
     ) -> None:
-        """Serve an OpenAI-compatible speech API for your cloned voices.
+        """Serve an OpenAI-compatible speech API for your cloned voices, and the voice studio.
+
+        Open http://HOST:PORT/ in a browser for the studio: record or upload a sample, check and
+        fix it, clone, listen to the clone, manage voices.
 
         POST /v1/audio/speech (OpenAI's request: model, input, voice, instructions,
         response_format mp3|opus|aac|flac|wav|pcm, speed, stream_format audio|sse),
@@ -92,6 +95,7 @@ def register(app: typer.Typer) -> None:
         app = create_app(library, ServerConfig(api_keys=keys, aliases=aliases, max_queue=max_queue))
         print(f"OPENAI_BASE_URL={base_url(host, port)}", flush=True)
         app_state.err_console.print(
+            f"voice studio: {base_url(host, port).removesuffix('/v1')}/; "
             f"serving {settings.region} voices; "
             + ("clients need an API key" if keys else "no API key required (loopback)")
             + "; Ctrl-C to stop",

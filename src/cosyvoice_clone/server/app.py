@@ -1,8 +1,9 @@
 """The OpenAI-compatible speech API as a Starlette app (``create_app``).
 
 Routes: ``POST /v1/audio/speech``, ``GET /v1/models``, ``GET /v1/audio/voices``, ``GET
-/healthz`` (``/`` is kept for the studio page). Every failure is an :class:`~.protocol.APIError`
-rendered by one handler in OpenAI's shape; library errors are mapped in :func:`library_error`.
+/healthz``, and the voice studio: the page at ``/`` and its API under ``/studio/``
+(:mod:`.studio`). Every failure is an :class:`~.protocol.APIError` rendered by one handler in
+OpenAI's shape; library errors are mapped in :func:`library_error`.
 
 Many clients at once: at most ``max_queue`` speech requests are admitted (waiting or speaking);
 beyond that a request gets 429 with ``Retry-After``. Admitted requests reach the service in
@@ -39,7 +40,7 @@ from ..errors import (
     VoiceDeployingError,
     VoiceRejectedError,
 )
-from ..synthesis.streaming import CONTENT_TYPES
+from ..synthesis.streaming import CONTENT_TYPES, SpeechChunks
 from .library import SpeechLibrary, is_unknown_voice
 from .protocol import OPENAI_MODELS, APIError, SpeechRequest, model_list, parse_speech, sse_event
 
@@ -239,6 +240,20 @@ class SpeechServer:
             entry.write()
             raise exc from None
 
+    @staticmethod
+    async def first_audio(chunks: SpeechChunks) -> tuple[bytes, AsyncIterator[bytes]]:
+        """The first audio and the rest: the answer's status is decided by the first audio (or
+        the first failure, after which the chunks are closed)."""
+        audio = chunks.__aiter__()
+        try:
+            first = await audio.__anext__()
+        except StopAsyncIteration:
+            first = b""
+        except BaseException:
+            await chunks.aclose()
+            raise
+        return first, audio
+
     async def _speak(self, req: SpeechRequest, entry: AccessEntry) -> Response:
         name = self.config.aliases.get(req.voice, req.voice)
         voice = await self.library.resolve_voice(name, req.cosyvoice_model)
@@ -252,14 +267,7 @@ class SpeechServer:
             instruction=req.instructions,
         )
         entry.model = chunks.model
-        audio = chunks.__aiter__()
-        try:  # the status is decided by the first audio (or the first failure)
-            first = await audio.__anext__()
-        except StopAsyncIteration:
-            first = b""
-        except BaseException:
-            await chunks.aclose()
-            raise
+        first, audio = await self.first_audio(chunks)
         entry.first_audio_ms = round((time.monotonic() - entry.started) * 1000, 1)
         request_ids = chunks.request_ids
         entry.request_id = request_ids[0] if request_ids else None
@@ -345,15 +353,20 @@ def create_app(library: SpeechLibrary, config: ServerConfig | None = None) -> St
             await library.aclose()
 
     handler: Callable[[Request, Exception], Awaitable[Response]] = _render_error
+    from .studio import Studio
+
+    studio = Studio(server)
     app = Starlette(
         routes=[
             Route("/v1/audio/speech", server.speech, methods=["POST"]),
             Route("/v1/models", server.models, methods=["GET"]),
             Route("/v1/audio/voices", server.voices, methods=["GET"]),
             Route("/healthz", server.healthz, methods=["GET"]),
+            *studio.routes(),
         ],
         lifespan=lifespan,
         exception_handlers={APIError: handler},
     )
     app.state.server = server
+    app.state.studio = studio
     return app

@@ -7,16 +7,36 @@ this module only forwards to it.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .. import catalog
+from ..catalog import VoiceStatus
 from ..client import AsyncCosyVoice
 from ..config import Settings
+from ..enrollment import StatusCallback
 from ..errors import InvalidRequestError, UnknownVoiceError, VoiceDeletedError
-from ..models import Voice
+from ..models import CloneResult, Voice, parse_status
 from ..speech import speakable
 from ..synthesis import AsyncSynthesizer
-from ..synthesis.streaming import STREAM_FORMATS, SpeechChunks, open_speech
+from ..synthesis.streaming import INSTRUCTION_MODELS, STREAM_FORMATS, SpeechChunks, open_speech
+
+if TYPE_CHECKING:
+    from ..audio import CheckReport, FixResult
+    from ..audio.waveform import Waveform
+
+
+@dataclass(frozen=True)
+class CheckedSample:
+    """A sample check and the waveform drawn from the same measurements."""
+
+    report: CheckReport
+    waveform: Waveform
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"report": self.report.to_dict(), "waveform": self.waveform.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -71,6 +91,8 @@ class SpeechLibrary:
         output_format: str,
         rate: float,
         instruction: str | None,
+        volume: int = 50,
+        pitch: float = 1.0,
     ) -> SpeechChunks:
         """The ordered audio of ``text`` (any length), validated before anything is sent."""
         return open_speech(
@@ -82,14 +104,95 @@ class SpeechLibrary:
             output_format=output_format,
             sample_rate=24000,  # OpenAI's pcm is 24 kHz 16-bit mono; every format uses it
             rate=rate,
+            volume=volume,
+            pitch=pitch,
             instruction=instruction,
             concurrency=self.concurrency,
             retries=self.retries,
         )
 
-    async def voices(self) -> list[Voice]:
+    async def voices(self, prefix: str | None = None) -> list[Voice]:
         """The voices the service and the registry know (the library's merged list)."""
-        return await self.client.voices.list()
+        return await self.client.voices.list(prefix)
+
+    # -- the studio: samples, cloning, voice management ------------------------------------
+
+    @staticmethod
+    async def check(sample: str | Path, target_model: str | None) -> CheckedSample:
+        """The library's sample check of a path or URL, with its waveform."""
+        from ..audio import check_sample
+        from ..audio.waveform import waveform
+
+        def run() -> CheckedSample:
+            report = check_sample(sample, target_model)
+            return CheckedSample(report, waveform(report))
+
+        return await asyncio.to_thread(run)
+
+    @staticmethod
+    async def fix(
+        sample: str | Path, out: Path, target_model: str | None
+    ) -> tuple[FixResult, CheckedSample | None]:
+        """The library's repair (``check --fix``): the result and, when written, the repaired
+        sample's check with its waveform."""
+        from ..audio import fix_sample
+        from ..audio.waveform import waveform
+
+        def run() -> tuple[FixResult, CheckedSample | None]:
+            result = fix_sample(sample, out, target_model)
+            after = result.after if result.written else None
+            return result, CheckedSample(after, waveform(after)) if after else None
+
+        return await asyncio.to_thread(run)
+
+    async def clone(
+        self,
+        *,
+        prefix: str,
+        sample: str | Path,
+        target_model: str | None,
+        language_hints: list[str] | None,
+        max_prompt_audio_length: float | None,
+        enable_preprocess: bool | None,
+        force: bool = False,
+    ) -> CloneResult:
+        """Clone (check, reuse or upload + create, register); does not wait for ``OK``."""
+        return await self.client.clone(
+            prefix=prefix,
+            sample=sample,
+            target_model=target_model,
+            language_hints=language_hints,
+            max_prompt_audio_length=max_prompt_audio_length,
+            enable_preprocess=enable_preprocess,
+            force=force,
+        )
+
+    async def wait(
+        self, voice_id: str, on_status: StatusCallback | None = None
+    ) -> VoiceStatus | None:
+        """Wait until the voice is ``OK`` (raises when it is rejected or never gets there)."""
+        return parse_status(await self.client.wait(voice_id, on_status=on_status))
+
+    async def show_voice(self, voice: str) -> Voice:
+        return await self.client.voices.show(voice)
+
+    async def update_voice(
+        self, voice: str, sample: str | Path, on_status: StatusCallback | None = None
+    ) -> Voice:
+        """Give a voice a new sample (checked, uploaded) and wait until it is ``OK`` again."""
+        return await self.client.voices.update(voice, sample, wait=True, on_status=on_status)
+
+    async def delete_voice(self, voice: str) -> Voice:
+        return await self.client.voices.delete(voice)
+
+    def clone_models(self) -> list[catalog.TargetModel]:
+        """The target models that can be cloned for in this region (the catalog's rules)."""
+        return [catalog.target_model(name) for name in catalog.clone_models_in(self.region)]
+
+    @staticmethod
+    def instruction_models() -> tuple[str, ...]:
+        """The models whose cloned voices take an ``instruction``."""
+        return INSTRUCTION_MODELS
 
     @staticmethod
     def models() -> list[str]:

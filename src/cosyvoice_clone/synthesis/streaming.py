@@ -410,6 +410,8 @@ def open_speech(
     concurrency: int = 4,
     retries: int = 2,
     part_weight: int | None = None,
+    volume: int = 50,
+    pitch: float = 1.0,
 ) -> SpeechChunks:
     """Validate everything (nothing is sent) and return the ordered audio stream of ``text``.
 
@@ -420,7 +422,12 @@ def open_speech(
     fmt = check_stream_format(output_format)
     wire_format = fmt if fmt in catalog.AUDIO_FORMATS else "pcm"
     options = SynthesisOptions(
-        format=wire_format, sample_rate=sample_rate, rate=rate, instruction=instruction or None
+        format=wire_format,
+        sample_rate=sample_rate,
+        rate=rate,
+        volume=volume,
+        pitch=pitch,
+        instruction=instruction or None,
     )
     chosen = synth._prepare(text, voice, model, target_model, options)
     check_instruction(chosen, instruction)
