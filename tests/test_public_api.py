@@ -24,6 +24,7 @@ def test_public_names_are_pinned() -> None:
         "CosyVoice",
         "CosyVoiceCloneError",
         "DeleteReport",
+        "DesignResult",
         "Interrupted",
         "InvalidRequestError",
         "MissingCredentialsError",
@@ -61,6 +62,7 @@ def test_result_models_are_frozen_and_render_to_dicts() -> None:
     for model in (
         cosyvoice_clone.Voice,
         cosyvoice_clone.CloneResult,
+        cosyvoice_clone.DesignResult,
         cosyvoice_clone.SpeechResult,
         cosyvoice_clone.SyncReport,
         cosyvoice_clone.DeleteReport,

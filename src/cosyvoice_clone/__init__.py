@@ -32,7 +32,7 @@ from .errors import (
     VoiceNotReadyError,
     VoiceRejectedError,
 )
-from .models import CloneResult, DeleteReport, SpeechResult, SyncReport, Voice
+from .models import CloneResult, DeleteReport, DesignResult, SpeechResult, SyncReport, Voice
 
 __version__ = "0.1.0"
 
@@ -74,6 +74,7 @@ __all__ = [
     "CosyVoice",
     "CosyVoiceCloneError",
     "DeleteReport",
+    "DesignResult",
     "Interrupted",
     "InvalidRequestError",
     "MissingCredentialsError",

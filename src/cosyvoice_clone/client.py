@@ -53,7 +53,7 @@ from .errors import (
     SampleRejectedError,
     VoiceRejectedError,
 )
-from .evidence import record_clone
+from .evidence import design_output_dir, record_clone, record_design
 from .http import (
     NO_RETRY,
     NOT_GIVEN,
@@ -66,9 +66,17 @@ from .http import (
     RetryPolicy,
     Sleep,
 )
-from .models import CloneResult, SpeechResult, Voice, parse_status
+from .models import CloneResult, DesignResult, SpeechResult, Voice, parse_status
 from .registry import Registry, VoiceRecord, dedupe_key, endpoint_id
-from .request import CloneOptions, CloneRequest, CloneResponse, normalize_clone_options
+from .request import (
+    CloneOptions,
+    CloneRequest,
+    CloneResponse,
+    DesignRequest,
+    PreviewAudio,
+    normalize_clone_options,
+    normalize_design_request,
+)
 from .upload import (
     LocalSample,
     data_uri,
@@ -119,6 +127,15 @@ class _Plan:
 
 _DATA_URI_NOTE = "data:"
 """What a claim records as the sample URL when the sample goes as a data URI."""
+
+
+@dataclass(frozen=True)
+class _DesignPlan:
+    """A validated voice design, ready to run."""
+
+    request: DesignRequest
+    key: str
+    reusable: VoiceRecord | None
 
 
 class _ClientCore:
@@ -313,10 +330,11 @@ class _ClientCore:
 
     def _evidence(
         self,
-        request: CloneRequest,
+        request: CloneRequest | DesignRequest,
         response: CloneResponse | None,
         extra: dict[str, Any],
         warnings: list[str],
+        preview: bytes | None = None,
     ) -> dict[str, Path]:
         """Write the evidence files; a failure to write is a warning, never an error.
 
@@ -326,15 +344,22 @@ class _ClientCore:
         """
         if not self.evidence:
             return {}
-        if request.voice_sample_url[:5].lower() == "data:":  # megabytes: summarized
+        if isinstance(request, CloneRequest) and request.voice_sample_url[:5].lower() == "data:":
+            # megabytes of Base64: summarized
             request = replace(request, voice_sample_url=short_sample_url(request.voice_sample_url))
+        extra = {"endpoint": self.endpoint, **extra}
         try:
+            if isinstance(request, DesignRequest):
+                return record_design(
+                    design_output_dir(self.settings.output_dir),
+                    request,
+                    response,
+                    preview=preview,
+                    extra=extra,
+                    secrets=(self._api_key,),
+                )
             return record_clone(
-                self.settings.output_dir,
-                request,
-                response,
-                extra={"endpoint": self.endpoint, **extra},
-                secrets=(self._api_key,),
+                self.settings.output_dir, request, response, extra=extra, secrets=(self._api_key,)
             )
         except (OSError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -362,17 +387,8 @@ class _ClientCore:
         notes: list[str] = []
         if plan.reusable is not None:
             existing = plan.reusable
-            try:
-                info = yield from self._enrollment.query(existing.voice_id)
-            except NotFoundError:
-                registry.mark_deleted(existing.voice_id)
-                info = None
-            if info is not None:
-                self._observe(info)  # an UNDEPLOYED voice is unusable: clone anew below
-            if info is not None and info.status != VoiceStatus.UNDEPLOYED:
-                current = info.status
-                if wait and current != VoiceStatus.OK:
-                    current = yield from self._wait_flow(existing.voice_id, timeout, on_status)
+            usable, current = yield from self._reusable_status(existing, wait, timeout, on_status)
+            if usable:
                 request = plan.options.with_sample(existing.sample_url or plan.sample_source)
                 # No create_voice was sent: no request id and no slot for this call.
                 response = CloneResponse(existing.voice_id, None, 0)
@@ -399,7 +415,20 @@ class _ClientCore:
                 return (yield from self._clone_flow(replace(plan, reusable=found), **options))
         try:
             request, created = yield from self._create_flow(plan, claim)
-            record = self._register_created(plan, request, created, notes)
+            record = self._register(
+                created.response,
+                {
+                    "target_model": request.target_model,
+                    "prefix": request.prefix,
+                    "options": plan.options.fingerprint(),
+                    "key": plan.key,
+                    "sample_url": short_sample_url(request.voice_sample_url),
+                    "sample_sha256": plan.local.sha256 if plan.local else None,
+                    "sample_source": plan.sample_source,
+                    "origin": "adopted" if created.adopted else "created",
+                },
+                notes,
+            )
         finally:
             if claim is not None:
                 registry.claims.release(claim)
@@ -460,47 +489,53 @@ class _ClientCore:
             raise
         return request, created
 
-    def _register_created(
-        self, plan: _Plan, request: CloneRequest, created: CreateResult, notes: list[str]
+    def _reusable_status(
+        self,
+        existing: VoiceRecord,
+        wait: bool,
+        timeout: float,
+        on_status: StatusCallback | None,
+    ) -> Flow[tuple[bool, str | None]]:
+        """``(usable, status)`` of a voice an identical earlier request made, after waiting if
+        asked; not usable when it is gone or UNDEPLOYED (then a new one is made)."""
+        try:
+            info = yield from self._enrollment.query(existing.voice_id)
+        except NotFoundError:
+            self.registry.mark_deleted(existing.voice_id)
+            return False, None
+        self._observe(info)
+        if info.status == VoiceStatus.UNDEPLOYED:
+            return False, info.status
+        current = info.status
+        if wait and current != VoiceStatus.OK:
+            current = yield from self._wait_flow(existing.voice_id, timeout, on_status)
+        return True, current
+
+    def _register(
+        self, response: CloneResponse, fields: dict[str, Any], notes: list[str]
     ) -> VoiceRecord:
-        """Register a voice that now exists; if the registry fails, keep going with a warning."""
-        response = created.response
-        fields: dict[str, Any] = {
+        """Register a voice that now exists; if the registry fails, keep going with a warning.
+
+        ``fields``: target_model, prefix, options, key, sample_url, sample_sha256,
+        sample_source, origin.
+        """
+        values: dict[str, Any] = {
             "region": self.region,
             "endpoint": self.endpoint,
-            "target_model": request.target_model,
-            "prefix": request.prefix,
-            "options": plan.options.fingerprint(),
-            "key": plan.key,
-            "sample_url": short_sample_url(request.voice_sample_url),
-            "sample_sha256": plan.local.sha256 if plan.local else None,
-            "sample_source": plan.sample_source,
             "request_id": response.request_id,
             "usage_count": response.usage_count,
             "status": VoiceStatus.DEPLOYING,
-            "origin": "adopted" if created.adopted else "created",
+            **fields,
         }
         try:
-            return self.registry.record_clone(response.voice_id, **fields)
+            return self.registry.record_clone(response.voice_id, **values)
         except (sqlite3.Error, OSError, CosyVoiceCloneError) as exc:
             notes.append(
                 f"voice {response.voice_id} was created but could not be registered ({exc}); "
                 "`cosyvoice-clone voices sync` registers it later"
             )
-            return VoiceRecord(
-                voice_id=response.voice_id,
-                target_model=request.target_model,
-                region=self.region,
-                endpoint=self.endpoint,
-                prefix=request.prefix,
-                sample_url=fields["sample_url"],
-                sample_sha256=fields["sample_sha256"],
-                sample_source=plan.sample_source,
-                request_id=response.request_id,
-                usage_count=response.usage_count,
-                status=VoiceStatus.DEPLOYING,
-                origin=fields["origin"],
-            )
+            key = values.pop("key")
+            return VoiceRecord(voice_id=response.voice_id, dedupe_key=key, **values)
 
     def _wait_flow(
         self, voice_id: str, timeout: float, on_status: StatusCallback | None
@@ -524,6 +559,129 @@ class _ClientCore:
             gmt_create=info.gmt_create,
             gmt_modified=info.gmt_modified,
             target_model=info.target_model,
+        )
+
+    # -- design ---------------------------------------------------------------------------------
+
+    def _plan_design(self, *, force: bool, **fields: Any) -> _DesignPlan:
+        """Validate a design and look for an identical earlier one; sends nothing."""
+        request = normalize_design_request(region=self.region, **fields)
+        key = dedupe_key(request.fingerprint(), endpoint=self.endpoint)
+        reusable = None if force else self.registry.find_reusable(key)
+        return _DesignPlan(request, key, reusable)
+
+    def _keep_preview(
+        self, voice_id: str, preview: PreviewAudio | None, fmt: str, notes: list[str]
+    ) -> Path | None:
+        """Keep a design's preview under ``home/previews/`` (so a reused design has it too)."""
+        if preview is None:
+            return None
+        path = self.settings.home / "previews" / f"{voice_id}.{preview.response_format or fmt}"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(preview.data)
+        except OSError as exc:
+            notes.append(f"the preview could not be kept at {path}: {exc.strerror or exc}")
+            return None
+        return path
+
+    def _design_flow(
+        self,
+        plan: _DesignPlan,
+        *,
+        wait: bool,
+        timeout: float,
+        on_status: StatusCallback | None,
+    ) -> Flow[DesignResult]:
+        """Reuse, or create (+ wait); keeps the preview, registers, writes evidence."""
+        request = plan.request
+        notes: list[str] = []
+        result = DesignResult(
+            voice_id="",
+            target_model=request.target_model,
+            prefix=request.prefix,
+            region=self.region,
+            status=None,
+            voice_prompt=request.voice_prompt,
+            preview_text=request.preview_text,
+            language=request.language_hints[0] if request.language_hints else None,
+            preview_format=request.response_format,
+            preview_sample_rate=request.sample_rate,
+        )
+        existing = plan.reusable
+        if existing is not None:
+            usable, current = yield from self._reusable_status(existing, wait, timeout, on_status)
+            if usable:
+                kept = Path(existing.sample_source) if existing.sample_source else None
+                data = kept.read_bytes() if kept is not None and kept.is_file() else None
+                if data is None:
+                    notes.append("the earlier preview of this voice is no longer kept")
+                response = CloneResponse(existing.voice_id, None, 0)
+                reuse = {"reused": True, "original_request_id": existing.request_id}
+                evidence = self._evidence(request, response, reuse, notes)
+                return replace(
+                    result,
+                    voice_id=existing.voice_id,
+                    status=parse_status(current),
+                    preview=data,
+                    preview_path=str(kept) if data is not None else None,
+                    usage_count=0,
+                    reused=True,
+                    original_request_id=existing.request_id,
+                    warnings=request.warnings + tuple(notes),
+                    evidence={k: str(v) for k, v in evidence.items()},
+                )
+        known = self.registry.known_ids(prefix=request.prefix, endpoint=self.endpoint)
+        try:
+            created = yield from self._enrollment.create(request, known=known)
+        except CosyVoiceCloneError as err:
+            self._evidence(request, None, {"error": err.to_dict()}, [])
+            raise
+        response, preview = created.response, created.preview
+        if preview is None:
+            notes.append(
+                "no preview: the voice was found after an ambiguous failure, so the service's "
+                "answer (and its preview) was lost"
+                if created.adopted
+                else "the service sent no preview audio"
+            )
+        kept_at = self._keep_preview(response.voice_id, preview, request.response_format, notes)
+        self._register(
+            response,
+            {
+                "target_model": request.target_model,
+                "prefix": request.prefix,
+                "options": request.fingerprint(),
+                "key": plan.key,
+                "sample_url": None,
+                "sample_sha256": None,
+                "sample_source": str(kept_at) if kept_at else None,
+                "origin": "designed",
+            },
+            notes,
+        )
+        extra: dict[str, Any] = {"reused": False, "adopted": created.adopted}
+        evidence = self._evidence(
+            request, response, extra, notes, preview=preview.data if preview else None
+        )
+        status: str | None = VoiceStatus.DEPLOYING
+        if wait:
+            status = yield from self._wait_flow(response.voice_id, timeout, on_status)
+        return replace(
+            result,
+            voice_id=response.voice_id,
+            status=parse_status(status),
+            preview=preview.data if preview else None,
+            preview_format=(preview.response_format if preview else None)
+            or request.response_format,
+            preview_sample_rate=(preview.sample_rate if preview else None) or request.sample_rate,
+            preview_path=str(kept_at) if kept_at else None,
+            request_id=response.request_id,
+            usage_count=response.usage_count,
+            adopted=created.adopted,
+            attempts=created.attempts,
+            warnings=request.warnings + tuple(notes),
+            evidence={k: str(v) for k, v in evidence.items()},
         )
 
     # -- voices ---------------------------------------------------------------------------------
@@ -659,6 +817,27 @@ def live_session(
     )
 
 
+def _design_fields(
+    prefix: Any,
+    prompt: Any,
+    preview_text: Any,
+    target_model: Any,
+    language: Any,
+    sample_rate: Any,
+    response_format: Any,
+) -> dict[str, Any]:
+    """``design``'s arguments under :func:`~.request.normalize_design_request`'s names."""
+    return {
+        "prefix": prefix,
+        "voice_prompt": prompt,
+        "preview_text": preview_text,
+        "target_model": target_model,
+        "language_hints": language,
+        "sample_rate": sample_rate,
+        "response_format": response_format,
+    }
+
+
 def _client_kwargs(
     settings: Settings,
     retry: RetryPolicy | NotGiven | None,
@@ -768,6 +947,39 @@ class CosyVoice(_ClientCore):
                 plan = replace(plan, reusable=self.registry.find_reusable(plan.key))
             return self._http.run(
                 self._clone_flow(plan, wait=wait, timeout=timeout, on_status=on_status)
+            )
+
+    def design(
+        self,
+        *,
+        prefix: str,
+        prompt: str,
+        preview_text: str | None = None,
+        target_model: str | None = None,
+        language: str | None = None,
+        sample_rate: int | None = None,
+        response_format: str | None = None,
+        wait: bool = False,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        force: bool = False,
+        on_status: StatusCallback | None = None,
+    ) -> DesignResult:
+        """Design a voice from a text description (voice design); returns it with its preview.
+
+        Validated first (nothing is sent for bad input: prompt <= 500 and preview text <= 200
+        characters, Chinese or English; v3.5-plus/-flash, v3-plus/-flash; cn-beijing only). An
+        identical earlier design is returned again (``force=True`` makes a new one); an
+        ambiguous failure is reconciled, never duplicated. The voice then speaks like a clone.
+        """
+        fields = _design_fields(
+            prefix, prompt, preview_text, target_model, language, sample_rate, response_format
+        )
+        plan = self._plan_design(force=force, **fields)
+        with self._lock_for(plan.key):
+            if not force:
+                plan = replace(plan, reusable=self.registry.find_reusable(plan.key))
+            return self._http.run(
+                self._design_flow(plan, wait=wait, timeout=timeout, on_status=on_status)
             )
 
     def _lock_for(self, key: str) -> threading.Lock:
@@ -946,6 +1158,33 @@ class AsyncCosyVoice(_ClientCore):
                 self._clone_flow(plan, wait=wait, timeout=timeout, on_status=on_status)
             )
 
+    async def design(
+        self,
+        *,
+        prefix: str,
+        prompt: str,
+        preview_text: str | None = None,
+        target_model: str | None = None,
+        language: str | None = None,
+        sample_rate: int | None = None,
+        response_format: str | None = None,
+        wait: bool = False,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        force: bool = False,
+        on_status: StatusCallback | None = None,
+    ) -> DesignResult:
+        """Design a voice from a text description (see :meth:`CosyVoice.design`)."""
+        fields = _design_fields(
+            prefix, prompt, preview_text, target_model, language, sample_rate, response_format
+        )
+        plan = await asyncio.to_thread(lambda: self._plan_design(force=force, **fields))
+        async with self._key_locks.setdefault(plan.key, asyncio.Lock()):
+            if not force:
+                plan = replace(plan, reusable=self.registry.find_reusable(plan.key))
+            return await self._http.run(
+                self._design_flow(plan, wait=wait, timeout=timeout, on_status=on_status)
+            )
+
     async def wait(
         self,
         voice_id: str,
@@ -1008,6 +1247,7 @@ __all__ = [
     "AsyncVoices",
     "CloneResult",
     "CosyVoice",
+    "DesignResult",
     "Voices",
     "live_session",
     "parse_age",

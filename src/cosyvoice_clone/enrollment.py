@@ -10,7 +10,9 @@ ambiguous failure (a timeout, a connection dropped after sending, a 5xx) the flo
 before trying again: it lists the voices with the same prefix and adopts one that was created
 for this target model within the attempt's time window, that nobody here knew of before, and
 whose ``resource_link`` (when the service reports one) is the sample we sent. Only if there is
-none does it send ``create_voice`` again.
+none does it send ``create_voice`` again. A voice design (:class:`~.request.DesignRequest`) goes
+through the same flow; its voices are matched by their ``{model}-vd-{prefix}-`` ids alone (a
+designed voice has no sample to compare).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from .http import (
     Flow,
     Sleep,
 )
-from .request import CloneRequest, CloneResponse
+from .request import CloneRequest, CloneResponse, DesignRequest, PreviewAudio
 
 logger = logging.getLogger("cosyvoice_clone.enrollment")
 
@@ -133,6 +135,8 @@ class CreateResult:
     reconciliations: int = 0
     reconcile_request_id: str | None = None
     """For an adopted voice: the request id of the ``list_voice`` call that found it."""
+    preview: PreviewAudio | None = None
+    """A design's decoded preview (``None`` for a clone, or when the answer was lost)."""
 
 
 @dataclass
@@ -304,7 +308,9 @@ class EnrollmentCore:
 
     # -- create with reconciliation -----------------------------------------------------------
 
-    def create(self, request: CloneRequest, *, known: Collection[str] = ()) -> Flow[CreateResult]:
+    def create(
+        self, request: CloneRequest | DesignRequest, *, known: Collection[str] = ()
+    ) -> Flow[CreateResult]:
         """``create_voice`` that never creates a second voice after an ambiguous failure.
 
         ``known`` are voice ids that existed before (e.g. from the registry); they are never
@@ -367,7 +373,15 @@ class EnrollmentCore:
                     hint="run `cosyvoice-clone voices sync` to see whether a voice was created",
                 ) from None
             self.claims.claim(parsed.voice_id)
-            return CreateResult(parsed, attempts=round_no, reconciliations=reconciliations)
+            output = response.body.get("output")
+            preview = (
+                PreviewAudio.from_wire(output.get("preview_audio"))
+                if isinstance(request, DesignRequest) and isinstance(output, dict)
+                else None
+            )
+            return CreateResult(
+                parsed, attempts=round_no, reconciliations=reconciliations, preview=preview
+            )
         assert last_error is not None
         last_error.hint = (
             f"{last_error.hint + '; ' if last_error.hint else ''}no voice was found for prefix "
@@ -411,12 +425,20 @@ class EnrollmentCore:
         return started + shift - tolerance, ended + shift + tolerance
 
     def _reconcile(
-        self, request: CloneRequest, started: float, ended: float, known: Collection[str]
+        self,
+        request: CloneRequest | DesignRequest,
+        started: float,
+        ended: float,
+        known: Collection[str],
     ) -> Flow[tuple[VoiceInfo | None, str | None]]:
         """The voice an ambiguous ``create_voice`` may have made, and the list's request id."""
         voices, list_rid = yield from self._list_all_with_id(request.prefix)
         lo, hi = self._window(started, ended)
-        stem = f"{request.target_model}-{request.prefix}-"
+        stem = (
+            request.voice_id_stem
+            if isinstance(request, DesignRequest)
+            else f"{request.target_model}-{request.prefix}-"
+        )
         fresh = [
             v
             for v in voices
@@ -431,6 +453,9 @@ class EnrollmentCore:
         matches: list[VoiceInfo] = []
         unknown_link: list[VoiceInfo] = []
         for voice in candidates[:10]:
+            if not isinstance(request, CloneRequest):  # a design: id, window and claims decide
+                unknown_link.append(voice)
+                continue
             detail = yield from self.query(voice.voice_id)
             if detail.resource_link is None:
                 unknown_link.append(voice)

@@ -1,4 +1,5 @@
-"""Evidence files under ``output/alicloud-ai-audio-cosyvoice-voice-clone/`` (or ``--output-dir``).
+"""Evidence files under ``output/alicloud-ai-audio-cosyvoice-voice-clone/`` (or ``--output-dir``);
+a voice design's go under ``output/alicloud-ai-audio-cosyvoice-voice-design/``.
 
 For every clone: the request body as sent (``request.json``, the wire body), a response summary
 (``response.json``, removed when the clone failed) and ``evidence.json`` with target model,
@@ -17,8 +18,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from . import catalog
 from .config import redact
-from .request import CloneRequest, CloneResponse
+from .request import CloneRequest, CloneResponse, DesignRequest
 
 
 def write_json(path: Path, data: Any, *secrets: str | None) -> Path:
@@ -56,16 +58,65 @@ def record_clone(
     --output``). With no response (a prepared, not yet sent request) only the request and the
     evidence file are written.
     """
+    fields = {"voice_sample_url": request.voice_sample_url}
+    return _record(
+        output_dir, catalog.SKILL_NAME, request, fields, response, extra, secrets, request_path
+    )
+
+
+def record_design(
+    output_dir: Path,
+    request: DesignRequest,
+    response: CloneResponse | None,
+    *,
+    preview: bytes | None = None,
+    extra: dict[str, Any] | None = None,
+    secrets: tuple[str | None, ...] = (),
+    request_path: Path | None = None,
+) -> dict[str, Path]:
+    """Write the evidence of one voice design (the design skill's files), like
+    :func:`record_clone`, with ``voice_prompt`` and ``preview_text`` in ``evidence.json`` and the
+    decoded preview as ``voices/<voice_id>/preview.<format>``."""
+    fields = {"voice_prompt": request.voice_prompt, "preview_text": request.preview_text}
+    paths = _record(
+        output_dir, catalog.DESIGN_SKILL_NAME, request, fields, response, extra, secrets,
+        request_path,
+    )  # fmt: skip
+    if response is not None and preview is not None and "voice_evidence" in paths:
+        path = paths["voice_evidence"].parent / f"preview.{request.response_format}"
+        path.write_bytes(preview)
+        paths["preview"] = path
+    return paths
+
+
+def design_output_dir(output_dir: Path) -> Path:
+    """Where a design's evidence goes: the design skill's folder beside the clone skill's
+    default one, or ``output_dir`` itself when it was chosen (``--output-dir``)."""
+    if output_dir.name == catalog.SKILL_NAME:
+        return output_dir.with_name(catalog.DESIGN_SKILL_NAME)
+    return output_dir
+
+
+def _record(
+    output_dir: Path,
+    skill: str,
+    request: CloneRequest | DesignRequest,
+    fields: dict[str, Any],
+    response: CloneResponse | None,
+    extra: dict[str, Any] | None,
+    secrets: tuple[str | None, ...],
+    request_path: Path | None,
+) -> dict[str, Path]:
     summary: dict[str, Any] = {"ok": response is not None}
     if response is not None:
         summary.update(response.to_dict())
     evidence = {
-        "skill": "alicloud-ai-audio-cosyvoice-voice-clone",
+        "skill": skill,
         "time": now_iso(),
         "region": request.region,
         "target_model": request.target_model,
         "prefix": request.prefix,
-        "voice_sample_url": request.voice_sample_url,
+        **fields,
         "voice_id": response.voice_id if response else None,
         "request_id": response.request_id if response else None,
         **(extra or {}),
@@ -76,7 +127,7 @@ def record_clone(
         ),
         "evidence": write_json(output_dir / "evidence.json", evidence, *secrets),
     }
-    if response is None:  # a failed clone: never leave an earlier success's response beside it
+    if response is None:  # a failed call: never leave an earlier success's response beside it
         (output_dir / "response.json").unlink(missing_ok=True)
     else:
         paths["response"] = write_json(output_dir / "response.json", summary, *secrets)

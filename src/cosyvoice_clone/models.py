@@ -5,6 +5,7 @@ cannot drift apart:
 
 - :class:`Voice`: one voice, as the service and the registry know it;
 - :class:`CloneResult`: what ``clone`` returns;
+- :class:`DesignResult`: what ``design`` returns (the voice and its decoded preview);
 - :class:`SpeechResult`: what ``speak`` returns;
 - :class:`SyncReport`: what ``voices.sync`` changed;
 - :class:`SynthesisOptions`: the synthesis parameters (re-exported from
@@ -81,6 +82,8 @@ class Voice:
     models: tuple[str, ...] = ()
     """For a system voice of the catalog (``origin == "system"``): every model that speaks it
     (``target_model`` is the one used when none is asked for)."""
+    voice_prompt: str | None = None
+    """For a voice designed here: the description it was made from."""
 
     @property
     def system(self) -> bool:
@@ -89,8 +92,13 @@ class Voice:
 
     @property
     def registered(self) -> bool:
-        """Whether a clone here created (or adopted) the voice."""
-        return self.origin in ("created", "adopted")
+        """Whether a clone or design here created (or adopted) the voice."""
+        return self.origin in ("created", "adopted", "designed")
+
+    @property
+    def designed(self) -> bool:
+        """Whether the voice was designed from a description (not cloned from a sample)."""
+        return self.origin == "designed" or catalog.is_designed_voice_id(self.voice_id)
 
     @property
     def deleted(self) -> bool:
@@ -118,6 +126,7 @@ class Voice:
             request_id=record.request_id,
             created_at=record.created_at,
             deleted_at=record.deleted_at,
+            voice_prompt=(record.options or {}).get("voice_prompt"),
         )
 
     @classmethod
@@ -160,6 +169,8 @@ class Voice:
             "registered_at": self.created_at,
             "deleted": self.deleted,
             "deleted_at": self.deleted_at,
+            "designed": self.designed,
+            "voice_prompt": self.voice_prompt,
             "warnings": list(self.warnings),
             "system": self.system,
             "models": list(self.models),
@@ -213,6 +224,74 @@ class CloneResult:
             "warnings": list(self.warnings),
             "evidence": dict(self.evidence),
             "check": self.check,
+        }
+
+
+@dataclass(frozen=True)
+class DesignResult:
+    """What ``design`` returns: the designed voice and its decoded preview."""
+
+    voice_id: str
+    target_model: str
+    prefix: str
+    region: str
+    status: VoiceStatus | None
+    voice_prompt: str
+    preview_text: str
+    language: str | None = None
+    preview: bytes | None = None
+    """The preview audio file's bytes (decoded from the response's base64); ``None`` when the
+    service's answer was lost (an adopted voice) and no earlier copy is kept."""
+    preview_format: str | None = None
+    preview_sample_rate: int | None = None
+    preview_path: str | None = None
+    """Where the library keeps the preview (under the home dir), if it was kept."""
+    request_id: str | None = None
+    usage_count: int | None = None
+    reused: bool = False
+    """An identical earlier design was returned; nothing was sent to create it again."""
+    original_request_id: str | None = None
+    adopted: bool = False
+    """Found by reconciliation after an ambiguous failure (the create did go through)."""
+    attempts: int = 0
+    warnings: tuple[str, ...] = ()
+    evidence: dict[str, str] = field(default_factory=dict)
+
+    def save_preview(self, path: str | Path) -> Path:
+        """Write the preview audio to ``path``; raises ``ValueError`` if there is none."""
+        if self.preview is None:
+            raise ValueError(f"no preview audio is available for {self.voice_id}")
+        target = Path(path)
+        target.write_bytes(self.preview)
+        return target
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON shape printed by ``design --json`` (the audio itself is left out)."""
+        return {
+            "ok": True,
+            "voice_id": self.voice_id,
+            "request_id": self.request_id,
+            "original_request_id": self.original_request_id,
+            "usage": {"count": self.usage_count} if self.usage_count is not None else None,
+            "status": self.status.value if self.status is not None else None,
+            "target_model": self.target_model,
+            "prefix": self.prefix,
+            "region": self.region,
+            "designed": True,
+            "voice_prompt": self.voice_prompt,
+            "preview_text": self.preview_text,
+            "language": self.language,
+            "preview": {
+                "format": self.preview_format,
+                "sample_rate": self.preview_sample_rate,
+                "bytes": len(self.preview) if self.preview is not None else 0,
+                "path": self.preview_path,
+            },
+            "reused": self.reused,
+            "adopted": self.adopted,
+            "attempts": self.attempts,
+            "warnings": list(self.warnings),
+            "evidence": dict(self.evidence),
         }
 
 

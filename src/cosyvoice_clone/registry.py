@@ -118,13 +118,17 @@ _HEX_TAIL = re.compile(r"-([0-9a-f]{32})$")
 
 
 def split_voice_id(voice_id: str) -> tuple[str | None, str | None]:
-    """``(target_model, prefix)`` read from ``{model}-{prefix}-{32 hex}``, as far as known."""
+    """``(target_model, prefix)`` read from ``{model}-{prefix}-{32 hex}`` (or a designed voice's
+    ``{model}-vd-{prefix}-{32 hex}``), as far as known."""
     model = catalog.model_from_voice_id(voice_id)
     if model is None:
         return None, None
     rest = voice_id[len(model) + 1 :]
     match = _HEX_TAIL.search(rest)
     prefix = rest[: match.start()] if match else None
+    mark = f"{catalog.DESIGNED_VOICE_MARK}-"
+    if prefix and prefix.startswith(mark) and len(prefix) > len(mark):  # {model}-vd-{prefix}-hex
+        prefix = prefix[len(mark) :]
     return model, prefix or None
 
 
@@ -146,8 +150,9 @@ class VoiceRecord:
     usage_count: int | None = None
     status: str | None = None
     origin: str = "unregistered"
-    """``created`` (by a clone), ``adopted`` (found after an ambiguous failure), ``seen`` (listed
-    or queried), or ``unregistered`` (not in the registry; model read from the voice id)."""
+    """``created`` (by a clone), ``adopted`` (found after an ambiguous failure), ``designed`` (by
+    a design; its prompt is in ``options``), ``seen`` (listed or queried), or ``unregistered``
+    (not in the registry; model read from the voice id)."""
     gmt_create: str | None = None
     gmt_modified: str | None = None
     created_at: str | None = None
@@ -400,7 +405,7 @@ class Registry:
         prefix: str,
         options: dict[str, Any],
         key: str,
-        sample_url: str,
+        sample_url: str | None,
         sample_sha256: str | None,
         sample_source: str | None,
         request_id: str | None,

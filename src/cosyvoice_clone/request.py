@@ -332,6 +332,248 @@ def clone_request_from_dict(
     return normalize_clone_request(region=region, **{k: data.get(k) for k in _REQUEST_FIELDS})
 
 
+# ------------------------------------------------------------------------------ voice design
+
+
+@dataclass(frozen=True)
+class DesignRequest:
+    """A validated voice-design request: a voice from a text description, plus a preview.
+
+    Same endpoint and ``create_voice`` action as a clone, with ``voice_prompt`` and
+    ``preview_text`` instead of ``url`` and the preview's format in ``parameters``
+    (see docs/protocol.md "Voice design").
+    """
+
+    prefix: str
+    voice_prompt: str
+    preview_text: str
+    target_model: str = catalog.DEFAULT_TARGET_MODEL
+    language_hints: tuple[str, ...] = ()
+    sample_rate: int = catalog.DEFAULT_DESIGN_SAMPLE_RATE
+    response_format: str = catalog.DEFAULT_DESIGN_RESPONSE_FORMAT
+    region: str = catalog.DEFAULT_REGION
+    model: str = catalog.ENROLLMENT_MODEL
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    uses_temporary_upload = False
+    """A design sends no sample (so never the OSS resolve header)."""
+
+    @property
+    def voice_id_stem(self) -> str:
+        """How the ids of voices made by this request begin (``{model}-vd-{prefix}-``)."""
+        return f"{self.target_model}-{catalog.DESIGNED_VOICE_MARK}-{self.prefix}-"
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The fields that make two design requests the same (for dedupe)."""
+        return {
+            "kind": "design",
+            "region": self.region,
+            "target_model": self.target_model,
+            "prefix": self.prefix,
+            "voice_prompt": self.voice_prompt,
+            "preview_text": self.preview_text,
+            "language_hints": list(self.language_hints),
+            "sample_rate": self.sample_rate,
+            "response_format": self.response_format,
+        }
+
+    def to_payload(self) -> dict[str, Any]:
+        """The wire body of ``POST /services/audio/tts/customization``."""
+        body: dict[str, Any] = {
+            "action": "create_voice",
+            "target_model": self.target_model,
+            "voice_prompt": self.voice_prompt,
+            "preview_text": self.preview_text,
+            "prefix": self.prefix,
+        }
+        if self.language_hints:
+            body["language_hints"] = [self.language_hints[0]]
+        return {
+            "model": self.model,
+            "input": body,
+            "parameters": {
+                "sample_rate": self.sample_rate,
+                "response_format": self.response_format,
+            },
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The normalized ``cosyvoice.voice_design`` request (the design skill's shape)."""
+        data: dict[str, Any] = {
+            "model": self.model,
+            "target_model": self.target_model,
+            "prefix": self.prefix,
+            "voice_prompt": self.voice_prompt,
+            "preview_text": self.preview_text,
+            "sample_rate": self.sample_rate,
+            "response_format": self.response_format,
+        }
+        if self.language_hints:
+            data["language_hints"] = list(self.language_hints)
+        return data
+
+
+def _design_text(field_name: str, value: Any, limit: int, required: bool = True) -> str:
+    allowed = f"Chinese or English text of at most {limit} characters"
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise _required(field_name, allowed)
+        return ""
+    if not isinstance(value, str):
+        raise _invalid(field_name, value, allowed)
+    text = value.strip()
+    if len(text) > limit:
+        raise InvalidRequestError(
+            f"invalid {field_name}: {len(text)} characters, at most {limit} allowed",
+            field=field_name,
+            value=text[:40] + "…",
+            allowed=allowed,
+            hint=f"shorten it ({catalog.DESIGN_LIMITS_FACT.cite()})",
+        )
+    foreign = catalog.foreign_letters(text)
+    if foreign:
+        raise InvalidRequestError(
+            f"invalid {field_name}: only Chinese or English, found {''.join(foreign[:8])!r}",
+            field=field_name,
+            value=text[:40],
+            allowed=allowed,
+            hint="describe the voice (and write the preview) in Chinese or English",
+        )
+    return text
+
+
+def _design_target_model(value: Any, region: str) -> str:
+    if value is None:
+        value = catalog.DEFAULT_TARGET_MODEL
+    if value not in catalog.DESIGN_MODELS:
+        raise _invalid(
+            "target_model",
+            value,
+            "voice design supports " + ", ".join(catalog.DESIGN_MODELS),
+        )
+    if region not in catalog.DESIGN_REGIONS:
+        raise _invalid(
+            "target_model",
+            value,
+            f"voice design is not available in {region}; it is offered in "
+            + ", ".join(catalog.DESIGN_REGIONS),
+            hint=f"{catalog.DESIGN_REGION_FACT.cite()}; use --region cn-beijing with a Beijing key",
+        )
+    return str(value)
+
+
+def _design_language(value: Any, preview_text: str, warnings: list[str]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, Sequence) or not all(isinstance(v, str) for v in value):
+        raise _invalid("language_hints", value, "a list with zh or en")
+    hints = [v.strip().lower() for v in value if v.strip()]
+    if not hints:
+        return ()
+    if len(hints) > 1:
+        warnings.append(f"language_hints: only the first item counts; keeping {hints[0]!r}")
+    first = hints[0]
+    if first not in catalog.DESIGN_LANGUAGES:
+        raise _invalid("language_hints", first, "voice design accepts zh or en")
+    written = "zh" if catalog.has_cjk(preview_text) else "en"
+    if first != written:
+        warnings.append(
+            f"language_hints: {first!r} but the preview text looks like {written!r}; the hint "
+            "should match the preview text"
+        )
+    return (first,)
+
+
+def normalize_design_request(
+    *,
+    prefix: Any,
+    voice_prompt: Any,
+    preview_text: Any = None,
+    target_model: Any = None,
+    language_hints: Any = None,
+    sample_rate: Any = None,
+    response_format: Any = None,
+    region: str = catalog.DEFAULT_REGION,
+    model: Any = None,
+) -> DesignRequest:
+    """Validate and normalize a voice-design request; raises :class:`InvalidRequestError`.
+
+    Without ``preview_text`` a short sentence in the hint's language (else the prompt's) is used;
+    without ``language_hints`` the hint follows the preview text (CJK -> zh, else en).
+    """
+    if model not in (None, "", catalog.ENROLLMENT_MODEL):
+        raise _invalid("model", model, f"fixed to {catalog.ENROLLMENT_MODEL!r}")
+    if region not in catalog.REGIONS:
+        raise _invalid("region", region, "one of " + ", ".join(catalog.REGIONS))
+    name = _design_target_model(target_model, region)
+    checked_prefix = _prefix(prefix)
+    prompt = _design_text("voice_prompt", voice_prompt, catalog.VOICE_PROMPT_MAX_CHARS)
+    preview = _design_text(
+        "preview_text", preview_text, catalog.PREVIEW_TEXT_MAX_CHARS, required=False
+    )
+    warnings: list[str] = []
+    hints = _design_language(language_hints, preview or prompt, warnings)
+    if not preview:
+        language = hints[0] if hints else ("zh" if catalog.has_cjk(prompt) else "en")
+        preview = catalog.DEFAULT_PREVIEW_TEXTS[language]
+    if not hints:
+        hints = ("zh" if catalog.has_cjk(preview) else "en",)
+    rate = catalog.DEFAULT_DESIGN_SAMPLE_RATE if sample_rate is None else sample_rate
+    if isinstance(rate, bool) or rate not in catalog.DESIGN_SAMPLE_RATES:
+        raise _invalid(
+            "sample_rate", sample_rate, "one of " + ", ".join(map(str, catalog.DESIGN_SAMPLE_RATES))
+        )
+    fmt = response_format or catalog.DEFAULT_DESIGN_RESPONSE_FORMAT
+    if not isinstance(fmt, str) or fmt.lower() not in catalog.DESIGN_RESPONSE_FORMATS:
+        raise _invalid(
+            "response_format",
+            response_format,
+            "one of " + ", ".join(catalog.DESIGN_RESPONSE_FORMATS),
+        )
+    return DesignRequest(
+        prefix=checked_prefix,
+        voice_prompt=prompt,
+        preview_text=preview,
+        target_model=name,
+        language_hints=hints,
+        sample_rate=int(rate),
+        response_format=fmt.lower(),
+        region=region,
+        warnings=tuple(warnings),
+    )
+
+
+@dataclass(frozen=True)
+class PreviewAudio:
+    """The preview a design answers with: decoded bytes and their format."""
+
+    data: bytes
+    sample_rate: int | None
+    response_format: str | None
+
+    @classmethod
+    def from_wire(cls, value: Any) -> PreviewAudio | None:
+        """Parse ``output.preview_audio`` (``{data: base64, sample_rate, response_format}``)."""
+        import base64
+        import binascii
+
+        if not isinstance(value, Mapping) or not isinstance(value.get("data"), str):
+            return None
+        try:
+            data = base64.b64decode(value["data"], validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        rate = value.get("sample_rate")
+        fmt = value.get("response_format")
+        return cls(
+            data=data,
+            sample_rate=int(rate) if isinstance(rate, (int, str)) and str(rate).isdigit() else None,
+            response_format=fmt if isinstance(fmt, str) else None,
+        )
+
+
 @dataclass(frozen=True)
 class CloneResponse:
     """The normalized response: ``voice_id``, ``request_id``, ``usage.count``."""
@@ -368,10 +610,13 @@ __all__ = [
     "CloneOptions",
     "CloneRequest",
     "CloneResponse",
+    "DesignRequest",
+    "PreviewAudio",
     "RegionRuleWarning",
     "clone_request_from_dict",
     "normalize_clone_options",
     "normalize_clone_request",
+    "normalize_design_request",
     "region_warning",
     "supporting",
 ]

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.timeout(60)
 
 TOOL_NAMES = {
     "voice_clone",
+    "voice_design",
     "check_sample",
     "list_voices",
     "list_system_voices",

@@ -7,6 +7,7 @@ import base64
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -218,15 +219,25 @@ def test_deploying_voice_is_409(
 def test_full_queue_is_429_with_retry_after(
     make_server: ServerFactory, voice: str, cosyvoice_emulator: RunningEmulator
 ) -> None:
+    """One admitted request (held before its first audio) fills a queue of one: the next is
+    refused at once. The holder is observed through /healthz, not timed."""
     server = make_server(max_queue=1)
-    cosyvoice_emulator.set_rtf(1.0)
-    long_text = TEXT * 30  # a minute of speech in real time: still speaking below
-    with openai_client(server) as client, client.audio.speech.with_streaming_response.create(
-        model="tts-1", voice="myvoice", input=long_text, response_format="pcm"
-    ) as holding:
-        next(holding.iter_bytes())
+    cosyvoice_emulator.set_latency(3.0)  # the holder waits for its first audio meanwhile
+    with ThreadPoolExecutor(1) as pool, openai_client(server) as client:
+        holder = pool.submit(
+            client.audio.speech.create, model="tts-1", voice="myvoice", input=TEXT
+        )
+        health = server.base_url.removesuffix("/v1") + "/healthz"
+        for _ in range(300):
+            active = httpx.get(health).json()["queue"]["active"]
+            if active == 1 or holder.done():
+                break
+            time.sleep(0.01)
+        assert active == 1 and not holder.done()
         with pytest.raises(openai.RateLimitError) as caught:
             client.audio.speech.create(model="tts-1", voice="myvoice", input=TEXT)
+        cosyvoice_emulator.set_latency(0.0)
+        assert holder.result().content  # the admitted one still speaks
     assert int(caught.value.response.headers["retry-after"]) >= 1
     assert error_of(caught.value)["code"] == "queue_full"
 

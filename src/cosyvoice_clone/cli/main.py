@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "prepare",
     "check",
     "clone",
+    "design",
     "voices",
     "speak",
     "batch",

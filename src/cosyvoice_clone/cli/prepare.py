@@ -21,7 +21,10 @@ import typer
 from .common import state
 
 if TYPE_CHECKING:
-    from ..request import CloneRequest
+    from collections.abc import Callable, Sequence
+
+    from ..config import Settings
+    from ..request import CloneRequest, CloneResponse
 
 
 def _print_line(data: dict[str, Any]) -> None:
@@ -94,8 +97,37 @@ def prepare(
         --prefix myvoice --voice-sample-url https://example.com/voice.wav \\
         --language-hint zh
     """
-    from ..errors import CosyVoiceCloneError
     from ..evidence import record_clone
+
+    def write(settings: Settings, response: CloneResponse | None) -> tuple[Path, Sequence[str]]:
+        request = _request(
+            prefix,
+            voice_sample_url,
+            target_model,
+            language_hint,
+            max_prompt_audio_length,
+            enable_preprocess,
+            settings.region,
+        )
+        path = output or settings.output_dir / "request.json"
+        record_clone(
+            settings.output_dir, request, response, request_path=path, extra={"source": "prepare"}
+        )
+        return path, request.warnings
+
+    run_prepare(ctx, validate_response, prefix is not None or bool(voice_sample_url), write)
+
+
+def run_prepare(
+    ctx: typer.Context,
+    validate_response: Path | None,
+    build: bool,
+    write: Callable[[Settings, CloneResponse | None], tuple[Path, Sequence[str]]],
+) -> None:
+    """The skill helpers' flow (`prepare`, `prepare-design`): validate the response file if
+    given, build and write the request unless only a response is checked (``write`` returns
+    the request path and its warnings), print the one-line answer; errors exit 1 or 2."""
+    from ..errors import CosyVoiceCloneError
     from ..request import CloneResponse
 
     app_state = state(ctx)
@@ -109,26 +141,10 @@ def prepare(
                 response = CloneResponse.from_wire(_read_response(validate_response))
             except ValueError as exc:
                 response_error = str(exc)
-        if validate_response is None or prefix is not None or voice_sample_url:
-            request = _request(
-                prefix,
-                voice_sample_url,
-                target_model,
-                language_hint,
-                max_prompt_audio_length,
-                enable_preprocess,
-                settings.region,
-            )
-            for warning in request.warnings:
+        if validate_response is None or build:
+            path, warnings = write(settings, response)
+            for warning in warnings:
                 app_state.warn(warning)
-            path = output or settings.output_dir / "request.json"
-            record_clone(
-                settings.output_dir,
-                request,
-                response,
-                request_path=path,
-                extra={"source": "prepare"},
-            )
             result["request_path"] = str(path)
         if response_error is not None:
             raise _fail(response_error, 1)

@@ -123,14 +123,16 @@ def list_voices(
         rows = []
         for v in voices:
             sample = v.sample_source or v.sample_url or ""
+            source = sample.rsplit("/", 1)[-1] if sample else ""
+            if v.designed:  # designed from a description: show it instead of a sample
+                source = "designed" + (f": {v.voice_prompt}" if v.voice_prompt else "")
             rows.append(
                 (
                     v.voice_id,
                     v.status.value if v.status else "?",
                     v.target_model or "?",
                     v.gmt_create or "",
-                    (sample.rsplit("/", 1)[-1] if sample else "")
-                    + ("" if v.registered else " (not cloned here)"),
+                    source + ("" if v.registered else " (not cloned here)"),
                 )
             )
         if not console.is_terminal:  # pipes get one plain line per voice, never wrapped

@@ -253,6 +253,15 @@ class Voice:
     ready_at: float
     final_status: catalog.VoiceStatus
     sample_sha256: str
+    voice_prompt: str | None = None
+    """The description a designed voice was made from (``None`` for a cloned voice)."""
+    rate: float = 1.0
+    """Speaking-rate factor of the voice (a designed voice's follows its description)."""
+
+    @property
+    def designed(self) -> bool:
+        """Whether the voice was designed from a description rather than cloned."""
+        return self.voice_prompt is not None
 
     @property
     def status(self) -> catalog.VoiceStatus:
@@ -357,12 +366,21 @@ def _create_voices_uploads_meta(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_voices_uploads_meta,)
+def _add_designed_voices(conn: sqlite3.Connection) -> None:
+    """2: designed voices keep their description and speaking-rate factor."""
+    conn.execute("ALTER TABLE voices ADD COLUMN voice_prompt TEXT")
+    conn.execute("ALTER TABLE voices ADD COLUMN rate REAL NOT NULL DEFAULT 1.0")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _create_voices_uploads_meta,
+    _add_designed_voices,
+)
 """Append-only, in order: migration N (1-based) brings ``PRAGMA user_version`` to N."""
 
 _VOICE_COLUMNS = (
     "voice_id, target_model, prefix, resource_link, language_hint, pitch_hz, created_at, "
-    "modified_at, ready_at, final_status, sample_sha256"
+    "modified_at, ready_at, final_status, sample_sha256, voice_prompt, rate"
 )
 
 
@@ -397,6 +415,82 @@ def _migrate(conn: sqlite3.Connection) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+@dataclass(frozen=True)
+class DesignSpec:
+    """The checked fields of a design request."""
+
+    target_model: str
+    prefix: str
+    voice_prompt: str
+    preview_text: str
+    language_hint: str | None
+    sample_rate: int
+    response_format: str
+
+
+def _design_text(data: dict[str, Any], name: str, limit: int) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise invalid_parameter(f"Missing required parameter: {name}.")
+    if len(value) > limit:
+        raise invalid_parameter(f"{name} is too long: {len(value)} characters, at most {limit}.")
+    if catalog.foreign_letters(value):
+        raise invalid_parameter(f"{name} must be written in Chinese or English.")
+    return value
+
+
+_DESIGN_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("child", ("child", "kid", "little girl", "little boy", "儿童", "童声", "小孩", "孩子")),
+    ("female", ("female", "woman", "girl", "lady", "女")),
+    ("male", ("male", "man", "boy", "gentleman", "男")),
+    ("deep", ("deep", "low", "bass", "husky", "低沉", "浑厚", "低音", "沙哑", "磁性")),
+    ("high", ("high", "bright", "shrill", "squeaky", "高亢", "尖", "清亮", "高音")),
+    ("fast", ("fast", "quick", "rapid", "brisk", "快")),
+    ("slow", ("slow", "leisurely", "unhurried", "慢", "舒缓", "缓")),
+)
+
+
+def design_traits(prompt: str) -> tuple[float, float]:
+    """``(pitch Hz, rate factor)`` of the voice a description asks for, deterministically.
+
+    Gender words pick the pitch range (child > female > male; none: a neutral range), a hash of
+    the prompt places the voice inside it; "deep"/"低沉" lowers it by 15 %, "high"/"高亢" raises
+    it by 15 %; "fast"/"快" speaks 1.25 times faster, "slow"/"慢" 0.8 times.
+    """
+    text = prompt.lower()
+    found = set()
+    for trait, words in _DESIGN_WORDS:
+        for word in words:
+            hit = (
+                word in text
+                if catalog.has_cjk(word)
+                else re.search(rf"\b{re.escape(word)}s?\b", text) is not None
+            )
+            if hit:
+                found.add(trait)
+                break
+    if "child" in found:
+        low, high = SYSTEM_VOICE_PITCH_HZ["child"]
+    elif "female" in found and "male" not in found:
+        low, high = SYSTEM_VOICE_PITCH_HZ["female"]
+    elif "male" in found and "female" not in found:
+        low, high = SYSTEM_VOICE_PITCH_HZ["male"]
+    else:
+        low, high = 140.0, 180.0
+    fraction = int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:4], "big") / 2**32
+    pitch = low + (high - low) * fraction
+    if "deep" in found and "high" not in found:
+        pitch *= 0.85
+    elif "high" in found and "deep" not in found:
+        pitch *= 1.15
+    rate = 1.0
+    if "fast" in found and "slow" not in found:
+        rate = 1.25
+    elif "slow" in found and "fast" not in found:
+        rate = 0.8
+    return round(pitch, 1), rate
 
 
 class Backend:
@@ -531,19 +625,24 @@ class Backend:
         return self._row_to_voice(row) if row is not None else None
 
     def speaking_pitch(self, voice_id: str, model: str) -> float:
-        """The pitch (Hz) ``model`` speaks ``voice_id`` with: a cloned voice bound to ``model``
-        and OK, or a system voice of ``model``; anything else raises the service's 418."""
+        """The pitch (Hz) ``model`` speaks ``voice_id`` with (see :meth:`speaking_voice`)."""
+        return self.speaking_voice(voice_id, model)[0]
+
+    def speaking_voice(self, voice_id: str, model: str) -> tuple[float, float]:
+        """``(pitch Hz, rate factor)`` ``model`` speaks ``voice_id`` with: a cloned or designed
+        voice bound to ``model`` and OK, or a system voice of ``model``; anything else raises
+        the service's 418."""
         from .speech import DEFAULT_PITCH_HZ
 
         system = catalog.system_voice(voice_id)
         if system is not None:
             if model not in system.models:
                 raise invalid_parameter(ENGINE_418)
-            return system_voice_pitch(system)
+            return system_voice_pitch(system), 1.0
         voice = self.voice(voice_id)
         if voice is None or voice.target_model != model or voice.status != OK:
             raise invalid_parameter(ENGINE_418)
-        return float(voice.pitch_hz or DEFAULT_PITCH_HZ)
+        return float(voice.pitch_hz or DEFAULT_PITCH_HZ), float(voice.rate)
 
     def voice_count(self) -> int:
         """How many voices exist (they all count against the quota)."""
@@ -611,6 +710,66 @@ class Backend:
             raise invalid_parameter("enable_preprocess must be a boolean.")
         return target_model, prefix, hint
 
+    def check_design_request(
+        self, data: dict[str, Any], parameters: dict[str, Any]
+    ) -> DesignSpec:
+        """Validate the fields of a design ``create_voice``; raises :class:`ApiError`.
+
+        The documented rules (docs/protocol.md "Voice design"): target models v3.5-plus/-flash
+        and v3-plus/-flash, Beijing only; ``voice_prompt`` <= 500 and ``preview_text`` <= 200
+        characters, Chinese or English; ``language_hints`` zh or en; the preview's
+        ``parameters.sample_rate`` / ``response_format``.
+        """
+        target_model = data.get("target_model")
+        if not isinstance(target_model, str) or not target_model:
+            raise invalid_parameter("Missing required parameter: target_model.")
+        if target_model not in catalog.DESIGN_MODELS:
+            raise invalid_parameter(
+                f"target_model {target_model!r} does not support voice design; supported: "
+                + ", ".join(catalog.DESIGN_MODELS)
+            )
+        if self.config.region not in catalog.DESIGN_REGIONS:
+            raise invalid_parameter(
+                f"Voice design for {target_model} is not supported in region "
+                f"{self.config.region}; it is offered in " + ", ".join(catalog.DESIGN_REGIONS) + "."
+            )
+        if data.get("url"):
+            raise invalid_parameter("url and voice_prompt cannot be used together.")
+        prefix = data.get("prefix")
+        if not isinstance(prefix, str) or not prefix:
+            raise invalid_parameter("Missing required parameter: prefix.")
+        if not _PREFIX_RE.match(prefix):
+            raise invalid_parameter(
+                f"prefix must be 1-{catalog.PREFIX_MAX_LENGTH} ASCII letters or digits."
+            )
+        prompt = _design_text(data, "voice_prompt", catalog.VOICE_PROMPT_MAX_CHARS)
+        preview = _design_text(data, "preview_text", catalog.PREVIEW_TEXT_MAX_CHARS)
+        hints = data.get("language_hints")
+        hint: str | None = None
+        if hints is not None:
+            if not isinstance(hints, list) or not all(isinstance(h, str) for h in hints):
+                raise invalid_parameter("language_hints must be a list of strings.")
+            if hints:
+                hint = hints[0]
+                if hint not in catalog.DESIGN_LANGUAGES:
+                    raise invalid_parameter(
+                        f"language_hints {hint!r} is not supported by voice design; "
+                        f"supported: {', '.join(catalog.DESIGN_LANGUAGES)}."
+                    )
+        rate = parameters.get("sample_rate", catalog.DEFAULT_DESIGN_SAMPLE_RATE)
+        if isinstance(rate, bool) or rate not in catalog.DESIGN_SAMPLE_RATES:
+            raise invalid_parameter(
+                f"sample_rate {rate!r} is not supported; supported: "
+                + ", ".join(map(str, catalog.DESIGN_SAMPLE_RATES))
+            )
+        fmt = parameters.get("response_format", catalog.DEFAULT_DESIGN_RESPONSE_FORMAT)
+        if fmt not in catalog.DESIGN_RESPONSE_FORMATS:
+            raise invalid_parameter(
+                f"response_format {fmt!r} is not supported; supported: "
+                + ", ".join(catalog.DESIGN_RESPONSE_FORMATS)
+            )
+        return DesignSpec(target_model, prefix, prompt, preview, hint, int(rate), str(fmt))
+
     def judge_sample(self, data: bytes, filename: str | None = None) -> float | None:
         """Decode and measure a sample like the service does; return its pitch (Hz).
 
@@ -641,10 +800,17 @@ class Backend:
         sample: bytes,
         pitch_hz: float | None,
         language_hint: str | None = None,
+        voice_prompt: str | None = None,
+        rate: float = 1.0,
     ) -> Voice:
-        """Store a new voice (fields and sample already checked); enforce the quota."""
+        """Store a new voice (fields and sample already checked); enforce the quota.
+
+        With ``voice_prompt`` it is a designed voice: its id carries the ``-vd-`` marker and
+        ``sample`` is the rendered preview.
+        """
         now = time.time()
-        voice_id = f"{target_model}-{prefix}-{uuid.uuid4().hex}"
+        mark = f"{catalog.DESIGNED_VOICE_MARK}-" if voice_prompt is not None else ""
+        voice_id = f"{target_model}-{mark}{prefix}-{uuid.uuid4().hex}"
         final = UNDEPLOYED if self.fault("review_reject") else OK
         voice = Voice(
             voice_id=voice_id,
@@ -658,6 +824,8 @@ class Backend:
             ready_at=now + self.config.deploy_delay,
             final_status=final,
             sample_sha256=hashlib.sha256(sample).hexdigest(),
+            voice_prompt=voice_prompt,
+            rate=rate,
         )
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -670,7 +838,7 @@ class Backend:
                         f"Your current quota is {self.config.quota}",
                     )
                 self._db.execute(
-                    f"INSERT INTO voices ({_VOICE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    f"INSERT INTO voices ({_VOICE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     dataclasses.astuple(voice),
                 )
                 self._db.execute("COMMIT")

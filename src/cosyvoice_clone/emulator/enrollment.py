@@ -16,6 +16,7 @@ Documented refusals of malformed requests (all JSON bodies ``{"request_id", "cod
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -32,12 +33,21 @@ MAX_BODY_BYTES = sample_bytes_limit()
 """Room for a 10 MB sample sent as a base64 data URI (the service's own cap is not documented)."""
 
 
+PARAMETERS_KEY = "\x00parameters"
+"""Where :func:`parse_envelope` keeps the envelope's ``parameters`` (no wire field can be named
+so)."""
+
+
 class DropConnection(Exception):
     """Raised after a commit when the ``drop_after_commit`` fault fired: close, answer nothing."""
 
 
 def parse_envelope(payload: Any) -> tuple[str, dict[str, Any]]:
-    """Check the parsed envelope; return ``(action, input)`` or raise :class:`ApiError`."""
+    """Check the parsed envelope; return ``(action, input)`` or raise :class:`ApiError`.
+
+    A design's ``parameters`` object (the preview's format) is handed on inside the returned
+    input under :data:`PARAMETERS_KEY`.
+    """
     if not isinstance(payload, dict):
         raise invalid_parameter("The request body must be a JSON object.")
     if payload.get("model") != catalog.ENROLLMENT_MODEL:
@@ -48,6 +58,7 @@ def parse_envelope(payload: Any) -> tuple[str, dict[str, Any]]:
     parameters = payload.get("parameters")
     if parameters is not None and not isinstance(parameters, dict):
         raise invalid_parameter("parameters must be an object.")
+    data = {**data, PARAMETERS_KEY: parameters or {}}
     action = data.get("action")
     if not isinstance(action, str) or not action:
         raise invalid_parameter("Missing required parameter: input.action.")
@@ -93,8 +104,48 @@ class _Context:
         )
 
 
+def _design_voice(backend: Backend, data: dict[str, Any]) -> dict[str, Any]:
+    """``create_voice`` with a ``voice_prompt``: a designed voice and its spoken preview.
+
+    The voice's pitch and rate follow the description (:func:`.backend.design_traits`); the
+    preview is ``preview_text`` in that voice, as ``output.preview_audio`` = ``{"data": base64,
+    "sample_rate", "response_format"}`` (docs/protocol.md "Voice design").
+    """
+    from .backend import design_traits
+    from .speech import render_clip
+
+    spec = backend.check_design_request(data, data.get(PARAMETERS_KEY) or {})
+    pitch, rate = design_traits(spec.voice_prompt)
+    preview = render_clip(
+        spec.preview_text, spec.response_format, spec.sample_rate, pitch_hz=pitch, rate=rate
+    )
+    voice = backend.create_voice(
+        target_model=spec.target_model,
+        prefix=spec.prefix,
+        url="",
+        sample=preview,
+        pitch_hz=pitch,
+        language_hint=spec.language_hint,
+        voice_prompt=spec.voice_prompt,
+        rate=rate,
+    )
+    if backend.fault("drop_after_commit"):
+        backend.count("fault:drop_after_commit")
+        raise DropConnection(voice.voice_id)
+    return {
+        "voice_id": voice.voice_id,
+        "preview_audio": {
+            "data": base64.b64encode(preview).decode("ascii"),
+            "sample_rate": spec.sample_rate,
+            "response_format": spec.response_format,
+        },
+    }
+
+
 async def _create_voice(ctx: _Context, data: dict[str, Any]) -> dict[str, Any]:
     backend = ctx.backend
+    if data.get("voice_prompt") is not None:
+        return await run_in_threadpool(_design_voice, backend, data)
     target_model, prefix, hint = backend.check_clone_request(
         data.get("target_model"),
         data.get("prefix"),

@@ -105,7 +105,8 @@ class _Job:
         self.pitch = _number(data, "pitch", 1.0, 0.5, 2.0)
         self.seed = int(_number(data, "seed", 0, 0, 65535))
         self.word_timestamps = data.get("word_timestamp_enabled") is True
-        self.pitch_hz = backend.speaking_pitch(voice_id, model)
+        self.pitch_hz, voice_rate = backend.speaking_voice(voice_id, model)
+        self.rate *= voice_rate
         self.model = model
         self.text = text
         self.characters = catalog.text_weight(text)

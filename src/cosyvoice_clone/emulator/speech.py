@@ -475,3 +475,20 @@ def sentence_end_output(
         },
     }
     return output, end
+
+
+def render_clip(
+    text: str, fmt: str, sample_rate: int, *, pitch_hz: float, rate: float = 1.0
+) -> bytes:
+    """One finished file of ``text`` spoken by a voice (a design's preview): every sentence,
+    encoded in ``fmt`` at ``sample_rate``; a WAV carries its true sizes."""
+    engine = SpeechEngine(sample_rate=sample_rate, pitch_hz=pitch_hz, rate=rate)
+    sentences, rest = split_sentences(text)
+    pieces = [p.strip() for p in (*sentences, rest) if p.strip()]
+    blocks = [block for piece in pieces for block in engine.render(piece)]
+    samples = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.int16)
+    if fmt == "wav":
+        data = samples.astype("<i2", copy=False).tobytes()
+        return wav_header(sample_rate, len(data)) + data
+    encoder = Encoder(fmt, sample_rate)
+    return encoder.encode(samples) + encoder.finish()

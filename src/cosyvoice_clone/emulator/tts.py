@@ -348,7 +348,7 @@ class _Connection:
                 bit_rate //= 1000
             bit_rate = max(6, min(510, bit_rate))
         try:
-            pitch_hz = self.backend.speaking_pitch(voice_id, model)
+            pitch_hz, voice_rate = self.backend.speaking_voice(voice_id, model)
         except ApiError as exc:
             raise _invalid(exc.message) from None
         if not self.backend.allow_synthesis_task(model):
@@ -363,7 +363,7 @@ class _Connection:
             sample_rate=sample_rate,
             bit_rate=bit_rate,
             volume=volume,
-            rate=rate,
+            rate=rate * voice_rate,
             pitch=pitch,
             seed=seed,
             ssml=bool(params.get("enable_ssml")),

@@ -1,8 +1,9 @@
 """The MCP server: the whole voice workflow for agents (``cosyvoice-clone mcp``).
 
-Seven tools, on the same code as the CLI::
+Eight tools, on the same code as the CLI::
 
     voice_clone    the skill's normalized request (+ a local path for the sample), wait, force
+    voice_design   a voice from a text description (+ its spoken preview), wait, force
     check_sample   preflight a sample before spending a voice slot
     list_voices    voices on the service, with what the local registry knows
     get_voice      one voice

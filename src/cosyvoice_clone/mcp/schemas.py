@@ -214,6 +214,84 @@ VOICE_CLONE_OUTPUT = _object(
     closed=False,
 )
 
+VOICE_DESIGN_INPUT = _object(
+    {
+        "prefix": _PREFIX,
+        "voice_prompt": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": catalog.VOICE_PROMPT_MAX_CHARS,
+            "description": (
+                "Required. The voice described in Chinese or English (at most "
+                f"{catalog.VOICE_PROMPT_MAX_CHARS} characters): gender, age, pitch, pace, "
+                "emotion, timbre, use; e.g. 'A calm middle-aged male announcer, deep and "
+                "magnetic, steady pace'."
+            ),
+        },
+        "preview_text": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": catalog.PREVIEW_TEXT_MAX_CHARS,
+            "description": (
+                "Optional. What the preview says, Chinese or English (at most "
+                f"{catalog.PREVIEW_TEXT_MAX_CHARS} characters); a short greeting by default."
+            ),
+        },
+        "target_model": {
+            "type": "string",
+            "enum": list(catalog.DESIGN_MODELS),
+            "default": catalog.DEFAULT_TARGET_MODEL,
+            "description": (
+                "The synthesis model the voice is bound to (it speaks only with this model). "
+                "Voice design is offered in cn-beijing only."
+            ),
+        },
+        "language_hints": {
+            "type": "array",
+            "items": {"type": "string", "enum": list(catalog.DESIGN_LANGUAGES)},
+            "description": "Optional ['zh'] or ['en'], matching the preview text.",
+        },
+        "sample_rate": {
+            "type": "integer",
+            "enum": list(catalog.DESIGN_SAMPLE_RATES),
+            "description": f"Preview sample rate (default {catalog.DEFAULT_DESIGN_SAMPLE_RATE}).",
+        },
+        "response_format": {
+            "type": "string",
+            "enum": list(catalog.DESIGN_RESPONSE_FORMATS),
+            "description": (f"Preview format (default {catalog.DEFAULT_DESIGN_RESPONSE_FORMAT})."),
+        },
+        "wait": {
+            "type": "boolean",
+            "default": True,
+            "description": f"Wait (up to {DEFAULT_WAIT_TIMEOUT:g} s) until the voice is OK.",
+        },
+        "force": {
+            "type": "boolean",
+            "default": False,
+            "description": "Design again even if an identical design exists. Leave false.",
+        },
+    },
+    ["prefix", "voice_prompt"],
+)
+
+VOICE_DESIGN_OUTPUT = _object(
+    {
+        "voice_id": {"type": "string"},
+        "request_id": _NULLABLE_STR,
+        "status": _NULLABLE_STR,
+        "target_model": {"type": "string"},
+        "reused": {"type": "boolean"},
+        "preview": {
+            "type": "object",
+            "description": "The spoken preview: format, sample_rate, bytes and the file path.",
+        },
+        "warnings": {"type": "array", "items": {"type": "string"}},
+    },
+    ["voice_id", "request_id", "status", "target_model", "reused", "preview"],
+    closed=False,
+)
+
 CHECK_SAMPLE_INPUT = _object(
     {
         "source": {
@@ -469,6 +547,18 @@ TOOLS: tuple[ToolSpec, ...] = (
         "wait=true (default) it returns once the voice is OK and ready for synthesize.",
         VOICE_CLONE_INPUT,
         VOICE_CLONE_OUTPUT,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "voice_design",
+        "Design a voice",
+        "Create a voice from a text description instead of a recording (CosyVoice voice "
+        "design, the normalized cosyvoice.voice_design request; cn-beijing). Returns voice_id, "
+        "status, target_model, reused and the preview (its audio file's path). The voice then "
+        "works like a cloned one with synthesize. An identical design returns the existing "
+        "voice (reused=true).",
+        VOICE_DESIGN_INPUT,
+        VOICE_DESIGN_OUTPUT,
         idempotent=True,
     ),
     ToolSpec(

@@ -224,6 +224,27 @@ class VoiceTools:
         data.pop("check", None)  # the full preflight report: call check_sample to see it
         return data
 
+    async def voice_design(
+        self, args: dict[str, Any], progress: Progress | None = None
+    ) -> dict[str, Any]:
+        """Tool ``voice_design``: validate, dedupe, create, keep the preview, wait."""
+        result = await self.client().design(
+            prefix=args["prefix"],
+            prompt=args["voice_prompt"],
+            preview_text=args.get("preview_text"),
+            target_model=args.get("target_model"),
+            language=args.get("language_hints"),
+            sample_rate=args.get("sample_rate"),
+            response_format=args.get("response_format"),
+            wait=bool(args.get("wait", True)),
+            timeout=DEFAULT_WAIT_TIMEOUT,
+            force=bool(args.get("force", False)),
+            on_status=_status_reporter(progress, DEFAULT_WAIT_TIMEOUT),
+        )
+        data = result.to_dict()
+        data.pop("ok", None)
+        return data
+
     async def check_sample(
         self, args: dict[str, Any], progress: Progress | None = None
     ) -> dict[str, Any]:

@@ -1,0 +1,210 @@
+"""`design`: a voice from a text description (voice design), then used like a clone;
+`prepare-design`: the design skill's helper (writes the request body, sends nothing)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import typer
+
+from .common import state
+from .ui import open_client, status_spinner
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..request import CloneResponse
+
+
+def design(
+    ctx: typer.Context,
+    prefix: str = typer.Option(
+        ..., "--prefix", help="Voice name prefix: 1–10 ASCII letters or digits (lowercase best)."
+    ),
+    prompt: str = typer.Option(
+        ...,
+        "--prompt",
+        help="The voice described in Chinese or English, at most 500 characters: timbre, age, "
+        "pace, emotion, use.",
+    ),
+    preview_text: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
+        None,
+        "--preview-text",
+        help="What the preview says (Chinese or English, at most 200 characters).",
+        show_default=False,
+    ),
+    preview_out: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--preview-out", help="Write the preview audio to this file.", show_default=False
+    ),
+    target_model: Optional[str] = typer.Option(  # noqa: UP045
+        None,
+        "--target-model",
+        help="Model the voice will speak with (default cosyvoice-v3.5-plus).",
+        show_default=False,
+    ),
+    language: Optional[str] = typer.Option(  # noqa: UP045
+        None,
+        "--language",
+        help="zh or en, matching the preview text (default: read from the preview text).",
+        show_default=False,
+    ),
+    sample_rate: Optional[int] = typer.Option(  # noqa: UP045
+        None, "--sample-rate", help="Preview sample rate (default 24000).", show_default=False
+    ),
+    response_format: Optional[str] = typer.Option(  # noqa: UP045
+        None,
+        "--format",
+        help="Preview format: wav, mp3, pcm, opus (default: from --preview-out, else wav).",
+        show_default=False,
+    ),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait until the voice is OK."),
+    timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait for OK."),
+    force: bool = typer.Option(
+        False, "--force", help="Design again even if an identical design exists."
+    ),
+) -> None:
+    """Design a voice from a description, keep its preview, register it, wait until OK.
+
+    The voice is then used like a clone (`speak --voice PREFIX`). An identical earlier design
+    (same region, endpoint, model, prefix, prompt, preview) is returned again unless --force.
+    Voice design is offered in cn-beijing for cosyvoice-v3.5-plus/-flash and v3-plus/-flash.
+    Exit codes as for `clone`. Examples:
+
+    \b
+      cosyvoice-clone design --prefix anchor \\
+        --prompt "沉稳的中年男性播音员，低沉有磁性，语速平稳" --preview-out anchor.wav
+      cosyvoice-clone speak --voice anchor --text "各位听众，晚上好。" --out news.wav
+      cosyvoice-clone --emulator --json design --prefix kid --prompt "A cheerful child, fast"
+    """
+    from ..audio.outfile import check_output_path, write_atomic
+
+    app_state = state(ctx)
+    if preview_out is not None:
+        check_output_path(preview_out, "--preview-out")
+        suffix = preview_out.suffix.lower().lstrip(".")
+        if response_format is None and suffix in ("wav", "mp3", "pcm", "opus"):
+            response_format = suffix
+    with open_client(app_state) as client:
+        with status_spinner(app_state, f"designing {prefix}") as on_status:
+            result = client.design(
+                prefix=prefix,
+                prompt=prompt,
+                preview_text=preview_text,
+                target_model=target_model,
+                language=language,
+                sample_rate=sample_rate,
+                response_format=response_format,
+                wait=wait,
+                timeout=timeout,
+                force=force,
+                on_status=on_status,
+            )
+        for warning in result.warnings:
+            app_state.warn(warning)
+    data = result.to_dict()
+    if preview_out is not None:
+        if result.preview is None:
+            app_state.warn(f"no preview to write to {preview_out}")
+        else:
+            audio = result.preview
+
+            def write(tmp: Path) -> None:
+                tmp.write_bytes(audio)
+
+            write_atomic(preview_out, write)
+            data["preview"]["written_to"] = str(preview_out)
+
+    def human() -> None:
+        verb = "reused" if result.reused else ("adopted" if result.adopted else "designed")
+        console = app_state.console
+        console.print(f"{verb} voice {result.voice_id}")
+        console.print(f"  target model  {result.target_model}")
+        console.print(f"  status        {result.status}")
+        console.print(f"  prompt        {result.voice_prompt}")
+        if result.request_id:
+            console.print(f"  request id    {result.request_id}")
+        if result.preview is not None:
+            where = preview_out or result.preview_path or "(not kept)"
+            console.print(
+                f"  preview       {where} ({result.preview_format}, "
+                f"{result.preview_sample_rate} Hz, {len(result.preview)} bytes)"
+            )
+        if result.reused:
+            console.print("  (identical design found in the registry; --force makes a new one)")
+        console.print(f"  speak with    cosyvoice-clone speak --voice {result.prefix} --text ...")
+
+    app_state.emit(data, human)
+
+
+def prepare_design(
+    ctx: typer.Context,
+    target_model: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--target-model", help="Target model (default cosyvoice-v3.5-plus)."
+    ),
+    prefix: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--prefix", help="Voice name prefix: 1-10 letters/digits."
+    ),
+    voice_prompt: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--voice-prompt", help="The voice described (zh or en, at most 500 characters)."
+    ),
+    preview_text: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--preview-text", help="What the preview says (zh or en, at most 200 characters)."
+    ),
+    language_hint: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--language-hint", help="zh or en, matching the preview text (default zh)."
+    ),
+    sample_rate: Optional[int] = typer.Option(  # noqa: UP045
+        None, "--sample-rate", help="Preview sample rate (default 24000)."
+    ),
+    response_format: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--response-format", help="Preview format (default wav)."
+    ),
+    output: Optional[Path] = typer.Option(  # noqa: UP045
+        None,
+        "--output",
+        help="Where to write the request JSON (default <design dir>/request.json).",
+    ),
+    validate_response: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--validate-response", help="Check a service response file for output.voice_id."
+    ),
+) -> None:
+    """Validate a voice-design request and write the body to POST (the design skill's helper).
+
+    Nothing is sent. Prints {"ok": true, "request_path": ...}; an invalid request prints
+    {"ok": false, "error": {...}} and exits 2. Example:
+
+    \b
+      cosyvoice-clone prepare-design --prefix announcer \\
+        --voice-prompt "沉稳的中年男性播音员，低沉有磁性" --preview-text "各位听众，晚上好。"
+    """
+    from ..evidence import design_output_dir, record_design
+    from ..request import normalize_design_request
+    from .prepare import run_prepare
+
+    def write(settings: Settings, response: CloneResponse | None) -> tuple[Path, Sequence[str]]:
+        request = normalize_design_request(
+            prefix=prefix,
+            voice_prompt=voice_prompt,
+            preview_text=preview_text,
+            target_model=target_model,
+            language_hints=language_hint or "zh",
+            sample_rate=sample_rate,
+            response_format=response_format,
+            region=settings.region,
+        )
+        folder = design_output_dir(settings.output_dir)
+        path = output or folder / "request.json"
+        record_design(folder, request, response, request_path=path, extra={"source": "prepare"})
+        return path, request.warnings
+
+    run_prepare(ctx, validate_response, prefix is not None or bool(voice_prompt), write)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `design` and `prepare-design` to ``app``."""
+    app.command("design")(design)
+    app.command("prepare-design")(prepare_design)
+
+
+__all__ = ["register"]
