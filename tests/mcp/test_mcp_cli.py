@@ -107,7 +107,7 @@ def test_stdout_carries_only_json_rpc(tmp_path: Path) -> None:
     by_id = {r["id"]: r for r in replies if "id" in r}
     assert by_id[1]["result"]["serverInfo"]["name"] == "cosyvoice-clone"
     assert by_id[1]["result"]["instructions"]
-    assert len(by_id[2]["result"]["tools"]) == 8
+    assert len(by_id[2]["result"]["tools"]) == 9  # the names are pinned in test_mcp_stdio
     bad = by_id[3]["result"]
     assert bad["isError"] is True
     assert bad["structuredContent"]["error"]["code"] == "invalid_request"
