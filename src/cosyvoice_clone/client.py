@@ -62,6 +62,7 @@ from .http import (
     RetryCallback,
     RetryPolicy,
 )
+from .checks import require_timeout
 from .models import CloneResult, SpeechResult, Voice, parse_status
 from .registry import Registry, VoiceRecord, dedupe_key, endpoint_id
 from .request import CloneOptions, CloneRequest, CloneResponse, normalize_clone_options
@@ -188,6 +189,8 @@ class _ClientCore:
             sample_url=url,
         )
         reusable = None if force else self.registry.find_reusable(key)
+        if local is not None:  # absolute: speak refuses to overwrite a registered sample
+            source = str(local.path.resolve())
         return _Plan(options, key, source, url, local, tuple(warnings), check, reusable)
 
     def _check(
@@ -419,6 +422,7 @@ class _ClientCore:
     def _wait_flow(
         self, voice_id: str, timeout: float, on_status: StatusCallback | None
     ) -> Flow[str | None]:
+        require_timeout(timeout)
         try:
             info = yield from self._enrollment.wait_until_ready(
                 voice_id, WaitPolicy(timeout=timeout), on_status
@@ -617,6 +621,8 @@ class CosyVoice(_ClientCore):
             "force": force,
             "skip_check": skip_check,
         }
+        if wait:
+            require_timeout(timeout)
         plan = self._plan_clone(**plan_args)
         with self._lock_for(plan.key):
             if not force:  # another thread may have cloned it meanwhile
@@ -782,6 +788,8 @@ class AsyncCosyVoice(_ClientCore):
             "force": force,
             "skip_check": skip_check,
         }
+        if wait:
+            require_timeout(timeout)
         plan = await asyncio.to_thread(lambda: self._plan_clone(**plan_args))
         lock = self._key_locks.setdefault(plan.key, asyncio.Lock())
         async with lock:

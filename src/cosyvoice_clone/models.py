@@ -229,6 +229,8 @@ class SpeechResult:
     voice: str = ""
     text_characters: int = 0
     """Length of the text as the limits and the progress count it (CJK ideographs 2)."""
+    replaced: bool = False
+    """Whether an existing file at ``path`` was overwritten."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON summary (``speak --json``)."""
@@ -248,6 +250,7 @@ class SpeechResult:
             "retries": self.retries,
             "model": self.model,
             "voice": self.voice,
+            "replaced": self.replaced,
         }
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import catalog
+from .checks import require_concurrency
 from .errors import CosyVoiceCloneError, InvalidRequestError
 from .models import SpeechResult, Voice
 from .synthesis.protocol import (
@@ -110,32 +111,70 @@ async def aspeak(
     concurrency: int = 4,
     retries: int = 3,
     on_progress: ProgressCallback | None = None,
+    mkdir: bool = False,
     **fields: Any,
 ) -> SpeechResult:
     """Speak ``text`` with a voice id or registry prefix into the file ``out``.
 
-    Checked before anything is sent: the text, that ``out`` can be written, the options
+    Checked before anything is sent: the text, that ``out`` can be written (:func:`check_output`:
+    a missing folder only with ``mkdir``, never a registered voice's sample), the options
     (``options=`` or the fields ``format``, ``sample_rate``, ``volume``, ``rate``, ``pitch``,
     ``seed``, ``instruction``, ``language_hints``, ``word_timestamps``) and the voice rules.
+    ``SpeechResult.replaced`` tells whether an existing file was overwritten.
     """
-    from .audio.outfile import check_target, probe_target
+    from .audio.outfile import probe_target
     from .synthesis import AsyncSynthesizer
 
     if not isinstance(text, str) or not text.strip():
         raise InvalidRequestError("the text is empty", field="text")
-    check_target(out)
+    check_output(client, out, mkdir=mkdir)
     opts = options_for(out, options, **fields)
-    if concurrency < 1:
-        raise InvalidRequestError("concurrency must be at least 1", field="concurrency")
+    require_concurrency(concurrency, retries)
     chosen_voice, chosen_model = await speakable(client, voice, model)
-    probe_target(out)  # creates missing folders: only once the voice may speak
+    real = probe_target(out, mkdir=mkdir)
     check_language_hints(chosen_model, opts.language_hints)
+    if mkdir:  # only once the voice may speak
+        _make_folder(real)
+    existed = real.is_file()
     synth = AsyncSynthesizer.from_settings(client.settings)
-    return await synth.speak(
+    result = await synth.speak(
         text, out, voice=chosen_voice.voice_id, model=chosen_model,
         target_model=chosen_voice.target_model, options=opts, concurrency=concurrency,
         retries=retries, on_progress=on_progress,
     )  # fmt: skip
+    return dataclasses.replace(result, replaced=existed)
+
+
+def _make_folder(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidRequestError(
+            f"cannot create the folder {path.parent}: {exc.strerror or exc}", field="out"
+        ) from None
+
+
+def check_output(
+    client: Client | None, path: str | Path, *, option: str = "--out", mkdir: bool = False
+) -> Path:
+    """The file to write for ``path`` (:func:`~cosyvoice_clone.audio.outfile.check_target`),
+    refusing a file the registry knows as a voice's reference sample (by path or content):
+    a recording is never overwritten by speech. Sends nothing."""
+    from .audio.outfile import check_target
+
+    real = check_target(path, option=option, mkdir=mkdir)
+    if client is None or not real.is_file():
+        return real
+    owner = client.registry.sample_owner(real)
+    if owner is not None:
+        named = f" ({owner.prefix})" if owner.prefix else ""
+        raise InvalidRequestError(
+            f"refusing to overwrite {option} {path}: it is the reference sample of voice "
+            f"{owner.voice_id}{named}",
+            field=option.lstrip("-").replace("-", "_"),
+            hint="choose another file name; the recording is left as it is",
+        )
+    return real
 
 
 def _srt_time(ms: int) -> str:
@@ -146,7 +185,7 @@ def _srt_time(ms: int) -> str:
 
 
 def write_timestamps(
-    path: str | Path, result: SpeechResult, *, option: str = "--timestamps"
+    path: str | Path, result: SpeechResult, *, option: str = "--timestamps", mkdir: bool = False
 ) -> Path:
     """The word timings of ``result`` as SRT (``.srt``) or JSON (anything else), written
     atomically; returns the file written.
@@ -165,7 +204,7 @@ def write_timestamps(
         "sample_rate": result.sample_rate,
         "duration": round(result.duration, 3),
     }
-    path = check_target(path, option=option)
+    path = check_target(path, option=option, mkdir=mkdir)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_partials(path)
     if path.suffix.lower() == ".srt":
@@ -348,9 +387,15 @@ class _Manifest:
     """Checks the rows of one manifest (voices resolved once per (voice, model))."""
 
     def __init__(
-        self, client: Client, base: Path, defaults: dict[str, Any], protected: set[Path]
+        self,
+        client: Client,
+        base: Path,
+        defaults: dict[str, Any],
+        protected: set[Path],
+        mkdir: bool = False,
     ) -> None:
         self.client = client
+        self.mkdir = mkdir
         self.base = base
         self.defaults = defaults
         self.protected = protected
@@ -391,7 +436,7 @@ class _Manifest:
         if out == "-":
             check_target(out)  # refused: one clear message
         item.out = Path(out) if Path(out).is_absolute() else self.base / out
-        real = check_target(item.out)
+        real = check_output(self.client, item.out, option="out", mkdir=self.mkdir)
         if real.resolve() in self.protected:
             raise InvalidRequestError(f"out {out} is the manifest or the results file", field="out")
         if not row_format and extension_format(item.out) is None:
@@ -510,23 +555,24 @@ async def aspeak_many(
     force: bool = False,
     on_item: Callable[[BatchItem], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    mkdir: bool = False,
 ) -> BatchReport:
     """Speak every row of a manifest into its own file, ``concurrency`` at once, resumably.
 
     ``format``, ``sample_rate`` and ``model`` are defaults for rows without them. ``on_item``
     hears every item's outcome as it is recorded (invalid rows first); ``on_progress`` gets
-    (items done, items to do). A bad row does not stop the others.
+    (items done, items to do). A bad row does not stop the others. Missing output folders
+    are created only with ``mkdir`` (else the row is invalid).
     """
     from .audio.outfile import check_target
     from .synthesis import AsyncSynthesizer
     from .synthesis.output import remove_stale_partials
 
     manifest = Path(manifest)
-    if concurrency < 1:
-        raise InvalidRequestError("concurrency must be at least 1", field="concurrency")
+    require_concurrency(concurrency, retries)
     rows = read_manifest(manifest)
     results_path = results_path_for(manifest, Path(results) if results is not None else None)
-    check_target(results_path, option="--results")
+    check_target(results_path, option="--results", mkdir=mkdir)
     protected = {manifest.resolve(), results_path.resolve()}
     if len(protected) == 1:
         raise InvalidRequestError("--results must not be the manifest", field="results")
@@ -536,6 +582,7 @@ async def aspeak_many(
         manifest.resolve().parent,
         {"format": format, "sample_rate": sample_rate, "model": model},
         protected,
+        mkdir,
     )
     items: list[_Item] = []
     for line, row, problem in rows:
@@ -561,7 +608,7 @@ async def aspeak_many(
             item.result = {"status": "invalid", "error": item.error.to_dict()}
             continue
         assert item.out is not None and item.options is not None
-        remove_stale_partials(check_target(item.out))
+        remove_stale_partials(check_target(item.out, mkdir=mkdir))
         previous = recorded.get(item.id)
         if (
             previous is not None
@@ -611,6 +658,8 @@ async def aspeak_many(
             assert item.out is not None and item.options is not None
             async with gate:
                 try:
+                    _make_folder(item.out)  # a missing one was allowed by mkdir
+                    existed = item.out.is_file()
                     result = await synth.speak(
                         item.text, item.out, voice=item.voice, model=item.model,
                         target_model=item.target_model, options=item.options,
@@ -618,7 +667,7 @@ async def aspeak_many(
                     )  # fmt: skip
                     item.result = {
                         "status": "ok",
-                        **result.to_dict(),
+                        **dataclasses.replace(result, replaced=existed).to_dict(),
                         "fingerprint": fingerprint(item),
                     }
                 except CosyVoiceCloneError as exc:
@@ -647,6 +696,7 @@ __all__ = [
     "BatchReport",
     "aspeak",
     "aspeak_many",
+    "check_output",
     "fingerprint",
     "load_results",
     "options_for",

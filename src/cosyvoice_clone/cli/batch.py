@@ -33,6 +33,9 @@ def batch(
         show_default=False,
     ),
     force: bool = typer.Option(False, "--force", help="Redo items already done."),
+    mkdir: bool = typer.Option(
+        False, "--mkdir", help="Create missing folders of the outputs and the results file."
+    ),
 ) -> None:
     """Speak every row of a manifest into its own file, several at once, resumably.
 
@@ -87,7 +90,7 @@ def batch(
             lambda: aspeak_many(
                 client, manifest, results=results, concurrency=concurrency, retries=retries,
                 format=audio_format, sample_rate=sample_rate, model=model, force=force,
-                on_item=on_item, on_progress=advance,
+                on_item=on_item, on_progress=advance, mkdir=mkdir,
             ),
             interrupted,
         )  # fmt: skip

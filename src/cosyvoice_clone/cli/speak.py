@@ -93,6 +93,9 @@ def speak(
         None, "--timestamps", help="Write word timings to FILE (.srt, else JSON).",
         show_default=False,
     ),
+    mkdir: bool = typer.Option(
+        False, "--mkdir", help="Create missing folders of --out and --timestamps."
+    ),
 ) -> None:
     """Speak a text with a cloned voice into one audio file.
 
@@ -112,19 +115,19 @@ def speak(
     """
     from .. import catalog
     from ..audio.outfile import check_target, probe_target
-    from ..speech import aspeak, options_for, write_timestamps
+    from ..speech import aspeak, check_output, options_for, write_timestamps
     from ..synthesis.runner import Interrupted, run_interruptible
 
     app_state = state(ctx)
     content = read_text(text, text_file)
-    real_out = check_target(out)  # the library probes it once the voice may speak
+    real_out = check_target(out, mkdir=mkdir)  # the library probes it once the voice may speak
     options = options_for(
         out, format=audio_format, sample_rate=sample_rate, volume=volume, rate=rate,
         pitch=pitch, seed=seed, instruction=instruction or None, language_hints=language_hint,
         word_timestamps=timestamps is not None,
     )  # fmt: skip
     if timestamps is not None:
-        real_timestamps = probe_target(timestamps, option="--timestamps")
+        real_timestamps = probe_target(timestamps, option="--timestamps", mkdir=mkdir)
         if real_timestamps.resolve() == real_out.resolve():
             raise InvalidRequestError(
                 "--timestamps and --out name the same file", field="timestamps"
@@ -142,17 +145,19 @@ def speak(
         progress_bar(app_state, "speaking", weight >= LONG_TEXT_WEIGHT,
                      unit="chars (CJK ×2)") as on_progress,
     ):  # fmt: skip
+        if timestamps is not None:  # never a registered voice's sample
+            check_output(client, timestamps, option="--timestamps", mkdir=mkdir)
         result = run_interruptible(
             lambda: aspeak(
                 client, content, out, voice=voice, model=model, options=options,
-                concurrency=concurrency, retries=retries, on_progress=on_progress,
+                concurrency=concurrency, retries=retries, on_progress=on_progress, mkdir=mkdir,
             ),
             interrupted,
         )  # fmt: skip
     data = result.to_dict()
     if timestamps is not None:
         try:
-            write_timestamps(timestamps, result)
+            write_timestamps(timestamps, result, mkdir=mkdir)
         except OSError as exc:
             raise CosyVoiceCloneError(
                 f"wrote {result.path}, but writing --timestamps {timestamps} failed: "
@@ -163,10 +168,12 @@ def speak(
 
     def human() -> None:
         console = app_state.console
+        doubled = result.text_characters != len(content)
         console.print(
-            f"wrote {result.path} — {result.duration:.2f} s, {result.format} "
-            f"{result.sample_rate} Hz, {result.characters} characters billed of "
-            f"{result.text_characters} in the text (CJK counts 2)"
+            f"{'replaced' if result.replaced else 'wrote'} {result.path} — "
+            f"{result.duration:.2f} s, {result.format} {result.sample_rate} Hz, "
+            f"{result.characters} characters billed"
+            + (f" ({len(content)} in the text; CJK characters count twice)" if doubled else "")
             + (f", {result.parts} parts" if result.parts > 1 else "")
         )
         if result.time_to_first_audio is not None:

@@ -34,6 +34,7 @@ from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
 
 from .. import __version__, catalog
+from ..checks import require_concurrency
 from ..audio.outfile import check_target
 from ..errors import (
     CosyVoiceCloneError,
@@ -682,8 +683,7 @@ class AsyncSynthesizer:
                 sample_rate=24000 if fmt == "opus" else catalog.DEFAULT_SAMPLE_RATE,
             )
         model = self._prepare(text, voice, model, target_model, options)
-        if concurrency < 1:
-            raise InvalidRequestError("concurrency must be at least 1", field="concurrency")
+        require_concurrency(concurrency, retries)
         if retries < 0:
             raise InvalidRequestError("retries must be >= 0", field="retries")
         out_path = Path(out)
