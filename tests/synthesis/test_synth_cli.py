@@ -146,7 +146,8 @@ def test_batch_killed_midway_resumes_and_completes(
     cosyvoice_emulator.set_rtf(0.25)  # each item takes about a second
     env = {**os.environ, **cosyvoice_emulator.env()}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cosyvoice_clone", "batch", str(manifest), "--concurrency", "2"],
+        [sys.executable, "-m", "cosyvoice_clone", "batch", str(manifest), "--concurrency", "2",
+         "--mkdir"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     out_dir = tmp_path / "out"

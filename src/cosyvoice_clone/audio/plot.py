@@ -122,7 +122,7 @@ def plot_report(report: CheckReport, out: str | Path, plan: Plan | None = None) 
     ax_spec.set_xlabel("frequency (Hz)")
     ax_spec.set_ylabel("speech spectrum (dB)")
 
-    out_path = check_output_path(out, "--plot")
+    out_path = check_output_path(out, "--plot", mkdir=True)
 
     def save(tmp: Path) -> None:
         give_default_mode(tmp)  # mkstemp made it 0600

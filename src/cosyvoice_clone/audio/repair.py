@@ -210,7 +210,7 @@ def fix_sample(
     from .decode import Decoded
     from .measure import analyse
 
-    out_path = check_output_path(out, "--fix")
+    out_path = check_output_path(out, "--fix", mkdir=True)
     _refuse_overwrite(source, out_path)
     model = resolve_model(target_model).name
     before = check_sample(source, model)

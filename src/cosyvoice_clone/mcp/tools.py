@@ -291,6 +291,7 @@ class VoiceTools:
             voice=args["voice"],
             model=args.get("model"),
             on_progress=_text_reporter(progress),
+            mkdir=True,  # documented: the tool creates the folders of `out`
             **fields,
         )
         data = result.to_dict()

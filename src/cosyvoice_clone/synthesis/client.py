@@ -694,7 +694,7 @@ class AsyncSynthesizer:
                 field="format",
                 hint=f"name the output for the format ({EXTENSIONS_HELP})",
             )
-        check_target(out_path)
+        check_target(out_path, mkdir=True)  # the low-level writer makes folders
         total = catalog.text_weight(text)
         weight = part_weight or textmod.part_weight_for(total, concurrency)
         parts = [_Part(i, t) for i, t in enumerate(textmod.split_text(text, weight))]
@@ -783,7 +783,7 @@ class _LongRun:
 
     async def run(self) -> SpeechResult:
         fmt, sr = self.options.format, self.options.sample_rate
-        real = check_target(self.out)
+        real = check_target(self.out, mkdir=True)
         try:
             remove_stale_partials(real)
             writer = _writer_for(real, fmt, sr, single=self.single)
