@@ -537,6 +537,23 @@ def output_matches(path: Path, fmt: str, sample_rate: int, recorded: dict[str, A
     return bool(abs(info.frames / info.samplerate - expected) <= allowance)
 
 
+def _check_defaults(fmt: str | None, sample_rate: int | None, model: str | None) -> None:
+    """The defaults of a manifest's rows, refused up front (not once per row)."""
+    if fmt is not None and fmt not in catalog.AUDIO_FORMATS:
+        raise InvalidRequestError(
+            f"--format {fmt} is not a format; use one of {', '.join(catalog.AUDIO_FORMATS)}",
+            field="format",
+        )
+    if sample_rate is not None and sample_rate not in catalog.SAMPLE_RATES:
+        rates = ", ".join(str(r) for r in catalog.SAMPLE_RATES)
+        raise InvalidRequestError(
+            f"--sample-rate {sample_rate} is not available; use one of {rates}",
+            field="sample_rate",
+        )
+    if model is not None:
+        check_model(model)
+
+
 def results_path_for(manifest: Path, results: Path | None = None) -> Path:
     """The results file of a manifest (default ``MANIFEST.results.jsonl``)."""
     return results or manifest.with_name(manifest.name + ".results.jsonl")
@@ -570,6 +587,7 @@ async def aspeak_many(
 
     manifest = Path(manifest)
     require_concurrency(concurrency, retries)
+    _check_defaults(format, sample_rate, model)
     rows = read_manifest(manifest)
     results_path = results_path_for(manifest, Path(results) if results is not None else None)
     check_target(results_path, option="--results", mkdir=mkdir)

@@ -1,0 +1,134 @@
+"""Regression tests of issue 17 ("what a new user tripped over"), through the CLI as a user
+runs it, against the embedded emulator (``--emulator``)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REFERENCE = Path(str(files("cosyvoice_clone") / "data" / "reference_en.wav"))
+Cli = Callable[..., Any]
+
+
+@pytest.fixture(autouse=True)
+def fast_deploy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--emulator`` voices deploy quickly."""
+    monkeypatch.setenv("COSYVOICE_CLONE_EMULATOR_DEPLOY_DELAY", "0.2")
+
+
+def _clone(cli: Cli, sample: Path, prefix: str = "mine") -> str:
+    result = cli("--emulator", "--json", "clone", "--prefix", prefix, "--sample", str(sample))
+    assert result.exit_code == 0, result.stderr
+    return str(result.json()["voice_id"])  # type: ignore[index]
+
+
+def _service_voices(cli: Cli) -> list[str]:
+    result = cli("--emulator", "--json", "voices", "list")
+    assert result.exit_code == 0, result.stderr
+    return [v["voice_id"] for v in result.json()["voices"]]  # type: ignore[index]
+
+
+def test_a_registered_sample_is_never_overwritten_and_replacing_is_said(
+    cli: Cli, tmp_path: Path
+) -> None:
+    sample = tmp_path / "voice.wav"
+    shutil.copy(REFERENCE, sample)
+    voice = _clone(cli, sample)
+    original = sample.read_bytes()
+    copy = tmp_path / "copy-of-voice.wav"  # same content, another path
+    shutil.copy(sample, copy)
+    for target in (sample, copy):
+        result = cli("--emulator", "speak", "--voice", voice, "--text", "Hi.", "--out", str(target))
+        assert result.exit_code == 2, result.stderr
+        assert "reference sample of voice" in result.stderr and voice in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert target.read_bytes() == original
+    refused = cli("--emulator", "speak", "--voice", voice, "--text", "Hi.",
+                  "--out", str(tmp_path / "ok.wav"), "--timestamps", str(sample))  # fmt: skip
+    assert refused.exit_code == 2 and "reference sample" in refused.stderr
+    assert not (tmp_path / "ok.wav").exists() and sample.read_bytes() == original
+
+    out = tmp_path / "hello.wav"
+    first = cli("--emulator", "speak", "--voice", voice, "--text", "Hi.", "--out", str(out))
+    assert first.exit_code == 0 and first.stdout.startswith("wrote "), first.stderr
+    again = cli("--emulator", "speak", "--voice", voice, "--text", "Hi.", "--out", str(out))
+    assert again.exit_code == 0 and again.stdout.startswith(f"replaced {out}"), again.stderr
+    data = cli("--emulator", "--json", "speak", "--voice", voice, "--text", "Hi.", "--out", str(out))
+    assert data.json()["replaced"] is True  # type: ignore[index]
+
+
+def test_missing_folders_are_refused_unless_mkdir(cli: Cli, tmp_path: Path) -> None:
+    voice = _clone(cli, REFERENCE)
+    missing = tmp_path / "no" / "such"
+    for extra in (["--out", str(missing / "a.wav")],
+                  ["--out", str(tmp_path / "a.wav"), "--timestamps", str(missing / "a.srt")]):
+        result = cli("--emulator", "speak", "--voice", voice, "--text", "Hi.", *extra)
+        assert result.exit_code == 2
+        assert result.stderr.count("\n") == 1 and f"mkdir -p {missing}" in result.stderr
+        assert "--mkdir" in result.stderr
+        assert not (tmp_path / "no").exists() and not (tmp_path / "a.wav").exists()
+    made = cli("--emulator", "speak", "--voice", voice, "--text", "Hi.", "--mkdir",
+               "--out", str(missing / "a.wav"), "--timestamps", str(missing / "a.srt"))
+    assert made.exit_code == 0, made.stderr
+    assert (missing / "a.wav").stat().st_size > 44 and (missing / "a.srt").is_file()
+
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"id,voice,text,out\nx,{voice},Hi.,clips/x.wav\n", encoding="utf-8")
+    refused = cli("--emulator", "batch", str(manifest))
+    assert refused.exit_code == 1 and "mkdir -p" in refused.stderr and "m.csv:2" in refused.stderr
+    assert not (tmp_path / "clips").exists()
+    done = cli("--emulator", "batch", str(manifest), "--mkdir")
+    assert done.exit_code == 0, done.stderr
+    assert (tmp_path / "clips" / "x.wav").is_file()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["clone", "--prefix", "t", "--sample", str(REFERENCE), "--timeout", "-1"],
+        ["clone", "--prefix", "t", "--sample", str(REFERENCE), "--timeout", "0"],
+        ["clone", "--prefix", "t", "--sample", str(REFERENCE), "--timeout", "nan"],
+        ["clone", "--prefix", "t", "--sample", str(REFERENCE), "--max-prompt-audio-length", "-3"],
+        ["speak", "--voice", "t", "--text", "Hi.", "--out", "OUT", "--concurrency", "0"],
+        ["speak", "--voice", "t", "--text", "Hi.", "--out", "OUT", "--retries", "-1"],
+        ["speak", "--voice", "t", "--text", "Hi.", "--out", "OUT", "--volume", "101"],
+        ["speak", "--voice", "t", "--text", "Hi.", "--out", "OUT", "--rate", "0"],
+        ["speak", "--voice", "t", "--text", "Hi.", "--out", "OUT", "--pitch", "9"],
+        ["speak", "--voice", "t", "--text", "Hi.", "--out", "OUT", "--seed", "-1"],
+        ["speak", "--voice", "t", "--text", "Hi.", "--out", "OUT", "--sample-rate", "1"],
+        ["batch", "MANIFEST", "--concurrency", "0"],
+        ["batch", "MANIFEST", "--retries", "-1"],
+        ["batch", "MANIFEST", "--sample-rate", "7"],
+        ["voices", "update", "VOICE", "--sample", str(REFERENCE), "--timeout", "-1"],
+    ],
+)
+def test_every_numeric_option_is_checked_before_anything_is_sent(
+    cli: Cli, tmp_path: Path, args: list[str]
+) -> None:
+    voice = _clone(cli, REFERENCE, prefix="t")
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"id,voice,text\nx,{voice},Hi.\n", encoding="utf-8")
+    out = tmp_path / "out.wav"
+    args = [{"OUT": str(out), "MANIFEST": str(manifest), "VOICE": voice}.get(a, a) for a in args]
+    before = _service_voices(cli)
+    result = cli("--emulator", *args)
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
+    assert _service_voices(cli) == before
+    assert not out.exists() and not (tmp_path / "x.wav").exists()
+    assert not manifest.with_name("m.csv.results.jsonl").exists()
+
+
+def test_json_output_of_the_new_fields(cli: Cli, tmp_path: Path) -> None:
+    voice = _clone(cli, REFERENCE)
+    out = tmp_path / "a.wav"
+    result = cli("--emulator", "--json", "speak", "--voice", voice, "--text", "你好。",
+                 "--out", str(out))  # fmt: skip
+    data = json.loads(result.stdout)
+    assert data["replaced"] is False and data["text_characters"] == 5
