@@ -132,3 +132,27 @@ def test_json_output_of_the_new_fields(cli: Cli, tmp_path: Path) -> None:
                  "--out", str(out))  # fmt: skip
     data = json.loads(result.stdout)
     assert data["replaced"] is False and data["text_characters"] == 5
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('id,voice,text\na,V,"Hello\nb,V,World\n', "m.csv:2: a quote opens on this line"),
+        ('id,voice,text\na,V,Fine.\nb,V,"Bad"quote\n', "m.csv:3: broken quoting"),
+        ("id,voice,text,out\n", "m.csv:1: only a header"),
+        ("id,voice,text,out\n\n\n", "m.csv:1: only a header"),
+    ],
+)
+def test_broken_manifests_are_one_clear_error_with_the_line(
+    cli: Cli, tmp_path: Path, content: str, expected: str
+) -> None:
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(content, encoding="utf-8")
+    result = cli("--emulator", "batch", str(manifest))
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not manifest.with_name("m.csv.results.jsonl").exists()
+    jsonl = tmp_path / "m.jsonl"
+    jsonl.write_text("# nothing yet\n", encoding="utf-8")
+    empty = cli("--emulator", "batch", str(jsonl))
+    assert empty.exit_code == 2 and "no rows" in empty.stderr

@@ -22,7 +22,7 @@ import hashlib
 import io
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -349,8 +349,12 @@ def read_manifest(path: Path) -> list[tuple[int, dict[str, Any] | None, str | No
                 rows.append((number, None, "not a JSON object"))
                 continue
             rows.append((number, row, None))
+        if not rows:
+            raise InvalidRequestError(
+                f"manifest {path} has no rows (only blank or # lines)", field="manifest"
+            )
         return rows
-    reader = csv.DictReader(io.StringIO(raw, newline=""))
+    reader = csv.DictReader(io.StringIO(raw, newline=""), strict=True)
     if reader.fieldnames is None:
         raise InvalidRequestError(f"manifest {path} is empty", field="manifest")
     missing = [f for f in ("id", "voice", "text") if f not in reader.fieldnames]
@@ -360,15 +364,46 @@ def read_manifest(path: Path) -> list[tuple[int, dict[str, Any] | None, str | No
             field="manifest",
             hint="the header must name: id, voice, text, out (and optional parameters)",
         )
-    for row in reader:
-        number = reader.line_num
+    for number, row in _csv_rows(reader, path):
         if None in row:
             rows.append((number, None, "more fields than the header names"))
             continue
         if not any((v or "").strip() for v in row.values()):
             continue
         rows.append((number, {k: v for k, v in row.items() if v not in (None, "")}, None))
+    if not rows:
+        raise InvalidRequestError(
+            f"manifest {path}:1: only a header, no rows to speak",
+            field="manifest",
+            hint="add one line per utterance below the header: id,voice,text,out",
+        )
     return rows
+
+
+def _csv_rows(
+    reader: csv.DictReader[str], path: Path
+) -> Iterator[tuple[int, dict[str | Any, str | Any]]]:
+    """``(first line, row)`` of each CSV row; broken quoting is one error naming its line (the
+    rows after it cannot be trusted, so nothing is spoken)."""
+    last = reader.line_num
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            start = last + 1
+            if "end of data" in str(exc):
+                problem = "a quote opens on this line and is never closed"
+            else:
+                problem = f"broken quoting ({exc})"
+            raise InvalidRequestError(
+                f"manifest {path}:{start}: {problem}",
+                field="manifest",
+                hint='a quote inside a quoted field is written twice: "He said ""hi"""',
+            ) from None
+        yield last + 1, row
+        last = reader.line_num
 
 
 def _typed(row: dict[str, Any], name: str, kind: type, default: Any) -> Any:
