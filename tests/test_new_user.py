@@ -3,7 +3,9 @@ runs it, against the embedded emulator (``--emulator``)."""
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 import shutil
 from collections.abc import Callable
 from importlib.resources import files
@@ -156,3 +158,32 @@ def test_broken_manifests_are_one_clear_error_with_the_line(
     jsonl.write_text("# nothing yet\n", encoding="utf-8")
     empty = cli("--emulator", "batch", str(jsonl))
     assert empty.exit_code == 2 and "no rows" in empty.stderr
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_large_text_shows_its_cost_before_any_work(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = tmp_path / "book.txt"
+    text.write_text("你好" * 25_000 + "Hello.", encoding="utf-8")  # 100,006 billed
+    out = tmp_path / "book.wav"
+    args = ["--emulator", "speak", "--voice", "nosuch", "--text-file", str(text), "--out", str(out)]
+    piped = cli(*args)  # not a terminal: say the count first, then proceed (to the voice check)
+    lines = piped.stderr.strip().splitlines()
+    assert lines[0] == "note: the text is 100,006 billed characters (CJK characters count " \
+        "twice); starting"
+    assert piped.exit_code == 2 and "nosuch" in lines[1]
+    as_json = cli(args[0], "--json", *args[1:])
+    assert as_json.stderr.startswith("note: the text is 100,006 billed characters")
+    monkeypatch.setattr(sys, "stdin", _Terminal("n\n"))
+    declined = cli(*args)
+    assert declined.exit_code == 1 and "Start?" in declined.stderr
+    assert "not started; nothing was sent" in declined.stderr and "nosuch" not in declined.stderr
+    monkeypatch.setattr(sys, "stdin", _Terminal(""))
+    skipped = cli(*args, "--yes")
+    assert "Start?" not in skipped.stderr and skipped.exit_code == 2
+    assert not out.exists()

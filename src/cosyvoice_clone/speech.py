@@ -60,6 +60,18 @@ OPTION_FIELDS = (
 
 # --------------------------------------------------------------------------- one text
 
+LARGE_TEXT_CHARACTERS = 100_000
+"""Billed characters from which a frontend shows the cost before any work: a terminal asks,
+anything else proceeds after saying the count (``speak --yes`` skips the question)."""
+
+
+def large_text(text: str) -> int | None:
+    """The billed characters of ``text`` (CJK ideographs count twice) when they reach
+    :data:`LARGE_TEXT_CHARACTERS`, else ``None``."""
+    weight = catalog.text_weight(text)
+    return weight if weight >= LARGE_TEXT_CHARACTERS else None
+
+
 
 def options_for(
     out: str | Path, options: SynthesisOptions | None = None, **fields: Any
@@ -750,6 +762,7 @@ __all__ = [
     "aspeak",
     "aspeak_many",
     "check_output",
+    "large_text",
     "fingerprint",
     "load_results",
     "options_for",

@@ -10,7 +10,7 @@ import typer
 
 from ..errors import CosyVoiceCloneError, InvalidRequestError
 from .common import state
-from .ui import open_client, progress_bar
+from .ui import confirm_cost, open_client, progress_bar
 
 if TYPE_CHECKING:
     pass
@@ -96,6 +96,9 @@ def speak(
     mkdir: bool = typer.Option(
         False, "--mkdir", help="Create missing folders of --out and --timestamps."
     ),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Don't ask before a text of 100,000+ billed characters."
+    ),
 ) -> None:
     """Speak a text with a cloned voice into one audio file.
 
@@ -103,6 +106,8 @@ def speak(
     per second per model), then written in order into one file; the file appears only when it is
     complete. The model must be the one the voice was enrolled for (checked before anything is
     sent), and the voice must be usable (a deleted or still deploying voice is refused up front).
+    A text of 100,000 billed characters or more (CJK characters count twice) is announced
+    before anything is sent; on a terminal you are asked first (--yes skips the question).
     Ctrl-C or SIGTERM stops cleanly: no output, no temporary files (exit 130 / 143).
     Exit codes: 2 bad input or model mismatch, 3 key, 4 rate limit, 5 timeout, 6 network.
     Examples:
@@ -115,7 +120,7 @@ def speak(
     """
     from .. import catalog
     from ..audio.outfile import check_target, probe_target
-    from ..speech import aspeak, check_output, options_for, write_timestamps
+    from ..speech import aspeak, check_output, large_text, options_for, write_timestamps
     from ..synthesis.runner import Interrupted, run_interruptible
 
     app_state = state(ctx)
@@ -133,6 +138,7 @@ def speak(
                 "--timestamps and --out name the same file", field="timestamps"
             )
     weight = catalog.text_weight(content)
+    confirm_cost(app_state, large_text(content), yes, "the text")
 
     def interrupted(signum: int) -> Interrupted:
         return Interrupted(

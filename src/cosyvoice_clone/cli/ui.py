@@ -107,6 +107,23 @@ def open_client(app_state: AppState) -> CosyVoice:
     return CosyVoice(settings=app_state.settings(), on_retry=on_retry, evidence=True)
 
 
+def confirm_cost(app_state: AppState, characters: int | None, yes: bool, what: str) -> None:
+    """Cost before work: say ``characters`` (billed) before anything is sent; on a terminal
+    (without ``--yes`` or ``--json``) ask, and stop (exit 1) unless the answer is yes."""
+    if characters is None:
+        return
+    note = f"{what} is {characters:,} billed characters (CJK characters count twice)"
+    if yes or app_state.json or not sys.stdin.isatty():
+        sys.stderr.write(f"note: {note}; starting\n")
+        sys.stderr.flush()
+        return
+    import typer
+
+    if not typer.confirm(f"{note}. Start?", default=False, err=True):
+        sys.stderr.write("not started; nothing was sent\n")
+        raise typer.Exit(1)
+
+
 @contextmanager
 def status_spinner(
     app_state: AppState, message: str
@@ -168,4 +185,4 @@ def progress_bar(
         yield update
 
 
-__all__ = ["PlainNotices", "open_client", "progress_bar", "retry_text", "status_spinner"]
+__all__ = ["PlainNotices", "confirm_cost", "open_client", "progress_bar", "retry_text", "status_spinner"]
