@@ -187,3 +187,40 @@ def test_a_large_text_shows_its_cost_before_any_work(
     skipped = cli(*args, "--yes")
     assert "Start?" not in skipped.stderr and skipped.exit_code == 2
     assert not out.exists()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_hopeless_connections_fail_fast_and_name_the_wrong_setting(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "test-key-not-real")
+    monkeypatch.setenv("DASHSCOPE_HTTP_BASE_URL", f"http://127.0.0.1:{_free_port()}/api/v1")
+    started = time.monotonic()
+    refused = cli("voices", "list")
+    assert refused.exit_code == 6
+    assert "Connection refused" in refused.stderr and "gave up after 3 attempts" in refused.stderr
+    assert "list_voice" not in refused.stderr and "listing voices" in refused.stderr
+    assert time.monotonic() - started < 10  # a couple of quick retries, not 30 s
+    monkeypatch.setenv("DASHSCOPE_HTTP_BASE_URL", "garbage")
+    garbage = cli("voices", "list")
+    assert garbage.exit_code == 2
+    assert garbage.stderr.startswith("error: DASHSCOPE_HTTP_BASE_URL='garbage' is not a http")
+
+
+def test_a_refused_key_on_another_endpoint_gets_no_alibaba_region_advice(
+    cli: Cli, cosyvoice_emulator_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "test-wrong-key")
+    result = cli("voices", "list")
+    assert result.exit_code == 3
+    assert "127.0.0.1" in result.stderr and "DASHSCOPE_API_KEY" in result.stderr
+    assert "region" not in result.stderr.lower() and "Singapore" not in result.stderr

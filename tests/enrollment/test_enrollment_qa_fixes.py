@@ -258,7 +258,7 @@ def test_plain_notices_during_long_waits_and_retries(
     service.set_faults(http429=1.0)  # each answer asks to retry after 1 s
     retried = cli("voices", "list")
     assert retried.code == 4
-    notes = [line for line in retried.err.splitlines() if line.startswith("retrying list_voice")]
+    notes = [line for line in retried.err.splitlines() if line.startswith("listing voices: ")]
     assert notes and "HTTP 429" in notes[0] and "of 4" in notes[0], retried.err
     quiet = cli("--json", "voices", "list")
     service.set_faults()

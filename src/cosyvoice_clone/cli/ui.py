@@ -53,12 +53,15 @@ class PlainNotices:
 
 
 def retry_text(notice: RetryNotice) -> str:
-    """``retrying list_voice: HTTP 503 (attempt 3 of 10, next in 1.0 s, 4 s so far)``."""
+    """``listing voices: HTTP 503, retrying (attempt 3 of 10, next in 1.0 s, 4 s so far)``."""
     reason = notice.reason
     if reason.startswith("http") and reason[4:].isdigit():
         reason = f"HTTP {reason[4:]}"
+    reason = {"connect": "cannot connect", "connect-timeout": "connection timed out"}.get(
+        reason, reason
+    )
     return (
-        f"retrying {notice.label}: {reason} (attempt {notice.attempt} of "
+        f"{notice.label}: {reason}, retrying (attempt {notice.attempt} of "
         f"{notice.max_attempts}, next in {notice.delay:.1f} s, {notice.elapsed:.0f} s so far)"
     )
 
