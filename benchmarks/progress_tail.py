@@ -18,11 +18,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from long_text import MODEL, make_text
-
 from cosyvoice_clone.emulator.backend import Backend, EmulatorConfig
 from cosyvoice_clone.emulator.server import start_server
 from cosyvoice_clone.synthesis import AsyncSynthesizer
+from long_text import MODEL, make_text
 
 
 async def _one(emulator: object, voice: str, text: str, fmt: str, folder: Path) -> dict[str, float]:
@@ -52,15 +51,20 @@ def main() -> None:
     emulator = start_server(Backend(EmulatorConfig()))
     try:
         voice = emulator.backend.create_voice(
-            target_model=MODEL, prefix="bench", url=emulator.sample_url(), sample=b"bench",
+            target_model=MODEL,
+            prefix="bench",
+            url=emulator.sample_url(),
+            sample=b"bench",
             pitch_hz=180.0,
         ).voice_id
         text = make_text(args.chars)
         with tempfile.TemporaryDirectory() as tmp:
             for fmt in args.formats.split(","):
                 row = asyncio.run(_one(emulator, voice, text, fmt, Path(tmp)))
-                print(f"{fmt:5} audio {row['audio']:7.1f} s  wall {row['wall']:6.1f} s  "
-                      f"100% at {row['at_100']:6.1f} s  tail {row['tail']:5.1f} s")
+                print(
+                    f"{fmt:5} audio {row['audio']:7.1f} s  wall {row['wall']:6.1f} s  "
+                    f"100% at {row['at_100']:6.1f} s  tail {row['tail']:5.1f} s"
+                )
     finally:
         emulator.stop()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 import shutil
+import sys
 from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
@@ -61,22 +61,37 @@ def test_a_registered_sample_is_never_overwritten_and_replacing_is_said(
     assert first.exit_code == 0 and first.stdout.startswith("wrote "), first.stderr
     again = cli("--emulator", "speak", "--voice", voice, "--text", "Hi.", "--out", str(out))
     assert again.exit_code == 0 and again.stdout.startswith(f"replaced {out}"), again.stderr
-    data = cli("--emulator", "--json", "speak", "--voice", voice, "--text", "Hi.", "--out", str(out))
+    data = cli(
+        "--emulator", "--json", "speak", "--voice", voice, "--text", "Hi.", "--out", str(out)
+    )
     assert data.json()["replaced"] is True  # type: ignore[index]
 
 
 def test_missing_folders_are_refused_unless_mkdir(cli: Cli, tmp_path: Path) -> None:
     voice = _clone(cli, REFERENCE)
     missing = tmp_path / "no" / "such"
-    for extra in (["--out", str(missing / "a.wav")],
-                  ["--out", str(tmp_path / "a.wav"), "--timestamps", str(missing / "a.srt")]):
+    for extra in (
+        ["--out", str(missing / "a.wav")],
+        ["--out", str(tmp_path / "a.wav"), "--timestamps", str(missing / "a.srt")],
+    ):
         result = cli("--emulator", "speak", "--voice", voice, "--text", "Hi.", *extra)
         assert result.exit_code == 2
         assert result.stderr.count("\n") == 1 and f"mkdir -p {missing}" in result.stderr
         assert "--mkdir" in result.stderr
         assert not (tmp_path / "no").exists() and not (tmp_path / "a.wav").exists()
-    made = cli("--emulator", "speak", "--voice", voice, "--text", "Hi.", "--mkdir",
-               "--out", str(missing / "a.wav"), "--timestamps", str(missing / "a.srt"))
+    made = cli(
+        "--emulator",
+        "speak",
+        "--voice",
+        voice,
+        "--text",
+        "Hi.",
+        "--mkdir",
+        "--out",
+        str(missing / "a.wav"),
+        "--timestamps",
+        str(missing / "a.srt"),
+    )
     assert made.exit_code == 0, made.stderr
     assert (missing / "a.wav").stat().st_size > 44 and (missing / "a.srt").is_file()
 
@@ -174,8 +189,10 @@ def test_a_large_text_shows_its_cost_before_any_work(
     args = ["--emulator", "speak", "--voice", "nosuch", "--text-file", str(text), "--out", str(out)]
     piped = cli(*args)  # not a terminal: say the count first, then proceed (to the voice check)
     lines = piped.stderr.strip().splitlines()
-    assert lines[0] == "note: the text is 100,006 billed characters (CJK characters count " \
+    assert (
+        lines[0] == "note: the text is 100,006 billed characters (CJK characters count "
         "twice); starting"
+    )
     assert piped.exit_code == 2 and "nosuch" in lines[1]
     as_json = cli(args[0], "--json", *args[1:])
     assert as_json.stderr.startswith("note: the text is 100,006 billed characters")

@@ -34,6 +34,7 @@ import httpx
 
 from . import catalog
 from .catalog import VoiceStatus
+from .checks import require_timeout
 from .config import Settings
 from .enrollment import (
     CreateResult,
@@ -62,7 +63,6 @@ from .http import (
     RetryCallback,
     RetryPolicy,
 )
-from .checks import require_timeout
 from .models import CloneResult, SpeechResult, Voice, parse_status
 from .registry import Registry, VoiceRecord, dedupe_key, endpoint_id
 from .request import CloneOptions, CloneRequest, CloneResponse, normalize_clone_options

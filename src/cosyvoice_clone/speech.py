@@ -6,9 +6,10 @@ and synthesize with :class:`~cosyvoice_clone.synthesis.AsyncSynthesizer`. ``Cosy
 ``AsyncCosyVoice.speak`` and ``speak_many`` are thin faces over them; the CLI's ``speak`` and
 ``batch`` and the MCP ``synthesize`` tool call those faces.
 
-A manifest (CSV with a header, or JSONL) has the columns ``id``, ``voice``, ``text``, ``out`` and
-optionally ``format``, ``sample_rate``, ``volume``, ``rate``, ``pitch``, ``seed``,
-``instruction``, ``language_hint`` (CSV: separated by ``|``) and ``model``. One JSON line per item
+A manifest (CSV with a header, or JSONL) has the columns ``id``, ``voice``, ``text`` and
+optionally ``out`` (default ``ID.wav``, or ``ID.FORMAT``), ``format``, ``sample_rate``,
+``volume``, ``rate``, ``pitch``, ``seed``, ``instruction``, ``language_hint`` (CSV: separated by
+``|``) and ``model``. One JSON line per item
 goes to the results file; an item recorded as done with the same request whose output still
 matches is skipped, so running it again after an interruption finishes the job.
 """
@@ -70,7 +71,6 @@ def large_text(text: str) -> int | None:
     :data:`LARGE_TEXT_CHARACTERS`, else ``None``."""
     weight = catalog.text_weight(text)
     return weight if weight >= LARGE_TEXT_CHARACTERS else None
-
 
 
 def options_for(
@@ -374,7 +374,8 @@ def read_manifest(path: Path) -> list[tuple[int, dict[str, Any] | None, str | No
         raise InvalidRequestError(
             f"manifest {path} has no column {', '.join(missing)}",
             field="manifest",
-            hint="the header must name: id, voice, text, out (and optional parameters)",
+            hint="the header must name id, voice, text; optionally out (default ID.wav) and "
+            "the options",
         )
     for number, row in _csv_rows(reader, path):
         if None in row:
@@ -387,7 +388,7 @@ def read_manifest(path: Path) -> list[tuple[int, dict[str, Any] | None, str | No
         raise InvalidRequestError(
             f"manifest {path}:1: only a header, no rows to speak",
             field="manifest",
-            hint="add one line per utterance below the header: id,voice,text,out",
+            hint="add one line per utterance below the header (id,voice,text[,out])",
         )
     return rows
 
@@ -762,8 +763,8 @@ __all__ = [
     "aspeak",
     "aspeak_many",
     "check_output",
-    "large_text",
     "fingerprint",
+    "large_text",
     "load_results",
     "options_for",
     "output_matches",

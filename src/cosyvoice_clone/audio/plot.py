@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InvalidRequestError
+from ..extras import install_hint
 from .files import give_default_mode
 from .outfile import check_output_path, write_atomic
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from .repair import Plan
     from .report import CheckReport
 
-PLOT_HINT = "install the plot extra: pip install 'cosyvoice-clone[plot]'"
+PLOT_HINT = f"install the plot extra: {install_hint('plot')}"
 _SEVERITY_COLORS = {"fail": "#c0392b", "warn": "#d68910", "pass": "#1e8449"}
 
 

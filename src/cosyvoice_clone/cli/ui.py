@@ -188,4 +188,11 @@ def progress_bar(
         yield update
 
 
-__all__ = ["PlainNotices", "confirm_cost", "open_client", "progress_bar", "retry_text", "status_spinner"]
+__all__ = [
+    "PlainNotices",
+    "confirm_cost",
+    "open_client",
+    "progress_bar",
+    "retry_text",
+    "status_spinner",
+]

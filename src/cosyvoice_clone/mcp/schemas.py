@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import catalog
+from ..audio.files import format_size
 from ..errors import InvalidRequestError
+from ..extras import install_hint
 
 SERVER_NAME = "cosyvoice-clone"
-INSTALL_HINT = "install it with: pip install 'cosyvoice-clone[mcp]'"
+INSTALL_HINT = f"install it with: {install_hint('mcp')}"
 DEFAULT_WAIT_TIMEOUT = 300.0
 MAX_WAIT_TIMEOUT = 3600.0
 
@@ -138,7 +140,8 @@ VOICE_CLONE_INPUT = _object(
                 "WAV (16-bit), MP3 or M4A; 10–20 s of one speaker's clear speech, at least "
                 f"{catalog.SAMPLE_MIN_SPEECH_SECONDS:g} s continuous, at least "
                 f"{catalog.SAMPLE_MIN_RATE // 1000} kHz, at most "
-                f"{catalog.SAMPLE_MAX_SECONDS:g} s and 10 MB. Run check_sample first."
+                f"{catalog.SAMPLE_MAX_SECONDS:g} s and {format_size(catalog.SAMPLE_MAX_BYTES)}. "
+                "Run check_sample first."
             ),
         },
         "target_model": _TARGET_MODEL,

@@ -34,8 +34,8 @@ from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
 
 from .. import __version__, catalog
-from ..checks import require_concurrency
 from ..audio.outfile import check_target
+from ..checks import require_concurrency
 from ..errors import (
     CosyVoiceCloneError,
     InvalidRequestError,
