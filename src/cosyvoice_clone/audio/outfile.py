@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import CosyVoiceCloneError, InvalidRequestError
+from .files import give_default_mode
 
 
 def file_kind(mode: int) -> str:
@@ -136,7 +137,8 @@ probe_target = check_output_path
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Create ``path``'s folders, let ``write`` fill a temporary file beside it, rename it in.
+    """Create ``path``'s folders, let ``write`` fill a temporary file beside it, rename it in
+    with the mode any new file gets (:func:`~cosyvoice_clone.audio.files.new_file_mode`).
 
     A failure leaves no temporary file behind and raises a one-line error.
     """
@@ -148,6 +150,7 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        give_default_mode(tmp)  # mkstemp makes 0600; outputs get the umask's mode (0644)
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)

@@ -15,7 +15,6 @@ import numpy as np
 
 from ..errors import InvalidRequestError
 from ..extras import install_hint
-from .files import give_default_mode
 from .outfile import check_output_path, write_atomic
 
 if TYPE_CHECKING:
@@ -126,7 +125,6 @@ def plot_report(report: CheckReport, out: str | Path, plan: Plan | None = None) 
     out_path = check_output_path(out, "--plot", mkdir=True)
 
     def save(tmp: Path) -> None:
-        give_default_mode(tmp)  # mkstemp made it 0600
         fig.savefig(tmp, format="png")
 
     write_atomic(out_path, save)
