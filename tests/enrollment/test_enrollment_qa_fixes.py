@@ -190,7 +190,10 @@ def test_piped_show_is_never_cut_list_has_header_and_zones_are_labelled(
     assert lines["sample_url"] == made["sample_url"]
     assert lines["resource_link"].startswith("oss://") and len(lines["resource_link"]) > 80
     assert lines["gmt_create"].endswith(" +08:00")
-    assert lines["registered_at"].endswith(" UTC") and "T" not in lines["registered_at"][:-4]
+    # One zone for every time shown (issue 17): the service's, Beijing time.
+    stamps = {k: v for k, v in lines.items() if k.startswith("gmt_") or k.endswith("_at")}
+    assert stamps and all(v.endswith(" +08:00") and "T" not in v for v in stamps.values())
+    assert "UTC" not in shown.out
 
     listed = cli("voices", "list")
     header, *rows = listed.out.splitlines()
