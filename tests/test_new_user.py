@@ -241,3 +241,47 @@ def test_a_refused_key_on_another_endpoint_gets_no_alibaba_region_advice(
     assert result.exit_code == 3
     assert "127.0.0.1" in result.stderr and "DASHSCOPE_API_KEY" in result.stderr
     assert "region" not in result.stderr.lower() and "Singapore" not in result.stderr
+
+
+def test_interrupting_clone_wait_names_the_voice_and_a_rerun_reuses_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import time
+
+    args = [sys.executable, "-m", "cosyvoice_clone", "--emulator", "clone", "--prefix", "slow",
+            "--sample", str(REFERENCE)]  # fmt: skip
+    env = {**os.environ, "COSYVOICE_CLONE_EMULATOR_DEPLOY_DELAY": "60"}
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    try:
+        registry = Path(os.environ["COSYVOICE_CLONE_HOME"]) / "registry.sqlite3"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None:
+            if registry.exists() and b"cosyvoice-" in registry.read_bytes() + _wal(registry):
+                break
+            time.sleep(0.1)
+        time.sleep(1.0)  # the first status poll names the voice
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 130, err
+    line = err.strip().splitlines()[-1]
+    assert "interrupted while waiting for voice cosyvoice-v3.5-plus-slow-" in line, err
+    assert "reuses this voice" in line
+    voice = line.split("for voice ", 1)[1].split(";", 1)[0]
+    monkeypatch.setenv("COSYVOICE_CLONE_EMULATOR_DEPLOY_DELAY", "0.2")
+    again = subprocess.run([*args, "--no-wait"], env={**os.environ, "NO_COLOR": "1"},
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith(f"reused voice {voice}")
+
+
+def _wal(registry: Path) -> bytes:
+    wal = registry.with_name(registry.name + "-wal")
+    return wal.read_bytes() if wal.exists() else b""
