@@ -265,7 +265,7 @@ def test_interrupting_clone_wait_names_the_voice_and_a_rerun_reuses_it(
             time.sleep(0.1)
         time.sleep(1.0)  # the first status poll names the voice
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
