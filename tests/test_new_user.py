@@ -285,3 +285,11 @@ def test_interrupting_clone_wait_names_the_voice_and_a_rerun_reuses_it(
 def _wal(registry: Path) -> bytes:
     wal = registry.with_name(registry.name + "-wal")
     return wal.read_bytes() if wal.exists() else b""
+
+
+def test_sizes_are_in_one_unit(cli: Cli, tmp_path: Path) -> None:
+    big = tmp_path / "big.wav"
+    big.write_bytes(REFERENCE.read_bytes() + b"\0" * (11 * 1024 * 1024))
+    result = cli("--emulator", "clone", "--prefix", "big", "--sample", str(big))
+    assert result.exit_code == 2
+    assert "MiB; the service takes at most 10 MiB" in result.stderr and " MB" not in result.stderr

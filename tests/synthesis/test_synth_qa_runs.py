@@ -267,6 +267,8 @@ def test_a_deploying_voice_is_refused_after_one_status_query(
     assert result.code == 1
     error = result.json["error"]
     assert error["code"] == "voice_deploying" and "DEPLOYING" in error["message"]
+    # Exit 1, not 2: a status query was sent, so it must not say "nothing was sent".
+    assert "nothing was sent" not in error["message"] and "no speech" in error["message"]
     assert "wait" in error["hint"] and "418" not in result.out
     assert not (tmp_path / "x.wav").exists()
 
