@@ -254,10 +254,9 @@ def test_interrupting_clone_wait_names_the_voice_and_a_rerun_reuses_it(
     args = [sys.executable, "-m", "cosyvoice_clone", "--emulator", "clone", "--prefix", "slow",
             "--sample", str(REFERENCE)]  # fmt: skip
     env = {**os.environ, "COSYVOICE_CLONE_EMULATOR_DEPLOY_DELAY": "60"}
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)  # fmt: skip
-    try:
-        registry = Path(os.environ["COSYVOICE_CLONE_HOME"]) / "registry.sqlite3"
+    registry = Path(os.environ["COSYVOICE_CLONE_HOME"]) / "registry.sqlite3"
+    with subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as proc:  # fmt: skip
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and proc.poll() is None:
             if registry.exists() and b"cosyvoice-" in registry.read_bytes() + _wal(registry):
@@ -265,11 +264,7 @@ def test_interrupting_clone_wait_names_the_voice_and_a_rerun_reuses_it(
             time.sleep(0.1)
         time.sleep(1.0)  # the first status poll names the voice
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+        err = proc.communicate(timeout=30)[1]
     assert proc.returncode == 130, err
     line = err.strip().splitlines()[-1]
     assert "interrupted while waiting for voice cosyvoice-v3.5-plus-slow-" in line, err
