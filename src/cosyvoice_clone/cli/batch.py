@@ -48,7 +48,8 @@ def batch(
     command again after an interruption (Ctrl-C, SIGTERM: exit 130 / 143) finishes the job.
     `out` must be a new or regular file (a symlink is followed); its extension gives the
     format (.wav, .mp3, .opus/.ogg, .pcm/.raw) unless the row has `format`, and must agree
-    with it; rows whose `out` has no audio extension take --format. A bad row is reported
+    with it; rows whose `out` has no audio extension take --format. Missing folders are refused
+    unless --mkdir; a registered voice's sample is never overwritten. A bad row is reported
     with its line number and does not stop the others. One JSON line per item goes to the
     results file. Exit 1 if any item failed or was invalid. Examples:
 

@@ -106,6 +106,8 @@ def speak(
     per second per model), then written in order into one file; the file appears only when it is
     complete. The model must be the one the voice was enrolled for (checked before anything is
     sent), and the voice must be usable (a deleted or still deploying voice is refused up front).
+    An existing --out is replaced (the summary says "replaced"), but never the reference sample
+    of a registered voice; a missing folder is refused unless --mkdir.
     A text of 100,000 billed characters or more (CJK characters count twice) is announced
     before anything is sent; on a terminal you are asked first (--yes skips the question).
     Ctrl-C or SIGTERM stops cleanly: no output, no temporary files (exit 130 / 143).

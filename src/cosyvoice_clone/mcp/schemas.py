@@ -342,7 +342,8 @@ SYNTHESIZE_INPUT = _object(
             "description": (
                 "File path to write the audio to (absolute recommended; the format follows the "
                 "extension unless `format` is given; folders are created). Default: a new file "
-                "under the server's output directory. An existing file is replaced."
+                "under the server's output directory. An existing file is replaced "
+                "(`replaced` says so), never a registered voice's reference sample."
             ),
         },
         "format": {
