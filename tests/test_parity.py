@@ -43,6 +43,7 @@ def _cases(ids: dict[str, str], tmp: Path) -> list[tuple[str, dict[str, Any], st
     """(name, speak arguments, expected error code)."""
     blocker = tmp / "a-file"
     blocker.write_text("not a folder\n")
+    (tmp / "speech").mkdir()  # a missing folder is refused unless asked for (MCP: created)
     out = str(tmp / "speech" / "out.wav")
     return [
         ("deleted voice", {"voice": ids["gone"], "text": "Hi.", "out": out}, "voice_deleted"),
@@ -120,4 +121,4 @@ def test_the_same_bad_inputs_fail_the_same_way_everywhere(
         assert code == expected, name
         assert _cli(cli, args) == (code, exit_code), name
         assert from_mcp == expected, name
-    assert not (tmp_path / "speech").exists()  # nothing was written, no folder created
+    assert list((tmp_path / "speech").iterdir()) == []  # nothing was written

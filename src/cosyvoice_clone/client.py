@@ -36,6 +36,7 @@ import httpx
 
 from . import catalog
 from .catalog import VoiceStatus
+from .checks import require_timeout
 from .claims import Claim
 from .config import Settings
 from .enrollment import (
@@ -231,6 +232,8 @@ class _ClientCore:
             sample_url=url,
         )
         reusable = None if force else self.registry.find_reusable(key)
+        if local is not None:  # absolute: speak refuses to overwrite a registered sample
+            source = str(local.path.resolve())
         return _Plan(
             options, key, source, url, local, tuple(warnings), check, reusable, transport, force
         )
@@ -540,6 +543,7 @@ class _ClientCore:
     def _wait_flow(
         self, voice_id: str, timeout: float, on_status: StatusCallback | None
     ) -> Flow[str | None]:
+        require_timeout(timeout)
         try:
             info = yield from self._enrollment.wait_until_ready(
                 voice_id, WaitPolicy(timeout=timeout), on_status
@@ -941,6 +945,8 @@ class CosyVoice(_ClientCore):
             "skip_check": skip_check,
             "sample_transport": sample_transport,
         }
+        if wait:
+            require_timeout(timeout)
         plan = self._plan_clone(**plan_args)
         with self._lock_for(plan.key):
             if not force:  # another thread may have cloned it meanwhile
@@ -1149,6 +1155,8 @@ class AsyncCosyVoice(_ClientCore):
             "skip_check": skip_check,
             "sample_transport": sample_transport,
         }
+        if wait:
+            require_timeout(timeout)
         plan = await asyncio.to_thread(lambda: self._plan_clone(**plan_args))
         lock = self._key_locks.setdefault(plan.key, asyncio.Lock())
         async with lock:

@@ -202,6 +202,25 @@ def default_output_dir(environ: Mapping[str, str] | None = None) -> Path:
     return Path("output") / catalog.SKILL_NAME
 
 
+def _check_url(url: str, source: str, schemes: tuple[str, ...], example: str) -> None:
+    """Refuse an endpoint that is not a URL, naming the setting it came from."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        ok = parts.scheme in schemes and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if ok:
+        return
+    where = source.removeprefix("env ").removeprefix("derived from env ")
+    setting = f"{where}={url!r}" if where.startswith("DASHSCOPE_") else f"the endpoint {url!r}"
+    raise ConfigError(
+        f"{setting} is not a {' or '.join(s + '://' for s in schemes)} URL",
+        hint=f"it looks like {example}; unset it to use the region's default endpoint",
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved settings for one client or CLI invocation."""
@@ -261,6 +280,8 @@ class Settings:
             # Never pair a custom HTTP endpoint with the public WebSocket: derive it the way the
             # public hosts pair them (https://H/api/v1 <-> wss://H/api-ws/v1/inference).
             ws, ws_src = websocket_url_for(http), f"derived from {http_src}"
+        _check_url(http, http_src, ("http", "https"), reg.http_base)
+        _check_url(ws, ws_src, ("ws", "wss"), reg.websocket_url)
         home_path = Path(home).expanduser() if home else default_home(env)
         out_path = Path(output_dir).expanduser() if output_dir else default_output_dir(env)
         return cls(

@@ -42,6 +42,7 @@ import httpx
 from . import __version__
 from .config import redact
 from .errors import (
+    API_CODES,
     APIStatusError,
     AuthenticationError,
     ConfigError,
@@ -236,6 +237,9 @@ class _Failure:
     ambiguous: bool
     reason: str
     retry_after: float | None = None
+    quick: bool = False
+    """Retrying can hardly help (connection refused, unknown host): give up after
+    :data:`QUICK_ATTEMPTS` attempts."""
 
 
 class NotGiven:
@@ -389,7 +393,7 @@ class _HttpCore:
             return ApiResponse(status, body, response.headers, attempt)
         if status == 200:
             err: CosyVoiceCloneError = TransportError(
-                f"{call.label or call.path}: the service answered 200 with a body that is not "
+                f"{_doing(call)}: the service answered 200 with a body that is not "
                 "a JSON object",
                 hint="check DASHSCOPE_HTTP_BASE_URL points at the DashScope API (…/api/v1)",
                 http_status=status,
@@ -429,7 +433,16 @@ class _HttpCore:
         if message is None:
             message = f"HTTP {status}"
         err = api_error(status, code, redact(message, self._api_key), request_id)
-        if isinstance(err, AuthenticationError) and status == 401 and self.region:
+        foreign = not _alibaba_host(self.host(self.base_url))
+        if isinstance(err, AuthenticationError) and foreign:
+            # The emulator, a proxy, a gateway: advice about Alibaba's regional hosts does not
+            # apply (hints about a code's meaning, e.g. a model not activated, still do).
+            if err.hint == API_CODES["InvalidApiKey"][1]:
+                err.hint = (
+                    f"check DASHSCOPE_API_KEY: {self.host(self.base_url)} refused it; pass the "
+                    "key this endpoint expects, or check the endpoint (DASHSCOPE_HTTP_BASE_URL)"
+                )
+        elif isinstance(err, AuthenticationError) and status == 401 and self.region:
             err.hint = (
                 f"{err.hint}. This request went to {self.host(self.base_url)} ({self.region}); "
                 "a key from the other region works only on the other host: "
@@ -439,7 +452,7 @@ class _HttpCore:
 
     def from_exception(self, call: Call, exc: httpx.HTTPError) -> _Failure:
         """Translate an httpx exception (the one place where that happens)."""
-        what = f"{call.label or call.method} {self.host(self.url(call.path))}"
+        what = f"{_doing(call)} at {self.host(self.url(call.path)) or self.url(call.path)}"
         detail = redact(str(exc) or type(exc).__name__, self._api_key)
         if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
             return _Failure(
@@ -463,6 +476,7 @@ class _HttpCore:
                 retryable=True,
                 ambiguous=False,
                 reason="connect",
+                quick=_hopeless_connect(exc),
             )
         if isinstance(exc, (httpx.NetworkError, httpx.RemoteProtocolError)):
             return _Failure(
@@ -491,6 +505,10 @@ class _HttpCore:
                 "%s: ambiguous failure (%s); not retrying blindly", call.label, failure.reason
             )
             raise AmbiguousRequestError(err)
+        if failure.quick and attempt >= min(QUICK_ATTEMPTS, self.retry.max_attempts):
+            if attempt > 1:
+                err.message = f"{err.message} (gave up after {attempt} attempts)"
+            raise err
         if attempt >= self.retry.max_attempts:
             if self.retry.max_attempts > 1:
                 err.message = f"{err.message} (gave up after {attempt} attempts)"
@@ -503,7 +521,7 @@ class _HttpCore:
         self.stats.retry_reasons[failure.reason] += 1
         if self.on_retry is not None:
             notice = RetryNotice(
-                call.label or call.path,
+                _doing(call),
                 failure.reason,
                 attempt,
                 self.retry.max_attempts,
@@ -537,6 +555,46 @@ class _HttpCore:
 
 
 _NET_HINT = "check the network, the endpoint (cosyvoice-clone doctor) and try again"
+
+_DOING = {
+    "list_voice": "listing voices",
+    "query_voice": "asking for a voice",
+    "create_voice": "creating the voice",
+    "update_voice": "updating the voice",
+    "delete_voice": "deleting the voice",
+    "getPolicy": "asking for an upload slot",
+    "upload": "uploading the sample",
+}
+"""What each call does, in words (the service's action names are internal)."""
+
+
+def _doing(call: Call) -> str:
+    label = call.label or ""
+    return _DOING.get(label) or label.replace("_", " ") or f"{call.method} {call.path}"
+
+
+QUICK_ATTEMPTS = 3
+"""Attempts at most when nothing listens or the host is unknown (two quick retries, under a
+second: enough for a server that is just starting, not 30 s of hoping)."""
+
+
+def _hopeless_connect(exc: BaseException) -> bool:
+    """A connection refused or a host name that does not resolve (retrying rarely helps)."""
+    import socket
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (ConnectionRefusedError, socket.gaierror)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc).lower()
+    return "refused" in text or "name or service not known" in text or "nodename" in text
+
+
+def _alibaba_host(host: str) -> bool:
+    """Whether ``host`` is one of Alibaba Cloud's (where the region advice applies)."""
+    name = host.rsplit("@", 1)[-1].split(":", 1)[0].lower()
+    return name.endswith(".aliyuncs.com") or name.endswith(".aliyun.com")
 
 
 def _other_region_hint(region: str) -> str:

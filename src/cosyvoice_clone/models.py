@@ -319,6 +319,8 @@ class SpeechResult:
     voice: str = ""
     text_characters: int = 0
     """Length of the text as the limits and the progress count it (CJK ideographs 2)."""
+    replaced: bool = False
+    """Whether an existing file at ``path`` was overwritten."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON summary (``speak --json``)."""
@@ -339,6 +341,7 @@ class SpeechResult:
             "model": self.model,
             "voice": self.voice,
             "words": [w.to_dict() for w in self.words],
+            "replaced": self.replaced,
         }
 
 

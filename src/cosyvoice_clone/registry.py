@@ -388,6 +388,26 @@ class Registry:
         )
         return found[0] if found else None
 
+    def sample_owner(self, path: Path) -> VoiceRecord | None:
+        """The voice whose reference sample is the file ``path`` (by path or content hash).
+
+        Files larger than the service's sample limit cannot be a registered upload and are
+        not hashed.
+        """
+        real = str(Path(path).resolve())
+        found = self._select("WHERE sample_source = ? ORDER BY created_at DESC", (real,))
+        if not found:
+            try:
+                small = path.stat().st_size <= catalog.SAMPLE_MAX_BYTES
+                digest = hashlib.sha256(path.read_bytes()).hexdigest() if small else None
+            except OSError:
+                digest = None
+            if digest is not None:
+                found = self._select(
+                    "WHERE sample_sha256 = ? ORDER BY created_at DESC", (digest,)
+                )
+        return found[0] if found else None
+
     def known_ids(self, *, prefix: str | None = None, endpoint: str | None = None) -> set[str]:
         """Voice ids registered (deleted ones included) for a prefix and endpoint."""
         records = self.list(prefix=prefix, endpoint=endpoint, include_deleted=True)

@@ -6,9 +6,10 @@ and synthesize with :class:`~cosyvoice_clone.synthesis.AsyncSynthesizer`. ``Cosy
 ``AsyncCosyVoice.speak`` and ``speak_many`` are thin faces over them; the CLI's ``speak`` and
 ``batch`` and the MCP ``synthesize`` tool call those faces.
 
-A manifest (CSV with a header, or JSONL) has the columns ``id``, ``voice``, ``text``, ``out`` and
-optionally ``format``, ``sample_rate``, ``volume``, ``rate``, ``pitch``, ``seed``,
-``instruction``, ``language_hint`` (CSV: separated by ``|``) and ``model``. One JSON line per item
+A manifest (CSV with a header, or JSONL) has the columns ``id``, ``voice``, ``text`` and
+optionally ``out`` (default ``ID.wav``, or ``ID.FORMAT``), ``format``, ``sample_rate``,
+``volume``, ``rate``, ``pitch``, ``seed``, ``instruction``, ``language_hint`` (CSV: separated by
+``|``) and ``model``. One JSON line per item
 goes to the results file; an item recorded as done with the same request whose output still
 matches is skipped, so running it again after an interruption finishes the job.
 """
@@ -22,12 +23,13 @@ import hashlib
 import io
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import catalog
+from .checks import require_concurrency
 from .errors import CosyVoiceCloneError, InvalidRequestError
 from .models import SpeechResult, Voice
 from .synthesis.protocol import (
@@ -60,6 +62,17 @@ OPTION_FIELDS = (
 
 
 # --------------------------------------------------------------------------- one text
+
+LARGE_TEXT_CHARACTERS = 100_000
+"""Billed characters from which a frontend shows the cost before any work: a terminal asks,
+anything else proceeds after saying the count (``speak --yes`` skips the question)."""
+
+
+def large_text(text: str) -> int | None:
+    """The billed characters of ``text`` (CJK ideographs count twice) when they reach
+    :data:`LARGE_TEXT_CHARACTERS`, else ``None``."""
+    weight = catalog.text_weight(text)
+    return weight if weight >= LARGE_TEXT_CHARACTERS else None
 
 
 def options_for(
@@ -112,34 +125,72 @@ async def aspeak(
     concurrency: int = 4,
     retries: int = 3,
     on_progress: ProgressCallback | None = None,
+    mkdir: bool = False,
     **fields: Any,
 ) -> SpeechResult:
     """Speak ``text`` with a voice id or registry prefix into the file ``out``.
 
-    Checked before anything is sent: the text, that ``out`` can be written, the options
+    Checked before anything is sent: the text, that ``out`` can be written (:func:`check_output`:
+    a missing folder only with ``mkdir``, never a registered voice's sample), the options
     (``options=`` or the fields ``format``, ``sample_rate``, ``volume``, ``rate``, ``pitch``,
     ``seed``, ``instruction``, ``language_hints``, ``word_timestamps``, ``bit_rate``, ``ssml``,
     ``markdown_filter``) and the voice rules: a system voice of the catalog speaks with its
-    model, no ``model`` needed (see :mod:`.voices`).
+    model, no ``model`` needed (see :mod:`.voices`). ``SpeechResult.replaced`` tells whether an
+    existing file was overwritten.
     """
-    from .audio.outfile import check_target, probe_target
+    from .audio.outfile import probe_target
     from .synthesis import AsyncSynthesizer
 
     if not isinstance(text, str) or not text.strip():
         raise InvalidRequestError("the text is empty", field="text")
-    check_target(out)
+    check_output(client, out, mkdir=mkdir)
     opts = options_for(out, options, **fields)
-    if concurrency < 1:
-        raise InvalidRequestError("concurrency must be at least 1", field="concurrency")
+    require_concurrency(concurrency, retries)
     chosen_voice, chosen_model = await speakable(client, voice, model)
+    real = probe_target(out, mkdir=mkdir)
     check_for_model(chosen_model, text, opts)
-    probe_target(out)  # creates missing folders: only once the voice may speak
+    if mkdir:  # only once the voice may speak
+        _make_folder(real)
+    existed = real.is_file()
     synth = AsyncSynthesizer.from_settings(client.settings)
-    return await synth.speak(
+    result = await synth.speak(
         text, out, voice=chosen_voice.voice_id, model=chosen_model,
         target_model=chosen_voice.target_model, options=opts, concurrency=concurrency,
         retries=retries, on_progress=on_progress,
     )  # fmt: skip
+    return dataclasses.replace(result, replaced=existed)
+
+
+def _make_folder(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidRequestError(
+            f"cannot create the folder {path.parent}: {exc.strerror or exc}", field="out"
+        ) from None
+
+
+def check_output(
+    client: Client | None, path: str | Path, *, option: str = "--out", mkdir: bool = False
+) -> Path:
+    """The file to write for ``path`` (:func:`~cosyvoice_clone.audio.outfile.check_target`),
+    refusing a file the registry knows as a voice's reference sample (by path or content):
+    a recording is never overwritten by speech. Sends nothing."""
+    from .audio.outfile import check_target
+
+    real = check_target(path, option=option, mkdir=mkdir)
+    if client is None or not real.is_file():
+        return real
+    owner = client.registry.sample_owner(real)
+    if owner is not None:
+        named = f" ({owner.prefix})" if owner.prefix else ""
+        raise InvalidRequestError(
+            f"refusing to overwrite {option} {path}: it is the reference sample of voice "
+            f"{owner.voice_id}{named}",
+            field=option.lstrip("-").replace("-", "_"),
+            hint="choose another file name; the recording is left as it is",
+        )
+    return real
 
 
 def _srt_time(ms: int) -> str:
@@ -150,7 +201,7 @@ def _srt_time(ms: int) -> str:
 
 
 def write_timestamps(
-    path: str | Path, result: SpeechResult, *, option: str = "--timestamps"
+    path: str | Path, result: SpeechResult, *, option: str = "--timestamps", mkdir: bool = False
 ) -> Path:
     """The word timings of ``result`` as SRT (``.srt``) or JSON (anything else), written
     atomically; returns the file written.
@@ -169,7 +220,7 @@ def write_timestamps(
         "sample_rate": result.sample_rate,
         "duration": round(result.duration, 3),
     }
-    path = check_target(path, option=option)
+    path = check_target(path, option=option, mkdir=mkdir)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_partials(path)
     if path.suffix.lower() == ".srt":
@@ -314,8 +365,12 @@ def read_manifest(path: Path) -> list[tuple[int, dict[str, Any] | None, str | No
                 rows.append((number, None, "not a JSON object"))
                 continue
             rows.append((number, row, None))
+        if not rows:
+            raise InvalidRequestError(
+                f"manifest {path} has no rows (only blank or # lines)", field="manifest"
+            )
         return rows
-    reader = csv.DictReader(io.StringIO(raw, newline=""))
+    reader = csv.DictReader(io.StringIO(raw, newline=""), strict=True)
     if reader.fieldnames is None:
         raise InvalidRequestError(f"manifest {path} is empty", field="manifest")
     missing = [f for f in ("id", "voice", "text") if f not in reader.fieldnames]
@@ -323,17 +378,49 @@ def read_manifest(path: Path) -> list[tuple[int, dict[str, Any] | None, str | No
         raise InvalidRequestError(
             f"manifest {path} has no column {', '.join(missing)}",
             field="manifest",
-            hint="the header must name: id, voice, text, out (and optional parameters)",
+            hint="the header must name id, voice, text; optionally out (default ID.wav) and "
+            "the options",
         )
-    for row in reader:
-        number = reader.line_num
+    for number, row in _csv_rows(reader, path):
         if None in row:
             rows.append((number, None, "more fields than the header names"))
             continue
         if not any((v or "").strip() for v in row.values()):
             continue
         rows.append((number, {k: v for k, v in row.items() if v not in (None, "")}, None))
+    if not rows:
+        raise InvalidRequestError(
+            f"manifest {path}:1: only a header, no rows to speak",
+            field="manifest",
+            hint="add one line per utterance below the header (id,voice,text[,out])",
+        )
     return rows
+
+
+def _csv_rows(
+    reader: csv.DictReader[str], path: Path
+) -> Iterator[tuple[int, dict[str | Any, str | Any]]]:
+    """``(first line, row)`` of each CSV row; broken quoting is one error naming its line (the
+    rows after it cannot be trusted, so nothing is spoken)."""
+    last = reader.line_num
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            start = last + 1
+            if "end of data" in str(exc):
+                problem = "a quote opens on this line and is never closed"
+            else:
+                problem = f"broken quoting ({exc})"
+            raise InvalidRequestError(
+                f"manifest {path}:{start}: {problem}",
+                field="manifest",
+                hint='a quote inside a quoted field is written twice: "He said ""hi"""',
+            ) from None
+        yield last + 1, row
+        last = reader.line_num
 
 
 def _typed(row: dict[str, Any], name: str, kind: type, default: Any) -> Any:
@@ -352,9 +439,15 @@ class _Manifest:
     """Checks the rows of one manifest (voices resolved once per (voice, model))."""
 
     def __init__(
-        self, client: Client, base: Path, defaults: dict[str, Any], protected: set[Path]
+        self,
+        client: Client,
+        base: Path,
+        defaults: dict[str, Any],
+        protected: set[Path],
+        mkdir: bool = False,
     ) -> None:
         self.client = client
+        self.mkdir = mkdir
         self.base = base
         self.defaults = defaults
         self.protected = protected
@@ -395,7 +488,7 @@ class _Manifest:
         if out == "-":
             check_target(out)  # refused: one clear message
         item.out = Path(out) if Path(out).is_absolute() else self.base / out
-        real = check_target(item.out)
+        real = check_output(self.client, item.out, option="out", mkdir=self.mkdir)
         if real.resolve() in self.protected:
             raise InvalidRequestError(f"out {out} is the manifest or the results file", field="out")
         if not row_format and extension_format(item.out) is None:
@@ -499,6 +592,23 @@ def output_matches(path: Path, fmt: str, sample_rate: int, recorded: dict[str, A
     return bool(abs(info.frames / info.samplerate - expected) <= allowance)
 
 
+def _check_defaults(fmt: str | None, sample_rate: int | None, model: str | None) -> None:
+    """The defaults of a manifest's rows, refused up front (not once per row)."""
+    if fmt is not None and fmt not in catalog.AUDIO_FORMATS:
+        raise InvalidRequestError(
+            f"--format {fmt} is not a format; use one of {', '.join(catalog.AUDIO_FORMATS)}",
+            field="format",
+        )
+    if sample_rate is not None and sample_rate not in catalog.SAMPLE_RATES:
+        rates = ", ".join(str(r) for r in catalog.SAMPLE_RATES)
+        raise InvalidRequestError(
+            f"--sample-rate {sample_rate} is not available; use one of {rates}",
+            field="sample_rate",
+        )
+    if model is not None:
+        check_model(model)
+
+
 def results_path_for(manifest: Path, results: Path | None = None) -> Path:
     """The results file of a manifest (default ``MANIFEST.results.jsonl``)."""
     return results or manifest.with_name(manifest.name + ".results.jsonl")
@@ -517,23 +627,25 @@ async def aspeak_many(
     force: bool = False,
     on_item: Callable[[BatchItem], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    mkdir: bool = False,
 ) -> BatchReport:
     """Speak every row of a manifest into its own file, ``concurrency`` at once, resumably.
 
     ``format``, ``sample_rate`` and ``model`` are defaults for rows without them. ``on_item``
     hears every item's outcome as it is recorded (invalid rows first); ``on_progress`` gets
-    (items done, items to do). A bad row does not stop the others.
+    (items done, items to do). A bad row does not stop the others. Missing output folders
+    are created only with ``mkdir`` (else the row is invalid).
     """
     from .audio.outfile import check_target
     from .synthesis import AsyncSynthesizer
     from .synthesis.output import remove_stale_partials
 
     manifest = Path(manifest)
-    if concurrency < 1:
-        raise InvalidRequestError("concurrency must be at least 1", field="concurrency")
+    require_concurrency(concurrency, retries)
+    _check_defaults(format, sample_rate, model)
     rows = read_manifest(manifest)
     results_path = results_path_for(manifest, Path(results) if results is not None else None)
-    check_target(results_path, option="--results")
+    check_target(results_path, option="--results", mkdir=mkdir)
     protected = {manifest.resolve(), results_path.resolve()}
     if len(protected) == 1:
         raise InvalidRequestError("--results must not be the manifest", field="results")
@@ -543,6 +655,7 @@ async def aspeak_many(
         manifest.resolve().parent,
         {"format": format, "sample_rate": sample_rate, "model": model},
         protected,
+        mkdir,
     )
     items: list[_Item] = []
     for line, row, problem in rows:
@@ -568,7 +681,7 @@ async def aspeak_many(
             item.result = {"status": "invalid", "error": item.error.to_dict()}
             continue
         assert item.out is not None and item.options is not None
-        remove_stale_partials(check_target(item.out))
+        remove_stale_partials(check_target(item.out, mkdir=mkdir))
         previous = recorded.get(item.id)
         if (
             previous is not None
@@ -618,6 +731,8 @@ async def aspeak_many(
             assert item.out is not None and item.options is not None
             async with gate:
                 try:
+                    _make_folder(item.out)  # a missing one was allowed by mkdir
+                    existed = item.out.is_file()
                     result = await synth.speak(
                         item.text, item.out, voice=item.voice, model=item.model,
                         target_model=item.target_model, options=item.options,
@@ -625,7 +740,7 @@ async def aspeak_many(
                     )  # fmt: skip
                     item.result = {
                         "status": "ok",
-                        **result.to_dict(),
+                        **dataclasses.replace(result, replaced=existed).to_dict(),
                         "fingerprint": fingerprint(item),
                     }
                 except CosyVoiceCloneError as exc:
@@ -654,7 +769,9 @@ __all__ = [
     "BatchReport",
     "aspeak",
     "aspeak_many",
+    "check_output",
     "fingerprint",
+    "large_text",
     "load_results",
     "options_for",
     "output_matches",

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from . import catalog
+from .audio.files import format_size
 from .errors import (
     APIStatusError,
     CosyVoiceCloneError,
@@ -90,8 +91,8 @@ def read_local_sample(path: str | Path) -> LocalSample:
         raise SampleUnreadableError(f"sample file is empty: {file}", field="sample")
     if len(data) > catalog.SAMPLE_MAX_BYTES:
         raise SampleUnreadableError(
-            f"sample {file} is {len(data) / 1e6:.1f} MB; the service takes at most "
-            f"{catalog.SAMPLE_MAX_BYTES // (1024 * 1024)} MB",
+            f"sample {file} is {format_size(len(data))}; the service takes at most "
+            f"{format_size(catalog.SAMPLE_MAX_BYTES)}",
             field="sample",
             hint="trim or re-encode it: `cosyvoice-clone check SAMPLE --fix OUT`",
         )

@@ -172,7 +172,7 @@ def deploying_error(voice_id: str, status: VoiceStatus | None) -> VoiceDeploying
     """The refusal for a voice that is not OK yet."""
     return VoiceDeployingError(
         f"voice {voice_id} is still being deployed ({status or 'status unknown'}); "
-        "it cannot speak yet, nothing was sent",
+        "it cannot speak yet, so no speech was requested (only its status was asked)",
         hint="wait until it is OK: run the same `cosyvoice-clone clone ...` again without "
         "--no-wait (it reuses this voice and waits), or check `cosyvoice-clone voices show "
         f"{voice_id}`; deploying usually takes under a minute",

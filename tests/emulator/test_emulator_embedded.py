@@ -158,6 +158,10 @@ def test_serve_prints_urls_and_exports(tmp_path: Path) -> None:
             "DASHSCOPE_REGION",
         }
         assert exports["DASHSCOPE_REGION"] == "cn-beijing"
+        # The README says how many export lines there are (issue 17: it said two).
+        readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+        words = {2: "two", 3: "three", 4: "four", 5: "five"}
+        assert f"`cosyvoice-clone emulator serve` prints {words[len(exports)]}" in readme
         base = exports["DASHSCOPE_HTTP_BASE_URL"]
         assert base.startswith("http://127.0.0.1:") and base.endswith("/api/v1")
         assert exports["DASHSCOPE_WEBSOCKET_BASE_URL"].endswith("/api-ws/v1/inference")

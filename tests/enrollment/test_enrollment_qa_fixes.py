@@ -190,7 +190,10 @@ def test_piped_show_is_never_cut_list_has_header_and_zones_are_labelled(
     assert lines["sample_url"] == made["sample_url"]
     assert lines["resource_link"].startswith("oss://") and len(lines["resource_link"]) > 80
     assert lines["gmt_create"].endswith(" +08:00")
-    assert lines["registered_at"].endswith(" UTC") and "T" not in lines["registered_at"][:-4]
+    # One zone for every time shown (issue 17): the service's, Beijing time.
+    stamps = {k: v for k, v in lines.items() if k.startswith("gmt_") or k.endswith("_at")}
+    assert stamps and all(v.endswith(" +08:00") and "T" not in v for v in stamps.values())
+    assert "UTC" not in shown.out
 
     listed = cli("voices", "list")
     header, *rows = listed.out.splitlines()
@@ -258,7 +261,7 @@ def test_plain_notices_during_long_waits_and_retries(
     service.set_faults(http429=1.0)  # each answer asks to retry after 1 s
     retried = cli("voices", "list")
     assert retried.code == 4
-    notes = [line for line in retried.err.splitlines() if line.startswith("retrying list_voice")]
+    notes = [line for line in retried.err.splitlines() if line.startswith("listing voices: ")]
     assert notes and "HTTP 429" in notes[0] and "of 4" in notes[0], retried.err
     quiet = cli("--json", "voices", "list")
     service.set_faults()

@@ -205,8 +205,9 @@ def test_unreachable_service_is_exit_6_after_bounded_attempts(tmp_path: Path) ->
     with pytest.raises(TransportError) as info:
         client.request(Call("POST", "services/audio/tts/customization", json={}, label="x"))
     client.close()
-    assert info.value.exit_code == 6 and "4 attempts" in str(info.value)
-    assert client.stats.attempts == 4
+    # Nothing listens: a couple of quick retries (3 attempts), not the whole policy.
+    assert info.value.exit_code == 6 and "3 attempts" in str(info.value)
+    assert client.stats.attempts == 3
 
 
 def test_drop_after_commit_on_the_emulator_is_adopted(

@@ -145,7 +145,8 @@ async def _check_tool_listing(client: Client) -> None:
     }
 
     delete = listed["delete_voice"]
-    assert delete.input_schema["required"] == ["voice_id", "confirm"]
+    assert delete.input_schema["required"] == ["voice", "confirm"]  # `voice` everywhere
+    assert listed["check_sample"].input_schema["required"] == ["sample"]
     assert delete.annotations is not None and delete.annotations.destructive_hint is True
     assert listed["list_voices"].annotations.read_only_hint is True  # type: ignore[union-attr]
     speak = listed["synthesize"].input_schema
@@ -163,7 +164,7 @@ async def _journey(client: Client, home: Path, errlog: Path, tmp_path: Path) -> 
 
     sample = reference_sample()
 
-    report = await call(client, "check_sample", {"source": str(sample)})
+    report = await call(client, "check_sample", {"sample": str(sample)})
     assert report["verdict"] in ("pass", "warn")
 
     # Clone from a local file without waiting: the voice is still deploying.
@@ -218,7 +219,7 @@ async def _journey(client: Client, home: Path, errlog: Path, tmp_path: Path) -> 
     listed = await call(client, "list_voices", {})
     assert listed["count"] == 1 and [v["voice_id"] for v in listed["voices"]] == [voice_id]
     assert listed["voices"][0]["status"] == "OK"
-    shown = await call(client, "get_voice", {"voice_id": voice_id})
+    shown = await call(client, "get_voice", {"voice": voice_id})  # wait_voice: old name
     assert shown["target_model"] == "cosyvoice-v3.5-plus"
 
     # The identical request with force=true spends a new slot on purpose (deleted right away).
@@ -249,8 +250,11 @@ async def _journey(client: Client, home: Path, errlog: Path, tmp_path: Path) -> 
     assert spoken["format"] == "wav" and spoken["model"] == "cosyvoice-v3.5-plus"
     audio, rate = sf.read(out)
     assert rate == spoken["sample_rate"] == 22050
-    assert len(audio) / rate == pytest.approx(spoken["duration_s"], abs=0.05)
-    assert spoken["duration_s"] > 1.0
+    assert len(audio) / rate == pytest.approx(spoken["duration"], abs=0.05)
+    assert spoken["duration"] > 1.0
+    # The field names of `speak --json`.
+    assert {"duration", "voice", "time_to_first_audio", "characters"} <= set(spoken)
+    assert "duration_s" not in spoken and spoken["voice"] == voice_id
 
     # Default output path (under the output dir), another format, and the prefix as the voice.
     mp3 = await call(client, "synthesize", {"voice": "mcpvoice", "text": "Short.", "format": "mp3"})

@@ -30,7 +30,8 @@ def test_speak_by_prefix_with_json_summary_and_timestamps(
     out = tmp_path / "out" / "hello.mp3"
     srt = tmp_path / "out" / "hello.srt"
     result = cli("--json", "speak", "--voice", "narrator", "--text", "Hello there. 你好。",
-                 "--out", str(out), "--sample-rate", "24000", "--timestamps", str(srt))
+                 "--out", str(out), "--sample-rate", "24000", "--timestamps", str(srt),
+                 "--mkdir")
     assert result.code == 0, result.err
     summary = result.json
     assert summary["path"] == str(out) and summary["format"] == "mp3"
@@ -145,7 +146,8 @@ def test_batch_killed_midway_resumes_and_completes(
     cosyvoice_emulator.set_rtf(0.25)  # each item takes about a second
     env = {**os.environ, **cosyvoice_emulator.env()}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cosyvoice_clone", "batch", str(manifest), "--concurrency", "2"],
+        [sys.executable, "-m", "cosyvoice_clone", "batch", str(manifest), "--concurrency", "2",
+         "--mkdir"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     out_dir = tmp_path / "out"

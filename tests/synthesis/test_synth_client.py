@@ -27,7 +27,11 @@ def test_speak_with_a_registered_prefix(cosyvoice_emulator_env: RunningEmulator,
         assert result.voice == voice and result.format == "opus" and result.sample_rate == 16000
         assert [w.text for w in result.words] == ["Hello", "from", "the", "library"]
         assert sf.info(str(tmp_path / "lib.opus")).samplerate == 16000
-        lines = write_timestamps(tmp_path / "subs" / "lib.srt", result).read_text().splitlines()
+        lines = (
+            write_timestamps(tmp_path / "subs" / "lib.srt", result, mkdir=True)
+            .read_text()
+            .splitlines()
+        )
         assert lines[0] == "1" and " --> " in lines[1] and lines[2] == "Hello"
         with pytest.raises(ModelMismatchError):
             client.speak("No.", tmp_path / "no.wav", voice="reader", model="cosyvoice-v2")

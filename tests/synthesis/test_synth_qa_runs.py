@@ -125,7 +125,7 @@ def test_ctrl_c_during_batch_is_one_line_and_resume_completes(
     out_dir = tmp_path / "out"
     cosyvoice_emulator.set_rate_limits(False)
     cosyvoice_emulator.set_rtf(0.05)
-    proc = _spawn(cosyvoice_emulator, "batch", str(manifest), "--concurrency", "5")
+    proc = _spawn(cosyvoice_emulator, "batch", str(manifest), "--concurrency", "5", "--mkdir")
     try:
         _wait_for(lambda: out_dir.is_dir() and any(
             not p.name.startswith(".") for p in out_dir.iterdir()), proc, "an output appeared")
@@ -145,7 +145,7 @@ def test_ctrl_c_during_batch_is_one_line_and_resume_completes(
     assert 1 <= len(recorded) < 5 and {r["status"] for r in recorded} == {"ok"}
 
     cosyvoice_emulator.set_rtf(0.0)
-    again = cli("--json", "batch", str(manifest), "--concurrency", "4")
+    again = cli("--json", "batch", str(manifest), "--concurrency", "4", "--mkdir")
     assert again.code == 0, again.err
     assert (again.json["skipped"], again.json["done"]) == (len(recorded), 5 - len(recorded))
     assert max(i.get("parts", 0) for i in again.json["items"]) >= 2
@@ -157,7 +157,7 @@ def test_resume_redoes_outputs_that_do_not_match_the_results_file(
 ) -> None:
     manifest = tmp_path / "m.jsonl"
     _manifest(manifest, voice, 3)
-    first = cli("--json", "batch", str(manifest))
+    first = cli("--json", "batch", str(manifest), "--mkdir")
     assert first.code == 0, first.err
     sizes = {i["id"]: i["bytes"] for i in first.json["items"]}
     out = tmp_path / "out"
@@ -226,7 +226,7 @@ def test_progress_total_and_the_summary_count_the_same_text(
     assert 0 < result.characters <= result.text_characters
     human = cli("speak", "--voice", voice, "--text", "Hi. 你好。", "--out", str(tmp_path / "b.wav"))
     assert human.code == 0, human.err
-    assert "characters billed of 9 in the text (CJK counts 2)" in human.out
+    assert "characters billed (7 in the text; CJK characters count twice)" in human.out
 
 
 @pytest.fixture
@@ -267,6 +267,8 @@ def test_a_deploying_voice_is_refused_after_one_status_query(
     assert result.code == 1
     error = result.json["error"]
     assert error["code"] == "voice_deploying" and "DEPLOYING" in error["message"]
+    # Exit 1, not 2: a status query was sent, so it must not say "nothing was sent".
+    assert "nothing was sent" not in error["message"] and "no speech" in error["message"]
     assert "wait" in error["hint"] and "418" not in result.out
     assert not (tmp_path / "x.wav").exists()
 

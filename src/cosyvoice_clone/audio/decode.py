@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..errors import SampleUnreadableError, TimeoutError, TransportError
+from ..extras import install_hint
 from .files import format_size
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ URL_SCHEMES = ("http", "https")
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _NOT_AUDIO_TYPES = ("text/", "json", "xml", "html", "javascript", "image/", "font/")
 """Content types that are certainly not a sample (a web page, an error document)."""
-M4A_HINT = "install the m4a extra to read M4A/AAC: pip install 'cosyvoice-clone[m4a]'"
+M4A_HINT = f"install the m4a extra to read M4A/AAC: {install_hint('m4a')}"
 
 _SUBTYPE_BITS = {
     "PCM_S8": 8,

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import CosyVoiceCloneError, InvalidRequestError
+from .files import give_default_mode
 
 
 def file_kind(mode: int) -> str:
@@ -37,7 +38,7 @@ def file_kind(mode: int) -> str:
     return "special file"
 
 
-def check_target(path: str | Path, *, option: str = "--out") -> Path:
+def check_target(path: str | Path, *, option: str = "--out", mkdir: bool = False) -> Path:
     """The regular file to write for the output ``path``; refuse anything else (nothing sent).
 
     - ``-`` (standard output) is refused: stdout carries the summary (``--json``), and audio
@@ -45,7 +46,9 @@ def check_target(path: str | Path, *, option: str = "--out") -> Path:
     - an existing directory, FIFO, device or socket is refused: the output is renamed into
       place, which would replace it (``/dev/null`` would become a regular file);
     - a symlink is followed: the file it points to is written and the link is kept;
-    - the nearest existing parent must be a directory.
+    - the nearest existing parent must be a directory;
+    - a missing folder is refused unless ``mkdir`` (as ``curl -o`` does: a typo in a path
+      must not create folders anywhere); the caller creates it once the work may start.
 
     Raises :class:`InvalidRequestError` (exit 2).
     """
@@ -91,21 +94,27 @@ def check_target(path: str | Path, *, option: str = "--out") -> Path:
         raise InvalidRequestError(
             f"cannot write {option} {given}: {ancestor} is not a directory", field=field
         )
+    if ancestor != real.parent and not mkdir:
+        raise InvalidRequestError(
+            f"cannot write {option} {given}: the folder {real.parent} does not exist",
+            field=field,
+            hint=f"create it with `mkdir -p {real.parent}`, or pass --mkdir",
+        )
     return real
 
 
-def check_output_path(path: str | Path, option: str = "--out") -> Path:
+def check_output_path(path: str | Path, option: str = "--out", *, mkdir: bool = False) -> Path:
     """:func:`check_target`, then prove a file can be created there; return the file to write.
 
     ``option`` names the option in the messages (``--out``, ``--fix`` ...). Missing folders are
-    fine when they can be created; they are not created here.
+    refused unless ``mkdir`` (then they must be creatable); they are not created here.
     """
     field = option.lstrip("-").replace("-", "_")
     if str(path).strip() == "":
         raise InvalidRequestError(
             f"{option} needs a file name", field=field, hint="give a file name such as out.wav"
         )
-    real = check_target(Path(path).expanduser(), option=option)
+    real = check_target(Path(path).expanduser(), option=option, mkdir=mkdir)
     folder = real.parent
     while not _exists(folder) and folder != folder.parent:
         folder = folder.parent
@@ -128,7 +137,8 @@ probe_target = check_output_path
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Create ``path``'s folders, let ``write`` fill a temporary file beside it, rename it in.
+    """Create ``path``'s folders, let ``write`` fill a temporary file beside it, rename it in
+    with the mode any new file gets (:func:`~cosyvoice_clone.audio.files.new_file_mode`).
 
     A failure leaves no temporary file behind and raises a one-line error.
     """
@@ -140,6 +150,7 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        give_default_mode(tmp)  # mkstemp makes 0600; outputs get the umask's mode (0644)
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)

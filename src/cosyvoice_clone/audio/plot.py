@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InvalidRequestError
-from .files import give_default_mode
+from ..extras import install_hint
 from .outfile import check_output_path, write_atomic
 
 if TYPE_CHECKING:
     from .repair import Plan
     from .report import CheckReport
 
-PLOT_HINT = "install the plot extra: pip install 'cosyvoice-clone[plot]'"
+PLOT_HINT = f"install the plot extra: {install_hint('plot')}"
 _SEVERITY_COLORS = {"fail": "#c0392b", "warn": "#d68910", "pass": "#1e8449"}
 
 
@@ -122,10 +122,9 @@ def plot_report(report: CheckReport, out: str | Path, plan: Plan | None = None) 
     ax_spec.set_xlabel("frequency (Hz)")
     ax_spec.set_ylabel("speech spectrum (dB)")
 
-    out_path = check_output_path(out, "--plot")
+    out_path = check_output_path(out, "--plot", mkdir=True)
 
     def save(tmp: Path) -> None:
-        give_default_mode(tmp)  # mkstemp made it 0600
         fig.savefig(tmp, format="png")
 
     write_atomic(out_path, save)

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InvalidRequestError
-from .files import give_default_mode
 from .judge import check_analysis, check_sample, resolve_model
 from .outfile import check_output_path, write_atomic
 from .report import CheckReport, Problem
@@ -210,7 +209,7 @@ def fix_sample(
     from .decode import Decoded
     from .measure import analyse
 
-    out_path = check_output_path(out, "--fix")
+    out_path = check_output_path(out, "--fix", mkdir=True)
     _refuse_overwrite(source, out_path)
     model = resolve_model(target_model).name
     before = check_sample(source, model)
@@ -370,7 +369,6 @@ def _refuse_overwrite(source: str | Path | bytes, out: Path) -> None:
 
 
 def _write_synced(path: Path, data: bytes) -> None:
-    give_default_mode(path)  # mkstemp made it 0600
     with path.open("wb") as fh:
         fh.write(data)
         fh.flush()

@@ -33,6 +33,9 @@ def batch(
         show_default=False,
     ),
     force: bool = typer.Option(False, "--force", help="Redo items already done."),
+    mkdir: bool = typer.Option(
+        False, "--mkdir", help="Create missing folders of the outputs and the results file."
+    ),
 ) -> None:
     """Speak every row of a manifest into its own file, several at once, resumably.
 
@@ -45,7 +48,8 @@ def batch(
     command again after an interruption (Ctrl-C, SIGTERM: exit 130 / 143) finishes the job.
     `out` must be a new or regular file (a symlink is followed); its extension gives the
     format (.wav, .mp3, .opus/.ogg, .pcm/.raw) unless the row has `format`, and must agree
-    with it; rows whose `out` has no audio extension take --format. A bad row is reported
+    with it; rows whose `out` has no audio extension take --format. Missing folders are refused
+    unless --mkdir; a registered voice's sample is never overwritten. A bad row is reported
     with its line number and does not stop the others. One JSON line per item goes to the
     results file. Exit 1 if any item failed or was invalid. Examples:
 
@@ -87,7 +91,7 @@ def batch(
             lambda: aspeak_many(
                 client, manifest, results=results, concurrency=concurrency, retries=retries,
                 format=audio_format, sample_rate=sample_rate, model=model, force=force,
-                on_item=on_item, on_progress=advance,
+                on_item=on_item, on_progress=advance, mkdir=mkdir,
             ),
             interrupted,
         )  # fmt: skip

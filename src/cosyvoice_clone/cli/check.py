@@ -119,9 +119,9 @@ def check(
             from ..audio.plot import require_matplotlib
 
             require_matplotlib()
-            check_output_path(plot, "--plot")
+            check_output_path(plot, "--plot", mkdir=True)
         if fix is not None:
-            check_output_path(fix, "--fix")
+            check_output_path(fix, "--fix", mkdir=True)
 
     result: FixResult | None = None
     if fix is not None:

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from ..errors import Interrupted
 from .common import state
 from .ui import open_client, status_spinner
 
@@ -78,22 +79,32 @@ def clone(
       cosyvoice-clone --emulator --json clone --prefix demo --sample sample.wav --no-wait
     """
     app_state = state(ctx)
+    waiting: list[str] = []  # the voice being waited for, once the service named it
+
     with open_client(app_state) as client:
-        with status_spinner(app_state, f"cloning {prefix}") as on_status:
-            result = client.clone(
-                prefix=prefix,
-                sample=sample,
-                target_model=target_model,
-                language_hints=language_hint or None,
-                max_prompt_audio_length=max_prompt_audio_length,
-                enable_preprocess=True if enable_preprocess else None,
-                wait=wait,
-                timeout=timeout,
-                force=force,
-                skip_check=skip_check,
-                on_status=on_status,
-                sample_transport=transport,
-            )
+        with status_spinner(app_state, f"cloning {prefix}") as show_status:
+
+            def on_status(voice_id: str, status: str | None, elapsed: float) -> None:
+                waiting[:] = [voice_id]
+                show_status(voice_id, status, elapsed)
+
+            try:
+                result = client.clone(
+                    prefix=prefix,
+                    sample=sample,
+                    target_model=target_model,
+                    language_hints=language_hint or None,
+                    max_prompt_audio_length=max_prompt_audio_length,
+                    enable_preprocess=True if enable_preprocess else None,
+                    wait=wait,
+                    timeout=timeout,
+                    force=force,
+                    skip_check=skip_check,
+                    on_status=on_status,
+                    sample_transport=transport,
+                )
+            except KeyboardInterrupt:
+                raise _interrupted(waiting[0] if waiting else None) from None
         for warning in result.warnings:
             app_state.warn(warning)
         data = result.to_dict()
@@ -115,6 +126,25 @@ def clone(
             console.print("  (identical clone found in the registry; --force makes a new one)")
 
     app_state.emit(data, human)
+
+
+def _interrupted(voice_id: str | None) -> Interrupted:
+    """What Ctrl-C during a clone means: the voice (if created) stays, and a rerun reuses it."""
+    import signal
+
+    if voice_id is None:
+        return Interrupted(
+            signal.SIGINT,
+            "interrupted before the service named a voice",
+            hint="run the same command again: if a voice was created, it is found and reused "
+            "(no second slot)",
+        )
+    return Interrupted(
+        signal.SIGINT,
+        f"interrupted while waiting for voice {voice_id}; the voice exists and keeps deploying",
+        hint="run the same command again to wait for it (it reuses this voice, no new slot), "
+        f"or check `cosyvoice-clone voices show {voice_id}`",
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,7 @@ import typer
 
 from ..errors import CosyVoiceCloneError, InvalidRequestError
 from .common import state
-from .ui import open_client, progress_bar
+from .ui import confirm_cost, open_client, progress_bar
 
 if TYPE_CHECKING:
     pass
@@ -114,6 +114,12 @@ def speak(
         None, "--timestamps", help="Write word timings to FILE (.srt, else JSON).",
         show_default=False,
     ),
+    mkdir: bool = typer.Option(
+        False, "--mkdir", help="Create missing folders of --out and --timestamps."
+    ),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Don't ask before a text of 100,000+ billed characters."
+    ),
 ) -> None:
     """Speak a text with a cloned voice into one audio file.
 
@@ -121,6 +127,10 @@ def speak(
     per second per model), then written in order into one file; the file appears only when it is
     complete. The model must be the one the voice was enrolled for (checked before anything is
     sent), and the voice must be usable (a deleted or still deploying voice is refused up front).
+    An existing --out is replaced (the summary says "replaced"), but never the reference sample
+    of a registered voice; a missing folder is refused unless --mkdir.
+    A text of 100,000 billed characters or more (CJK characters count twice) is announced
+    before anything is sent; on a terminal you are asked first (--yes skips the question).
     Ctrl-C or SIGTERM stops cleanly: no output, no temporary files (exit 130 / 143).
     Exit codes: 2 bad input or model mismatch, 3 key, 4 rate limit, 5 timeout, 6 network.
     Examples:
@@ -138,7 +148,7 @@ def speak(
     """
     from .. import catalog
     from ..audio.outfile import check_target, probe_target
-    from ..speech import aspeak, options_for, write_timestamps
+    from ..speech import aspeak, check_output, large_text, options_for, write_timestamps
     from ..synthesis.runner import Interrupted, run_interruptible
 
     app_state = state(ctx)
@@ -162,7 +172,7 @@ def speak(
             "no output", field="out", hint="pass --out FILE, --out - (stdout) or --play"
         )
     content = read_text(text, text_file)
-    real_out = check_target(out)  # the library probes it once the voice may speak
+    real_out = check_target(out, mkdir=mkdir)  # the library probes it once the voice may speak
     options = options_for(
         out, format=audio_format, sample_rate=sample_rate, volume=volume, rate=rate,
         pitch=pitch, seed=seed, instruction=instruction or None, language_hints=language_hint,
@@ -170,12 +180,13 @@ def speak(
         markdown_filter=markdown_filter,
     )  # fmt: skip
     if timestamps is not None:
-        real_timestamps = probe_target(timestamps, option="--timestamps")
+        real_timestamps = probe_target(timestamps, option="--timestamps", mkdir=mkdir)
         if real_timestamps.resolve() == real_out.resolve():
             raise InvalidRequestError(
                 "--timestamps and --out name the same file", field="timestamps"
             )
     weight = catalog.text_weight(content)
+    confirm_cost(app_state, large_text(content), yes, "the text")
 
     def interrupted(signum: int) -> Interrupted:
         return Interrupted(
@@ -188,17 +199,19 @@ def speak(
         progress_bar(app_state, "speaking", weight >= LONG_TEXT_WEIGHT,
                      unit="chars (CJK ×2)") as on_progress,
     ):  # fmt: skip
+        if timestamps is not None:  # never a registered voice's sample
+            check_output(client, timestamps, option="--timestamps", mkdir=mkdir)
         result = run_interruptible(
             lambda: aspeak(
                 client, content, out, voice=voice, model=model, options=options,
-                concurrency=concurrency, retries=retries, on_progress=on_progress,
+                concurrency=concurrency, retries=retries, on_progress=on_progress, mkdir=mkdir,
             ),
             interrupted,
         )  # fmt: skip
     data = result.to_dict()
     if timestamps is not None:
         try:
-            write_timestamps(timestamps, result)
+            write_timestamps(timestamps, result, mkdir=mkdir)
         except OSError as exc:
             raise CosyVoiceCloneError(
                 f"wrote {result.path}, but writing --timestamps {timestamps} failed: "
@@ -209,10 +222,12 @@ def speak(
 
     def human() -> None:
         console = app_state.console
+        doubled = result.text_characters != len(content)
         console.print(
-            f"wrote {result.path} — {result.duration:.2f} s, {result.format} "
-            f"{result.sample_rate} Hz, {result.characters} characters billed of "
-            f"{result.text_characters} in the text (CJK counts 2)"
+            f"{'replaced' if result.replaced else 'wrote'} {result.path} — "
+            f"{result.duration:.2f} s, {result.format} {result.sample_rate} Hz, "
+            f"{result.characters} characters billed"
+            + (f" ({len(content)} in the text; CJK characters count twice)" if doubled else "")
             + (f", {result.parts} parts" if result.parts > 1 else "")
         )
         if result.time_to_first_audio is not None:

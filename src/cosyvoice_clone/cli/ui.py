@@ -53,12 +53,15 @@ class PlainNotices:
 
 
 def retry_text(notice: RetryNotice) -> str:
-    """``retrying list_voice: HTTP 503 (attempt 3 of 10, next in 1.0 s, 4 s so far)``."""
+    """``listing voices: HTTP 503, retrying (attempt 3 of 10, next in 1.0 s, 4 s so far)``."""
     reason = notice.reason
     if reason.startswith("http") and reason[4:].isdigit():
         reason = f"HTTP {reason[4:]}"
+    reason = {"connect": "cannot connect", "connect-timeout": "connection timed out"}.get(
+        reason, reason
+    )
     return (
-        f"retrying {notice.label}: {reason} (attempt {notice.attempt} of "
+        f"{notice.label}: {reason}, retrying (attempt {notice.attempt} of "
         f"{notice.max_attempts}, next in {notice.delay:.1f} s, {notice.elapsed:.0f} s so far)"
     )
 
@@ -105,6 +108,23 @@ def open_client(app_state: AppState) -> CosyVoice:
     # The CLI keeps the evidence files (request and response) for support; the library only
     # writes them when asked.
     return CosyVoice(settings=app_state.settings(), on_retry=on_retry, evidence=True)
+
+
+def confirm_cost(app_state: AppState, characters: int | None, yes: bool, what: str) -> None:
+    """Cost before work: say ``characters`` (billed) before anything is sent; on a terminal
+    (without ``--yes`` or ``--json``) ask, and stop (exit 1) unless the answer is yes."""
+    if characters is None:
+        return
+    note = f"{what} is {characters:,} billed characters (CJK characters count twice)"
+    if yes or app_state.json or not sys.stdin.isatty():
+        sys.stderr.write(f"note: {note}; starting\n")
+        sys.stderr.flush()
+        return
+    import typer
+
+    if not typer.confirm(f"{note}. Start?", default=False, err=True):
+        sys.stderr.write("not started; nothing was sent\n")
+        raise typer.Exit(1)
 
 
 @contextmanager
@@ -168,4 +188,11 @@ def progress_bar(
         yield update
 
 
-__all__ = ["PlainNotices", "open_client", "progress_bar", "retry_text", "status_spinner"]
+__all__ = [
+    "PlainNotices",
+    "confirm_cost",
+    "open_client",
+    "progress_bar",
+    "retry_text",
+    "status_spinner",
+]

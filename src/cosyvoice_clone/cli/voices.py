@@ -56,13 +56,21 @@ SERVICE_ZONE = "+08:00"
 
 
 def _when(key: str, value: Any) -> str:
-    """A value for display; timestamps with their zone: ``gmt_*`` (the service's, Beijing
-    time) as ``… +08:00``, ours (``*_at``, ISO in UTC) as ``… UTC``."""
+    """A value for display; every timestamp in one zone, the service's: ``gmt_*`` (Beijing
+    time already) and ours (``*_at``, ISO in UTC, converted) as ``YYYY-MM-DD HH:MM:SS +08:00``."""
+    from datetime import datetime, timedelta, timezone
+
     text = str(value)
     if key.startswith("gmt_"):
         return f"{text} {SERVICE_ZONE}"
-    if key.endswith("_at") and text.endswith("+00:00"):
-        return text[: -len("+00:00")].replace("T", " ") + " UTC"
+    if key.endswith("_at"):
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return text
+        if moment.tzinfo is not None:
+            beijing = moment.astimezone(timezone(timedelta(hours=8)))
+            return beijing.strftime("%Y-%m-%d %H:%M:%S ") + SERVICE_ZONE
     return text
 
 
@@ -210,7 +218,7 @@ def show(
     """Show one voice: status, target model, timestamps, sample and registry details.
 
     A prefix you cloned with here names its voice when only one voice has it. Service times
-    (gmt_*) are Beijing time (+08:00); registered_at is UTC. Examples:
+    and the registry's are all shown in Beijing time (+08:00), the service's zone. Examples:
 
     \b
       cosyvoice-clone voices show cosyvoice-v3.5-plus-myvoice-0123456789abcdef0123456789abcdef

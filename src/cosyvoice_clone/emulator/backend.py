@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import catalog
+from ..audio.files import format_size
 from .faults import validate_faults
 
 DEFAULT_API_KEY = "sk-cosyvoice-emulator"
@@ -782,7 +783,7 @@ class Backend:
             raise ApiError(
                 400,
                 "BadRequest.InputDownloadFailed",
-                f"The audio file is larger than {catalog.SAMPLE_MAX_BYTES // (1024 * 1024)} MB.",
+                f"The audio file is larger than {format_size(catalog.SAMPLE_MAX_BYTES)}.",
             )
         rejection = audio.service_rejection(data, filename)
         if rejection is not None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from .. import catalog
+from ..audio.files import format_size
 from .backend import ApiError, Backend
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def decode_data_uri(url: str) -> bytes:
             400, "InvalidParameter", "A data URI sample must be data:audio/<type>;base64,<data>."
         )
     if len(payload.strip()) > BASE64_SAMPLE_CHARS:
-        raise _download_failed("data URI larger than 10 MB")
+        raise _download_failed(f"data URI larger than {format_size(catalog.SAMPLE_MAX_BYTES)}")
     try:
         return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
@@ -121,13 +122,13 @@ async def _download(backend: Backend, url: str, client: httpx.AsyncClient) -> by
                 raise _download_failed(f"HTTP {response.status_code}")
             declared = response.headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > cap:
-                raise _download_failed("file larger than 10 MB")
+                raise _download_failed(f"file larger than {format_size(cap)}")
             chunks: list[bytes] = []
             size = 0
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > cap:
-                    raise _download_failed("file larger than 10 MB")
+                    raise _download_failed(f"file larger than {format_size(cap)}")
                 chunks.append(chunk)
             return b"".join(chunks)
     except httpx.TimeoutException:

@@ -19,7 +19,7 @@ schema and turns every failure into a tool error carrying ``code``, ``message``,
 ``request_id`` — never a crash of the server, never the API key. :func:`serve_stdio` serves it on
 stdin/stdout; logs go to stderr only.
 
-``mcp`` is an optional dependency (``pip install 'cosyvoice-clone[mcp]'``): it, the client and
+``mcp`` is an optional dependency (``pip install -e '.[mcp]'`` in a checkout): it, the client and
 the audio stack are imported inside functions, so importing this module is cheap.
 """
 

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import catalog
+from ..audio.files import format_size
 from ..errors import InvalidRequestError
+from ..extras import install_hint
 
 SERVER_NAME = "cosyvoice-clone"
-INSTALL_HINT = "install it with: pip install 'cosyvoice-clone[mcp]'"
+INSTALL_HINT = f"install it with: {install_hint('mcp')}"
 DEFAULT_WAIT_TIMEOUT = 300.0
 MAX_WAIT_TIMEOUT = 3600.0
 
@@ -138,7 +140,8 @@ VOICE_CLONE_INPUT = _object(
                 "WAV (16-bit), MP3 or M4A; 10–20 s of one speaker's clear speech, at least "
                 f"{catalog.SAMPLE_MIN_SPEECH_SECONDS:g} s continuous, at least "
                 f"{catalog.SAMPLE_MIN_RATE // 1000} kHz, at most "
-                f"{catalog.SAMPLE_MAX_SECONDS:g} s and 10 MB. Run check_sample first."
+                f"{catalog.SAMPLE_MAX_SECONDS:g} s and {format_size(catalog.SAMPLE_MAX_BYTES)}. "
+                "Run check_sample first."
             ),
         },
         "target_model": _TARGET_MODEL,
@@ -294,7 +297,7 @@ VOICE_DESIGN_OUTPUT = _object(
 
 CHECK_SAMPLE_INPUT = _object(
     {
-        "source": {
+        "sample": {
             "type": "string",
             "minLength": 1,
             "description": "A local file path or an http(s) URL of the reference recording.",
@@ -305,7 +308,7 @@ CHECK_SAMPLE_INPUT = _object(
             f"{catalog.DEFAULT_TARGET_MODEL}).",
         },
     },
-    ["source"],
+    ["sample"],
 )
 
 CHECK_SAMPLE_OUTPUT = _object(
@@ -388,11 +391,11 @@ LIST_SYSTEM_VOICES_OUTPUT = _object(
     closed=False,
 )
 
-VOICE_ID_INPUT = _object({"voice_id": _VOICE_ID}, ["voice_id"])
+VOICE_ID_INPUT = _object({"voice": _VOICE_ID}, ["voice"])
 
 WAIT_VOICE_INPUT = _object(
     {
-        "voice_id": _VOICE_ID,
+        "voice": _VOICE_ID,
         "timeout": {
             "type": "number",
             "exclusiveMinimum": 0,
@@ -401,12 +404,12 @@ WAIT_VOICE_INPUT = _object(
             "description": "Seconds to wait at most; a timeout is an error (code voice_not_ready).",
         },
     },
-    ["voice_id"],
+    ["voice"],
 )
 
 DELETE_VOICE_INPUT = _object(
     {
-        "voice_id": _VOICE_ID,
+        "voice": _VOICE_ID,
         "confirm": {
             "type": "boolean",
             "description": (
@@ -414,7 +417,7 @@ DELETE_VOICE_INPUT = _object(
             ),
         },
     },
-    ["voice_id", "confirm"],
+    ["voice", "confirm"],
 )
 
 DELETE_VOICE_OUTPUT = _object(
@@ -453,7 +456,8 @@ SYNTHESIZE_INPUT = _object(
             "description": (
                 "File path to write the audio to (absolute recommended; the format follows the "
                 "extension unless `format` is given; folders are created). Default: a new file "
-                "under the server's output directory. An existing file is replaced."
+                "under the server's output directory. An existing file is replaced "
+                "(`replaced` says so), never a registered voice's reference sample."
             ),
         },
         "format": {
@@ -506,17 +510,18 @@ SYNTHESIZE_OUTPUT = _object(
         "path": {"type": "string", "description": "Absolute path of the audio file written."},
         "format": {"type": "string"},
         "sample_rate": {"type": "integer"},
-        "duration_s": {"type": ["number", "null"]},
+        "duration": {"type": ["number", "null"], "description": "Seconds of audio."},
         "bytes": {"type": ["integer", "null"]},
-        "voice_id": {"type": "string"},
+        "voice": {"type": "string"},
         "model": {"type": "string"},
         "characters": {"type": ["integer", "null"]},
         "inline_audio": {
             "type": ["object", "null"],
             "description": "With inline_audio: the audio content block's mime_type and bytes.",
         },
+        "replaced": {"type": "boolean", "description": "An existing file was overwritten."},
     },
-    ["path", "format", "sample_rate", "duration_s", "voice_id", "model"],
+    ["path", "format", "sample_rate", "duration", "voice", "model"],
     closed=False,
 )
 
@@ -641,6 +646,17 @@ TOOLS_BY_NAME: dict[str, ToolSpec] = {t.name: t for t in TOOLS}
 
 # -- argument validation --------------------------------------------------------------------
 
+ARGUMENT_ALIASES: dict[str, dict[str, str]] = {
+    "get_voice": {"voice_id": "voice"},
+    "wait_voice": {"voice_id": "voice"},
+    "delete_voice": {"voice_id": "voice"},
+    "check_sample": {"source": "sample"},
+    "voice_clone": {"sample": "voice_sample_url"},
+}
+"""Other names each tool accepts (the names of earlier versions): a voice is ``voice`` and a
+sample ``sample`` everywhere, as on the command line (``voice_clone`` keeps the skill's
+``voice_sample_url``)."""
+
 
 @functools.cache
 def _validator(tool: str) -> Any:
@@ -655,8 +671,15 @@ def validate_arguments(spec: ToolSpec, arguments: Mapping[str, Any] | None) -> d
     Raises :class:`InvalidRequestError` naming the field, what was given and what is allowed.
     """
     args = dict(arguments or {})
+    for old, new in ARGUMENT_ALIASES.get(spec.name, {}).items():
+        if old in args:
+            if new in args and args[new] != args[old]:
+                raise InvalidRequestError(
+                    f"pass either {new!r} or its old name {old!r}, not both", field=new
+                )
+            args[new] = args.pop(old)
     if spec.destructive and args.get("confirm") is not True:
-        raise _confirmation_required(args.get("voice_id", "the voice"), args.get("confirm"))
+        raise _confirmation_required(args.get("voice", "the voice"), args.get("confirm"))
     errors = sorted(
         _validator(spec.name).iter_errors(args),
         key=lambda e: ([str(p) for p in e.path], str(e.validator)),

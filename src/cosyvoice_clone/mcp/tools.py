@@ -253,7 +253,7 @@ class VoiceTools:
 
         from ..audio import check_sample
 
-        source = str(args["source"]).strip()
+        source = str(args["sample"]).strip()
         target = args.get("target_model")
         report = await anyio.to_thread.run_sync(lambda: check_sample(source, target))
         return dict(report.to_dict())
@@ -278,7 +278,7 @@ class VoiceTools:
         self, args: dict[str, Any], progress: Progress | None = None
     ) -> dict[str, Any]:
         """Tool ``get_voice``."""
-        return (await self.client().voices.show(args["voice_id"])).to_dict()
+        return (await self.client().voices.show(args["voice"])).to_dict()
 
     async def wait_voice(
         self, args: dict[str, Any], progress: Progress | None = None
@@ -286,7 +286,7 @@ class VoiceTools:
         """Tool ``wait_voice``: poll until OK, then return the voice."""
         timeout = float(args.get("timeout", DEFAULT_WAIT_TIMEOUT))
         client = self.client()
-        voice_id = client.voices.lookup(args["voice_id"])
+        voice_id = client.voices.lookup(args["voice"])
         started = time.monotonic()
         await client.wait(voice_id, timeout=timeout, on_status=_status_reporter(progress, timeout))
         waited = time.monotonic() - started
@@ -299,8 +299,8 @@ class VoiceTools:
     ) -> dict[str, Any]:
         """Tool ``delete_voice`` (refused unless ``confirm`` is true)."""
         if args.get("confirm") is not True:
-            raise _confirmation_required(args["voice_id"], args.get("confirm"))
-        data = (await self.client().voices.delete(args["voice_id"])).to_dict()
+            raise _confirmation_required(args["voice"], args.get("confirm"))
+        data = (await self.client().voices.delete(args["voice"])).to_dict()
         return {"voice_id": data["voice_id"], "deleted": data["deleted"], "request_id": None}
 
     async def synthesize(
@@ -333,16 +333,11 @@ class VoiceTools:
             voice=args["voice"],
             model=args.get("model"),
             on_progress=_text_reporter(progress),
+            mkdir=True,  # documented: the tool creates the folders of `out`
             **fields,
         )
-        data = result.to_dict()
-        payload: dict[str, Any] = {
-            **data,
-            "path": str(Path(data["path"]).resolve()),
-            "duration_s": data["duration"],
-            "voice_id": data["voice"],
-            "time_to_first_audio_s": data["time_to_first_audio"],
-        }
+        data = result.to_dict()  # the fields of `speak --json`
+        payload: dict[str, Any] = {**data, "path": str(Path(data["path"]).resolve())}
         if inline:
             from ..synthesis.streaming import CONTENT_TYPES
 

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 from .. import __version__, catalog
 from ..audio.outfile import check_target
+from ..checks import require_concurrency
 from ..errors import (
     CosyVoiceCloneError,
     InvalidRequestError,
@@ -69,10 +70,12 @@ logger = logging.getLogger("cosyvoice_clone.synthesis")
 USER_AGENT = f"cosyvoice-clone/{__version__}"
 SPOOL_MEMORY_BYTES = 1 << 20
 """A part keeps at most this much audio in memory before spilling to a temporary file."""
-COPY_BLOCK_BYTES = 1 << 20
+COPY_BLOCK_BYTES = 1 << 18
 
 ProgressCallback = Callable[[int, int], None]
-"""Called with (characters done, characters in total), weights as the service counts them."""
+"""Called with (characters done, characters in total), weights as the service counts them;
+half of each part counts when its audio is received, half when it is written to the file
+(possibly from a worker thread)."""
 
 T = TypeVar("T")
 
@@ -554,15 +557,43 @@ class _Part:
 
 
 class _Progress:
+    """Characters done: half for the audio received, half for the audio written to the file.
+
+    A long text's parts arrive out of order and are written (for mp3/opus: encoded) in order,
+    and encoding can be slower than receiving: counting only what was received would show
+    100% while the file is still being written. When one task streams straight into the file,
+    received is written.
+    """
+
     def __init__(self, total: int, callback: ProgressCallback | None) -> None:
         self.total = total
         self.callback = callback
-        self.parts: dict[int, int] = {}
+        self.received: dict[int, float] = {}
+        self.written: dict[int, float] = {}
+        self.reported = 0
+        self.direct = False
+        """Audio goes straight to the file (one task): written follows received."""
+        self.lock = threading.Lock()
 
     def set(self, index: int, done: int) -> None:
-        self.parts[index] = done
-        if self.callback is not None:
-            self.callback(min(self.total, sum(self.parts.values())), self.total)
+        """Characters of part ``index`` received so far."""
+        self._update(self.received, index, done, also_written=self.direct)
+
+    def wrote(self, index: int, done: float) -> None:
+        """Characters of part ``index`` written to the file so far."""
+        self._update(self.written, index, done)
+
+    def _update(
+        self, table: dict[int, float], index: int, done: float, also_written: bool = False
+    ) -> None:
+        with self.lock:  # callbacks in order, never going back (a retried part may)
+            table[index] = done
+            if also_written:
+                self.written[index] = done
+            value = (sum(self.received.values()) + sum(self.written.values())) / 2
+            self.reported = max(self.reported, min(self.total, int(value + 1e-6)))
+            if self.callback is not None:
+                self.callback(self.reported, self.total)
 
 
 def _writer_for(path: Path, fmt: str, sample_rate: int, *, single: bool) -> AudioWriter:
@@ -581,17 +612,23 @@ def _backoff(attempt: int, error: Exception) -> float:
     return float(min(8.0, base * (2**attempt)))
 
 
-def _copy_spool(spool: IO[bytes], writer: AudioWriter) -> None:
+def _copy_spool(
+    spool: IO[bytes], writer: AudioWriter, on_block: Callable[[int], None] | None = None
+) -> None:
     # Under the writer's lock: a discard from the event loop waits for the copy to end.
     with writer.lock:
         if writer.closed or spool.closed:
             return
         spool.seek(0)
+        copied = 0
         while True:
             block = spool.read(COPY_BLOCK_BYTES)
             if not block:
                 return
             writer.write(block)
+            copied += len(block)
+            if on_block is not None:
+                on_block(copied)
 
 
 def _duration_of(path: Path, fmt: str, sample_rate: int, pcm_bytes: int) -> float:
@@ -733,8 +770,7 @@ class AsyncSynthesizer:
                 sample_rate=24000 if fmt == "opus" else catalog.DEFAULT_SAMPLE_RATE,
             )
         model = self._prepare(text, voice, model, target_model, options)
-        if concurrency < 1:
-            raise InvalidRequestError("concurrency must be at least 1", field="concurrency")
+        require_concurrency(concurrency, retries)
         if retries < 0:
             raise InvalidRequestError("retries must be >= 0", field="retries")
         out_path = Path(out)
@@ -745,7 +781,7 @@ class AsyncSynthesizer:
                 field="format",
                 hint=f"name the output for the format ({EXTENSIONS_HELP})",
             )
-        check_target(out_path)
+        check_target(out_path, mkdir=True)  # the low-level writer makes folders
         total = catalog.text_weight(text)
         weight = part_weight or textmod.part_weight_for(total, concurrency)
         pieces = textmod.split_text(text, weight, ssml=options.ssml)
@@ -784,6 +820,7 @@ class _LongRun:
         self.retries = retries
         self.progress = progress
         self.single = len(parts) == 1
+        self.progress.direct = self.single
         self.wire_format = options.format if self.single else "pcm"
         self.limiter = submission_limiter(
             endpoint.url, model, endpoint.tasks_per_second, endpoint.pacing_home
@@ -837,7 +874,7 @@ class _LongRun:
 
     async def run(self) -> SpeechResult:
         fmt, sr = self.options.format, self.options.sample_rate
-        real = check_target(self.out)
+        real = check_target(self.out, mkdir=True)
         try:
             remove_stale_partials(real)
             writer = _writer_for(real, fmt, sr, single=self.single)
@@ -957,7 +994,13 @@ class _LongRun:
                     word.end_ms += round(offset_ms)
                 spool = part.spool
                 assert spool is not None
-                await asyncio.to_thread(_copy_spool, spool, writer)
+
+                def on_block(copied: int, part: _Part = part) -> None:
+                    share = copied / part.pcm_bytes if part.pcm_bytes else 1.0
+                    self.progress.wrote(part.index, part.weight * min(1.0, share))
+
+                await asyncio.to_thread(_copy_spool, spool, writer, on_block)
+                self.progress.wrote(part.index, part.weight)
                 part.close_spool()
                 ahead.release()
         finally:

@@ -33,6 +33,7 @@ from typing import Any
 from .. import catalog
 from ..audio.wav import wav_header
 from ..errors import CosyVoiceCloneError, InvalidRequestError
+from ..extras import install_hint
 from . import text as textmod
 from .client import AsyncSpeechStream, AsyncSynthesizer, _backoff, submission_limiter
 from .protocol import SynthesisOptions, TaskProtocol, check_instruction, is_transient
@@ -70,7 +71,7 @@ def check_stream_format(fmt: str) -> str:
                 "the aac format needs PyAV, which is not installed",
                 field="format",
                 value=fmt,
-                hint="install it with `pip install 'cosyvoice-clone[m4a]'`, or ask for mp3, "
+                hint=f"install it with `{install_hint('m4a')}`, or ask for mp3, "
                 "opus, flac, wav or pcm",
             ) from None
     return fmt
