@@ -150,7 +150,7 @@ async def aspeak(
     real = probe_target(out, mkdir=mkdir)
     check_for_model(chosen_model, text, opts)
     if mkdir:  # only once the voice may speak
-        _make_folder(real)
+        make_folder(real)
     existed = real.is_file()
     synth = AsyncSynthesizer.from_settings(client.settings)
     result = await synth.speak(
@@ -161,7 +161,8 @@ async def aspeak(
     return dataclasses.replace(result, replaced=existed)
 
 
-def _make_folder(path: Path) -> None:
+def make_folder(path: Path) -> None:
+    """Create the folder of an output file (``--mkdir``); one clear error when it cannot be."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -731,7 +732,7 @@ async def aspeak_many(
             assert item.out is not None and item.options is not None
             async with gate:
                 try:
-                    _make_folder(item.out)  # a missing one was allowed by mkdir
+                    make_folder(item.out)  # a missing one was allowed by mkdir
                     existed = item.out.is_file()
                     result = await synth.speak(
                         item.text, item.out, voice=item.voice, model=item.model,

@@ -96,6 +96,31 @@ def test_preview_out_is_checked_before_sending(cli: Any, tmp_path: Path) -> None
     assert result.exit_code == 2
     assert cli("--emulator", "--json", "voices", "list").json()["count"] == 0
 
+    missing = tmp_path / "no" / "such" / "preview.wav"
+    refused = cli("--emulator", "design", "--prefix", "p", "--prompt", "calm",
+                  "--preview-out", str(missing))  # fmt: skip
+    assert refused.exit_code == 2 and "mkdir -p" in refused.stderr
+    assert cli("--emulator", "--json", "voices", "list").json()["count"] == 0
+    made = cli("--emulator", "design", "--prefix", "p", "--prompt", "calm", "--mkdir",
+               "--preview-out", str(missing))  # fmt: skip
+    assert made.exit_code == 0, made.stderr
+    assert missing.stat().st_size > 44
+
+
+def test_preview_out_never_replaces_a_registered_sample(cli: Any, tmp_path: Path) -> None:
+    import shutil
+    from importlib import resources
+
+    sample = tmp_path / "me.wav"
+    shutil.copy(str(resources.files("cosyvoice_clone") / "data" / "reference_en.wav"), sample)
+    original = sample.read_bytes()
+    cloned = cli("--emulator", "clone", "--prefix", "me", "--sample", str(sample), "--no-wait")
+    assert cloned.exit_code == 0, cloned.stderr
+    refused = cli("--emulator", "design", "--prefix", "p", "--prompt", "calm",
+                  "--preview-out", str(sample))  # fmt: skip
+    assert refused.exit_code == 2 and "reference sample of voice" in refused.stderr
+    assert sample.read_bytes() == original
+
 
 def test_skill_evals(cli: Any, tmp_path: Path) -> None:
     evals = json.loads((SKILL / "evals/evals.json").read_text(encoding="utf-8"))["evals"]

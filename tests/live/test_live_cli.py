@@ -174,3 +174,38 @@ def test_play_fails_with_one_clear_line_without_the_extra_or_a_device(voice: str
     assert len(err.strip().splitlines()) == 1
     assert "sounddevice" in err or "PortAudio" in err or "audio output device" in err
     assert proc.stdout == b""
+
+
+def test_stream_keeps_the_output_rules_registered_sample_and_missing_folder(
+    cosyvoice_emulator_env: RunningEmulator, tmp_path: Path
+) -> None:
+    """The live path refuses what `speak` refuses: a registered voice's sample as --out, and a
+    missing folder without --mkdir (then it creates it)."""
+    import shutil
+    from importlib import resources
+
+    sample = tmp_path / "me.wav"
+    shutil.copy(str(resources.files("cosyvoice_clone") / "data" / "reference_en.wav"), sample)
+    original = sample.read_bytes()
+    cloned = subprocess.run(
+        [sys.executable, "-m", "cosyvoice_clone", "clone", "--prefix", "liveme",
+         "--sample", str(sample), "--wait"],
+        capture_output=True, env=dict(os.environ), timeout=60,
+    )  # fmt: skip
+    assert cloned.returncode == 0, cloned.stderr.decode()
+
+    refused = speak("--voice", "liveme", "--stream", "--out", str(sample), stdin=subprocess.PIPE)
+    _, err = refused.communicate(TEXT.encode(), timeout=60)
+    assert refused.returncode == 2 and b"reference sample of voice" in err, err.decode()
+    assert sample.read_bytes() == original
+
+    nested = tmp_path / "no" / "such" / "reply.wav"
+    missing = speak("--voice", "liveme", "--stream", "--out", str(nested), stdin=subprocess.PIPE)
+    _, err = missing.communicate(TEXT.encode(), timeout=60)
+    assert missing.returncode == 2 and b"mkdir -p" in err and not (tmp_path / "no").exists()
+    made = speak(
+        "--voice", "liveme", "--stream", "--mkdir", "--out", str(nested), stdin=subprocess.PIPE
+    )
+    _, err = made.communicate(TEXT.encode(), timeout=60)
+    assert made.returncode == 0, err.decode()
+    assert nested.stat().st_size > 44

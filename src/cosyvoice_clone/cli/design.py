@@ -63,6 +63,7 @@ def design(
     force: bool = typer.Option(
         False, "--force", help="Design again even if an identical design exists."
     ),
+    mkdir: bool = typer.Option(False, "--mkdir", help="Create a missing folder of --preview-out."),
 ) -> None:
     """Design a voice from a description, keep its preview, register it, wait until OK.
 
@@ -77,15 +78,18 @@ def design(
       cosyvoice-clone speak --voice anchor --text "各位听众，晚上好。" --out news.wav
       cosyvoice-clone --emulator --json design --prefix kid --prompt "A cheerful child, fast"
     """
-    from ..audio.outfile import check_output_path, write_atomic
+    from ..audio.outfile import check_target, write_atomic
+    from ..speech import check_output, make_folder
 
     app_state = state(ctx)
     if preview_out is not None:
-        check_output_path(preview_out, "--preview-out")
+        check_target(preview_out, option="--preview-out", mkdir=mkdir)
         suffix = preview_out.suffix.lower().lstrip(".")
         if response_format is None and suffix in ("wav", "mp3", "pcm", "opus"):
             response_format = suffix
     with open_client(app_state) as client:
+        if preview_out is not None:  # never a registered voice's sample (nothing sent yet)
+            check_output(client, preview_out, option="--preview-out", mkdir=mkdir)
         with status_spinner(app_state, f"designing {prefix}") as on_status:
             result = client.design(
                 prefix=prefix,
@@ -112,6 +116,8 @@ def design(
             def write(tmp: Path) -> None:
                 tmp.write_bytes(audio)
 
+            if mkdir:
+                make_folder(preview_out)
             write_atomic(preview_out, write)
             data["preview"]["written_to"] = str(preview_out)
 

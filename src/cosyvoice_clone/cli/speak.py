@@ -162,7 +162,7 @@ def speak(
             )
         run_live(app_state, LiveArgs(
             voice=voice, text=text, text_file=text_file, out=out, stream=stream, play=play,
-            audio_format=audio_format, sample_rate=sample_rate, model=model,
+            audio_format=audio_format, sample_rate=sample_rate, model=model, mkdir=mkdir,
             fields={"volume": volume, "rate": rate, "pitch": pitch, "seed": seed,
                     "instruction": instruction or None, "language_hints": language_hint},
         ))  # fmt: skip

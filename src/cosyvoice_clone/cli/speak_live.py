@@ -39,6 +39,7 @@ class LiveArgs:
     sample_rate: int | None
     model: str | None
     fields: dict[str, Any]
+    mkdir: bool = False
 
 
 def wants_live(out: Path | None, stream: bool, play: bool) -> bool:
@@ -67,6 +68,7 @@ def run_live(app_state: AppState, args: LiveArgs) -> None:
     from .. import catalog
     from ..audio.outfile import check_target
     from ..client import live_session
+    from ..speech import check_output, make_folder
     from ..synthesis.live import FileSink, PlaySink, StreamSink, speak_live
     from ..synthesis.protocol import format_for_path
     from ..synthesis.runner import Interrupted, run_interruptible
@@ -93,7 +95,7 @@ def run_live(app_state: AppState, args: LiveArgs) -> None:
             )
     elif args.out is not None:
         fmt = format_for_path(args.out, args.audio_format)
-        check_target(args.out)
+        check_target(args.out, mkdir=args.mkdir)
     else:
         fmt = "pcm"
     rate = args.sample_rate or (24000 if fmt == "opus" else catalog.DEFAULT_SAMPLE_RATE)
@@ -103,14 +105,18 @@ def run_live(app_state: AppState, args: LiveArgs) -> None:
         sinks.append(PlaySink(rate))
     if to_stdout:
         sinks.append(StreamSink(sys.stdout.buffer, fmt, rate))
-    elif args.out is not None:
-        sinks.append(FileSink(args.out, fmt, rate))
 
     def interrupted(signum: int) -> Interrupted:
         kept = f"nothing was written to {args.out}" if args.out and not to_stdout else "stopped"
         return Interrupted(signum, hint=f"{kept}; the synthesis was cancelled")
 
     with open_client(app_state) as client:
+        if args.out is not None and not to_stdout:
+            # the rules of every output: never a registered voice's sample, folders on --mkdir
+            real = check_output(client, args.out, mkdir=args.mkdir)
+            if args.mkdir:
+                make_folder(real)
+            sinks.append(FileSink(args.out, fmt, rate))
         session = live_session(
             client, voice=args.voice, model=args.model, format="pcm", sample_rate=rate,
             **args.fields,
