@@ -206,6 +206,26 @@ def test_a_large_text_shows_its_cost_before_any_work(
     assert not out.exists()
 
 
+def test_a_large_manifest_shows_its_cost_before_any_work(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = tmp_path / "book.jsonl"
+    rows = [{"id": f"c{i}", "voice": "nosuch", "text": "你好" * 12_500} for i in range(2)]
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", _Terminal("n\n"))
+    declined = cli("--emulator", "batch", str(manifest))
+    assert declined.exit_code == 1 and "not started; nothing was sent" in declined.stderr
+    assert not (tmp_path / "book.jsonl.results.jsonl").exists()
+    monkeypatch.undo()
+    piped = cli("--emulator", "batch", str(manifest))  # 100,000 billed: said, then proceeds
+    assert piped.stderr.startswith(
+        f"note: the manifest {manifest} is 100,000 billed characters (CJK characters count twice)"
+    )
+    small = tmp_path / "small.jsonl"
+    small.write_text(json.dumps({"id": "a", "voice": "nosuch", "text": "Hi."}) + "\n")
+    assert "billed characters" not in cli("--emulator", "batch", str(small)).stderr
+
+
 def _free_port() -> int:
     import socket
 

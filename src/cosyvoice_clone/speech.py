@@ -75,6 +75,18 @@ def large_text(text: str) -> int | None:
     return weight if weight >= LARGE_TEXT_CHARACTERS else None
 
 
+def large_manifest(path: Path) -> int | None:
+    """The billed characters of every row's text in a manifest (as :func:`large_text` counts
+    them) when they reach :data:`LARGE_TEXT_CHARACTERS`, else ``None``. Reads the file only;
+    a broken manifest raises the same error the batch would."""
+    weight = sum(
+        catalog.text_weight(str(row.get("text") or ""))
+        for _line, row, _problem in read_manifest(path)
+        if row is not None
+    )
+    return weight if weight >= LARGE_TEXT_CHARACTERS else None
+
+
 def options_for(
     out: str | Path, options: SynthesisOptions | None = None, **fields: Any
 ) -> SynthesisOptions:

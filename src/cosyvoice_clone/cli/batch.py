@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from .common import state
-from .ui import open_client, progress_bar
+from .ui import confirm_cost, open_client, progress_bar
 
 
 def batch(
@@ -36,6 +36,9 @@ def batch(
     mkdir: bool = typer.Option(
         False, "--mkdir", help="Create missing folders of the outputs and the results file."
     ),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Don't ask before texts of 100,000+ billed characters."
+    ),
 ) -> None:
     """Speak every row of a manifest into its own file, several at once, resumably.
 
@@ -51,17 +54,19 @@ def batch(
     with it; rows whose `out` has no audio extension take --format. Missing folders are refused
     unless --mkdir; a registered voice's sample is never overwritten. A bad row is reported
     with its line number and does not stop the others. One JSON line per item goes to the
-    results file. Exit 1 if any item failed or was invalid. Examples:
+    results file. Texts of 100,000+ billed characters in all are announced first (on a
+    terminal: asked, unless --yes). Exit 1 if any item failed or was invalid. Examples:
 
     \b
       cosyvoice-clone batch lines.csv
       cosyvoice-clone --json batch lines.jsonl --concurrency 8 --results done.jsonl
     """
-    from ..speech import BatchItem, aspeak_many, results_path_for
+    from ..speech import BatchItem, aspeak_many, large_manifest, results_path_for
     from ..synthesis.runner import Interrupted, run_interruptible
 
     app_state = state(ctx)
     results_path = results_path_for(manifest, results)
+    confirm_cost(app_state, large_manifest(manifest), yes, f"the manifest {manifest}")
     progress = {"done": 0, "todo": 0}
 
     def on_item(item: BatchItem) -> None:
