@@ -308,7 +308,7 @@ async def test_system_voices_are_listed_and_spoken_over_stdio(tmp_path: Path) ->
         spoken = await call(
             client, "synthesize", {"voice": "longxiaochun_v2", "text": "你好。", "out": str(out)}
         )
-        assert spoken["model"] == "cosyvoice-v2" and spoken["voice_id"] == "longxiaochun_v2"
+        assert spoken["model"] == "cosyvoice-v2" and spoken["voice"] == "longxiaochun_v2"
         import soundfile
 
         assert soundfile.info(str(out)).duration > 0.1
