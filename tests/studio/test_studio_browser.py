@@ -257,6 +257,8 @@ def test_design_preview_speak_delete(
     expect(page.get_by_label("Design prefix")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#err-prefix")).to_be_empty()  # not the clone form's Prefix
     assert cosyvoice_emulator.backend.voice_count() == 0
+    section.scroll_into_view_if_needed()
+    shots.take(page, "prefix-refused")
 
     # Design: live status (DEPLOYING), the preview playable at once, then OK.
     page.get_by_label("Design prefix").fill("calm")
@@ -267,6 +269,7 @@ def test_design_preview_speak_delete(
     result = page.locator("#design-result")
     expect(result).to_contain_text("DEPLOYING")
     expect(page.locator("#design-status li.active")).to_have_text("Deploying")
+    expect(page.locator("#design-preview")).to_be_visible()  # heard before the voice is OK
     section.scroll_into_view_if_needed()
     shots.take(page, "deploying")
     assert cosyvoice_emulator.settle() == 1
@@ -294,6 +297,9 @@ def test_design_preview_speak_delete(
     expect(row).to_contain_text("Designed: “A calm, deep male voice")
     expect(page.get_by_label("Voice", exact=True)).to_have_value(voice_id)
     expect(page.locator("#voice option:checked")).to_contain_text("(designed)")
+    expect(page.get_by_label("Text", exact=True)).to_have_value(
+        "Good evening. This is the voice you described."
+    )
     page.get_by_role("button", name="Speak").click()
     page.wait_for_function(
         "(() => { const a = document.getElementById('speech-audio');"
@@ -309,4 +315,9 @@ def test_design_preview_speak_delete(
     assert cosyvoice_emulator.backend.voice(voice_id) is None
     page.locator("#voices-section").scroll_into_view_if_needed()
     shots.take(page, "deleted")
+
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    section.scroll_into_view_if_needed()
+    shots.take(page, "phone")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shots.publish()

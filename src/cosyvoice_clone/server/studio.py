@@ -440,9 +440,10 @@ class Studio:
         async def work(job: Job) -> dict[str, Any]:
             job.status("designing", message="designing the voice and its preview")
             result = await self.library.design(**options)
-            job.status(result.status or "DEPLOYING", voice_id=result.voice_id,
-                       reused=result.reused)  # fmt: skip
             preview_url = self._keep_preview(result.preview, result.preview_format)
+            job.status(result.status or "DEPLOYING", voice_id=result.voice_id,
+                       reused=result.reused, preview_url=preview_url,
+                       preview_text=result.preview_text)  # fmt: skip
             if result.status != "OK":
                 status = await self.library.wait(result.voice_id, on_status=job.on_status)
                 result = replace(result, status=status)

@@ -366,7 +366,7 @@ function designConfig(design) {
     models.value = state.config.default_target_model;
   }
   $("design-language_hints").replaceChildren(
-    new Option("(follows the preview text)", ""),
+    new Option("(from the text)", ""),
     ...design.languages.map((l) => new Option(`${LANGUAGE_NAMES[l] || l} (${l})`, l)),
   );
   $("design-voice_prompt").maxLength = design.prompt_max_chars;
@@ -387,6 +387,13 @@ function countChars(id) {
   if (!max) return;
   $(`${id}-count`).textContent = `${field.value.length} / ${max} characters`;
   $(`${id}-count`).classList.toggle("full", field.value.length >= max);
+}
+
+function showPreview(url, text) {
+  if ($("design-audio").getAttribute("src") === url) return;
+  $("design-preview-text").textContent = `“${text}”`;
+  $("design-audio").src = url;
+  $("design-preview").hidden = false;
 }
 
 async function designVoice(event) {
@@ -410,6 +417,7 @@ async function designVoice(event) {
       const done = await follow(job.events, (event) => {
         if (event.type !== "status") return;
         showStage(event.status, "design-status");
+        if (event.preview_url) showPreview(event.preview_url, event.preview_text);  // before OK
         const elapsed = event.elapsed_s !== undefined ? ` (${event.elapsed_s} s)` : "";
         $("design-result").textContent = event.reused
           ? `Reused an identical design: ${event.voice_id} (no new slot used).`
@@ -421,16 +429,14 @@ async function designVoice(event) {
         ? `Reused an identical design: ${design.voice_id} is ${design.status} (no new slot used).`
         : `Designed: ${design.voice_id} is ${design.status}.`;
       if (done.preview_url) {
-        $("design-preview-text").textContent = `“${design.preview_text}”`;
-        $("design-audio").src = done.preview_url;
-        $("design-preview").hidden = false;
+        showPreview(done.preview_url, design.preview_text);
       } else {
         $("design-result").textContent += " (The service's preview was not kept: speak with it in Audition.)";
       }
       await loadVoices();
       $("voice").value = design.voice_id;
       voiceChanged();
-      if (!state.textEdited && design.language) $("text").value = SENTENCES[design.language] || $("text").value;
+      if (!state.textEdited) $("text").value = design.preview_text;
     } catch (err) {
       $("design-status").hidden = true;
       $("design-result").textContent = "";
