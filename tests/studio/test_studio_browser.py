@@ -2,7 +2,8 @@
 
 Journey: record with the fake microphone, check, clone (DEPLOYING pushed, then OK), speak and
 hear it, delete. And a bad sample: the verdict names the problem, Clone refuses it, a bad prefix
-is shown next to the Prefix field.
+is shown next to the Prefix field. Design: a voice from a description, its preview heard in the
+page, spoken in Audition, deleted.
 """
 
 from __future__ import annotations
@@ -41,6 +42,14 @@ def sample_bytes(page: Any) -> bytes:
 def open_studio(page: Any, server: Any) -> None:
     page.goto(studio_url(server))
     page.wait_for_function("document.getElementById('region').textContent !== '…'")
+
+
+def wait_audio(page: Any, element_id: str, condition: str) -> None:
+    """Wait until the page's audio element ``a`` (no error) meets ``condition`` (JS)."""
+    page.wait_for_function(
+        f"(() => {{ const a = document.getElementById('{element_id}');"
+        f" return !a.error && {condition}; }})()"
+    )
 
 
 def test_record_check_clone_speak_delete(
@@ -108,14 +117,8 @@ def test_record_check_clone_speak_delete(
     expect(page.get_by_label("Voice", exact=True)).to_have_value(voice_id)
     expect(page.get_by_label("Text", exact=True)).to_have_value(re.compile(r"^Hello!"))
     page.get_by_role("button", name="Speak").click()
-    page.wait_for_function(
-        "(() => { const a = document.getElementById('speech-audio');"
-        " return a.readyState >= 2 && !a.error && a.duration > 0; })()"
-    )
-    page.wait_for_function(  # played to its end in the page
-        "(() => { const a = document.getElementById('speech-audio');"
-        " return a.ended && !a.error && a.currentTime > 1; })()"
-    )
+    wait_audio(page, "speech-audio", "a.readyState >= 2 && a.duration > 0")
+    wait_audio(page, "speech-audio", "a.ended && a.currentTime > 1")
     download = page.locator("#download")
     expect(download).to_be_visible()
     answer = page.request.get(studio_url(server).rstrip("/") + download.get_attribute("href"))
@@ -278,15 +281,9 @@ def test_design_preview_speak_delete(
     assert cosyvoice_emulator.backend.voice(voice_id) is not None
 
     # The preview: playable audio in the page, played to its end.
-    page.wait_for_function(
-        "(() => { const a = document.getElementById('design-audio');"
-        " return a.readyState >= 2 && !a.error && a.duration > 1; })()"
-    )
+    wait_audio(page, "design-audio", "a.readyState >= 2 && a.duration > 1")
     page.evaluate("document.getElementById('design-audio').play()")
-    page.wait_for_function(
-        "(() => { const a = document.getElementById('design-audio');"
-        " return a.ended && !a.error && a.currentTime > 1; })()"
-    )
+    wait_audio(page, "design-audio", "a.ended && a.currentTime > 1")
     expect(page.locator("#design-preview")).to_contain_text("This is the voice you described.")
     section.scroll_into_view_if_needed()
     shots.take(page, "designed")
@@ -301,10 +298,7 @@ def test_design_preview_speak_delete(
         "Good evening. This is the voice you described."
     )
     page.get_by_role("button", name="Speak").click()
-    page.wait_for_function(
-        "(() => { const a = document.getElementById('speech-audio');"
-        " return a.readyState >= 2 && !a.error && a.duration > 1; })()"
-    )
+    wait_audio(page, "speech-audio", "a.readyState >= 2 && a.duration > 1")
     page.locator("#speak-section").scroll_into_view_if_needed()
     shots.take(page, "spoken")
 

@@ -1,7 +1,8 @@
 """The voice studio: the page at ``/`` and its JSON API under ``/studio/api``.
 
 The page (``static/``: plain HTML, CSS and ES modules) records or uploads a sample, checks and
-repairs it, clones it, auditions the voice and manages voices. Every operation is one call
+repairs it, clones it (or designs a voice from a description, with its preview), auditions
+the voice and manages voices. Every operation is one call
 through :class:`~.library.SpeechLibrary`; this module only parses, stores what the browser
 sent, and renders the library's results (``to_dict()``).
 
@@ -325,8 +326,10 @@ class Studio:
                     "max_pause_s": catalog.SAMPLE_MAX_PAUSE_SECONDS,
                 },
                 "formats": [f for f in self.library.formats() if f in CONTENT_TYPES],
-                "design": {"target_models": self.library.design_models(),
-                           **self.library.design_limits()},  # fmt: skip
+                "design": {
+                    "target_models": self.library.design_models(),
+                    **self.library.design_limits(),
+                },
             }
         )
 
