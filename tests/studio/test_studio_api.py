@@ -144,3 +144,45 @@ def test_a_server_key_guards_the_studio_api(make_server: Any) -> None:
         assert refused.status_code == 401
     with client(server, "studio-test-key") as http:
         assert http.get("/studio/api/config").status_code == 200
+
+
+def test_design_errors_name_the_field_and_nothing_is_sent(
+    make_server: Any, cosyvoice_emulator: RunningEmulator
+) -> None:
+    server = make_server()
+    with client(server) as http:
+        design = http.get("/studio/api/config").json()["design"]
+        assert design["target_models"] == catalog.design_models_in("cn-beijing")
+        assert design["prompt_max_chars"] == catalog.VOICE_PROMPT_MAX_CHARS
+        assert design["preview_text_max_chars"] == catalog.PREVIEW_TEXT_MAX_CHARS
+        good = {"prefix": "calm", "prompt": "a calm deep male voice"}
+        for name, value, param in (
+            ("prompt", "x" * (catalog.VOICE_PROMPT_MAX_CHARS + 1), "voice_prompt"),
+            ("prompt", "", "voice_prompt"),
+            ("preview_text", "y" * (catalog.PREVIEW_TEXT_MAX_CHARS + 1), "preview_text"),
+            ("prefix", "no way!", "prefix"),
+            ("target_model", "cosyvoice-v2", "target_model"),
+            ("language", "fr", "language_hints"),
+        ):
+            job = http.post("/studio/api/designs", json={**good, name: value})
+            assert job.status_code == 202, job.text
+            last = events(http, job.json()["events"])[-1]
+            assert last["type"] == "error", last
+            assert last["error"]["param"] == param, (name, last)
+        assert cosyvoice_emulator.backend.voice_count() == 0
+
+        # A valid design: the voice, its preview as playable audio, listed as designed.
+        job = http.post("/studio/api/designs", json=good)
+        done = events(http, job.json()["events"])[-1]
+        assert done["type"] == "done", done
+        voice_id = done["design"]["voice_id"]
+        assert done["design"]["status"] == "OK" and "-vd-calm-" in voice_id
+        preview = http.get(done["preview_url"])
+        assert preview.headers["content-type"] == "audio/wav"
+        audio, rate = sf.read(__import__("io").BytesIO(preview.content))
+        assert len(audio) / rate > 1.0 and np.abs(audio).max() > 0.01
+        listed = http.get("/studio/api/voices", params={"prefix": "calm"}).json()["voices"]
+        assert [(v["voice_id"], v["designed"], v["voice_prompt"]) for v in listed] == [
+            (voice_id, True, good["prompt"])
+        ]
+        assert http.get("/studio/api/previews/nope").status_code == 404

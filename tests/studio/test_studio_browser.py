@@ -2,7 +2,8 @@
 
 Journey: record with the fake microphone, check, clone (DEPLOYING pushed, then OK), speak and
 hear it, delete. And a bad sample: the verdict names the problem, Clone refuses it, a bad prefix
-is shown next to the Prefix field.
+is shown next to the Prefix field. Design: a voice from a description, its preview heard in the
+page, spoken in Audition, deleted.
 """
 
 from __future__ import annotations
@@ -41,6 +42,14 @@ def sample_bytes(page: Any) -> bytes:
 def open_studio(page: Any, server: Any) -> None:
     page.goto(studio_url(server))
     page.wait_for_function("document.getElementById('region').textContent !== '…'")
+
+
+def wait_audio(page: Any, element_id: str, condition: str) -> None:
+    """Wait until the page's audio element ``a`` (no error) meets ``condition`` (JS)."""
+    page.wait_for_function(
+        f"(() => {{ const a = document.getElementById('{element_id}');"
+        f" return !a.error && {condition}; }})()"
+    )
 
 
 def test_record_check_clone_speak_delete(
@@ -108,14 +117,8 @@ def test_record_check_clone_speak_delete(
     expect(page.get_by_label("Voice", exact=True)).to_have_value(voice_id)
     expect(page.get_by_label("Text", exact=True)).to_have_value(re.compile(r"^Hello!"))
     page.get_by_role("button", name="Speak").click()
-    page.wait_for_function(
-        "(() => { const a = document.getElementById('speech-audio');"
-        " return a.readyState >= 2 && !a.error && a.duration > 0; })()"
-    )
-    page.wait_for_function(  # played to its end in the page
-        "(() => { const a = document.getElementById('speech-audio');"
-        " return a.ended && !a.error && a.currentTime > 1; })()"
-    )
+    wait_audio(page, "speech-audio", "a.readyState >= 2 && a.duration > 0")
+    wait_audio(page, "speech-audio", "a.ended && a.currentTime > 1")
     download = page.locator("#download")
     expect(download).to_be_visible()
     answer = page.request.get(studio_url(server).rstrip("/") + download.get_attribute("href"))
@@ -230,4 +233,85 @@ def test_fix_shortens_a_long_pause(
     assert info.duration < len(speech) / rate + 1.0  # the 4 s pause is gone
     page.locator("#check-section").scroll_into_view_if_needed()
     shots.take(page, "fixed")
+    shots.publish()
+
+
+def test_design_preview_speak_delete(
+    page: Any, make_server: Any, cosyvoice_emulator: RunningEmulator, shots: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    server = make_server()
+    cosyvoice_emulator.set_deploy_delay(600)  # stays DEPLOYING until the test settles it
+    open_studio(page, server)
+    section = page.locator("#design-section")
+
+    # Too long a description cannot be typed past the documented limit, and the count says so.
+    prompt = page.get_by_label("Voice description")
+    prompt.fill("x" * 600)
+    expect(prompt).to_have_value("x" * 500)
+    expect(page.locator("#design-voice_prompt-count")).to_have_text("500 / 500 characters")
+
+    # A bad prefix is refused by the library, next to the design's own Prefix field.
+    prompt.fill("A calm, deep male voice, middle-aged, speaking slowly and warmly.")
+    page.get_by_label("Design prefix").fill("no way!")
+    page.get_by_role("button", name="Design").click()
+    expect(page.locator("#err-design-prefix")).to_contain_text("prefix")
+    expect(page.get_by_label("Design prefix")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#err-prefix")).to_be_empty()  # not the clone form's Prefix
+    assert cosyvoice_emulator.backend.voice_count() == 0
+    section.scroll_into_view_if_needed()
+    shots.take(page, "prefix-refused")
+
+    # Design: live status (DEPLOYING), the preview playable at once, then OK.
+    page.get_by_label("Design prefix").fill("calm")
+    page.get_by_label("Voice model").select_option("cosyvoice-v3.5-plus")
+    page.get_by_label("Design language").select_option("en")
+    page.get_by_label("Preview text").fill("Good evening. This is the voice you described.")
+    page.get_by_role("button", name="Design").click()
+    result = page.locator("#design-result")
+    expect(result).to_contain_text("DEPLOYING")
+    expect(page.locator("#design-status li.active")).to_have_text("Deploying")
+    expect(page.locator("#design-preview")).to_be_visible()  # heard before the voice is OK
+    section.scroll_into_view_if_needed()
+    shots.take(page, "deploying")
+    assert cosyvoice_emulator.settle() == 1
+    expect(result).to_contain_text(re.compile(r"Designed: cosyvoice-v3\.5-plus-vd-calm-\S+ is OK"))
+    voice_id = re.search(r"(cosyvoice-v3\.5-plus-vd-calm-\w+)", result.inner_text()).group(1)  # type: ignore[union-attr]
+    assert cosyvoice_emulator.backend.voice(voice_id) is not None
+
+    # The preview: playable audio in the page, played to its end.
+    wait_audio(page, "design-audio", "a.readyState >= 2 && a.duration > 1")
+    page.evaluate("document.getElementById('design-audio').play()")
+    wait_audio(page, "design-audio", "a.ended && a.currentTime > 1")
+    expect(page.locator("#design-preview")).to_contain_text("This is the voice you described.")
+    section.scroll_into_view_if_needed()
+    shots.take(page, "designed")
+
+    # Listed as designed, with its description; picked in Audition, where Speak works.
+    row = page.locator(f"tr[data-voice='{voice_id}']")
+    expect(row).to_contain_text("OK")
+    expect(row).to_contain_text("Designed: “A calm, deep male voice")
+    expect(page.get_by_label("Voice", exact=True)).to_have_value(voice_id)
+    expect(page.locator("#voice option:checked")).to_contain_text("(designed)")
+    expect(page.get_by_label("Text", exact=True)).to_have_value(
+        "Good evening. This is the voice you described."
+    )
+    page.get_by_role("button", name="Speak").click()
+    wait_audio(page, "speech-audio", "a.readyState >= 2 && a.duration > 1")
+    page.locator("#speak-section").scroll_into_view_if_needed()
+    shots.take(page, "spoken")
+
+    # Delete it.
+    row.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    expect(row).to_have_count(0)
+    assert cosyvoice_emulator.backend.voice(voice_id) is None
+    page.locator("#voices-section").scroll_into_view_if_needed()
+    shots.take(page, "deleted")
+
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    section.scroll_into_view_if_needed()
+    shots.take(page, "phone")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shots.publish()

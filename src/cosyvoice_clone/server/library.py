@@ -18,7 +18,7 @@ from ..client import AsyncCosyVoice
 from ..config import Settings
 from ..enrollment import StatusCallback
 from ..errors import InvalidRequestError, UnknownVoiceError, VoiceDeletedError
-from ..models import CloneResult, Voice, parse_status
+from ..models import CloneResult, DesignResult, Voice, parse_status
 from ..speech import speakable
 from ..synthesis import AsyncSynthesizer
 from ..synthesis.streaming import STREAM_FORMATS, SpeechChunks, open_speech
@@ -169,6 +169,27 @@ class SpeechLibrary:
             force=force,
         )
 
+    async def design(
+        self,
+        *,
+        prefix: str,
+        prompt: str,
+        preview_text: str | None,
+        target_model: str | None,
+        language: str | None,
+        force: bool = False,
+    ) -> DesignResult:
+        """Design a voice from a description (validated by the library, deduped, registered)
+        with its decoded preview; does not wait for ``OK``."""
+        return await self.client.design(
+            prefix=prefix,
+            prompt=prompt,
+            preview_text=preview_text,
+            target_model=target_model,
+            language=language,
+            force=force,
+        )
+
     async def wait(
         self, voice_id: str, on_status: StatusCallback | None = None
     ) -> VoiceStatus | None:
@@ -190,6 +211,20 @@ class SpeechLibrary:
     def clone_models(self) -> list[catalog.TargetModel]:
         """The target models that can be cloned for in this region (the catalog's rules)."""
         return [catalog.target_model(name) for name in catalog.clone_models_in(self.region)]
+
+    def design_models(self) -> list[str]:
+        """The target models a voice can be designed for in this region (none outside it)."""
+        return catalog.design_models_in(self.region)
+
+    @staticmethod
+    def design_limits() -> dict[str, Any]:
+        """What the page shows beside the design fields: lengths and languages."""
+        return {
+            "prompt_max_chars": catalog.VOICE_PROMPT_MAX_CHARS,
+            "preview_text_max_chars": catalog.PREVIEW_TEXT_MAX_CHARS,
+            "languages": list(catalog.DESIGN_LANGUAGES),
+            "regions": list(catalog.DESIGN_REGIONS),
+        }
 
     @staticmethod
     def instruction_models() -> tuple[str, ...]:

@@ -1,7 +1,8 @@
 """The voice studio: the page at ``/`` and its JSON API under ``/studio/api``.
 
 The page (``static/``: plain HTML, CSS and ES modules) records or uploads a sample, checks and
-repairs it, clones it, auditions the voice and manages voices. Every operation is one call
+repairs it, clones it (or designs a voice from a description, with its preview), auditions
+the voice and manages voices. Every operation is one call
 through :class:`~.library.SpeechLibrary`; this module only parses, stores what the browser
 sent, and renders the library's results (``to_dict()``).
 
@@ -17,6 +18,8 @@ the page control that caused them):
     POST   /studio/api/samples/{id}/check     {"target_model"} -> report + waveform
     POST   /studio/api/samples/{id}/fix       {"target_model"} -> repair + the new sample
     POST   /studio/api/clones                 clone options -> a job (202)
+    POST   /studio/api/designs                design options -> a job (202)
+    GET    /studio/api/previews/{token}       a designed voice's preview audio
     GET    /studio/api/jobs/{id}/events       the job's progress as server-sent events
     GET    /studio/api/voices?prefix=P        the voices
     GET    /studio/api/voices/{voice}         one voice
@@ -25,7 +28,7 @@ the page control that caused them):
     POST   /studio/api/speech                 speech options -> URLs to listen and download
     GET    /studio/api/speech/{token}         the audio, streamed as it is synthesised
 
-Long work (cloning, a new sample) runs as a job whose events the page follows with
+Long work (cloning, designing, a new sample) runs as a job whose events the page follows with
 ``EventSource``; job ids and speech tokens are unguessable, so the URLs the browser opens without
 headers (``<audio src>``, ``EventSource``) need no key once the POST that made them was allowed.
 """
@@ -74,6 +77,8 @@ _SUFFIX = re.compile(r"^\.[a-z0-9]{1,5}$")
 _SAFE_NAME = re.compile(r"[^\w.-]+")
 _KEPT_SPEECH = 32
 """Finished syntheses kept in memory for replay and download."""
+_KEPT_PREVIEWS = 16
+"""Design previews kept in memory for the page's player."""
 
 
 # --------------------------------------------------------------------------- errors
@@ -283,6 +288,7 @@ class Studio:
         self.samples = SampleStore(self.library.settings.home / "studio" / "samples")
         self.jobs: dict[str, Job] = {}
         self.speech: OrderedDict[str, SpeechOrder] = OrderedDict()
+        self.previews: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
 
     # -- page and config --------------------------------------------------------------------
 
@@ -320,6 +326,10 @@ class Studio:
                     "max_pause_s": catalog.SAMPLE_MAX_PAUSE_SECONDS,
                 },
                 "formats": [f for f in self.library.formats() if f in CONTENT_TYPES],
+                "design": {
+                    "target_models": self.library.design_models(),
+                    **self.library.design_limits(),
+                },
             }
         )
 
@@ -412,6 +422,53 @@ class Studio:
             return {"clone": result.to_dict()}
 
         return self._start(work)
+
+    # -- design -----------------------------------------------------------------------------
+
+    async def design(self, request: Request) -> Response:
+        self.server.authorize(request)
+        body = await _json(request)
+        prompt = body.get("prompt")
+        if prompt is not None and not isinstance(prompt, str):
+            raise _invalid("the voice description must be text", "voice_prompt")
+        options: dict[str, Any] = {
+            "prefix": _text(body, "prefix") or "",
+            "prompt": prompt or "",
+            "preview_text": _text(body, "preview_text"),
+            "target_model": _text(body, "target_model"),
+            "language": _text(body, "language"),
+            "force": body.get("force") is True,
+        }
+
+        async def work(job: Job) -> dict[str, Any]:
+            job.status("designing", message="designing the voice and its preview")
+            result = await self.library.design(**options)
+            preview_url = self._keep_preview(result.preview, result.preview_format)
+            job.status(result.status or "DEPLOYING", voice_id=result.voice_id,
+                       reused=result.reused, preview_url=preview_url,
+                       preview_text=result.preview_text)  # fmt: skip
+            if result.status != "OK":
+                status = await self.library.wait(result.voice_id, on_status=job.on_status)
+                result = replace(result, status=status)
+            return {"design": result.to_dict(), "preview_url": preview_url}
+
+        return self._start(work)
+
+    def _keep_preview(self, audio: bytes | None, fmt: str | None) -> str | None:
+        if not audio:
+            return None
+        token = secrets.token_urlsafe(16)
+        self.previews[token] = (audio, CONTENT_TYPES.get(fmt or "", "application/octet-stream"))
+        while len(self.previews) > _KEPT_PREVIEWS:
+            self.previews.popitem(last=False)
+        return f"/studio/api/previews/{token}"
+
+    async def preview(self, request: Request) -> Response:
+        kept = self.previews.get(request.path_params["token"])
+        if kept is None:
+            raise APIError(404, "this preview has expired: design again to hear it",
+                           param="design", code="preview_not_found")  # fmt: skip
+        return Response(kept[0], media_type=kept[1])
 
     async def job_events(self, request: Request) -> Response:
         job = self.jobs.get(request.path_params["job_id"])
@@ -595,6 +652,8 @@ class Studio:
             Route(f"{api}/samples/{{sample_id}}/check", self.check, methods=["POST"]),
             Route(f"{api}/samples/{{sample_id}}/fix", self.fix, methods=["POST"]),
             Route(f"{api}/clones", self.clone, methods=["POST"]),
+            Route(f"{api}/designs", self.design, methods=["POST"]),
+            Route(f"{api}/previews/{{token}}", self.preview, methods=["GET"]),
             Route(f"{api}/jobs/{{job_id}}/events", self.job_events, methods=["GET"]),
             Route(f"{api}/voices", self.voices, methods=["GET"]),
             Route(f"{api}/voices/{{voice}}", self.show_voice, methods=["GET"]),

@@ -47,7 +47,8 @@ function clearErrors(scope) {
 }
 
 // Show an error next to the control it names (param), else next to the action's button.
-function showError(err, fallback) {
+// scope: the id prefix of a section's own controls ("design-": its Prefix is design-prefix).
+function showError(err, fallback, scope = "") {
   const message = err instanceof ApiError || err instanceof Error ? err.message : String(err);
   if (err instanceof ApiError && err.status === 401) {
     $("key-form").hidden = false;
@@ -57,12 +58,12 @@ function showError(err, fallback) {
   }
   const param = err instanceof ApiError ? err.param : null;
   const near = $(`err-${fallback}`);
-  const slot = (param && $(`err-${param}`)) || near;
+  const slot = (param && ($(`err-${scope}${param}`) || $(`err-${param}`))) || near;
   slot.textContent = message;
   // The control is in another step (e.g. the sample, when Clone refuses it): say it here too.
   if (slot.closest("section") !== near.closest("section")) near.textContent = message;
-  const control = param && $(param);
-  if (control && slot.id === `err-${param}`) control.setAttribute("aria-invalid", "true");
+  const control = param && ($(`${scope}${param}`) || $(param));
+  if (control && slot.id === `err-${control.id}`) control.setAttribute("aria-invalid", "true");
 }
 
 async function busy(progress, buttons, work) {
@@ -96,6 +97,7 @@ async function loadConfig() {
   $("record-guide").textContent = `Press Record, then read for ${lo}–${hi} s.`;
   $("pause-key").textContent = `pause over ${config.sample.max_pause_s} s`;
   modelChanged();
+  designConfig(config.design);
 }
 
 function currentModel() {
@@ -291,10 +293,10 @@ const fixSample = () => sampleAction("fix", "Repairing…", "Could not repair th
 
 // ---------------------------------------------------------------- clone
 
-function showStage(status) {
-  const order = ["uploading", "DEPLOYING", "OK"];
+function showStage(status, list = "clone-status") {
+  const order = [...$(list).children].map((li) => li.dataset.stage);
   const at = order.indexOf(status);
-  for (const li of $("clone-status").children) {
+  for (const li of $(list).children) {
     const i = order.indexOf(li.dataset.stage);
     li.classList.toggle("done", at >= 0 && i < at || status === "OK" && i === at);
     li.classList.toggle("active", i === at && status !== "OK");
@@ -351,6 +353,94 @@ async function cloneVoice(event) {
       $("clone-status").hidden = true;
       $("clone-result").textContent = "";
       showError(err, "clone");
+    }
+  });
+}
+
+// ---------------------------------------------------------------- design
+
+function designConfig(design) {
+  const models = $("design-target_model");
+  models.replaceChildren(...design.target_models.map((m) => new Option(m, m)));
+  if (design.target_models.includes(state.config.default_target_model)) {
+    models.value = state.config.default_target_model;
+  }
+  $("design-language_hints").replaceChildren(
+    new Option("(from the text)", ""),
+    ...design.languages.map((l) => new Option(`${LANGUAGE_NAMES[l] || l} (${l})`, l)),
+  );
+  $("design-voice_prompt").maxLength = design.prompt_max_chars;
+  $("design-preview_text").maxLength = design.preview_text_max_chars;
+  $("design-prefix-help").textContent = `Letters and digits, up to ${state.config.prefix_max_length}; part of the voice id.`;
+  const offered = design.target_models.length > 0;
+  $("design-where").textContent = offered ? ""
+    : `Voice design is offered only in ${design.regions.join(", ")}; this server uses ${state.config.region}.`;
+  $("design").disabled = !offered;
+  countChars("design-voice_prompt");
+  countChars("design-preview_text");
+}
+
+// "12 / 500 characters" under a text with a limit (the textarea's maxlength enforces it).
+function countChars(id) {
+  const field = $(id);
+  const max = field.maxLength > 0 ? field.maxLength : null;
+  if (!max) return;
+  $(`${id}-count`).textContent = `${field.value.length} / ${max} characters`;
+  $(`${id}-count`).classList.toggle("full", field.value.length >= max);
+}
+
+function showPreview(url, text) {
+  if ($("design-audio").getAttribute("src") === url) return;
+  $("design-preview-text").textContent = `“${text}”`;
+  $("design-audio").src = url;
+  $("design-preview").hidden = false;
+}
+
+async function designVoice(event) {
+  event.preventDefault();
+  clearErrors($("design-section"));
+  const options = {
+    prefix: $("design-prefix").value.trim(),
+    prompt: $("design-voice_prompt").value,
+    preview_text: $("design-preview_text").value.trim() || null,
+    target_model: $("design-target_model").value || null,
+    language: $("design-language_hints").value || null,
+    force: $("design-force").checked,
+  };
+  $("design-result").textContent = "";
+  $("design-preview").hidden = true;
+  $("design-status").hidden = false;
+  showStage("designing", "design-status");
+  await busy("design-progress", ["design"], async () => {
+    try {
+      const job = await api("/studio/api/designs", { method: "POST", json: options });
+      const done = await follow(job.events, (event) => {
+        if (event.type !== "status") return;
+        showStage(event.status, "design-status");
+        if (event.preview_url) showPreview(event.preview_url, event.preview_text);  // before OK
+        const elapsed = event.elapsed_s !== undefined ? ` (${event.elapsed_s} s)` : "";
+        $("design-result").textContent = event.reused
+          ? `Reused an identical design: ${event.voice_id} (no new slot used).`
+          : event.voice_id ? `${event.voice_id}: ${event.status}${elapsed}` : event.message || event.status;
+      });
+      const design = done.design;
+      showStage(design.status, "design-status");
+      $("design-result").textContent = design.reused
+        ? `Reused an identical design: ${design.voice_id} is ${design.status} (no new slot used).`
+        : `Designed: ${design.voice_id} is ${design.status}.`;
+      if (done.preview_url) {
+        showPreview(done.preview_url, design.preview_text);
+      } else {
+        $("design-result").textContent += " (The service's preview was not kept: speak with it in Audition.)";
+      }
+      await loadVoices();
+      $("voice").value = design.voice_id;
+      voiceChanged();
+      if (!state.textEdited) $("text").value = design.preview_text;
+    } catch (err) {
+      $("design-status").hidden = true;
+      $("design-result").textContent = "";
+      showError(err, "design", "design-");
     }
   });
 }
@@ -435,16 +525,19 @@ function renderVoices() {
     row.append(
       button("Show", () => showVoice(v, tr), { ariaExpanded: "false" }),
       button("Use", () => { $("voice").value = v.voice_id; voiceChanged(); $("text").focus(); }),
-      button("Update sample", () => updateSample(v)),
+      ...(v.designed ? [] : [button("Update sample", () => updateSample(v))]),
       button("Delete", () => confirmDelete(v)),
     );
     actions.append(row);
-    tr.append(idCell, status, cell(v.target_model), cell(v.gmt_create), cell(sampleName(v)), actions);
+    const origin = v.designed
+      ? cell(v.voice_prompt ? `Designed: “${v.voice_prompt}”` : "Designed", "designed")
+      : cell(sampleName(v));
+    tr.append(idCell, status, cell(v.target_model), cell(v.gmt_create), origin, actions);
     rows.push(tr);
   }
   if (!rows.length) {
     const tr = document.createElement("tr");
-    const td = cell($("filter").value ? "No voice has this prefix." : "No voices yet: clone one above.");
+    const td = cell($("filter").value ? "No voice has this prefix." : "No voices yet: clone or design one above.");
     td.colSpan = 6;
     tr.append(td);
     rows.push(tr);
@@ -454,8 +547,9 @@ function renderVoices() {
   const select = $("voice");
   const chosen = select.value;
   const usable = state.voices.filter((v) => v.status === "OK");
-  select.replaceChildren(...usable.map((v) => new Option(`${v.prefix || ""} — ${v.voice_id}`, v.voice_id)));
-  if (!usable.length) select.append(new Option("(no voice ready yet: clone one in step 3)", ""));
+  select.replaceChildren(...usable.map((v) => new Option(
+    `${v.prefix || ""} — ${v.voice_id}${v.designed ? " (designed)" : ""}`, v.voice_id)));
+  if (!usable.length) select.append(new Option("(no voice ready yet: clone or design one in step 3)", ""));
   if (usable.some((v) => v.voice_id === chosen)) select.value = chosen;
   voiceChanged();
 }
@@ -574,6 +668,10 @@ function wire() {
   $("language_hints").addEventListener("change", languageChanged);
   $("clone-form").addEventListener("submit", cloneVoice);
   $("speak-form").addEventListener("submit", speak);
+  $("design-form").addEventListener("submit", designVoice);
+  for (const id of ["design-voice_prompt", "design-preview_text"]) {
+    $(id).addEventListener("input", () => countChars(id));
+  }
   $("voice").addEventListener("change", voiceChanged);
   $("text").addEventListener("input", () => { state.textEdited = true; });
   $("filter-form").addEventListener("submit", loadVoices);
