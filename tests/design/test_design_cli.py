@@ -107,6 +107,24 @@ def test_preview_out_is_checked_before_sending(cli: Any, tmp_path: Path) -> None
     assert missing.stat().st_size > 44
 
 
+def test_an_unwritable_preview_out_is_refused_before_a_slot_is_spent(
+    cli: Any, tmp_path: Path
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        # root ignores the mode bits: /proc refuses new files for everyone
+        writable = os.access(locked, os.W_OK)
+        target = Path("/proc/preview.wav") if writable else locked / "preview.wav"
+        result = cli("--emulator", "design", "--prefix", "p", "--prompt", "calm",
+                     "--preview-out", str(target))  # fmt: skip
+    finally:
+        locked.chmod(0o700)
+    assert result.exit_code == 2, result.stderr
+    assert cli("--emulator", "--json", "voices", "list").json()["count"] == 0
+
+
 def test_preview_out_never_replaces_a_registered_sample(cli: Any, tmp_path: Path) -> None:
     import shutil
     from importlib import resources

@@ -50,3 +50,42 @@ def test_serve_prints_the_base_url_and_answers(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_port_zero_prints_the_real_port_and_a_busy_port_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    env = {**os.environ, "COSYVOICE_CLONE_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cosyvoice_clone", "--emulator", "serve", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        base = line.removeprefix("OPENAI_BASE_URL=")
+        assert base.startswith("http://127.0.0.1:") and not base.startswith("http://127.0.0.1:0/")
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                assert httpx.get(f"{base}/models").status_code == 200
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = subprocess.run(
+            [sys.executable, "-m", "cosyvoice_clone", "--emulator", "serve", "--port", str(port)],
+            capture_output=True, text=True, env=env, timeout=30,
+        )  # fmt: skip
+    assert busy.returncode == 2 and busy.stdout == ""
+    assert busy.stderr.strip().splitlines() == [
+        f"error: cannot listen on 127.0.0.1:{port}: the port is in use"
+    ] or (busy.stderr.count("\n") <= 2 and "the port is in use" in busy.stderr)

@@ -78,12 +78,13 @@ def design(
       cosyvoice-clone speak --voice anchor --text "各位听众，晚上好。" --out news.wav
       cosyvoice-clone --emulator --json design --prefix kid --prompt "A cheerful child, fast"
     """
-    from ..audio.outfile import check_target, write_atomic
+    from ..audio.outfile import check_output_path, write_atomic
     from ..speech import check_output, make_folder
 
     app_state = state(ctx)
     if preview_out is not None:
-        check_target(preview_out, option="--preview-out", mkdir=mkdir)
+        # proven writable before a slot is spent (a folder like /proc passes a mere type check)
+        check_output_path(preview_out, "--preview-out", mkdir=mkdir)
         suffix = preview_out.suffix.lower().lstrip(".")
         if response_format is None and suffix in ("wav", "mp3", "pcm", "opus"):
             response_format = suffix

@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
         import sys
 
         from ..server import ServerConfig, SpeechLibrary, create_app, serve_forever
-        from ..server.run import base_url, is_loopback
+        from ..server.run import base_url, bind, is_loopback
 
         keys = tuple(k for k in (api_key or []) if k)
         if not is_loopback(host) and not keys:
@@ -83,6 +83,8 @@ def register(app: typer.Typer) -> None:
                 "127.0.0.1",
             )
         aliases = parse_aliases(voice_alias or [])
+        sock = bind(host, port)  # before anything is printed: the URL names the real port
+        port = sock.getsockname()[1]
         app_state = state(ctx)
         settings = app_state.settings()
         handler = logging.StreamHandler(sys.stderr)
@@ -101,4 +103,4 @@ def register(app: typer.Typer) -> None:
             + "; Ctrl-C to stop",
             markup=False,
         )
-        serve_forever(app, host=host, port=port)
+        serve_forever(app, sock)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import socket
 import threading
 import time
 from typing import Any
@@ -64,15 +66,34 @@ class RunningServer:
         self.stop()
 
 
-def start_server(app: Any, *, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
-    """Serve ``app`` from a background thread; return once it accepts connections."""
-    import socket
-
-    import uvicorn
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (port 0: any free one; the real port is
+    ``getsockname()[1]``). A port in use or an address this machine lacks is one clear error."""
+    from ..errors import InvalidRequestError
 
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        busy = exc.errno == errno.EADDRINUSE
+        raise InvalidRequestError(
+            f"cannot listen on {host}:{port}: "
+            + ("the port is in use" if busy else (exc.strerror or str(exc))),
+            field="port" if busy else "host",
+            hint="pick another --port (or --port 0 for any free one)"
+            if busy
+            else "bind an address of this machine, e.g. 127.0.0.1",
+        ) from None
+    return sock
+
+
+def start_server(app: Any, *, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
+    """Serve ``app`` from a background thread; return once it accepts connections."""
+    import uvicorn
+
+    sock = bind(host, port)
     actual = sock.getsockname()[1]
     server = uvicorn.Server(_config(app, host, actual, foreground=False))
 
@@ -93,8 +114,12 @@ def start_server(app: Any, *, host: str = "127.0.0.1", port: int = 0) -> Running
     return RunningServer(server, thread, host, actual)
 
 
-def serve_forever(app: Any, *, host: str, port: int) -> None:
-    """Serve ``app`` in the foreground until interrupted."""
+def serve_forever(app: Any, sock: socket.socket) -> None:
+    """Serve ``app`` on the bound socket (:func:`bind`) in the foreground until interrupted."""
     import uvicorn
 
-    uvicorn.Server(_config(app, host, port, foreground=True)).run()
+    host, port = sock.getsockname()[:2]
+    try:
+        uvicorn.Server(_config(app, host, port, foreground=True)).run(sockets=[sock])
+    finally:
+        sock.close()
