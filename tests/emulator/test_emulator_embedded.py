@@ -237,8 +237,9 @@ def test_serve_port_in_use() -> None:
             text=True,
             timeout=30,
         )
-    assert result.returncode == 1
+    assert result.returncode == 2  # a usage error, as for `serve` (one serving helper)
     assert "cannot listen on 127.0.0.1" in result.stderr and "--port" in result.stderr
+    assert "the port is in use" in result.stderr
     assert "--host" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 

@@ -258,7 +258,8 @@ def test_admin_config_and_reset(cosyvoice_emulator: RunningEmulator) -> None:
 def test_migrations_run_on_open_from_a_blank_file(tmp_path: Path) -> None:
     import sqlite3
 
-    from cosyvoice_clone.emulator.backend import MIGRATIONS, Backend
+    from cosyvoice_clone.emulator.backend import Backend
+    from cosyvoice_clone.emulator.store import MIGRATIONS
 
     path = tmp_path / "state.sqlite3"
     Backend(state_path=path).close()
