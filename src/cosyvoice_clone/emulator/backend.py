@@ -109,7 +109,7 @@ class Backend:
         self._limiter = RateLimiter()
         self._random = random.Random(self.config.seed)
         self._seeded_with = self.config.seed
-        self._secret = self.store.secret()
+        self._secret = self.store.secret
         self.counters: dict[str, int] = {}
         """Observability: how many requests of each kind and outcome (e.g. ``create_voice``)."""
         self._recorded: dict[str, deque[dict[str, Any]]] = {}

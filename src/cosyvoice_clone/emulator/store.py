@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import catalog
-from .._sqlite import Executor, Migrations, open_database
+from .._sqlite import DatabaseFileError, Executor, Migrations, classify, open_database
 
 DEPLOYING = catalog.VoiceStatus.DEPLOYING
 OK = catalog.VoiceStatus.OK
@@ -172,6 +172,14 @@ class Store:
         self.path = Path(path).expanduser() if path is not None else None
         self._lock = threading.RLock()
         self._db = open_database(self.path, MIGRATIONS, busy_timeout=BUSY_TIMEOUT)
+        try:
+            self.secret = self._secret()
+            """The account's signing secret (made once, kept in the file)."""
+        except sqlite3.DatabaseError as exc:  # damaged pages the opening checks did not read
+            self._db.close()
+            raise DatabaseFileError(
+                self.path or Path(":memory:"), classify(exc), str(exc)
+            ) from None
 
     def close(self) -> None:
         """Close the database."""
@@ -185,8 +193,7 @@ class Store:
 
     # -- meta ---------------------------------------------------------------------------------
 
-    def secret(self) -> bytes:
-        """The account's signing secret (made once, kept in the file)."""
+    def _secret(self) -> bytes:
         query = "SELECT value FROM meta WHERE key = 'secret'"
         with self._lock:
             row = self._db.execute(query).fetchone()
