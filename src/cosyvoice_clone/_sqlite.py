@@ -42,7 +42,14 @@ BUSY_ATTEMPTS = 3
 """Attempts of each opening step while another process holds the write lock."""
 
 FileProblem = Literal[
-    "folder", "not_regular", "not_database", "damaged", "newer", "cannot_open", "unwritable"
+    "folder",
+    "not_regular",
+    "not_database",
+    "foreign",
+    "damaged",
+    "newer",
+    "cannot_open",
+    "unwritable",
 ]
 
 
@@ -59,7 +66,8 @@ _F = TypeVar("_F", bound=Migration)
 class DatabaseFileError(Exception):
     """A database file refused before anything changed it.
 
-    ``kind`` says why (``folder``, ``not_regular``, ``not_database``, ``damaged``, ``newer``,
+    ``kind`` says why (``folder``, ``not_regular``, ``not_database``, ``foreign``: another
+    program's SQLite database, ``damaged``, ``newer``,
     ``cannot_open``, ``unwritable``: a read-only file or a full disk); ``detail`` is the short
     cause; ``str()`` is one sentence without the path, e.g. "it is a folder, not a database
     file; it was left untouched". For ``newer``, ``found`` is the schema version in the file and
@@ -83,6 +91,7 @@ class DatabaseFileError(Exception):
             "folder": "it is a folder, not a database file",
             "not_regular": "it is not a regular file",
             "not_database": "it is not an SQLite database",
+            "foreign": "it is an SQLite database of something else",
             "damaged": f"SQLite cannot read it ({self.detail})",
             "newer": f"it was written by a newer version ({self.detail})",
             "cannot_open": f"it cannot be opened ({self.detail})",
@@ -147,7 +156,7 @@ class Migrations:
                 known=known,
             )
         for version, name in recorded.items():
-            if name is not None and name != self._steps[version - 1][0]:
+            if name is not None and 1 <= version <= known and name != self._steps[version - 1][0]:
                 raise DatabaseFileError(
                     path,
                     "newer",
@@ -162,6 +171,10 @@ class Migrations:
         self._check(path, recorded, user_version)
         if not recorded and user_version:  # counted in user_version only: adopt it
             return True
+        if not recorded:  # a new file: nothing but (perhaps) an empty history table
+            others = "SELECT COUNT(*) FROM sqlite_master WHERE name != ?"
+            if db.execute(others, (self.table,)).fetchone()[0]:
+                raise DatabaseFileError(path, "foreign", "tables but no migration history")
         return (
             not named
             or len(recorded) < len(self._steps)

@@ -240,7 +240,7 @@ def _unopenable(path: Path, exc: Exception) -> ConfigError:
 
 def _refused(exc: DatabaseFileError) -> ConfigError:
     """The registry's words for a file :func:`~cosyvoice_clone._sqlite.open_database` refused."""
-    if exc.kind in ("not_database", "damaged"):
+    if exc.kind in ("not_database", "foreign", "damaged"):
         return damaged(exc.path, exc.detail)
     if exc.kind == "newer":
         return RegistryError(

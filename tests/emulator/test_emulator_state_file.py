@@ -160,3 +160,16 @@ def test_a_bad_embedded_state_is_one_line_and_untouched(tmp_path: Path, kind: st
     assert str(state) in lines[0] and "left untouched" in lines[0] and "mv " in lines[0]
     assert _fingerprint(state) == before
     assert sorted(p.name for p in home.iterdir()) == ["emulator.sqlite3"]
+
+
+def test_another_programs_database_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "photos.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE albums (name TEXT)")
+        conn.execute("INSERT INTO albums VALUES ('summer')")
+    before = _fingerprint(path)
+    with pytest.raises(DatabaseFileError) as info:
+        Backend(state_path=path)
+    assert info.value.kind == "foreign" and "of something else" in str(info.value)
+    assert _fingerprint(path) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "user-home") == ["photos.db"]
