@@ -9,20 +9,21 @@ status and timestamps. It answers three questions:
   :func:`cosyvoice_clone.voices.resolve`, the one resolver)
 - *sync*: what changed on the service? (:meth:`sync`)
 
-The schema evolves through named, ordered, append-only migrations (:data:`MIGRATIONS`) that run
-whenever the file opens; ``schema_migrations`` records each one's number.
+The file is opened by :mod:`cosyvoice_clone._sqlite`: refused with one error (and left
+untouched) when it is a folder, not a database, damaged or from a newer version; its schema
+evolves through named, ordered, append-only migrations (:data:`MIGRATIONS`) that run whenever
+the file opens; ``schema_migrations`` records each one's number and name.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from . import catalog
+from ._sqlite import DatabaseFileError, Migrations, classify, open_database
 from .catalog import VoiceStatus
 from .claims import ClaimBoard, Database, create_claims_table
 from .errors import ConfigError, RegistryError
@@ -44,7 +46,12 @@ DELETED_MARK = "DELETED"
 not a service status."""
 
 
-def _create_voices(db: Database) -> None:
+MIGRATIONS = Migrations("schema_migrations")
+"""The schema's history, oldest first (named, append only; see :mod:`cosyvoice_clone._sqlite`)."""
+
+
+@MIGRATIONS.register
+def m001_create_voices(db: Database) -> None:
     """1: the voices table and its lookup indexes."""
     db.execute(
         """
@@ -76,16 +83,10 @@ def _create_voices(db: Database) -> None:
     db.execute("CREATE INDEX voices_prefix ON voices (prefix)")
 
 
-def _create_clone_claims(db: Database) -> None:
+@MIGRATIONS.register
+def m002_create_clone_claims(db: Database) -> None:
     """2: clones in progress, one row per dedupe key (see :mod:`cosyvoice_clone.claims`)."""
     create_claims_table(db)
-
-
-MIGRATIONS: tuple[Callable[[Database], None], ...] = (
-    _create_voices,
-    _create_clone_claims,
-)
-"""The schema's history, oldest first; migration N is ``MIGRATIONS[N - 1]``. Append only."""
 
 
 def _now() -> str:
@@ -186,14 +187,10 @@ BUSY_TIMEOUT = 10.0
 BUSY_ATTEMPTS = 3
 
 
-def _busy(exc: sqlite3.OperationalError) -> bool:
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
-
-
 class _Db:
     """The registry's connection: waits out other writers (a busy timeout, then retries) and
-    turns a damaged file into one :class:`RegistryError`; nothing is ever rewritten."""
+    turns a damaged (or unwritable) file into one :class:`RegistryError`; nothing is ever
+    rewritten."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
@@ -208,8 +205,9 @@ class _Db:
             try:
                 return self.conn.execute(sql, tuple(params))
             except sqlite3.OperationalError as exc:
-                if not _busy(exc):
-                    raise damaged(self.path, exc) from None
+                problem = classify(exc)
+                if problem != "cannot_open":  # cannot_open: locked by another process
+                    raise self._failed(exc) from None
                 if attempt == BUSY_ATTEMPTS:
                     raise RegistryError(
                         f"the voice registry {self.path} stayed locked by another process for "
@@ -218,14 +216,43 @@ class _Db:
                     ) from None
                 time.sleep(0.05 * attempt)
             except sqlite3.DatabaseError as exc:
-                raise damaged(self.path, exc) from None
+                raise self._failed(exc) from None
         raise AssertionError("unreachable")
+
+    def _failed(self, exc: sqlite3.Error) -> RegistryError:
+        if classify(exc) == "unwritable":  # a full disk is not a damaged file
+            return RegistryError(
+                f"cannot write to the voice registry {self.path}: {exc}",
+                hint="free some disk space (or make the file writable) and try again",
+            )
+        return damaged(self.path, exc)
 
     def close(self) -> None:
         self.conn.close()
 
 
-def damaged(path: Path, exc: Exception) -> RegistryError:
+def _unopenable(path: Path, exc: Exception) -> ConfigError:
+    return ConfigError(
+        f"cannot open the voice registry {path}: {exc}",
+        hint="check --home / COSYVOICE_CLONE_HOME points at a writable directory",
+    )
+
+
+def _refused(exc: DatabaseFileError) -> ConfigError:
+    """The registry's words for a file :func:`~cosyvoice_clone._sqlite.open_database` refused."""
+    if exc.kind in ("not_database", "foreign", "damaged"):
+        return damaged(exc.path, exc.detail)
+    if exc.kind == "newer":
+        return RegistryError(
+            f"the voice registry {exc.path} was written by a newer cosyvoice-clone "
+            f"({exc.detail}); it was left untouched",
+            hint="upgrade cosyvoice-clone (`pip install -U cosyvoice-clone`), or use "
+            "another --home",
+        )
+    return _unopenable(exc.path, exc)
+
+
+def damaged(path: Path, exc: Exception | str) -> RegistryError:
     """The one error for a registry file SQLite can't read."""
     return RegistryError(
         f"the voice registry {path} is unreadable ({exc}); it was left untouched",
@@ -242,77 +269,19 @@ class Registry:
         self.path = home_path / REGISTRY_FILE
         try:
             home_path.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if not self.path.exists():
-                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-            os.chmod(self.path, 0o600)
-            conn = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
-            )
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(
-                f"cannot open the voice registry {self.path}: {exc}",
-                hint="check --home / COSYVOICE_CLONE_HOME points at a writable directory",
-            ) from None
+        except OSError as exc:
+            raise _unopenable(self.path, exc) from None
+        try:
+            conn = open_database(self.path, MIGRATIONS, busy_timeout=BUSY_TIMEOUT)
+        except DatabaseFileError as exc:
+            raise _refused(exc) from None
         conn.row_factory = sqlite3.Row
         self._db = _Db(conn, self.path)
         self._lock = threading.RLock()
-        try:
-            self._db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
-            self._check_header()
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # durable enough in WAL mode
-            self._migrate()
-        except BaseException:
-            conn.close()
-            raise
         self.claims = ClaimBoard(self._db, self._lock)
         """Clones in progress, shared by every process using this home."""
-        for suffix in ("-wal", "-shm"):
-            extra = Path(f"{self.path}{suffix}")
-            if extra.exists():
-                os.chmod(extra, 0o600)
 
     # -- plumbing -----------------------------------------------------------------------------
-
-    def _check_header(self) -> None:
-        """Refuse a file that is not an SQLite database before anything writes to it."""
-        with open(self.path, "rb") as handle:
-            header = handle.read(16)
-        if header and header != b"SQLite format 3\x00":
-            raise damaged(self.path, ValueError("not an SQLite database"))
-
-    def _migrate(self) -> None:
-        with self._lock:
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-            )
-            done = {r[0] for r in self._db.execute("SELECT version FROM schema_migrations")}
-            newest = max(done, default=0)
-            if newest > len(MIGRATIONS):
-                raise RegistryError(
-                    f"the voice registry {self.path} was written by a newer cosyvoice-clone "
-                    f"(schema {newest}; this version knows up to {len(MIGRATIONS)}); it was "
-                    "left untouched",
-                    hint="upgrade cosyvoice-clone (`pip install -U cosyvoice-clone`), or use "
-                    "another --home",
-                )
-            for version, migration in enumerate(MIGRATIONS, start=1):
-                if version in done:
-                    continue
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    if not self._db.execute(
-                        "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
-                    ).fetchone():
-                        migration(self._db)
-                        self._db.execute(
-                            "INSERT INTO schema_migrations VALUES (?, ?)", (version, _now())
-                        )
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
 
     @property
     def schema_version(self) -> int:
@@ -403,9 +372,7 @@ class Registry:
             except OSError:
                 digest = None
             if digest is not None:
-                found = self._select(
-                    "WHERE sample_sha256 = ? ORDER BY created_at DESC", (digest,)
-                )
+                found = self._select("WHERE sample_sha256 = ? ORDER BY created_at DESC", (digest,))
         return found[0] if found else None
 
     def known_ids(self, *, prefix: str | None = None, endpoint: str | None = None) -> set[str]:

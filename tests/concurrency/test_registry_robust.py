@@ -42,10 +42,16 @@ def test_a_file_that_is_not_a_database_is_refused(cli: CliRunner, tmp_path: Path
 def test_a_registry_from_a_newer_version_is_refused(cli: CliRunner, tmp_path: Path) -> None:
     home = tmp_path / "home"
     with Registry(home) as registry:
-        registry.observe("cosyvoice-v3-flash-keep-" + "a" * 32, region="cn-beijing",
-                         endpoint="emulator", status="OK")
-        registry._db.execute("INSERT INTO schema_migrations VALUES (?, 'later')",
-                             (len(MIGRATIONS) + 1,))
+        registry.observe(
+            "cosyvoice-v3-flash-keep-" + "a" * 32,
+            region="cn-beijing",
+            endpoint="emulator",
+            status="OK",
+        )
+        registry._db.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?, 'later')",
+            (len(MIGRATIONS) + 1,),
+        )
     error = refused(cli, home)
     assert "newer cosyvoice-clone" in error["message"] and "upgrade" in error["hint"]
     with pytest.raises(RegistryError):
@@ -56,8 +62,12 @@ def test_damaged_pages_are_a_registry_error(tmp_path: Path) -> None:
     home = tmp_path / "home"
     with Registry(home) as registry:
         for i in range(200):
-            registry.observe(f"cosyvoice-v3-flash-bulk-{i:032x}", region="cn-beijing",
-                             endpoint="emulator", status="OK")
+            registry.observe(
+                f"cosyvoice-v3-flash-bulk-{i:032x}",
+                region="cn-beijing",
+                endpoint="emulator",
+                status="OK",
+            )
     path = home / REGISTRY_FILE
     data = bytearray(path.read_bytes())
     page = int.from_bytes(data[16:18], "big")
@@ -73,10 +83,18 @@ def _writer(home: str, worker: int) -> int:
         for i in range(40):
             voice_id = f"cosyvoice-v3-flash-w{worker}-{i:032x}"
             registry.record_clone(
-                voice_id, region="cn-beijing", endpoint="emulator",
-                target_model="cosyvoice-v3-flash", prefix=f"w{worker}", options={},
-                key=f"k{worker}-{i}", sample_url="https://example.com/s.wav",
-                sample_sha256=None, sample_source=None, request_id=None, usage_count=1,
+                voice_id,
+                region="cn-beijing",
+                endpoint="emulator",
+                target_model="cosyvoice-v3-flash",
+                prefix=f"w{worker}",
+                options={},
+                key=f"k{worker}-{i}",
+                sample_url="https://example.com/s.wav",
+                sample_sha256=None,
+                sample_source=None,
+                request_id=None,
+                usage_count=1,
                 status="DEPLOYING",
             )
             registry.observe(voice_id, region="cn-beijing", endpoint="emulator", status="OK")
@@ -95,3 +113,59 @@ def test_concurrent_writers_never_see_a_locked_database(tmp_path: Path) -> None:
         assert registry.schema_version == len(MIGRATIONS)
     db = sqlite3.connect(home / REGISTRY_FILE)
     assert json.loads(json.dumps(db.execute("PRAGMA integrity_check").fetchall())) == [["ok"]]
+
+
+def test_a_folder_in_place_of_the_registry_is_one_line(cli: CliRunner, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / REGISTRY_FILE).mkdir(parents=True)
+    result = cli("--json", "--emulator", "--home", str(home), "voices", "list")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) <= 1
+    error = result.json()["error"]
+    assert "it is a folder, not a database file; it was left untouched" in error["message"]
+    assert (home / REGISTRY_FILE).is_dir() and not any((home / REGISTRY_FILE).iterdir())
+
+
+def test_a_registry_of_an_earlier_version_keeps_its_voices_and_mode(tmp_path: Path) -> None:
+    """Earlier versions tracked migrations by number only, in (version, applied_at)."""
+    from cosyvoice_clone.registry import m001_create_voices, m002_create_clone_claims
+
+    home = tmp_path / "home"
+    home.mkdir()
+    path = home / REGISTRY_FILE
+    voice_id = "cosyvoice-v3-flash-old-" + "a" * 32
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        m001_create_voices(conn)
+        m002_create_clone_claims(conn)
+        conn.executemany("INSERT INTO schema_migrations VALUES (?, 'then')", [(1,), (2,)])
+        conn.execute(
+            "INSERT INTO voices (voice_id, origin, created_at, updated_at, status) "
+            "VALUES (?, 'created', 'then', 'then', 'OK')",
+            (voice_id,),
+        )
+    path.chmod(0o640)
+    with Registry(home) as registry:
+        record = registry.get(voice_id)
+        assert record is not None and record.status == "OK"
+        assert registry.schema_version == len(MIGRATIONS)
+    assert path.stat().st_mode & 0o777 == 0o640  # an existing file is never chmod-ed
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT version, name FROM schema_migrations ORDER BY version")
+        assert [tuple(r) for r in rows] == list(enumerate(MIGRATIONS.names, start=1))
+
+
+def test_a_full_disk_is_not_called_an_unreadable_registry(tmp_path: Path) -> None:
+    with Registry(tmp_path / "home") as registry:
+        pages = registry._db.execute("PRAGMA page_count").fetchone()[0]
+        registry._db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "disk full"
+        with pytest.raises(RegistryError) as info:
+            for i in range(200):
+                registry.observe(
+                    f"cosyvoice-v3-flash-full-{i:032x}", region="cn-beijing", endpoint="emulator"
+                )
+    assert "cannot write to the voice registry" in info.value.message
+    assert "full" in info.value.message and "unreadable" not in info.value.message

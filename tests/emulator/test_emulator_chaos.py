@@ -86,8 +86,14 @@ def test_fault_spec_parsing() -> None:
     assert parse_faults("ws_drop=1") == {"ws_drop": 1.0}
     assert parse_faults("") == {}
     assert format_faults({"http503": 0.2, "ws_drop": 0.0}) == "http503=0.2"
-    for bad in ("http600=1", "http503=lots", "http503=1.5", "task_failed=-0.1", "ws_drop",
-                "http503="):
+    for bad in (
+        "http600=1",
+        "http503=lots",
+        "http503=1.5",
+        "task_failed=-0.1",
+        "ws_drop",
+        "http503=",
+    ):
         with pytest.raises(FaultSpecError):
             parse_faults(bad)
 
@@ -115,7 +121,10 @@ def test_synthesis_task_rate_limit_is_per_model(cosyvoice_emulator: RunningEmula
     cosyvoice_emulator.set_rate_limits(True)
     cosyvoice_emulator.backend.reset(config=False)
     assert [backend.allow_synthesis_task("cosyvoice-v2") for _ in range(4)] == [
-        True, True, True, False,
+        True,
+        True,
+        True,
+        False,
     ]
     assert backend.allow_synthesis_task("cosyvoice-v3-flash")
     time.sleep(1.05)
@@ -179,14 +188,16 @@ def test_settle_ends_deployment_on_demand(cosyvoice_emulator: RunningEmulator) -
     second = create(cosyvoice_emulator, "b").json()["output"]["voice_id"]
 
     def status(voice_id: str) -> str:
-        return str(action(cosyvoice_emulator, "query_voice", voice_id=voice_id)
-                   .json()["output"]["status"])
+        return str(
+            action(cosyvoice_emulator, "query_voice", voice_id=voice_id).json()["output"]["status"]
+        )
 
     assert status(first) == status(second) == "DEPLOYING"
     assert cosyvoice_emulator.settle(first) == 1
     assert (status(first), status(second)) == ("OK", "DEPLOYING")
-    settled = httpx.post(f"{cosyvoice_emulator.admin_url}/settle",
-                         json={"status": "UNDEPLOYED"}).json()
+    settled = httpx.post(
+        f"{cosyvoice_emulator.admin_url}/settle", json={"status": "UNDEPLOYED"}
+    ).json()
     assert settled == {"ok": True, "changed": 1}
     assert (status(first), status(second)) == ("OK", "UNDEPLOYED")
     bad = httpx.post(f"{cosyvoice_emulator.admin_url}/settle", json={"status": "MAYBE"})

@@ -69,8 +69,9 @@ def test_two_embedded_emulators_share_one_state_file(tmp_path: Path) -> None:
     b = start_embedded(tmp_path, "cn-beijing", deploy_delay=0)
     try:
         made = [
-            action(em, "create_voice", target_model="cosyvoice-v2", prefix=f"p{i}",
-                   url=a.sample_url()).json()["output"]["voice_id"]
+            action(
+                em, "create_voice", target_model="cosyvoice-v2", prefix=f"p{i}", url=a.sample_url()
+            ).json()["output"]["voice_id"]
             for i, em in enumerate((a, b, a, b))
         ]
         for em in (a, b):
@@ -145,16 +146,27 @@ def _stop(proc: subprocess.Popen[str]) -> int:
 def test_serve_prints_urls_and_exports(tmp_path: Path) -> None:
     state = tmp_path / "serve.sqlite3"
     proc, lines = _start_serve(
-        "emulator", "serve", "--port", "0", "--state", str(state), "--faults", "http500=0",
-        "--log-level", "warning",
+        "emulator",
+        "serve",
+        "--port",
+        "0",
+        "--state",
+        str(state),
+        "--faults",
+        "http500=0",
+        "--log-level",
+        "warning",
     )
     try:
         exports = dict(
-            line.removeprefix("export ").split("=", 1) for line in lines
+            line.removeprefix("export ").split("=", 1)
+            for line in lines
             if line.startswith("export ")
         )
         assert set(exports) == {
-            "DASHSCOPE_HTTP_BASE_URL", "DASHSCOPE_WEBSOCKET_BASE_URL", "DASHSCOPE_API_KEY",
+            "DASHSCOPE_HTTP_BASE_URL",
+            "DASHSCOPE_WEBSOCKET_BASE_URL",
+            "DASHSCOPE_API_KEY",
             "DASHSCOPE_REGION",
         }
         assert exports["DASHSCOPE_REGION"] == "cn-beijing"
@@ -178,8 +190,18 @@ def test_serve_prints_urls_and_exports(tmp_path: Path) -> None:
 
 def test_serve_json_and_custom_keys() -> None:
     proc, lines = _start_serve(
-        "--json", "emulator", "serve", "--port", "0", "--api-key", "team-key-1",
-        "--no-default-key", "--region", "ap-southeast-1", "--log-level", "critical",
+        "--json",
+        "emulator",
+        "serve",
+        "--port",
+        "0",
+        "--api-key",
+        "team-key-1",
+        "--no-default-key",
+        "--region",
+        "ap-southeast-1",
+        "--log-level",
+        "critical",
     )
     try:
         summary = json.loads("\n".join(lines))
@@ -237,8 +259,9 @@ def test_serve_port_in_use() -> None:
             text=True,
             timeout=30,
         )
-    assert result.returncode == 1
+    assert result.returncode == 2  # a usage error, as for `serve` (one serving helper)
     assert "cannot listen on 127.0.0.1" in result.stderr and "--port" in result.stderr
+    assert "the port is in use" in result.stderr
     assert "--host" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
@@ -247,8 +270,14 @@ def test_public_names_and_a_light_plugin() -> None:
     import cosyvoice_clone.emulator as emulator
 
     assert sorted(emulator.__all__) == [
-        "ApiError", "Backend", "DEFAULT_API_KEY", "EmulatorConfig", "RunningEmulator", "Voice",
-        "start_embedded", "start_server",
+        "ApiError",
+        "Backend",
+        "DEFAULT_API_KEY",
+        "EmulatorConfig",
+        "RunningEmulator",
+        "Voice",
+        "start_embedded",
+        "start_server",
     ]
     for name in emulator.__all__:
         assert getattr(emulator, name) is not None
@@ -258,8 +287,9 @@ def test_public_names_and_a_light_plugin() -> None:
         "heavy = [m for m in ('starlette', 'uvicorn', 'numpy', 'httpx') if m in sys.modules]\n"
         "print(heavy)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=30, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
     assert result.stdout.strip() == "[]"
 
 
@@ -270,8 +300,12 @@ def _run_task(running: RunningEmulator, model: str, voice: str) -> str:
     task = {
         "header": {"action": "run-task", "task_id": uuid.uuid4().hex, "streaming": "duplex"},
         "payload": {
-            "model": model, "task_group": "audio", "task": "tts", "function": "SpeechSynthesizer",
-            "input": {}, "parameters": {"voice": voice, "format": "wav", "sample_rate": 16000},
+            "model": model,
+            "task_group": "audio",
+            "task": "tts",
+            "function": "SpeechSynthesizer",
+            "input": {},
+            "parameters": {"voice": voice, "format": "wav", "sample_rate": 16000},
         },
     }
     headers = {"Authorization": f"Bearer {running.api_key}"}
@@ -287,10 +321,20 @@ def test_regions_have_separate_state(tmp_path: Path) -> None:
     beijing = start_embedded(home, "cn-beijing", deploy_delay=0)
     singapore = start_embedded(home, "ap-southeast-1", deploy_delay=0)
     try:
-        bj_voice = action(beijing, "create_voice", target_model="cosyvoice-v3.5-plus",
-                          prefix="bj", url=beijing.sample_url()).json()["output"]["voice_id"]
-        sg_voice = action(singapore, "create_voice", target_model="cosyvoice-v2",
-                          prefix="sg", url=singapore.sample_url()).json()["output"]["voice_id"]
+        bj_voice = action(
+            beijing,
+            "create_voice",
+            target_model="cosyvoice-v3.5-plus",
+            prefix="bj",
+            url=beijing.sample_url(),
+        ).json()["output"]["voice_id"]
+        sg_voice = action(
+            singapore,
+            "create_voice",
+            target_model="cosyvoice-v2",
+            prefix="sg",
+            url=singapore.sample_url(),
+        ).json()["output"]["voice_id"]
         for running, own, other in ((beijing, bj_voice, sg_voice), (singapore, sg_voice, bj_voice)):
             listed = action(running, "list_voice", page_size=100).json()["output"]["voice_list"]
             assert [v["voice_id"] for v in listed] == [own]
@@ -304,7 +348,8 @@ def test_regions_have_separate_state(tmp_path: Path) -> None:
         beijing.stop()
         singapore.stop()
     assert sorted(p.name for p in home.glob("emulator*.sqlite3")) == [
-        "emulator-ap-southeast-1.sqlite3", STATE_FILE
+        "emulator-ap-southeast-1.sqlite3",
+        STATE_FILE,
     ]
     assert state_file("cn-beijing") == STATE_FILE == "emulator.sqlite3"  # existing homes keep it
     again = start_embedded(home, "ap-southeast-1")
@@ -322,7 +367,8 @@ def test_refused_websocket_keys_log_no_handshake_noise() -> None:
     proc, lines = _start_serve("emulator", "serve", "--port", "0", "--log-level", "info")
     try:
         exports = dict(
-            line.removeprefix("export ").split("=", 1) for line in lines
+            line.removeprefix("export ").split("=", 1)
+            for line in lines
             if line.startswith("export ")
         )
         url = exports["DASHSCOPE_WEBSOCKET_BASE_URL"]

@@ -39,10 +39,13 @@ def test_plain_returns_a_url_to_a_decodable_file(
     cosyvoice_emulator: RunningEmulator, fmt: str, rate: int
 ) -> None:
     voice = make_voice(cosyvoice_emulator)
-    response = post(cosyvoice_emulator, {
-        "model": "cosyvoice-v3-flash",
-        "input": {"text": TEXT, "voice": voice, "format": fmt, "sample_rate": rate},
-    })
+    response = post(
+        cosyvoice_emulator,
+        {
+            "model": "cosyvoice-v3-flash",
+            "input": {"text": TEXT, "voice": voice, "format": fmt, "sample_rate": rate},
+        },
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["output"]["finish_reason"] == "stop"
@@ -64,8 +67,10 @@ def test_sse_streams_sentences_with_audio_then_stop_with_a_url(
     cosyvoice_emulator: RunningEmulator,
 ) -> None:
     voice = make_voice(cosyvoice_emulator)
-    payload = {"model": "cosyvoice-v3-flash",
-               "input": {"text": TEXT, "voice": voice, "format": "pcm", "sample_rate": 16000}}
+    payload = {
+        "model": "cosyvoice-v3-flash",
+        "input": {"text": TEXT, "voice": voice, "format": "pcm", "sample_rate": 16000},
+    }
     response = post(cosyvoice_emulator, payload, sse=True)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
@@ -86,8 +91,9 @@ def test_sse_streams_sentences_with_audio_then_stop_with_a_url(
 def test_sse_word_timestamps_when_asked(cosyvoice_emulator: RunningEmulator) -> None:
     voice = make_voice(cosyvoice_emulator)
     data = {"text": TEXT, "voice": voice, "word_timestamp_enabled": True}
-    events = sse_events(post(cosyvoice_emulator, {"model": "cosyvoice-v3-flash", "input": data},
-                            sse=True))
+    events = sse_events(
+        post(cosyvoice_emulator, {"model": "cosyvoice-v3-flash", "input": data}, sse=True)
+    )
     ends = [e["output"] for e in events if e["output"].get("type") == "sentence-end"]
     words = [w for end in ends for w in end["sentence"]["words"]]
     assert [w["text"] for w in words][:3] == ["Hello", "from", "the"]
@@ -101,8 +107,9 @@ def test_sse_encoder_tail_stays_inside_the_last_sentence(
 ) -> None:
     voice = make_voice(cosyvoice_emulator)
     data = {"text": TEXT, "voice": voice, "format": fmt, "sample_rate": 24000}
-    events = sse_events(post(cosyvoice_emulator, {"model": "cosyvoice-v3-flash", "input": data},
-                            sse=True))
+    events = sse_events(
+        post(cosyvoice_emulator, {"model": "cosyvoice-v3-flash", "input": data}, sse=True)
+    )
     outputs = [e["output"] for e in events[:-1]]
     assert outputs[-1]["type"] == "sentence-end"
     assert {o["sentence"]["index"] for o in outputs} == {0, 1}
@@ -124,10 +131,16 @@ def test_sdk_http_synthesizer_streams_audio_and_gives_a_url(
 ) -> None:
     from dashscope.audio.http_tts import HttpSpeechSynthesizer
 
-    args = {"model": "cosyvoice-v3-flash", "text": TEXT, "voice": "longanyang",
-            "api_key": cosyvoice_emulator_env.api_key, "url": cosyvoice_emulator_env.http_base}
-    parts = list(HttpSpeechSynthesizer.call(**args, audio_format="pcm", sample_rate=16000,
-                                            stream=True))
+    args = {
+        "model": "cosyvoice-v3-flash",
+        "text": TEXT,
+        "voice": "longanyang",
+        "api_key": cosyvoice_emulator_env.api_key,
+        "url": cosyvoice_emulator_env.http_base,
+    }
+    parts = list(
+        HttpSpeechSynthesizer.call(**args, audio_format="pcm", sample_rate=16000, stream=True)
+    )
     *chunks, last = parts
     streamed = b"".join(p.audio_data for p in chunks)
     assert chunks and len(streamed) > 16000 * 2 * 2  # over two seconds of 16-bit audio
@@ -150,12 +163,15 @@ def test_refusals(cosyvoice_emulator: RunningEmulator) -> None:
 
     base = {"text": TEXT, "voice": voice}
     assert code({"model": "cosyvoice-v2", "input": base}) == (
-        400, "InvalidParameter", "[tts:]Engine return error code: 418"
+        400,
+        "InvalidParameter",
+        "[tts:]Engine return error code: 418",
     )
     unknown = {"text": TEXT, "voice": "cosyvoice-v3-flash-x-" + "0" * 32}
     assert code({"model": "cosyvoice-v3-flash", "input": unknown})[2].endswith("418")
     assert code({"model": "cosyvoice-v3-flash", "input": base}, key="wrong")[:2] == (
-        401, "InvalidApiKey"
+        401,
+        "InvalidApiKey",
     )
     for bad in (
         {"text": "", "voice": voice},
@@ -167,7 +183,8 @@ def test_refusals(cosyvoice_emulator: RunningEmulator) -> None:
         {**base, "rate": "fast"},
     ):
         assert code({"model": "cosyvoice-v3-flash", "input": bad})[:2] == (
-            400, "InvalidParameter"
+            400,
+            "InvalidParameter",
         ), bad
     assert code({"model": "nope", "input": base})[1] == "InvalidParameter"
     assert code({"model": "cosyvoice-v3-flash"})[1] == "InvalidParameter"

@@ -54,8 +54,9 @@ def test_system_voices_are_catalog_data() -> None:
     assert len(catalog.system_voices()) == len(catalog.SYSTEM_VOICES)
 
 
-@pytest.mark.parametrize(("model", "voice"), [("cosyvoice-v2", "longxiaochun_v2"),
-                                              ("cosyvoice-v3-flash", "longanyang")])
+@pytest.mark.parametrize(
+    ("model", "voice"), [("cosyvoice-v2", "longxiaochun_v2"), ("cosyvoice-v3-flash", "longanyang")]
+)
 def test_preset_voice_through_call(sdk: RunningEmulator, model: str, voice: str) -> None:
     synthesizer = SpeechSynthesizer(model=model, voice=voice, url=sdk.websocket_url)
     audio = synthesizer.call(TEXT, timeout_millis=20_000)
@@ -104,9 +105,14 @@ def test_preset_voice_through_streaming_call(sdk: RunningEmulator) -> None:
     assert 1.5 < duration(bytes(callback.audio)) < 6.0
 
 
-@pytest.mark.parametrize(("model", "voice"), [("cosyvoice-v2", "longanyang"),
-                                              ("cosyvoice-v3-flash", "longxiaochun_v2"),
-                                              ("cosyvoice-v3-flash", "no_such_voice")])
+@pytest.mark.parametrize(
+    ("model", "voice"),
+    [
+        ("cosyvoice-v2", "longanyang"),
+        ("cosyvoice-v3-flash", "longxiaochun_v2"),
+        ("cosyvoice-v3-flash", "no_such_voice"),
+    ],
+)
 def test_mismatched_or_unknown_voice_is_the_services_418(
     sdk: RunningEmulator, model: str, voice: str
 ) -> None:
@@ -127,8 +133,9 @@ def test_clone_poll_until_ok_then_speak(sdk: RunningEmulator) -> None:
             break
         threading.Event().wait(0.05)
     assert statuses[0] == "DEPLOYING" and statuses[-1] == "OK"
-    synthesizer = SpeechSynthesizer(model="cosyvoice-v3-flash", voice=voice_id,
-                                    url=sdk.websocket_url)
+    synthesizer = SpeechSynthesizer(
+        model="cosyvoice-v3-flash", voice=voice_id, url=sdk.websocket_url
+    )
     assert 1.5 < duration(synthesizer.call(TEXT, timeout_millis=20_000)) < 6.0
 
 
@@ -149,8 +156,10 @@ def test_three_processes_synthesize_at_once_within_the_limits(sdk: RunningEmulat
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     voices = ("longxiaochun_v2", "longwan_v2", "longcheng_v2")
-    workers = [context.Process(target=_speak_in_process,
-                               args=(sdk.websocket_url, sdk.api_key, v, queue)) for v in voices]
+    workers = [
+        context.Process(target=_speak_in_process, args=(sdk.websocket_url, sdk.api_key, v, queue))
+        for v in voices
+    ]
     for worker in workers:
         worker.start()
     results = [queue.get(timeout=60) for _ in workers]
@@ -210,8 +219,12 @@ def run_task_message(task_id: str, voice: str, fmt: str, rate: int) -> str:
 
 
 def command(action_name: str, task_id: str, data: dict[str, Any]) -> str:
-    return json.dumps({"header": {"action": action_name, "task_id": task_id,
-                                  "streaming": "duplex"}, "payload": {"input": data}})
+    return json.dumps(
+        {
+            "header": {"action": action_name, "task_id": task_id, "streaming": "duplex"},
+            "payload": {"input": data},
+        }
+    )
 
 
 def run_raw(url: str, fmt: str, rate: int, texts: tuple[str, ...]) -> tuple[list[str], bytes]:
@@ -252,8 +265,9 @@ def test_raw_client_authenticates_with_api_key_in_the_url(
     assert caught.value.response.status_code in (401, 403)
 
 
-@pytest.mark.parametrize(("fmt", "rate"), [("pcm", 16000), ("wav", 16000), ("mp3", 22050),
-                                           ("opus", 24000)])
+@pytest.mark.parametrize(
+    ("fmt", "rate"), [("pcm", 16000), ("wav", 16000), ("mp3", 22050), ("opus", 24000)]
+)
 def test_event_sequence_per_format(cosyvoice_emulator: RunningEmulator, fmt: str,
                                    rate: int) -> None:  # fmt: skip
     """task-started; per sentence: begin, (synthesis + audio)+, end; then task-finished only."""
@@ -281,8 +295,13 @@ def test_event_sequence_per_format(cosyvoice_emulator: RunningEmulator, fmt: str
 
 def test_prefix_is_ascii_letters_and_digits(cosyvoice_emulator: RunningEmulator) -> None:
     def create(prefix: str) -> httpx.Response:
-        return action(cosyvoice_emulator, "create_voice", target_model="cosyvoice-v2",
-                      prefix=prefix, url=cosyvoice_emulator.sample_url())
+        return action(
+            cosyvoice_emulator,
+            "create_voice",
+            target_model="cosyvoice-v2",
+            prefix=prefix,
+            url=cosyvoice_emulator.sample_url(),
+        )
 
     assert create("Abc123").status_code == 200
     for bad in ("my_voice", "a-b", "声音", "x" * 11, "é"):

@@ -47,8 +47,10 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
         (b'{"model": "voice-enrollment", "input": {}}', "action"),
         (b'{"model": "voice-enrollment", "input": {"action": 7}}', "action"),
         (b'{"model": "voice-enrollment", "input": {"action": "clone_it"}}', "Unsupported action"),
-        (b'{"model": "voice-enrollment", "input": {"action": "list_voice"}, "parameters": 5}',
-         "parameters"),
+        (
+            b'{"model": "voice-enrollment", "input": {"action": "list_voice"}, "parameters": 5}',
+            "parameters",
+        ),
     ],
 )
 def test_malformed_envelopes(
@@ -68,10 +70,24 @@ def test_malformed_envelopes(
         ("create_voice", {"target_model": "cosyvoice-v2", "prefix": "elevenchars"}),
         ("create_voice", {"target_model": "cosyvoice-v2", "prefix": "a", "url": "ftp://x/y"}),
         ("create_voice", {"target_model": ["x"], "prefix": "a", "url": "http://x/y.wav"}),
-        ("create_voice", {"target_model": "cosyvoice-v3.5-plus", "prefix": "a",
-                          "url": "http://x/y.wav", "language_hints": "en"}),
-        ("create_voice", {"target_model": "cosyvoice-v3.5-plus", "prefix": "a",
-                          "url": "http://x/y.wav", "enable_preprocess": "yes"}),
+        (
+            "create_voice",
+            {
+                "target_model": "cosyvoice-v3.5-plus",
+                "prefix": "a",
+                "url": "http://x/y.wav",
+                "language_hints": "en",
+            },
+        ),
+        (
+            "create_voice",
+            {
+                "target_model": "cosyvoice-v3.5-plus",
+                "prefix": "a",
+                "url": "http://x/y.wav",
+                "enable_preprocess": "yes",
+            },
+        ),
         ("query_voice", {}),
         ("query_voice", {"voice_id": 12}),
         ("update_voice", {"url": "http://x/y.wav"}),
@@ -92,7 +108,10 @@ def test_missing_and_wrong_fields(
 def test_both_body_forms(cosyvoice_emulator: RunningEmulator) -> None:
     url = cosyvoice_emulator.sample_url()
     create = {
-        "action": "create_voice", "target_model": "cosyvoice-v2", "prefix": "form", "url": url
+        "action": "create_voice",
+        "target_model": "cosyvoice-v2",
+        "prefix": "form",
+        "url": url,
     }
     with_parameters = enroll(
         cosyvoice_emulator, {"model": "voice-enrollment", "input": create, "parameters": {}}
@@ -146,9 +165,11 @@ def test_early_disconnects(cosyvoice_emulator: RunningEmulator) -> None:
     for partial in (
         b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n",  # headers cut off
         (
-            b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+            b"POST "
+            + path.encode()
+            + b" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
             + cosyvoice_emulator.api_key.encode()
-            + b"\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"model\""
+            + b'\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"model"'
         ),  # body cut off
         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(64),  # a TLS hello, not HTTP
         b"GARBAGE\r\n\r\n",
@@ -187,10 +208,12 @@ def test_auth(cosyvoice_emulator: RunningEmulator) -> None:
 def test_bad_uploads(cosyvoice_emulator: RunningEmulator) -> None:
     auth = {"Authorization": f"Bearer {cosyvoice_emulator.api_key}"}
     policy_url = cosyvoice_emulator.http_base + "/uploads"
-    assert_error(httpx.get(policy_url, params={"action": "nope"}, headers=auth), 400,
-                 "InvalidParameter")
-    assert_error(httpx.get(policy_url, params={"action": "getPolicy"}, headers=auth), 400,
-                 "InvalidParameter")
+    assert_error(
+        httpx.get(policy_url, params={"action": "nope"}, headers=auth), 400, "InvalidParameter"
+    )
+    assert_error(
+        httpx.get(policy_url, params={"action": "getPolicy"}, headers=auth), 400, "InvalidParameter"
+    )
     data = httpx.get(policy_url, params={"action": "getPolicy", "model": "m"}, headers=auth)
     policy = data.json()["data"]
     form = {
@@ -246,8 +269,13 @@ def test_admin_config_and_reset(cosyvoice_emulator: RunningEmulator) -> None:
     assert httpx.post(f"{admin}/config", content=b"{oops").status_code == 400
     assert cosyvoice_emulator.backend.config.faults == {"http503": 0.25}  # unchanged by errors
 
-    action(cosyvoice_emulator, "create_voice", target_model="cosyvoice-v2", prefix="r",
-           url=cosyvoice_emulator.sample_url())
+    action(
+        cosyvoice_emulator,
+        "create_voice",
+        target_model="cosyvoice-v2",
+        prefix="r",
+        url=cosyvoice_emulator.sample_url(),
+    )
     state = httpx.get(f"{admin}/state").json()
     assert state["voices"] in (0, 1)  # the 503 fault may have fired
     assert httpx.post(f"{admin}/reset").json() == {"ok": True}
@@ -258,7 +286,8 @@ def test_admin_config_and_reset(cosyvoice_emulator: RunningEmulator) -> None:
 def test_migrations_run_on_open_from_a_blank_file(tmp_path: Path) -> None:
     import sqlite3
 
-    from cosyvoice_clone.emulator.backend import MIGRATIONS, Backend
+    from cosyvoice_clone.emulator.backend import Backend
+    from cosyvoice_clone.emulator.store import MIGRATIONS
 
     path = tmp_path / "state.sqlite3"
     Backend(state_path=path).close()

@@ -75,8 +75,9 @@ def test_create_list_query_update_delete(cosyvoice_emulator: RunningEmulator) ->
 
 def test_paging(cosyvoice_emulator: RunningEmulator) -> None:
     sdk = service(cosyvoice_emulator)
-    ids = [sdk.create_voice("cosyvoice-v2", "page", cosyvoice_emulator.sample_url())
-           for _ in range(5)]
+    ids = [
+        sdk.create_voice("cosyvoice-v2", "page", cosyvoice_emulator.sample_url()) for _ in range(5)
+    ]
     sdk.create_voice("cosyvoice-v2", "other", cosyvoice_emulator.sample_url())
     pages = [sdk.list_voices(prefix="page", page_index=i, page_size=2) for i in range(4)]
     assert [len(p) for p in pages] == [2, 2, 1, 0]
@@ -172,14 +173,19 @@ def test_language_hints_and_optional_fields(cosyvoice_emulator: RunningEmulator)
     sdk = service(cosyvoice_emulator)
     url = cosyvoice_emulator.sample_url()
     voice_id = sdk.create_voice(
-        "cosyvoice-v3.5-plus", "en", url, language_hints=["en", "zh"], max_prompt_audio_length=12.5,
+        "cosyvoice-v3.5-plus",
+        "en",
+        url,
+        language_hints=["en", "zh"],
+        max_prompt_audio_length=12.5,
         enable_preprocess=True,
     )
     voice = cosyvoice_emulator.backend.voice(voice_id)
     assert voice is not None and voice.language_hint == "en"
     # v2 takes no hints: the service ignores them; max_prompt_audio_length is tolerated (Java SDK)
-    assert sdk.create_voice("cosyvoice-v2", "v2", url, language_hints=["en"],
-                            max_prompt_audio_length=10.0)
+    assert sdk.create_voice(
+        "cosyvoice-v2", "v2", url, language_hints=["en"], max_prompt_audio_length=10.0
+    )
     err = sdk_error(sdk.create_voice, "cosyvoice-v3-plus", "x", url, language_hints=["pt"])
     assert err._code == "InvalidParameter"
     err = sdk_error(sdk.create_voice, "cosyvoice-v3-flash", "x", url, max_prompt_audio_length=99)
@@ -213,7 +219,9 @@ def test_sdk_upload_helper_then_clone_from_oss(
     second = tmp_path / "second.wav"
     second.write_bytes(speech_b_bytes())
     url2, _ = OssUtils.upload(
-        "voice-enrollment", str(second), api_key=cosyvoice_emulator.api_key,
+        "voice-enrollment",
+        str(second),
+        api_key=cosyvoice_emulator.api_key,
         upload_certificate=certificate,
     )
     resolving.update_voice(voice_id, url2)

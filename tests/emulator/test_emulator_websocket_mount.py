@@ -18,14 +18,19 @@ def test_sdk_call_on_both_paths(cosyvoice_emulator: RunningEmulator) -> None:
     from dashscope.audio.tts_v2 import AudioFormat, SpeechSynthesizer
 
     voice = action(
-        cosyvoice_emulator, "create_voice", target_model="cosyvoice-v2", prefix="ws",
+        cosyvoice_emulator,
+        "create_voice",
+        target_model="cosyvoice-v2",
+        prefix="ws",
         url=cosyvoice_emulator.sample_url(),
     ).json()["output"]["voice_id"]
     dashscope.api_key = cosyvoice_emulator.api_key
     try:
         for url in (cosyvoice_emulator.websocket_url, cosyvoice_emulator.websocket_url + "/"):
             synthesizer = SpeechSynthesizer(
-                model="cosyvoice-v2", voice=voice, url=url,
+                model="cosyvoice-v2",
+                voice=voice,
+                url=url,
                 format=AudioFormat.WAV_16000HZ_MONO_16BIT,
             )
             audio = synthesizer.call("Hello from both paths.")

@@ -70,8 +70,9 @@ def count(emulator: RunningEmulator, endpoint: str) -> int:
 
 
 def test_recorded_requests_carry_no_credentials(cosyvoice_emulator_env: RunningEmulator) -> None:
-    service = VoiceEnrollmentService(api_key=cosyvoice_emulator_env.api_key,
-                                     base_address=cosyvoice_emulator_env.http_base)
+    service = VoiceEnrollmentService(
+        api_key=cosyvoice_emulator_env.api_key, base_address=cosyvoice_emulator_env.http_base
+    )
     service.list_voices()
     entry = cosyvoice_emulator_env.backend.recorded("enrollment")["enrollment"][0]
     assert entry["body"]["input"]["action"] == "list_voice"
@@ -85,8 +86,14 @@ def test_enrollment_actions_agree_with_the_sdk(
     emulator = cosyvoice_emulator_env
     sample = emulator.sample_url()
     service = VoiceEnrollmentService(api_key=emulator.api_key, base_address=emulator.http_base)
-    voice = service.create_voice("cosyvoice-v3-flash", "sdk", sample, language_hints=["en"],
-                                 max_prompt_audio_length=10.0, enable_preprocess=False)
+    voice = service.create_voice(
+        "cosyvoice-v3-flash",
+        "sdk",
+        sample,
+        language_hints=["en"],
+        max_prompt_audio_length=10.0,
+        enable_preprocess=False,
+    )
     service.list_voices(prefix="sdk")
     service.query_voice(voice)
     service.update_voice(voice, sample)
@@ -95,8 +102,14 @@ def test_enrollment_actions_agree_with_the_sdk(
 
     start = count(emulator, "enrollment")
     with CosyVoice() as client:
-        result = client.clone(prefix="ours", sample=sample, target_model="cosyvoice-v3-flash",
-                              language_hints=["en"], skip_check=True, wait=True)
+        result = client.clone(
+            prefix="ours",
+            sample=sample,
+            target_model="cosyvoice-v3-flash",
+            language_hints=["en"],
+            skip_check=True,
+            wait=True,
+        )
         client.voices.list(prefix="ours")
         client.voices.show(result.voice_id)
         client.voices.update(result.voice_id, sample, skip_check=True)
@@ -123,22 +136,25 @@ def test_websocket_run_task_agrees_with_the_sdk(
     monkeypatch.setattr(dashscope, "api_key", emulator.api_key)
     service = VoiceEnrollmentService(api_key=emulator.api_key, base_address=emulator.http_base)
     voice = service.create_voice("cosyvoice-v3-flash", "wire", emulator.sample_url())
-    SpeechSynthesizer(model="cosyvoice-v3-flash", voice=voice,
-                      url=emulator.websocket_url).call("Hello from the SDK.")
+    SpeechSynthesizer(model="cosyvoice-v3-flash", voice=voice, url=emulator.websocket_url).call(
+        "Hello from the SDK."
+    )
     sdk = commands(recorded_since(emulator, "websocket", 0))
 
     start = count(emulator, "websocket")
     with CosyVoice() as client:
-        client.speak("Hello from our client.", tmp_path / "ours.mp3", voice=voice,
-                     model="cosyvoice-v3-flash")
+        client.speak(
+            "Hello from our client.", tmp_path / "ours.mp3", voice=voice, model="cosyvoice-v3-flash"
+        )
     ours = commands(recorded_since(emulator, "websocket", start))
 
     start = count(emulator, "websocket")
 
     async def speak_async() -> None:
         async with AsyncCosyVoice() as client:
-            await client.speak("Hello again.", tmp_path / "a.wav", voice=voice,
-                               model="cosyvoice-v3-flash")
+            await client.speak(
+                "Hello again.", tmp_path / "a.wav", voice=voice, model="cosyvoice-v3-flash"
+            )
 
     asyncio.run(speak_async())
     ours_async = commands(recorded_since(emulator, "websocket", start))
@@ -160,8 +176,11 @@ def test_synthesis_options_agree_with_the_sdk(
     emulator = cosyvoice_emulator_env
     monkeypatch.setattr(dashscope, "api_key", emulator.api_key)
     SpeechSynthesizer(
-        model="cosyvoice-v3-flash", voice="longanyang", url=emulator.websocket_url,
-        format=AudioFormat.OGG_OPUS_24KHZ_MONO_64KBPS, instruction="Speak slowly.",
+        model="cosyvoice-v3-flash",
+        voice="longanyang",
+        url=emulator.websocket_url,
+        format=AudioFormat.OGG_OPUS_24KHZ_MONO_64KBPS,
+        instruction="Speak slowly.",
         language_hints=["en"],
         additional_params={"enable_markdown_filter": True, "word_timestamp_enabled": True},
     ).call("<speak>Hello from the SDK.</speak>")  # call() always sends enable_ssml

@@ -7,6 +7,12 @@ Three ways to run it:
   background thread (what ``cosyvoice-clone --emulator`` uses);
 - the ``cosyvoice_emulator`` pytest fixture (this package's ``pytest11`` plugin).
 
+Modules: ``backend`` (the account's state and rules as plain Python, no HTTP), ``store``
+(its SQLite storage), ``config`` (knobs), ``checks`` (request rules), ``design`` (how voices
+sound), ``exceptions`` (the service's refusals), ``app`` and the endpoint modules (thin Starlette
+routes), ``speech`` (the synthetic speech engine), ``server`` / ``embedded`` / ``pytest_plugin``
+(ways to run it).
+
 The names below are imported lazily so that loading the pytest plugin stays cheap.
 """
 
@@ -16,16 +22,19 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .backend import DEFAULT_API_KEY, ApiError, Backend, EmulatorConfig, Voice
+    from .backend import Backend
+    from .config import DEFAULT_API_KEY, EmulatorConfig
     from .embedded import start_embedded
+    from .exceptions import ApiError
     from .server import RunningEmulator, start_server
+    from .store import Voice
 
 _EXPORTS = {
-    "DEFAULT_API_KEY": "backend",
-    "ApiError": "backend",
+    "DEFAULT_API_KEY": "config",
+    "ApiError": "exceptions",
     "Backend": "backend",
-    "EmulatorConfig": "backend",
-    "Voice": "backend",
+    "EmulatorConfig": "config",
+    "Voice": "store",
     "start_embedded": "embedded",
     "RunningEmulator": "server",
     "start_server": "server",

@@ -16,27 +16,32 @@ Routes (``{base}`` is ``/api/v1``):
   ``GET requests[?endpoint=E]`` (what clients sent, per endpoint, credentials removed).
 
 The API endpoints share one decorator (:func:`api_endpoint`: key, rate limit, injected faults);
-service refusals are :class:`ApiError` exceptions rendered by one registered handler as
-``{"request_id", "code", "message"}`` with the right status (and ``Retry-After`` on 429).
+service refusals are :class:`~.exceptions.ApiError` exceptions rendered by one registered handler
+as ``{"request_id", "code", "message"}`` with the right status (and ``Retry-After`` on 429).
+Routes only parse the wire and call the :class:`~.backend.Backend`; :func:`routes` lists them all
+and :func:`create_app` takes the middleware to wrap them in (e.g. a Host check).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
+from starlette import status
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from .backend import ApiError, Backend, invalid_parameter, rate_limited
-from .enrollment import MAX_BODY_BYTES, DropConnection, parse_envelope, run_action
+from ..server.serving import is_loopback
+from .backend import Backend
+from .enrollment import MAX_BODY_BYTES, parse_envelope, run_action
+from .exceptions import ApiError, DropConnection, internal_error, invalid_parameter, rate_limited
 from .uploads import OSS_PATH, oss_get, oss_post
 from .wire import bearer_key, read_capped, read_json, request_id, wire_view
 
@@ -66,9 +71,7 @@ async def _api_error_handler(request: Request, exc: Exception) -> Response:
 
 
 async def _internal_error_handler(request: Request, exc: Exception) -> Response:
-    return error_response(
-        ApiError(500, "InternalError", "An internal error has occured, please try again.")
-    )
+    return error_response(internal_error())
 
 
 def require_key(backend: Backend, conn: HTTPConnection) -> None:
@@ -83,7 +86,7 @@ def require_key(backend: Backend, conn: HTTPConnection) -> None:
 def injected_http_fault(backend: Backend) -> ApiError | None:
     """The HTTP fault that fires for this request, if any (500, 503 or 429)."""
     if backend.fault("http500"):
-        return ApiError(500, "InternalError", "An internal error has occured, please try again.")
+        return internal_error()
     if backend.fault("http503"):
         return ApiError(503, "ServiceUnavailable", "Service is temporarily unavailable.")
     if backend.fault("http429"):
@@ -192,13 +195,7 @@ def _is_loopback(conn: HTTPConnection) -> bool:
     client = conn.client
     if client is None:
         return False
-    host = client.host
-    if host in ("testclient", "localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return client.host == "testclient" or is_loopback(client.host)
 
 
 def _admin(
@@ -278,14 +275,16 @@ async def inference(websocket: WebSocket) -> None:
     except ModuleNotFoundError as exc:  # the synthesis side is not there yet
         if exc.name != f"{__package__}.tts":
             raise
-        await websocket.close(code=1011, reason="speech synthesis is not available")
+        await websocket.close(
+            code=status.WS_1011_INTERNAL_ERROR, reason="speech synthesis is not available"
+        )
         return
     await tts.inference_endpoint(websocket)
 
 
-def create_app(backend: Backend) -> Starlette:
-    """The ASGI app serving ``backend``."""
-    routes = [
+def routes() -> list[BaseRoute]:
+    """Every route of the emulator (the app's state holds the backend they serve)."""
+    return [
         Route(f"{API_PREFIX}/services/audio/tts/customization", customization, methods=["POST"]),
         Route(f"{API_PREFIX}/services/audio/tts/customization/", customization, methods=["POST"]),
         Route(
@@ -307,6 +306,10 @@ def create_app(backend: Backend) -> Starlette:
         Route(f"{ADMIN_PREFIX}/samples/{{name}}", _admin(_sample), methods=["GET"]),
     ]
 
+
+def create_app(backend: Backend, *, middleware: Sequence[Middleware] = ()) -> Starlette:
+    """The ASGI app serving ``backend``, wrapped in ``middleware`` (outermost first)."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         from .fetch import new_client
@@ -319,7 +322,8 @@ def create_app(backend: Backend) -> Starlette:
                 app.state.http_client = None
 
     app = Starlette(
-        routes=routes,
+        routes=routes(),
+        middleware=list(middleware),
         lifespan=lifespan,
         exception_handlers={
             ApiError: _api_error_handler,

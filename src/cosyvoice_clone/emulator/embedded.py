@@ -31,7 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import catalog
-from .backend import DEFAULT_API_KEY, Backend, EmulatorConfig
+from .._sqlite import DatabaseFileError
+from .backend import Backend
+from .config import DEFAULT_API_KEY, EmulatorConfig
 from .server import RunningEmulator, start_server
 
 STATE_FILE = "emulator.sqlite3"
@@ -91,7 +93,8 @@ def start_embedded(home: Path, region: str, **settings: Any) -> RunningEmulator:
     """Start an emulator of ``region`` with persistent state under ``home`` on a free port.
 
     The state is the region's own file (:func:`state_file`): voices and uploads of one region
-    are invisible to the other.
+    are invisible to the other. A state file that is a folder, not a database, damaged or from
+    a newer version is a :class:`~cosyvoice_clone.errors.ConfigError`, and is left untouched.
 
     ``settings`` are :class:`EmulatorConfig` fields that override the defaults (environment
     overrides win over both). Call ``.stop()`` on the result when done.
@@ -106,7 +109,14 @@ def start_embedded(home: Path, region: str, **settings: Any) -> RunningEmulator:
     config_from_env(config)
     home = Path(home).expanduser()
     home.mkdir(parents=True, exist_ok=True)
-    backend = Backend(config, state_path=home / state_file(config.region))
+    path = home / state_file(config.region)
+    try:
+        backend = Backend(config, state_path=path)
+    except DatabaseFileError as exc:
+        raise ConfigError(
+            f"the emulator's state {path} cannot be used: {exc}",
+            hint=f"move it away (`mv {path} {path}.bad`) to start the emulator afresh",
+        ) from None
     try:
         key = DEFAULT_API_KEY if DEFAULT_API_KEY in config.api_keys else None
         return start_server(backend, api_key=key)

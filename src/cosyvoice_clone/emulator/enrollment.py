@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 from starlette.concurrency import run_in_threadpool
 
 from .. import catalog
-from .backend import ApiError, Backend, invalid_parameter
+from .backend import Backend
+from .design import design_traits
+from .exceptions import ApiError, DropConnection, invalid_parameter
 from .fetch import OSS_RESOLVE_HEADER, fetch_sample, sample_bytes_limit, sample_filename
 
 if TYPE_CHECKING:
@@ -36,10 +38,6 @@ MAX_BODY_BYTES = sample_bytes_limit()
 PARAMETERS_KEY = "\x00parameters"
 """Where :func:`parse_envelope` keeps the envelope's ``parameters`` (no wire field can be named
 so)."""
-
-
-class DropConnection(Exception):
-    """Raised after a commit when the ``drop_after_commit`` fault fired: close, answer nothing."""
 
 
 def parse_envelope(payload: Any) -> tuple[str, dict[str, Any]]:
@@ -107,11 +105,10 @@ class _Context:
 def _design_voice(backend: Backend, data: dict[str, Any]) -> dict[str, Any]:
     """``create_voice`` with a ``voice_prompt``: a designed voice and its spoken preview.
 
-    The voice's pitch and rate follow the description (:func:`.backend.design_traits`); the
+    The voice's pitch and rate follow the description (:func:`.design.design_traits`); the
     preview is ``preview_text`` in that voice, as ``output.preview_audio`` = ``{"data": base64,
     "sample_rate", "response_format"}`` (docs/protocol.md "Voice design").
     """
-    from .backend import design_traits
     from .speech import render_clip
 
     spec = backend.check_design_request(data, data.get(PARAMETERS_KEY) or {})

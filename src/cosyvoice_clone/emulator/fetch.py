@@ -9,7 +9,8 @@ from urllib.parse import unquote, urlsplit
 
 from .. import catalog
 from ..audio.files import format_size
-from .backend import ApiError, Backend
+from .backend import Backend
+from .exceptions import ApiError
 
 if TYPE_CHECKING:
     import httpx

@@ -45,7 +45,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from .. import catalog
-from .backend import Backend, invalid_parameter, rate_limited
+from .backend import Backend
+from .exceptions import invalid_parameter, rate_limited
 from .uploads import OSS_PATH
 from .wire import read_json
 
@@ -213,8 +214,14 @@ async def synthesize(request: Request, rid: str) -> Response:
                 output["finish_reason"] = "null"
                 yield _sse(number, {"output": output, "usage": usage, "request_id": rid})
             final = await run_in_threadpool(_store_output, request, job, bytes(audio), rid)
-            yield _sse(number + 1, {"output": {"audio": final, "finish_reason": "stop"},
-                                    "usage": usage, "request_id": rid})
+            yield _sse(
+                number + 1,
+                {
+                    "output": {"audio": final, "finish_reason": "stop"},
+                    "usage": usage,
+                    "request_id": rid,
+                },
+            )
 
         backend.count("http_synthesis:sse")
         return StreamingResponse(

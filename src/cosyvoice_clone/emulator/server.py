@@ -1,46 +1,31 @@
-"""Serve a :class:`Backend` with uvicorn: in a background thread (:func:`start_server`) or in
-the foreground (:func:`serve_forever`, used by ``cosyvoice-clone emulator serve``)."""
+"""Serve a :class:`Backend`: in a background thread (:func:`start_server`, what the embedded
+emulator and the pytest fixture use) or in the foreground (:func:`serve_forever`, used by
+``cosyvoice-clone emulator serve``), both through :mod:`cosyvoice_clone.server.serving`.
+
+:class:`RunningEmulator` is what a caller holds: the URLs, the key and the knobs.
+"""
 
 from __future__ import annotations
 
 import logging
 import socket
-import threading
-import time
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
+from ..server.serving import DEFAULT_HOST, ServeOptions, Serving, bind, serve_in_thread, url_host
+from ..server.serving import serve_forever as _serve_forever
 from .backend import Backend
 from .faults import parse_faults
 
-DEFAULT_HOST = "127.0.0.1"
+if TYPE_CHECKING:
+    from starlette.middleware import Middleware
 
+bind_socket = bind
+"""A listening socket on ``host:port`` (see :func:`cosyvoice_clone.server.serving.bind`)."""
 
-def bind_socket(host: str = DEFAULT_HOST, port: int = 0) -> socket.socket:
-    """A listening TCP socket on ``host:port`` (port 0 picks a free one).
-
-    Raises ``ValueError`` for a port outside 0-65535 and ``OSError`` when the bind fails.
-    """
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise ValueError(f"port must be an integer in 0-65535, not {port!r}")
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio: NODELAY
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
-
-
-def _url_host(host: str) -> str:
-    if host in ("0.0.0.0", ""):
-        return "127.0.0.1"
-    if host == "::":
-        return "[::1]"
-    return f"[{host}]" if ":" in host else host
+WEBSOCKET_MAX_BYTES = 16 * 1024 * 1024
+KEEP_ALIVE_S = 30
+"""Idle HTTP keep-alive: long enough for the SDK's pauses between enrollment calls."""
 
 
 class RunningEmulator:
@@ -58,21 +43,19 @@ class RunningEmulator:
         port: int,
         *,
         api_key: str,
-        server: Any = None,
-        thread: threading.Thread | None = None,
+        serving: Serving | None = None,
     ) -> None:
         self.backend = backend
         self.host = host
         self.port = port
         self.api_key = api_key
-        self._server = server
-        self._thread = thread
+        self._serving = serving
         self._stopped = False
 
     @property
     def base_url(self) -> str:
         """``http://HOST:PORT`` (no path)."""
-        return f"http://{_url_host(self.host)}:{self.port}"
+        return f"http://{url_host(self.host)}:{self.port}"
 
     @property
     def http_base(self) -> str:
@@ -82,7 +65,7 @@ class RunningEmulator:
     @property
     def websocket_url(self) -> str:
         """The full WebSocket URL of the inference endpoint."""
-        return f"ws://{_url_host(self.host)}:{self.port}/api-ws/v1/inference"
+        return f"ws://{url_host(self.host)}:{self.port}/api-ws/v1/inference"
 
     @property
     def admin_url(self) -> str:
@@ -160,10 +143,8 @@ class RunningEmulator:
         if self._stopped:
             return
         self._stopped = True
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        if self._serving is not None:
+            self._serving.stop()
         self.backend.close()
 
     def __enter__(self) -> RunningEmulator:
@@ -199,24 +180,18 @@ def _silence_refused_handshakes() -> None:
         logger.addFilter(RefusedHandshakeFilter())
 
 
-def _uvicorn_config(app: Any, *, log_level: str, foreground: bool = False) -> Any:
-    import uvicorn
+def _options(log_level: str, *, foreground: bool) -> ServeOptions:
     from uvicorn.config import LOGGING_CONFIG
 
-    config = uvicorn.Config(
-        app,
-        log_config=LOGGING_CONFIG if foreground else None,
+    return ServeOptions(
         log_level=log_level,
         access_log=foreground,
-        lifespan="on",
+        log_config=LOGGING_CONFIG if foreground else None,
         ws="websockets-sansio",
-        ws_max_size=16 * 1024 * 1024,
-        ws_ping_interval=None,
-        timeout_graceful_shutdown=2,
-        timeout_keep_alive=30,
+        ws_max_size=WEBSOCKET_MAX_BYTES,
+        ws_ping_interval=None,  # the service does not ping; clients keep their own
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
-    _silence_refused_handshakes()  # after Config: it may (re)configure logging
-    return config
 
 
 def start_server(
@@ -226,41 +201,42 @@ def start_server(
     port: int = 0,
     api_key: str | None = None,
     startup_timeout: float = 10.0,
+    middleware: Sequence[Middleware] = (),
 ) -> RunningEmulator:
-    """Serve ``backend`` from a background thread; return once it accepts connections."""
-    import uvicorn
+    """Serve ``backend`` from a background thread; return once it accepts connections.
 
+    ``middleware`` wraps the app (e.g. a Host check); a busy port or a foreign ``host`` is an
+    :class:`~cosyvoice_clone.errors.InvalidRequestError`, a port outside 0-65535 a ``ValueError``.
+    """
     from .app import create_app
 
-    sock = bind_socket(host, port)
-    actual_port = sock.getsockname()[1]
-    config = _uvicorn_config(create_app(backend), log_level="error")
-    server = uvicorn.Server(config)
-
-    def run() -> None:
-        try:
-            server.run(sockets=[sock])
-        finally:
-            sock.close()
-
-    thread = threading.Thread(target=run, name=f"cosyvoice-emulator-{actual_port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + startup_timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            raise RuntimeError("the emulator did not start")
-        time.sleep(0.005)
+    sock = bind(host, port)
+    app = create_app(backend, middleware=middleware)
+    _silence_refused_handshakes()
+    serving = serve_in_thread(
+        app,
+        sock,
+        _options("error", foreground=False),
+        label="the emulator",
+        startup_timeout=startup_timeout,
+    )
     key = api_key if api_key is not None else sorted(backend.config.api_keys)[0]
-    return RunningEmulator(backend, host, actual_port, api_key=key, server=server, thread=thread)
+    return RunningEmulator(backend, host, serving.port, api_key=key, serving=serving)
 
 
-def serve_forever(backend: Backend, sock: socket.socket, *, log_level: str = "info") -> None:
-    """Serve ``backend`` on ``sock`` in the foreground until interrupted (Ctrl-C)."""
-    import uvicorn
-
+def serve_forever(
+    backend: Backend,
+    sock: socket.socket,
+    *,
+    log_level: str = "info",
+    middleware: Sequence[Middleware] = (),
+) -> None:
+    """Serve ``backend`` on the bound ``sock`` in the foreground until interrupted (Ctrl-C)."""
     from .app import create_app
 
-    config = _uvicorn_config(create_app(backend), log_level=log_level, foreground=True)
-    server = uvicorn.Server(config)
-    server.run(sockets=[sock])
+    app = create_app(backend, middleware=middleware)
+    _silence_refused_handshakes()
+    _serve_forever(app, sock, _options(log_level, foreground=True))
+
+
+__all__ = ["RunningEmulator", "bind_socket", "serve_forever", "start_server"]

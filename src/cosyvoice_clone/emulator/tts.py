@@ -31,10 +31,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from starlette import status
 from starlette.websockets import WebSocket
 
 from .. import catalog
-from .backend import ApiError
+from .exceptions import ApiError, TaskFailure, task_invalid
 from .speech import (
     Encoder,
     FormatError,
@@ -58,17 +59,14 @@ BLOCK_S = 1.0
 _SSML_TAG = re.compile(r"<[^>]*>")
 
 
-class TaskFailure(Exception):
-    """A reason to answer ``task-failed`` (then close)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-def _invalid(message: str) -> TaskFailure:
-    return TaskFailure("InvalidParameter", message)
+CLOSE_NORMAL = status.WS_1000_NORMAL_CLOSURE
+"""After task-failed, after an idle connection, at shutdown: the service closes with 1000."""
+CLOSE_BAD_FRAME = status.WS_1007_INVALID_FRAME_PAYLOAD_DATA
+"""A frame that is not a JSON command (binary, or unparsable text)."""
+CLOSE_POLICY = status.WS_1008_POLICY_VIOLATION
+"""A refused key where the server cannot send an HTTP 401 denial response."""
+CLOSE_ERROR = status.WS_1011_INTERNAL_ERROR
+"""The emulator cannot serve the connection."""
 
 
 _FLUSH = object()
@@ -103,9 +101,9 @@ def _number(params: dict[str, Any], name: str, default: float, low: float, high:
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _invalid(f"Parameter '{name}' must be a number.")
+        raise task_invalid(f"Parameter '{name}' must be a number.")
     if not low <= float(value) <= high:
-        raise _invalid(f"Parameter '{name}' out of range [{low:g}, {high:g}].")
+        raise task_invalid(f"Parameter '{name}' out of range [{low:g}, {high:g}].")
     return float(value)
 
 
@@ -144,7 +142,7 @@ async def _deny(websocket: WebSocket) -> None:
     try:
         await websocket.send_denial_response(JSONResponse(body, status_code=401))
     except RuntimeError:  # the server has no denial-response extension: plain 403
-        await websocket.close(code=1008)
+        await websocket.close(code=CLOSE_POLICY)
 
 
 class _Connection:
@@ -191,7 +189,7 @@ class _Connection:
             except Exception:
                 self.closed = True
 
-    async def close(self, code: int = 1000) -> None:
+    async def close(self, code: int = CLOSE_NORMAL) -> None:
         if self.closed:
             return
         self.closed = True
@@ -209,9 +207,11 @@ class _Connection:
             transport.abort()
             return
         with contextlib.suppress(Exception):  # pragma: no cover - servers without a transport
-            await self.ws.close(code=1011)
+            await self.ws.close(code=CLOSE_ERROR)
 
-    async def fail(self, task_id: str, code: str, message: str, close_code: int = 1000) -> None:
+    async def fail(
+        self, task_id: str, code: str, message: str, close_code: int = CLOSE_NORMAL
+    ) -> None:
         """task-failed, then close."""
         await self._send_json(
             {
@@ -251,7 +251,7 @@ class _Connection:
                 elif task is not None and not task.done:
                     continue  # still speaking after finish-task: not idle
                 else:
-                    await self.close(1000)
+                    await self.close(CLOSE_NORMAL)
                 return
             if message["type"] == "websocket.disconnect":
                 self.closed = True
@@ -281,7 +281,7 @@ class _Connection:
                 elif action == "finish-task":
                     await self._finish_task(task_id, payload)
                 else:
-                    raise _invalid(f"unknown action {action!r}")
+                    raise task_invalid(f"unknown action {action!r}")
             except TaskFailure as failure:
                 if self.task is not None:
                     await self._abort_task(self.task)
@@ -292,7 +292,7 @@ class _Connection:
         task_id = self.task.task_id if self.task is not None else ""
         if self.task is not None:
             await self._abort_task(self.task)
-        await self.fail(task_id, "InvalidParameter", message, close_code=1007)
+        await self.fail(task_id, "InvalidParameter", message, close_code=CLOSE_BAD_FRAME)
 
     async def shutdown(self) -> None:
         if self.task is not None:
@@ -301,7 +301,7 @@ class _Connection:
             self.reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.reader
-        await self.close(1000)
+        await self.close(CLOSE_NORMAL)
 
     async def _abort_task(self, task: _Task) -> None:
         task.done = True
@@ -318,24 +318,24 @@ class _Connection:
             await self._abort_task(self.task)  # a new run-task aborts the current one
         self.task = None
         if not task_id:
-            raise _invalid("Missing required header: task_id.")
+            raise task_invalid("Missing required header: task_id.")
         if not isinstance(payload, dict) or not isinstance(payload.get("input"), dict):
-            raise _invalid("task can not be null")
+            raise task_invalid("task can not be null")
         model = payload.get("model")
         if not isinstance(model, str) or not model:
-            raise _invalid("Missing required parameter: model.")
+            raise task_invalid("Missing required parameter: model.")
         params = payload.get("parameters")
         if params is None:
             params = {}
         if not isinstance(params, dict):
-            raise _invalid("Parameter 'parameters' must be an object.")
+            raise task_invalid("Parameter 'parameters' must be an object.")
         voice_id = params.get("voice")
         if not isinstance(voice_id, str) or not voice_id:
-            raise _invalid("Missing required parameter: voice.")
+            raise task_invalid("Missing required parameter: voice.")
         try:
             fmt, sample_rate = resolve_format(params.get("format"), params.get("sample_rate"))
         except (FormatError, TypeError, ValueError) as exc:
-            raise _invalid(str(exc)) from None
+            raise task_invalid(str(exc)) from None
         volume = int(_number(params, "volume", 50, 0, 100))
         rate = _number(params, "rate", 1.0, 0.5, 2.0)
         pitch = _number(params, "pitch", 1.0, 0.5, 2.0)
@@ -350,7 +350,7 @@ class _Connection:
         try:
             pitch_hz, voice_rate = self.backend.speaking_voice(voice_id, model)
         except ApiError as exc:
-            raise _invalid(exc.message) from None
+            raise task_invalid(exc.message) from None
         if not self.backend.allow_synthesis_task(model):
             raise TaskFailure(
                 "Throttling.RateQuota", "Requests rate limit exceeded, please try again later."
@@ -379,21 +379,21 @@ class _Connection:
     def _current(self, task_id: str) -> _Task:
         task = self.task
         if task is None or task.task_id != task_id:
-            raise _invalid(f"task {task_id!r} is not running on this connection")
+            raise task_invalid(f"task {task_id!r} is not running on this connection")
         if task.done or task.input_finished:
-            raise _invalid(f"task {task_id!r} is already finishing")
+            raise task_invalid(f"task {task_id!r} is already finishing")
         return task
 
     def _accept_text(self, task: _Task, text: str) -> None:
         spoken = _SSML_TAG.sub("", text) if task.ssml else text
         weight = catalog.text_weight(spoken)
         if weight > catalog.MAX_CHARS_PER_MESSAGE:
-            raise _invalid(
+            raise task_invalid(
                 f"Text length exceeds the limit: {weight} > {catalog.MAX_CHARS_PER_MESSAGE} "
                 "characters in one message."
             )
         if task.received_chars + weight > catalog.MAX_CHARS_PER_TASK:
-            raise _invalid(
+            raise task_invalid(
                 f"Text length exceeds the limit: more than {catalog.MAX_CHARS_PER_TASK} "
                 "characters in one task."
             )
@@ -403,17 +403,17 @@ class _Connection:
     async def _continue_task(self, task_id: str, payload: Any) -> None:
         task = self._current(task_id)
         if not isinstance(payload, dict) or not isinstance(payload.get("input"), dict):
-            raise _invalid("task can not be null")
+            raise task_invalid("task can not be null")
         data = payload["input"]
         if data.get("flush") is True:
             task.inbox.put_nowait(_FLUSH)
             return
         text = data.get("text")
         if not isinstance(text, str):
-            raise _invalid("Missing required parameter: input.text.")
+            raise task_invalid("Missing required parameter: input.text.")
         task.continues += 1
         if task.ssml and task.continues > 1:
-            raise _invalid("Text request limit violated, expected 1.")
+            raise task_invalid("Text request limit violated, expected 1.")
         self._accept_text(task, text)
 
     async def _finish_task(self, task_id: str, payload: Any) -> None:
@@ -421,7 +421,7 @@ class _Connection:
         if isinstance(data, dict) and data.get("directive") == "cancel":
             task = self.task
             if task is None or task.task_id != task_id:
-                raise _invalid(f"task {task_id!r} is not running on this connection")
+                raise task_invalid(f"task {task_id!r} is not running on this connection")
             if not task.done:  # also after finish-task: stop speaking now
                 self.backend.count("synthesis:cancelled")
                 await self._abort_task(task)

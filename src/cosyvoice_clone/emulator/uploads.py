@@ -21,7 +21,8 @@ from xml.sax.saxutils import escape
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .backend import UPLOAD_STORE_MAX_BYTES, ApiError
+from .config import UPLOAD_STORE_MAX_BYTES
+from .exceptions import ApiError
 from .wire import bearer_key, read_capped
 
 OSS_PATH = "/_oss"

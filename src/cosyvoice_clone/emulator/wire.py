@@ -13,7 +13,8 @@ from typing import Any
 
 from starlette.requests import HTTPConnection, Request
 
-from .backend import ApiError, Backend, invalid_parameter
+from .backend import Backend
+from .exceptions import ApiError, invalid_parameter
 
 SECRET_HEADERS = frozenset({"authorization", "cookie", "x-api-key"})
 SECRET_QUERY = frozenset({"api_key", "signature"})
