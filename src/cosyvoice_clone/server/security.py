@@ -36,6 +36,7 @@ also the studio's); the emulator's in DashScope's ``{"request_id", "code", "mess
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import json
@@ -239,10 +240,8 @@ def _is_wildcard(host: str | None) -> bool:
 
 def _machine_names() -> set[str]:
     names = {socket.gethostname().lower()}
-    try:
+    with contextlib.suppress(OSError):
         names.add(socket.getfqdn().lower())
-    except OSError:
-        pass
     return names
 
 
@@ -437,21 +436,24 @@ class SecurityMiddleware:
                 return
             await self._answer(scope, send, refused)
             return
-        if scope["type"] == "websocket":
-            await self.app(scope, receive, send)
-            return
+        if scope["type"] == "websocket" or not self.protection.speech_server:
+            await self.app(scope, receive, send)  # untouched (the emulator reaches uvicorn's
+            return  # connection through ``receive`` to drop it on purpose)
         origin = headers.get("origin")
-        cors = origin if origin is not None and _origin(origin) in self.protection.cors_origins else None
+        cors = (
+            origin
+            if origin is not None and _origin(origin) in self.protection.cors_origins
+            else None
+        )
         if scope["method"] == "OPTIONS" and origin is not None:
             await self._preflight(send, origin, headers)
             return
         body: bytes | None = None
         try:
-            if self.protection.speech_server:
-                self.check_request(scope, headers)
-                if scope["method"] in STATE_CHANGING and scope["path"] != UPLOAD_PATH:
-                    body = await self._read_body(receive)
-                    self.check_json(scope["path"], body)
+            self.check_request(scope, headers)
+            if scope["method"] in STATE_CHANGING and scope["path"] != UPLOAD_PATH:
+                body = await self._read_body(receive)
+                self.check_json(scope["path"], body)
         except Refusal as refused:
             await self._answer(scope, send, refused, cors)
             return
@@ -516,7 +518,9 @@ class SecurityMiddleware:
                 ctype = next((v for k, v in raw if k.lower() == b"content-type"), b"").lower()
                 textual = ctype.startswith((b"application/json", b"text/"))
                 redacting = textual and (status >= 400 or ctype.startswith(b"text/event-stream"))
-                raw = [(k, redact(v.decode("latin-1"), *secrets_).encode("latin-1")) for k, v in raw]
+                raw = [
+                    (k, redact(v.decode("latin-1"), *secrets_).encode("latin-1")) for k, v in raw
+                ]
                 if cors:
                     raw += [(b"access-control-allow-origin", cors.encode()), (b"vary", b"Origin")]
                 message = {**message, "headers": raw}
