@@ -12,8 +12,13 @@ import pytest
 from tests.server.server_helpers import emulator_settings, home, register_voice  # noqa: F401
 
 from cosyvoice_clone.emulator.server import RunningEmulator
-from cosyvoice_clone.server import RunningServer, ServerConfig, SpeechLibrary, create_app
-from cosyvoice_clone.server import start_server
+from cosyvoice_clone.server import (
+    RunningServer,
+    ServerConfig,
+    SpeechLibrary,
+    create_app,
+    start_server,
+)
 from cosyvoice_clone.server.security import Protection, default_protection
 
 ProtectedFactory = Callable[..., RunningServer]

@@ -115,7 +115,7 @@ class EvilSite:
         pages = {"/": (html.encode(), "text/html"), "/sample.wav": (sample, "audio/wav")}
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_GET(self) -> None:
                 body, ctype = pages.get(self.path.split("?")[0], (b"evil", "text/plain"))
                 self.send_response(200)
                 self.send_header("Content-Type", ctype)
@@ -215,9 +215,9 @@ def test_dns_rebinding_gets_nothing(
     results = browser_page.evaluate(
         """async (voice) => {
             const out = [];
-            for (const [method, path] of [["GET", "/studio/api/voices"], ["GET", "/v1/audio/voices"],
-                                          ["DELETE", "/studio/api/voices/" + voice],
-                                          ["GET", "/studio/api/config"]]) {
+            for (const [method, path] of [
+                ["GET", "/studio/api/voices"], ["GET", "/v1/audio/voices"],
+                ["DELETE", "/studio/api/voices/" + voice], ["GET", "/studio/api/config"]]) {
               const r = await fetch(path, {method});
               out.push([method, path, r.status, await r.text()]);
             }
@@ -237,14 +237,12 @@ def test_dns_rebinding_gets_nothing(
     assert [v["voice_id"] for v in listed] == [voice]
 
 
-def test_the_studio_page_itself_still_works(
-    protected: Any, voice: str, browser_page: Any
-) -> None:
+def test_the_studio_page_itself_still_works(protected: Any, voice: str, browser_page: Any) -> None:
     """The page (same origin) lists voices and auditions one: its token travels by itself."""
     server = protected()
     browser_page.goto(root(server) + "/")
     browser_page.wait_for_function(
-        "(voice) => document.querySelector(`option[value=\"${voice}\"]`) !== null", arg=voice
+        '(voice) => document.querySelector(`option[value="${voice}"]`) !== null', arg=voice
     )
     spoken = browser_page.evaluate(
         """async (voice) => {

@@ -72,8 +72,12 @@ def test_a_foreign_host_is_refused_on_every_route(
     server = protected()
     before = emulator_state(cosyvoice_emulator)
     port = server.port
-    answer = httpx.request(method, root(server) + path, headers={"Host": f"rebind.test:{port}"},
-                           json=SPEECH if method == "POST" else None)  # fmt: skip
+    answer = httpx.request(
+        method,
+        root(server) + path,
+        headers={"Host": f"rebind.test:{port}"},
+        json=SPEECH if method == "POST" else None,
+    )
     message = openai_error(answer, 421, "host_not_allowed")
     assert "--allowed-host rebind.test" in message
     assert voice not in answer.text
@@ -82,8 +86,14 @@ def test_a_foreign_host_is_refused_on_every_route(
 
 def test_loopback_hosts_are_answered(protected: Any) -> None:
     server = protected()
-    for host in (f"localhost:{server.port}", f"127.0.0.1:{server.port}", "127.0.0.1",
-                 f"[::1]:{server.port}", f"127.0.0.2:{server.port}", "LOCALHOST"):  # fmt: skip
+    for host in (
+        f"localhost:{server.port}",
+        f"127.0.0.1:{server.port}",
+        "127.0.0.1",
+        f"[::1]:{server.port}",
+        f"127.0.0.2:{server.port}",
+        "LOCALHOST",
+    ):
         answer = httpx.get(root(server) + "/v1/models", headers={"Host": host})
         assert answer.status_code == 200, (host, answer.text)
     for host in ("localhost.evil.test", "127.0.0.1.nip.io", "", "10.0.0.1", "x:y"):
@@ -102,10 +112,11 @@ def test_allowed_host_behind_a_reverse_proxy(
     page = httpx.get(root(server) + "/", headers=proxied)
     assert page.status_code == 200 and "cosyvoice-studio-token" in page.text
     # a proxy that rewrites Host to the upstream: the page's Origin is still the proxy's name
-    answer = httpx.post(root(server) + "/studio/api/speech",
-                        headers={"Origin": "https://speech.example.org",
-                                 "X-Studio-Token": token(server)},
-                        json={"voice": "myvoice", "text": "Hello.", "format": "wav"})  # fmt: skip
+    answer = httpx.post(
+        root(server) + "/studio/api/speech",
+        headers={"Origin": "https://speech.example.org", "X-Studio-Token": token(server)},
+        json={"voice": "myvoice", "text": "Hello.", "format": "wav"},
+    )
     assert answer.status_code == 200, answer.text
     audio = httpx.get(root(server) + answer.json()["audio_url"], headers=proxied)
     data, rate = sf.read(io.BytesIO(audio.content))
@@ -122,8 +133,9 @@ def test_any_host_only_with_a_key(protected: Any, voice: str) -> None:
     anywhere = {"Host": "whatever.example"}
     refused = httpx.get(root(server) + "/v1/audio/voices", headers=anywhere)
     openai_error(refused, 401, "invalid_api_key")
-    allowed = httpx.get(root(server) + "/v1/audio/voices",
-                        headers={**anywhere, "Authorization": "Bearer k-123456"})  # fmt: skip
+    allowed = httpx.get(
+        root(server) + "/v1/audio/voices", headers={**anywhere, "Authorization": "Bearer k-123456"}
+    )
     assert allowed.status_code == 200 and voice in allowed.text
 
 
@@ -139,8 +151,11 @@ def attacks(voice: str) -> list[tuple[str, str, dict[str, Any]]]:
         ("POST", "/v1/audio/speech", {"json": SPEECH}),
         ("POST", "/v1/audio/speech", text_plain),
         ("POST", "/studio/api/designs", {"json": design}),
-        ("POST", "/studio/api/designs", {"headers": {"Content-Type": "text/plain"},
-                                         "content": json.dumps(design)}),  # fmt: skip
+        (
+            "POST",
+            "/studio/api/designs",
+            {"headers": {"Content-Type": "text/plain"}, "content": json.dumps(design)},
+        ),
         ("POST", "/studio/api/clones", {"json": {"sample_id": "x", "prefix": "evil"}}),
         ("POST", "/studio/api/samples", {"files": {"file": ("a.wav", SAMPLE.read_bytes())}}),
         ("POST", "/studio/api/samples", {"content": SAMPLE.read_bytes()}),
@@ -175,13 +190,17 @@ def test_a_foreign_origin_is_refused_before_any_work(
 
 def test_the_servers_own_origin_is_answered(protected: Any, voice: str) -> None:
     server = protected()
-    answer = httpx.post(root(server) + "/studio/api/speech",
-                        headers={"Origin": root(server), "X-Studio-Token": token(server)},
-                        json={"voice": "myvoice", "text": "Hello.", "format": "wav"})  # fmt: skip
+    answer = httpx.post(
+        root(server) + "/studio/api/speech",
+        headers={"Origin": root(server), "X-Studio-Token": token(server)},
+        json={"voice": "myvoice", "text": "Hello.", "format": "wav"},
+    )
     assert answer.status_code == 200, answer.text
     localhost = f"http://localhost:{server.port}"
-    ok = httpx.get(root(server) + "/studio/api/voices",
-                   headers={"Origin": localhost, "Host": f"localhost:{server.port}"})  # fmt: skip
+    ok = httpx.get(
+        root(server) + "/studio/api/voices",
+        headers={"Origin": localhost, "Host": f"localhost:{server.port}"},
+    )
     assert ok.status_code == 200 and voice in ok.text
 
 
@@ -191,22 +210,30 @@ def test_cors_origin_answers_preflights_and_calls(
     _, origins = check_options(cors_origins=["http://LOCALHOST:3000/"])
     assert origins == ("http://localhost:3000",)
     server = protected(cors_origins=origins)
-    preflight = httpx.options(root(server) + "/v1/audio/speech", headers={
-        "Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, content-type"})  # fmt: skip
+    preflight = httpx.options(
+        root(server) + "/v1/audio/speech",
+        headers={
+            "Origin": "http://localhost:3000",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
     assert preflight.status_code == 204
     assert preflight.headers["access-control-allow-origin"] == "http://localhost:3000"
     assert "POST" in preflight.headers["access-control-allow-methods"]
     assert "content-type" in preflight.headers["access-control-allow-headers"]
-    spoken = httpx.post(root(server) + "/v1/audio/speech", json=SPEECH,
-                        headers={"Origin": "http://localhost:3000"})  # fmt: skip
+    spoken = httpx.post(
+        root(server) + "/v1/audio/speech", json=SPEECH, headers={"Origin": "http://localhost:3000"}
+    )
     assert spoken.status_code == 200, spoken.text
     assert spoken.headers["access-control-allow-origin"] == "http://localhost:3000"
     data, _ = sf.read(io.BytesIO(spoken.content))
     assert len(data) > 0
     before = emulator_state(cosyvoice_emulator)
-    evil = httpx.options(root(server) + "/v1/audio/speech", headers={
-        "Origin": "http://localhost:3001", "Access-Control-Request-Method": "POST"})  # fmt: skip
+    evil = httpx.options(
+        root(server) + "/v1/audio/speech",
+        headers={"Origin": "http://localhost:3001", "Access-Control-Request-Method": "POST"},
+    )
     openai_error(evil, 403, "origin_not_allowed")
     assert "access-control-allow-origin" not in evil.headers
     assert emulator_state(cosyvoice_emulator) == before
@@ -252,17 +279,27 @@ def test_json_endpoints_take_json_only(
     studio = {"X-Studio-Token": token(server)}
     before = emulator_state(cosyvoice_emulator)
     body = json.dumps(SPEECH)
-    for ctype in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; b=x",
-                  None):  # fmt: skip
+    for ctype in (
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; b=x",
+        None,
+    ):
         headers = {"Content-Type": ctype} if ctype else {}
         answer = httpx.post(root(server) + "/v1/audio/speech", content=body, headers=headers)
         assert "application/json" in openai_error(answer, 415, "unsupported_media_type")
-        design = httpx.post(root(server) + "/studio/api/designs", headers={**headers, **studio},
-                            content=json.dumps({"prompt": "a voice", "prefix": "x"}))  # fmt: skip
+        design = httpx.post(
+            root(server) + "/studio/api/designs",
+            headers={**headers, **studio},
+            content=json.dumps({"prompt": "a voice", "prefix": "x"}),
+        )
         openai_error(design, 415, "unsupported_media_type")
     assert emulator_state(cosyvoice_emulator) == before
-    ok = httpx.post(root(server) + "/v1/audio/speech", content=body,
-                    headers={"Content-Type": "application/json; charset=utf-8"})  # fmt: skip
+    ok = httpx.post(
+        root(server) + "/v1/audio/speech",
+        content=body,
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
     assert ok.status_code == 200, ok.text
 
 
@@ -286,15 +323,18 @@ def test_uploads_are_raw_audio_within_the_cap(protected: Any, home: Path) -> Non
     openai_error(streamed, 413, "sample_too_large")
     samples = home / "studio" / "samples"
     assert not samples.exists() or not any(samples.iterdir())
-    ok = httpx.post(url, headers={**studio, "Content-Type": "audio/wav"},
-                    content=SAMPLE.read_bytes())  # fmt: skip
+    ok = httpx.post(
+        url, headers={**studio, "Content-Type": "audio/wav"}, content=SAMPLE.read_bytes()
+    )
     assert ok.status_code == 201, ok.text
 
 
 # --------------------------------------------------------------------------- limits
 
 
-def test_input_length_limit(protected: Any, voice: str, cosyvoice_emulator: RunningEmulator) -> None:
+def test_input_length_limit(
+    protected: Any, voice: str, cosyvoice_emulator: RunningEmulator
+) -> None:
     assert 4096 * 4 < DEFAULT_MAX_INPUT_CHARS < 200_000
     assert Protection().max_input_chars == DEFAULT_MAX_INPUT_CHARS
     server = protected(max_input_chars=120)
@@ -304,8 +344,11 @@ def test_input_length_limit(protected: Any, voice: str, cosyvoice_emulator: Runn
     message = openai_error(answer, 413, "input_too_long")
     assert "130 characters" in message and "--max-input-chars" in message
     assert answer.json()["error"]["param"] == "input"
-    studio = httpx.post(root(server) + "/studio/api/speech", headers={"X-Studio-Token": token(
-        server)}, json={"voice": "myvoice", "text": "x" * 121})  # fmt: skip
+    studio = httpx.post(
+        root(server) + "/studio/api/speech",
+        headers={"X-Studio-Token": token(server)},
+        json={"voice": "myvoice", "text": "x" * 121},
+    )
     openai_error(studio, 413, "input_too_long")
     assert emulator_state(cosyvoice_emulator) == before
     ok = httpx.post(root(server) + "/v1/audio/speech", json={**SPEECH, "input": "Hi. " * 30})
@@ -324,16 +367,22 @@ def test_body_size_limit(protected: Any, voice: str, cosyvoice_emulator: Running
     limit = server.protection.body_limit
     before = emulator_state(cosyvoice_emulator)
     padded = json.dumps({**SPEECH, "pad": "x" * limit}).encode()
-    declared = httpx.post(root(server) + "/v1/audio/speech", content=padded,
-                          headers={"Content-Type": "application/json"})  # fmt: skip
+    declared = httpx.post(
+        root(server) + "/v1/audio/speech",
+        content=padded,
+        headers={"Content-Type": "application/json"},
+    )
     assert "KiB" in openai_error(declared, 413, "request_too_large")
 
     def chunks() -> Any:
         for start in range(0, len(padded), 65536):
             yield padded[start : start + 65536]
 
-    streamed = httpx.post(root(server) + "/v1/audio/speech", content=chunks(),
-                          headers={"Content-Type": "application/json"})  # fmt: skip
+    streamed = httpx.post(
+        root(server) + "/v1/audio/speech",
+        content=chunks(),
+        headers={"Content-Type": "application/json"},
+    )
     openai_error(streamed, 413, "request_too_large")
     assert emulator_state(cosyvoice_emulator) == before
 
@@ -345,16 +394,25 @@ def test_nested_json_is_400_never_500(
     studio = {"X-Studio-Token": token(server), "Content-Type": "application/json"}
     deep = b"[" * 200_000 + b"]" * 200_000
     nested_input = json.dumps({**SPEECH, "voice": {"id": "alloy"}}).encode()
-    for path, body in (("/v1/audio/speech", deep), ("/studio/api/clones", deep),
-                       ("/studio/api/designs", b'{"a":' * 5000 + b"1" + b"}" * 5000)):  # fmt: skip
+    for path, body in (
+        ("/v1/audio/speech", deep),
+        ("/studio/api/clones", deep),
+        ("/studio/api/designs", b'{"a":' * 5000 + b"1" + b"}" * 5000),
+    ):
         answer = httpx.post(root(server) + path, content=body, headers=studio)
         assert str(MAX_JSON_DEPTH) in openai_error(answer, 400, "invalid_json")
     # brackets inside strings do not count; ordinary nesting is fine
     strings = json.dumps({**SPEECH, "input": "[[[[" * 100 + " hello"}).encode()
-    assert httpx.post(root(server) + "/v1/audio/speech", content=strings,
-                      headers=studio).status_code == 200  # fmt: skip
-    assert httpx.post(root(server) + "/v1/audio/speech", content=nested_input,
-                      headers=studio).status_code == 200  # fmt: skip
+    assert (
+        httpx.post(root(server) + "/v1/audio/speech", content=strings, headers=studio).status_code
+        == 200
+    )
+    assert (
+        httpx.post(
+            root(server) + "/v1/audio/speech", content=nested_input, headers=studio
+        ).status_code
+        == 200
+    )
     assert "RecursionError" not in caplog.text
 
 
@@ -364,16 +422,28 @@ def test_nested_json_is_400_never_500(
 def test_the_openai_package_and_curl_keep_working(protected: Any, voice: str) -> None:
     server = protected()
     with openai_client(server) as client:
-        audio = client.audio.speech.create(model="tts-1", voice="alloy", input="Hello.",
-                                           response_format="wav")  # fmt: skip
+        audio = client.audio.speech.create(
+            model="tts-1", voice="alloy", input="Hello.", response_format="wav"
+        )
         data, _ = sf.read(io.BytesIO(audio.content))
         assert len(data) > 0
         assert any(v.id == "tts-1" for v in client.models.list())
     curl = subprocess.run(
-        ["curl", "-sS", "--fail-with-body", "-o", "-", f"{server.base_url}/audio/speech",
-         "-H", "Content-Type: application/json", "-d", json.dumps(SPEECH)],
-        capture_output=True, timeout=60,
-    )  # fmt: skip
+        [
+            "curl",
+            "-sS",
+            "--fail-with-body",
+            "-o",
+            "-",
+            f"{server.base_url}/audio/speech",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            json.dumps(SPEECH),
+        ],
+        capture_output=True,
+        timeout=60,
+    )
     assert curl.returncode == 0, curl.stderr
     data, _ = sf.read(io.BytesIO(curl.stdout))
     assert len(data) > 0
@@ -383,11 +453,14 @@ def test_another_machine_with_a_key(protected: Any, voice: str) -> None:
     """A wildcard bind with --api-key: any IP address of this machine is its own Host."""
     server = protected(host="0.0.0.0", api_keys=("remote-key-1",))
     with openai_client(server, key="remote-key-1") as client:
-        audio = client.audio.speech.create(model="tts-1", voice="alloy", input="Hi.",
-                                           response_format="wav")  # fmt: skip
+        audio = client.audio.speech.create(
+            model="tts-1", voice="alloy", input="Hi.", response_format="wav"
+        )
         assert len(audio.content) > 44
-    by_ip = httpx.get(root(server) + "/v1/models", headers={
-        "Host": f"192.0.2.10:{server.port}", "Authorization": "Bearer remote-key-1"})  # fmt: skip
+    by_ip = httpx.get(
+        root(server) + "/v1/models",
+        headers={"Host": f"192.0.2.10:{server.port}", "Authorization": "Bearer remote-key-1"},
+    )
     assert by_ip.status_code == 200
     by_name = httpx.get(root(server) + "/v1/models", headers={"Host": "evil.example"})
     openai_error(by_name, 421, "host_not_allowed")
@@ -410,8 +483,10 @@ def test_emulator_checks_host_and_origin(cosyvoice_emulator: RunningEmulator) ->
     foreign = httpx.post(url, json=envelope, headers={**auth, "Origin": "http://evil.example"})
     assert foreign.status_code == 403 and foreign.json()["code"] == "AccessDenied"
     with pytest.raises(InvalidStatus) as refused:
-        ws_client.connect(cosyvoice_emulator.websocket_url,
-                          additional_headers={**auth, "Origin": "http://evil.example"})  # fmt: skip
+        ws_client.connect(
+            cosyvoice_emulator.websocket_url,
+            additional_headers={**auth, "Origin": "http://evil.example"},
+        )
     assert refused.value.response.status_code == 403
     assert emulator_state(cosyvoice_emulator) == before
     assert httpx.post(url, json=envelope, headers=auth).status_code == 200
@@ -437,18 +512,39 @@ def test_serve_options_are_checked(cli: Any) -> None:
 def test_serve_says_which_protections_are_on(tmp_path: Path) -> None:
     env = {**os.environ, "COSYVOICE_CLONE_HOME": str(tmp_path / "home")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cosyvoice_clone", "--emulator", "serve", "--port", "0",
-         "--allowed-host", "speech.example.org", "--cors-origin", "http://localhost:3000",
-         "--max-input-chars", "9000"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "cosyvoice_clone",
+            "--emulator",
+            "serve",
+            "--port",
+            "0",
+            "--allowed-host",
+            "speech.example.org",
+            "--cors-origin",
+            "http://localhost:3000",
+            "--max-input-chars",
+            "9000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert proc.stdout is not None and proc.stderr is not None
         base = proc.stdout.readline().strip().removeprefix("OPENAI_BASE_URL=")
         lines = [proc.stderr.readline() for _ in range(2)]
         line = next(x for x in lines if x.startswith("protections:"))
-        for needle in ("Host checked", "speech.example.org", "foreign Origins refused",
-                       "http://localhost:3000", "studio token on", "9,000 chars"):  # fmt: skip
+        for needle in (
+            "Host checked",
+            "speech.example.org",
+            "foreign Origins refused",
+            "http://localhost:3000",
+            "studio token on",
+            "9,000 chars",
+        ):
             assert needle in line, line
         refused = httpx.get(f"{base}/models", headers={"Host": "evil.example"})
         assert refused.status_code == 421

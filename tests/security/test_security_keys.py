@@ -55,8 +55,9 @@ def test_a_malformed_key_is_refused_when_read_naming_its_source(
     credentials = Path(os.environ["HOME"]) / ".alibabacloud" / "credentials"
     credentials.parent.mkdir(parents=True)
     credentials.write_text(f"[default]\ndashscope_api_key = {key}\n", encoding="utf-8")
-    sources: list[tuple[dict[str, str], str]] = [({"DASHSCOPE_API_KEY": key},
-                                                  "env DASHSCOPE_API_KEY")]  # fmt: skip
+    sources: list[tuple[dict[str, str], str]] = [
+        ({"DASHSCOPE_API_KEY": key}, "env DASHSCOPE_API_KEY")
+    ]
     if kind not in ("newline", "carriage-return"):  # a line break ends an INI value
         sources.append(({}, ".alibabacloud/credentials [default]"))
     sources.append(({"DASHSCOPE_API_KEY_FILE_PATH": str(key_file)}, "DASHSCOPE_API_KEY_FILE_PATH"))
@@ -109,8 +110,13 @@ def test_the_cli_refuses_a_malformed_key_without_showing_it(
         assert "Traceback" not in result.stderr
         assert_no_key(result.stdout + result.stderr, key)
     env = {**os.environ, "DASHSCOPE_API_KEY": key, "COSYVOICE_CLONE_HOME": str(tmp_path / "h")}
-    served = subprocess.run([sys.executable, "-m", "cosyvoice_clone", "serve", "--port", "0"],
-                            capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    served = subprocess.run(
+        [sys.executable, "-m", "cosyvoice_clone", "serve", "--port", "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert served.returncode == 3, served.stderr
     assert len(served.stderr.strip().splitlines()) <= 2 and "Traceback" not in served.stderr
     assert "malformed" in served.stderr
@@ -145,20 +151,30 @@ def test_a_key_that_got_past_never_reaches_an_answer_or_a_log(
     studio = {"X-Studio-Token": token(server)}
     speech = {"model": "tts-1", "input": "Hello.", "voice": "alloy", "response_format": "wav"}
     look(httpx.post(f"{base}/v1/audio/speech", json=speech, timeout=60))
-    look(httpx.post(f"{base}/v1/audio/speech", json={**speech, "stream_format": "sse"},
-                    timeout=60))  # fmt: skip
+    look(httpx.post(f"{base}/v1/audio/speech", json={**speech, "stream_format": "sse"}, timeout=60))
     look(httpx.post(f"{base}/v1/audio/speech", json={**speech, "voice": voice}, timeout=60))
     look(httpx.get(f"{base}/v1/audio/voices", timeout=60))
     look(httpx.get(f"{base}/studio/api/voices", timeout=60))
     look(httpx.get(f"{base}/studio/api/voices/{voice}", timeout=60))
     look(httpx.delete(f"{base}/studio/api/voices/{voice}", headers=studio, timeout=60))
-    order = look(httpx.post(f"{base}/studio/api/speech", headers=studio, timeout=60,
-                            json={"voice": voice, "text": "Hello.", "format": "wav"}))  # fmt: skip
+    order = look(
+        httpx.post(
+            f"{base}/studio/api/speech",
+            headers=studio,
+            timeout=60,
+            json={"voice": voice, "text": "Hello.", "format": "wav"},
+        )
+    )
     if order.status_code == 200:
         look(httpx.get(base + order.json()["audio_url"], timeout=60))
-    job = look(httpx.post(f"{base}/studio/api/designs", headers=studio, timeout=60,
-                          json={"prompt": "a calm voice", "prefix": "leak",
-                                "preview_text": "Hello there."}))  # fmt: skip
+    job = look(
+        httpx.post(
+            f"{base}/studio/api/designs",
+            headers=studio,
+            timeout=60,
+            json={"prompt": "a calm voice", "prefix": "leak", "preview_text": "Hello there."},
+        )
+    )
     if job.status_code == 202:
         with httpx.stream("GET", base + job.json()["events"], timeout=60) as events:
             seen.append("".join(events.iter_text()))
@@ -166,7 +182,8 @@ def test_a_key_that_got_past_never_reaches_an_answer_or_a_log(
     assert failures, "the malformed key should make the service calls fail"
     for text in seen:
         assert_no_key(text, key)
-    logged = "\n".join(
-        f"{r.getMessage()} {r.exc_text or ''} {r.args!r}" for r in caplog.records
-    ) + caplog.text
+    logged = (
+        "\n".join(f"{r.getMessage()} {r.exc_text or ''} {r.args!r}" for r in caplog.records)
+        + caplog.text
+    )
     assert_no_key(logged, key)
