@@ -30,6 +30,12 @@ after CVE-2025-24010) is done here, in this order, before any handler runs:
    that escapes a handler becomes a redacted 500 in the route's error shape, and every log
    record made in the process is redacted the same way (:func:`redact_logs`).
 
+Why Origin is enough for writes: browsers send ``Origin`` on every request whose method is
+neither GET nor HEAD (``no-cors`` fetches and form posts included) and on every CORS request
+(Fetch Standard, "append a request `Origin` header", fetch.spec.whatwg.org, read 2026-12); a
+cross-origin GET without it gets an opaque answer the page cannot read. The Host check is what
+stops a rebinding page, which is same-origin with itself and sends its own name as Host.
+
 Errors use the one error shape of :class:`~.protocol.APIError` (OpenAI's ``{"error": {...}}``,
 also the studio's); the emulator's in DashScope's ``{"request_id", "code", "message"}``.
 """
@@ -271,7 +277,8 @@ class SecurityMiddleware:
         if _is_wildcard(bound):
             self._hosts |= _machine_names()
         self._named = {h for h in protection.allowed_hosts if h != "*"}
-        redact_logs(*protection.secrets)
+        if protection.speech_server or protection.secrets:
+            redact_logs(*protection.secrets)
 
     # -- checks ------------------------------------------------------------------------------
 
@@ -695,7 +702,9 @@ def redact_logs(*secrets_: str | None) -> None:
             text = record.getMessage()
         except Exception:  # a malformed record: leave it to the handler
             return record
-        record.msg, record.args = redact(text, *_LOG_SECRETS), None
+        clean = redact(text, *_LOG_SECRETS)
+        if clean != text:  # else the arguments stay (uvicorn's access formatter reads them)
+            record.msg, record.args = clean, None
         if record.exc_info and record.exc_info[0] is not None:
             record.exc_text = redact(formatter.formatException(record.exc_info), *_LOG_SECRETS)
         return record
