@@ -552,3 +552,33 @@ def test_serve_says_which_protections_are_on(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_emulator_serve_says_it_checks_host_and_origin(tmp_path: Path) -> None:
+    env = {**os.environ, "COSYVOICE_CLONE_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cosyvoice_clone", "emulator", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(6)]
+        base = lines[0].split(" on ", 1)[1].strip()
+        line = next(x for x in lines if "Protections:" in x)
+        assert "Host checked" in line and "foreign Origins refused" in line
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                refused = httpx.get(f"{base}/_emulator/health", headers={"Host": "evil.example"})
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        assert refused.status_code == 421 and refused.json()["code"] == "InvalidHost"
+        assert httpx.get(f"{base}/_emulator/health").status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -117,10 +117,13 @@ class Protection:
     def describe(self) -> str:
         """The startup line's account of what is on."""
         hosts = ", ".join(self.allowed_hosts) or "none"
+        checked = (
+            f"Host checked (this address, localhost, loopback; --allowed-host: {hosts})"
+            if self.speech_server
+            else "Host checked (localhost and IP addresses only)"
+        )
         parts = [
-            "any Host (--allowed-host '*')"
-            if "*" in self.allowed_hosts
-            else f"Host checked (this address, localhost, loopback; --allowed-host: {hosts})",
+            "any Host (--allowed-host '*')" if "*" in self.allowed_hosts else checked,
             "foreign Origins refused"
             + (f" (CORS for {', '.join(self.cors_origins)})" if self.cors_origins else ""),
         ]
