@@ -229,6 +229,8 @@ def test_cors_origin_answers_preflights_and_calls(
     assert spoken.headers["access-control-allow-origin"] == "http://localhost:3000"
     data, _ = sf.read(io.BytesIO(spoken.content))
     assert len(data) > 0
+    page = httpx.get(root(server) + "/", headers={"Origin": "http://localhost:3000"})
+    assert "access-control-allow-origin" not in page.headers  # the token stays unreadable
     before = emulator_state(cosyvoice_emulator)
     evil = httpx.options(
         root(server) + "/v1/audio/speech",

@@ -450,9 +450,11 @@ class SecurityMiddleware:
             await self.app(scope, receive, send)  # untouched (the emulator reaches uvicorn's
             return  # connection through ``receive`` to drop it on purpose)
         origin = headers.get("origin")
-        cors = (
+        cors = (  # never for the page: another site may call the API, not read the token
             origin
-            if origin is not None and _origin(origin) in self.protection.cors_origins
+            if origin is not None
+            and _origin(origin) in self.protection.cors_origins
+            and scope["path"] != "/"
             else None
         )
         if scope["method"] == "OPTIONS" and origin is not None:
