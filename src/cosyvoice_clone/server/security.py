@@ -569,10 +569,11 @@ class SecurityMiddleware:
             if not started:
                 await self._answer(scope, send, refused, cors)
         except Exception as exc:
-            log.error("unexpected failure on %s %s: %s: %s", scope["method"], scope["path"],
-                      type(exc).__name__, exc, exc_info=exc)  # fmt: skip
+            detail = redact(f"{type(exc).__name__}: {exc}", *secrets_)
+            log.error("unexpected failure on %s %s: %s", scope["method"], scope["path"], detail,
+                      exc_info=exc)  # fmt: skip
             if not started:
-                failed = Refusal(500, f"internal error: {type(exc).__name__}: {exc}", "internal")
+                failed = Refusal(500, f"internal error: {detail}", "internal")
                 await self._answer(scope, send, failed, cors)
             else:
                 raise
@@ -708,8 +709,9 @@ def redact_logs(*secrets_: str | None) -> None:
         except Exception:  # a malformed record: leave it to the handler
             return record
         clean = redact(text, *_LOG_SECRETS)
-        if clean != text:  # else the arguments stay (uvicorn's access formatter reads them)
-            record.msg, record.args = clean, None
+        shown = repr(record.args)
+        if clean != text or redact(shown, *_LOG_SECRETS) != shown:
+            record.msg, record.args = clean, None  # else they stay (uvicorn's access log)
         if record.exc_info and record.exc_info[0] is not None:
             record.exc_text = redact(formatter.formatException(record.exc_info), *_LOG_SECRETS)
         return record
