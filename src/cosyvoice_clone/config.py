@@ -23,6 +23,7 @@ Use :func:`redact` on anything that may contain the key before it reaches output
 from __future__ import annotations
 
 import configparser
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -62,21 +63,71 @@ class ApiKey:
 
 
 def mask(secret: str) -> str:
-    """Show a secret as ``sk-…abcd`` (at most 7 characters of it, never a short one whole)."""
+    """Show a secret as ``sk-…abcd`` (at most 7 characters of it, never a short one whole;
+    nothing of one that is not printable ASCII)."""
+    if key_problem(secret) is not None:
+        return "[redacted key]"
     if len(secret) <= 12:
         return "*" * len(secret)
     return f"{secret[:3]}…{secret[-4:]}"
 
 
-_KEY_SHAPE = re.compile(r"sk-[A-Za-z0-9_\-]{8,}")
+# ---- key validation and redaction (issue 22/23: owned by the "safety" engineer) -------------
+
+_KEY_SHAPE = re.compile(r"(?<![A-Za-z0-9_\-])sk-[A-Za-z0-9_\-]{8,}")
+_NOT_KEY_TEXT = re.compile(r"[^!-~]+")
+_MIN_PIECE = 6
+"""A bad key's printable pieces this long are redacted on their own too (a terminal shows the
+part after a carriage return; a transport quotes the part before a line break)."""
+_CHARACTER_NAMES = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab", " ": "a space"}
+
+
+def key_problem(key: str) -> str | None:
+    """What makes ``key`` unusable as an API key (``None``: printable ASCII, no whitespace);
+    the answer names the character and its position, never the key."""
+    for index, char in enumerate(key, 1):
+        if not "!" <= char <= "~":
+            name = _CHARACTER_NAMES.get(char)
+            if name is None:
+                kind = "a control character" if ord(char) < 32 or ord(char) == 127 else (
+                    "a non-ASCII character")  # fmt: skip
+                name = f"{kind} (U+{ord(char):04X})"
+            return f"character {index} is {name}"
+    return None
+
+
+def _secret_forms(secret: str) -> list[str]:
+    """How ``secret`` can appear in text: as is, escaped by ``repr`` (str or bytes) or JSON,
+    and (for a key with characters a key never has) its printable pieces."""
+    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
+             repr(secret)[1:-1], repr(secret.encode("utf-8", "replace"))[2:-1]}  # fmt: skip
+    if key_problem(secret) is not None:
+        forms.update(p for p in _NOT_KEY_TEXT.split(secret) if len(p) >= _MIN_PIECE)
+    return sorted((f for f in forms if f), key=len, reverse=True)
 
 
 def redact(text: str, *secrets: str | None) -> str:
-    """Replace every given secret, and anything shaped like a DashScope key, with a mask."""
+    """Replace every given secret (also escaped, or the pieces of a malformed one), and anything
+    shaped like a DashScope key, with a mask: the one redaction step for all output."""
     for secret in secrets:
         if secret:
-            text = text.replace(secret, mask(secret))
+            shown = mask(secret)
+            for form in _secret_forms(secret):
+                text = text.replace(form, shown)
     return _KEY_SHAPE.sub(lambda m: mask(m.group(0)), text)
+
+
+def _checked(value: str, source: str, described: str | None = None) -> ApiKey:
+    """The key found at ``source``, refused (a credentials error naming the source, never the
+    value) unless it is printable ASCII without whitespace inside."""
+    problem = key_problem(value)
+    if problem is not None:
+        raise MissingCredentialsError(
+            f"the DashScope API key from {described or source} is malformed: {problem}",
+            hint="a key is printable ASCII without spaces or line breaks (sk-...); copy it "
+            "again from the Model Studio console, on one line",
+        )
+    return ApiKey(value, source)
 
 
 def _read_key_file(path: Path) -> str | None:
@@ -121,14 +172,14 @@ def find_api_key(
     """Look the API key up in the documented order; ``None`` when there is none."""
     env = os.environ if environ is None else environ
     if explicit:
-        return ApiKey(explicit.strip(), "explicit")
+        return _checked(explicit.strip(), "explicit", "the api_key argument")
     if env.get(ENV_API_KEY, "").strip():
-        return ApiKey(env[ENV_API_KEY].strip(), f"env {ENV_API_KEY}")
+        return _checked(env[ENV_API_KEY].strip(), f"env {ENV_API_KEY}")
     profile_name = profile or env.get(ENV_PROFILE) or "default"
     explicit_profile = bool(profile or env.get(ENV_PROFILE))
     value = _read_credentials(CREDENTIALS_FILE, profile_name, explicit_profile)
     if value:
-        return ApiKey(value, f"{CREDENTIALS_FILE} [{profile_name}]")
+        return _checked(value, f"{CREDENTIALS_FILE} [{profile_name}]")
     key_file = env.get(ENV_API_KEY_FILE)
     if key_file:
         if not Path(key_file).expanduser().is_file():
@@ -138,10 +189,10 @@ def find_api_key(
             )
         value = _read_key_file(Path(key_file))
         if value:
-            return ApiKey(value, f"env {ENV_API_KEY_FILE} ({key_file})")
+            return _checked(value, f"env {ENV_API_KEY_FILE} ({key_file})")
     value = _read_key_file(DASHSCOPE_KEY_FILE)
     if value:
-        return ApiKey(value, str(DASHSCOPE_KEY_FILE))
+        return _checked(value, str(DASHSCOPE_KEY_FILE))
     return None
 
 

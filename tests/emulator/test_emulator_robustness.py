@@ -246,10 +246,12 @@ def test_bad_uploads(cosyvoice_emulator: RunningEmulator) -> None:
 def test_admin_answers_loopback_only() -> None:
     backend = Backend()
     try:
-        remote = TestClient(create_app(backend), client=("203.0.113.9", 4000))
+        remote = TestClient(create_app(backend), client=("203.0.113.9", 4000),
+                            base_url="http://127.0.0.1:8080")  # fmt: skip
         assert remote.get("/_emulator/state").status_code == 403
         assert remote.post("/_emulator/config", json={"rtf": 1}).status_code == 403
-        local = TestClient(create_app(backend), client=("127.0.0.1", 4000))
+        local = TestClient(create_app(backend), client=("127.0.0.1", 4000),
+                           base_url="http://127.0.0.1:8080")  # fmt: skip
         assert local.get("/_emulator/state").status_code == 200
     finally:
         backend.close()

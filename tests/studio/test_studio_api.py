@@ -19,7 +19,10 @@ from cosyvoice_clone.emulator.server import RunningEmulator
 
 
 def client(server: Any, key: str | None = None) -> httpx.Client:
+    """A client of the studio's API that sends what the page sends: the key (if given) and the
+    launch token the page carries (issue 22)."""
     headers = {"Authorization": f"Bearer {key}"} if key else {}
+    headers["X-Studio-Token"] = server.app.state.protection.studio_token
     return httpx.Client(base_url=server.base_url.removesuffix("/v1"), headers=headers, timeout=30)
 
 

@@ -170,6 +170,10 @@ def serve(
         print(f"  WebSocket URL:  {info.websocket_url}")
         print(f"  Admin (local):  {info.admin_url}/config")
         print(f"  State:          {state_path or 'in memory'}")
+        from ..server.security import Protection  # security hook (issue 22)
+
+        shown = Protection(speech_server=False).describe().removeprefix("protections: ")
+        print(f"  Protections:    {shown}")
         if fault_map:
             from ..emulator.faults import format_faults
 

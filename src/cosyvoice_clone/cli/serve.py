@@ -49,6 +49,23 @@ def register(app: typer.Typer) -> None:
         max_queue: int = typer.Option(
             64, "--max-queue", min=1, help="Speech requests admitted at once; beyond: 429."
         ),
+        # security hook (issue 22): the local server's protections (server/security.py)
+        allowed_host: Optional[list[str]] = typer.Option(  # noqa: UP045
+            None,
+            "--allowed-host",
+            help="Also answer for this Host name, e.g. behind a reverse proxy (repeatable; "
+            "'*': any, only with --api-key).",
+            show_default=False,
+        ),
+        cors_origin: Optional[list[str]] = typer.Option(  # noqa: UP045
+            None,
+            "--cors-origin",
+            help="Let web pages from this origin (scheme://host[:port]) call the API (repeatable).",
+            show_default=False,
+        ),
+        max_input_chars: int = typer.Option(
+            20_000, "--max-input-chars", help="Characters of text per speech request; beyond: 413."
+        ),
     ) -> None:
         """Serve an OpenAI-compatible speech API for your cloned voices, and the voice studio.
 
@@ -67,14 +84,22 @@ def register(app: typer.Typer) -> None:
           cosyvoice-clone serve --voice-alias alloy=myvoice
           cosyvoice-clone --emulator serve --port 8000          (offline)
           cosyvoice-clone serve --host 0.0.0.0 --api-key "$MY_SERVER_KEY"
+          cosyvoice-clone serve --allowed-host speech.example.org   (behind a proxy)
         """
         import logging
         import sys
 
         from ..server import ServerConfig, SpeechLibrary, create_app, serve_forever
         from ..server.run import base_url, bind, is_loopback
+        from ..server.security import check_options, default_protection  # security hook
 
         keys = tuple(k for k in (api_key or []) if k)
+        hosts, origins = check_options(
+            allowed_hosts=allowed_host or [],
+            cors_origins=cors_origin or [],
+            api_keys=keys,
+            max_input_chars=max_input_chars,
+        )
         if not is_loopback(host) and not keys:
             raise InvalidRequestError(
                 f"binding {host} exposes the server beyond this machine: it needs an --api-key",
@@ -94,7 +119,16 @@ def register(app: typer.Typer) -> None:
             logger.addHandler(handler)
             logger.setLevel(logging.INFO)
         library = SpeechLibrary(settings)
-        app = create_app(library, ServerConfig(api_keys=keys, aliases=aliases, max_queue=max_queue))
+        protection = default_protection(
+            settings,
+            keys,
+            bound_host=host,
+            allowed_hosts=hosts,
+            cors_origins=origins,
+            max_input_chars=max_input_chars,
+        )
+        config = ServerConfig(api_keys=keys, aliases=aliases, max_queue=max_queue)
+        app = create_app(library, config, protection)
         print(f"OPENAI_BASE_URL={base_url(host, port)}", flush=True)
         app_state.err_console.print(
             f"voice studio: {base_url(host, port).removesuffix('/v1')}/; "
@@ -103,4 +137,5 @@ def register(app: typer.Typer) -> None:
             + "; Ctrl-C to stop",
             markup=False,
         )
+        app_state.err_console.print(protection.describe(), markup=False)  # security hook
         serve_forever(app, sock)

@@ -331,4 +331,8 @@ def create_app(backend: Backend, *, middleware: Sequence[Middleware] = ()) -> St
         },
     )
     app.state.backend = backend
+    # security hook (issue 22): Host and Origin checks (DNS rebinding, cross-site pages)
+    from ..server.security import Protection, install
+
+    install(app, Protection(speech_server=False))
     return app

@@ -43,6 +43,7 @@ from ..errors import (
 from ..synthesis.streaming import CONTENT_TYPES, SpeechChunks
 from .library import SpeechLibrary, is_unknown_voice
 from .protocol import OPENAI_MODELS, APIError, SpeechRequest, model_list, parse_speech, sse_event
+from .security import Protection, default_protection, install  # security hook (issue 22)
 
 access_log = logging.getLogger("cosyvoice_clone.server.access")
 REQUEST_ID_HEADER = "X-DashScope-Request-Id"
@@ -352,8 +353,13 @@ async def _relay(
         yield wrap(data)
 
 
-def create_app(library: SpeechLibrary, config: ServerConfig | None = None) -> Starlette:
-    """The ASGI app serving ``library`` (closed when the app shuts down)."""
+def create_app(
+    library: SpeechLibrary,
+    config: ServerConfig | None = None,
+    protection: Protection | None = None,  # security hook (issue 22)
+) -> Starlette:
+    """The ASGI app serving ``library`` (closed when the app shuts down), behind the local
+    server's protections (:mod:`.security`; by default for a loopback server)."""
     server = SpeechServer(library, config or ServerConfig())
 
     @asynccontextmanager
@@ -380,4 +386,6 @@ def create_app(library: SpeechLibrary, config: ServerConfig | None = None) -> St
     )
     app.state.server = server
     app.state.studio = studio
+    # security hook (issue 22): Host/Origin checks, studio token, limits, redaction
+    install(app, protection or default_protection(library.settings, server.config.api_keys))
     return app

@@ -293,7 +293,9 @@ class Studio:
     # -- page and config --------------------------------------------------------------------
 
     async def page(self, request: Request) -> Response:
-        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+        from .security import studio_page  # security hook (issue 22): the page's launch token
+
+        return studio_page(request, STATIC_DIR / "index.html")  # type: ignore[no-any-return]
 
     async def config(self, request: Request) -> Response:
         self.server.authorize(request)

@@ -21,6 +21,9 @@ export async function api(path, { method = "GET", json, body, headers = {} } = {
   const key = sessionStorage.getItem(KEY);
   const all = { ...headers };
   if (key) all.Authorization = `Bearer ${key}`;
+  // security hook (issue 22): the per-launch token the server put in the page
+  const token = document.querySelector('meta[name="cosyvoice-studio-token"]')?.content;
+  if (token) all["X-Studio-Token"] = token;
   if (json !== undefined) {
     all["Content-Type"] = "application/json";
     body = JSON.stringify(json);
