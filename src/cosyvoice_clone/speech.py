@@ -23,7 +23,7 @@ import hashlib
 import io
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,8 @@ from .audio.outfile import probe_target
 from .checks import require_concurrency
 from .errors import CosyVoiceCloneError, InvalidRequestError
 from .models import BatchItem, BatchReport, SpeechResult, Voice
+from .session import check_output as check_output
+from .session import make_folder as make_folder
 from .synthesis.protocol import (
     SynthesisOptions,
     check_for_model,
@@ -44,8 +46,9 @@ from .synthesis.protocol import (
 from .voices import speakable_flow
 
 if TYPE_CHECKING:
-    from .client import _ClientCore as Client
+    from .session import Session as Client
     from .synthesis.client import ProgressCallback
+    from .synthesis.live import AsyncLiveSpeech, LiveSpeech
     from .synthesis.streaming import SpeechChunks
 
 OPTION_FIELDS = (
@@ -123,7 +126,8 @@ async def speakable(client: Client, voice: str, model: str | None) -> tuple[Voic
     from .http import AsyncHttpClient
 
     flow = speakable_flow(client, voice, model)
-    http = client._http
+    http = client.http
+    assert http is not None, "a session speaks through its face's HTTP driver"
     if isinstance(http, AsyncHttpClient):
         return await http.run(flow)
     return await asyncio.to_thread(http.run, flow)
@@ -201,7 +205,7 @@ async def aspeak(
 class AsyncAudioStream:
     """The encoded audio of one text, in order (``async for chunk in stream``).
 
-    Opened by :func:`open_stream`, which has already waited for the first audio: a refusal or
+    Opened by :func:`async_open_stream`, which has already waited for the first audio: a refusal or
     a failed first part is raised before any byte is handed out. ``request_ids`` and
     ``characters`` grow while it is read; ``aclose()`` cancels what is still running.
     """
@@ -247,7 +251,7 @@ class AsyncAudioStream:
         await self.aclose()
 
 
-async def open_stream(
+async def async_open_stream(
     client: Client,
     text: str,
     *,
@@ -337,37 +341,153 @@ class AudioStream:
         self.close()
 
 
-def make_folder(path: Path) -> None:
-    """Create the folder of an output file (``--mkdir``); one clear error when it cannot be."""
+def open_stream(
+    client: Client,
+    text: str,
+    *,
+    voice: str,
+    model: str | None,
+    format: str,
+    sample_rate: int | None,
+    rate: float,
+    volume: int,
+    pitch: float,
+    instruction: str | None,
+    concurrency: int,
+    retries: int,
+) -> AudioStream:
+    """:func:`async_open_stream` for sync code, driven on a private loop thread."""
+    loop = LoopThread("cosyvoice-stream")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InvalidRequestError(
-            f"cannot create the folder {path.parent}: {exc.strerror or exc}", field="out"
-        ) from None
+        inner = loop.call(
+            async_open_stream(
+                client, text, voice=voice, model=model, format=format, sample_rate=sample_rate,
+                rate=rate, volume=volume, pitch=pitch, instruction=instruction,
+                concurrency=concurrency, retries=retries,
+            )
+        )  # fmt: skip
+    except BaseException:
+        loop.stop()
+        raise
+    return AudioStream(loop, inner)
 
 
-def check_output(
-    client: Client | None, path: str | Path, *, option: str = "--out", mkdir: bool = False
-) -> Path:
-    """The file to write for ``path`` (:func:`~cosyvoice_clone.audio.outfile.check_target`),
-    refusing a file the registry knows as a voice's reference sample (by path or content):
-    a recording is never overwritten by speech. Sends nothing."""
-    from .audio.outfile import check_target
+def async_open_live(
+    client: Client,
+    *,
+    voice: str,
+    model: str | None = None,
+    format: str = "pcm",
+    sample_rate: int | None = None,
+    options: SynthesisOptions | None = None,
+    max_message_weight: int = catalog.MAX_CHARS_PER_MESSAGE,
+    max_task_weight: int = catalog.MAX_CHARS_PER_TASK,
+    idle_timeout: float | None = None,
+    **fields: Any,
+) -> AsyncLiveSpeech:
+    """A live speech session of either client (not open yet; see
+    :mod:`cosyvoice_clone.synthesis.live`). Options are checked now (nothing is sent); the voice
+    rules when the session opens, before it connects."""
+    from .synthesis import AsyncSynthesizer
+    from .synthesis.live import IDLE_FINISH_S, AsyncLiveSpeech
+    from .synthesis.protocol import SynthesisOptions, check_language_hints
+    from .synthesis.streaming import check_instruction
 
-    real = check_target(path, option=option, mkdir=mkdir)
-    if client is None or not real.is_file():
-        return real
-    owner = client.registry.sample_owner(real)
-    if owner is not None:
-        named = f" ({owner.prefix})" if owner.prefix else ""
-        raise InvalidRequestError(
-            f"refusing to overwrite {option} {path}: it is the reference sample of voice "
-            f"{owner.voice_id}{named}",
-            field=option.lstrip("-").replace("-", "_"),
-            hint="choose another file name; the recording is left as it is",
+    if not voice:
+        raise InvalidRequestError("no voice given", field="voice")
+    if options is not None:
+        if fields:
+            raise InvalidRequestError(
+                "pass either options= or separate option fields, not both", field="options"
+            )
+        opts = options.validate()
+    else:
+        if isinstance(fields.get("language_hints"), str):
+            fields["language_hints"] = (fields["language_hints"],)
+        elif fields.get("language_hints") is not None:
+            fields["language_hints"] = tuple(fields["language_hints"])
+        if sample_rate is None:
+            sample_rate = catalog.default_sample_rate(format)
+        try:
+            opts = SynthesisOptions(format=format, sample_rate=sample_rate, **fields).validate()
+        except TypeError as exc:
+            raise InvalidRequestError(f"unknown synthesis option: {exc}", field="options") from None
+
+    async def resolve() -> tuple[str, str, str | None]:
+        chosen, chosen_model = await speakable(client, voice, model)
+        check_language_hints(chosen_model, opts.language_hints)
+        check_instruction(chosen_model, opts.instruction)
+        return chosen.voice_id, chosen_model, chosen.target_model
+
+    return AsyncLiveSpeech(
+        AsyncSynthesizer.from_settings(client.settings),
+        resolve,
+        options=opts,
+        max_message_weight=max_message_weight,
+        max_task_weight=max_task_weight,
+        idle_timeout=IDLE_FINISH_S if idle_timeout is None else idle_timeout,
+    )
+
+
+live_session = async_open_live
+"""The earlier name of :func:`async_open_live`."""
+
+
+def open_live(
+    client: Client,
+    *,
+    voice: str,
+    model: str | None = None,
+    format: str = "pcm",
+    sample_rate: int | None = None,
+    options: SynthesisOptions | None = None,
+    max_message_weight: int = catalog.MAX_CHARS_PER_MESSAGE,
+    max_task_weight: int = catalog.MAX_CHARS_PER_TASK,
+    idle_timeout: float | None = None,
+    **fields: Any,
+) -> LiveSpeech:
+    """:func:`async_open_live` for sync code (:class:`~.synthesis.live.LiveSpeech`)."""
+    from .synthesis.live import LiveSpeech
+
+    return LiveSpeech(
+        async_open_live(
+            client, voice=voice, model=model, format=format, sample_rate=sample_rate,
+            options=options, max_message_weight=max_message_weight,
+            max_task_weight=max_task_weight, idle_timeout=idle_timeout, **fields,
         )
-    return real
+    )  # fmt: skip
+
+
+def speech_fields(
+    format: str | None,
+    sample_rate: int | None,
+    volume: int | None,
+    rate: float | None,
+    pitch: float | None,
+    seed: int | None,
+    instruction: str | None,
+    language_hints: Sequence[str] | str | None,
+    word_timestamps: bool | None,
+    bit_rate: int | None,
+    ssml: bool | None,
+    markdown_filter: bool | None,
+) -> dict[str, Any]:
+    """The synthesis option fields given (``None``: the default)."""
+    given = {
+        "format": format,
+        "sample_rate": sample_rate,
+        "volume": volume,
+        "rate": rate,
+        "pitch": pitch,
+        "seed": seed,
+        "instruction": instruction,
+        "language_hints": language_hints,
+        "word_timestamps": word_timestamps,
+        "bit_rate": bit_rate,
+        "ssml": ssml,
+        "markdown_filter": markdown_filter,
+    }
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def _srt_time(ms: int) -> str:

@@ -38,7 +38,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import catalog
+from ._flow import blocking
 from .catalog import SystemVoice, VoiceStatus, split_voice_id
+from .cloning import plan_update, update_flow
 from .errors import (
     AmbiguousVoiceError,
     CosyVoiceCloneError,
@@ -55,8 +57,9 @@ from .models import DeleteReport, SyncReport, Voice
 from .registry import Registry
 
 if TYPE_CHECKING:
-    from .client import AsyncCosyVoice, CosyVoice, _ClientCore
     from .enrollment import StatusCallback
+    from .http import AsyncHttpClient, HttpClient
+    from .session import Session
 
 DEFAULT_WAIT_TIMEOUT = catalog.DEFAULT_WAIT_TIMEOUT
 _AGE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -181,7 +184,7 @@ def deploying_error(voice_id: str, status: VoiceStatus | None) -> VoiceDeploying
     )
 
 
-def speakable_flow(core: _ClientCore, name: str, model: str | None) -> Flow[tuple[Voice, str]]:
+def speakable_flow(core: Session, name: str, model: str | None) -> Flow[tuple[Voice, str]]:
     """The voice named by ``name`` if it can speak now, and the model to speak with.
 
     Applies the rules of the module docstring; the only request is one free query for a
@@ -201,12 +204,13 @@ def speakable_flow(core: _ClientCore, name: str, model: str | None) -> Flow[tupl
         raise rejected_error(voice.voice_id)
     if voice.status is VoiceStatus.DEPLOYING:
         try:
-            info = yield from core._enrollment.query(voice.voice_id)
+            info = yield from core.enrollment.query(voice.voice_id)
         except NotFoundError:
-            core.registry.mark_deleted(voice.voice_id)
+            yield from blocking(lambda: core.registry.mark_deleted(voice.voice_id))
             raise deleted_error(voice.voice_id) from None
-        core._observe(info)
-        voice = Voice.from_service(info, core.registry.get(voice.voice_id))
+        yield from blocking(core.observe, info)
+        record = yield from blocking(core.registry.get, voice.voice_id)
+        voice = Voice.from_service(info, record)
         if voice.status is VoiceStatus.UNDEPLOYED:
             raise rejected_error(voice.voice_id)
         if voice.status is not VoiceStatus.OK:
@@ -263,45 +267,45 @@ def parse_age(value: str | float | timedelta | None) -> timedelta | None:
     return age
 
 
-def _voice_id(core: _ClientCore, name: str) -> str:
+def _voice_id(core: Session, name: str) -> str:
     return resolve(core.registry, name, endpoint=core.endpoint).voice_id
 
 
-def _merged(core: _ClientCore, info: object) -> Voice:
+def _merged(core: Session, info: object) -> Voice:
     from .enrollment import VoiceInfo
 
     assert isinstance(info, VoiceInfo)
     return Voice.from_service(info, core.registry.get(info.voice_id))
 
 
-def list_flow(core: _ClientCore, prefix: str | None) -> Flow[list[Voice]]:
+def list_flow(core: Session, prefix: str | None) -> Flow[list[Voice]]:
     """Every voice on the service (all pages), merged with the registry's records."""
-    voices = yield from core._enrollment.list_all(prefix)
+    voices = yield from core.enrollment.list_all(prefix)
     with core.registry.batch():
         for info in voices:
-            core._observe(info)
+            core.observe(info)
         return [_merged(core, info) for info in voices]
 
 
-def show_flow(core: _ClientCore, name: str) -> Flow[Voice]:
+def show_flow(core: Session, name: str) -> Flow[Voice]:
     """One voice, asked from the service (a 404 marks it deleted in the registry)."""
     voice_id = _voice_id(core, name)
     try:
-        info = yield from core._enrollment.query(voice_id)
+        info = yield from core.enrollment.query(voice_id)
     except NotFoundError:
         if core.registry.get(voice_id) is not None:
             core.registry.mark_deleted(voice_id)
         raise
-    core._observe(info)
+    core.observe(info)
     return _merged(core, info)
 
 
-def delete_flow(core: _ClientCore, name: str) -> Flow[Voice]:
+def delete_flow(core: Session, name: str) -> Flow[Voice]:
     """Delete on the service, mark deleted in the registry; the voice as now recorded."""
     voice_id = _voice_id(core, name)
     registry = core.registry
     try:
-        yield from core._enrollment.delete(voice_id)
+        yield from core.enrollment.delete(voice_id)
     except NotFoundError as err:
         record = registry.get(voice_id)
         if record is None:
@@ -330,7 +334,7 @@ def delete_flow(core: _ClientCore, name: str) -> Flow[Voice]:
     return Voice.from_record(record)
 
 
-def delete_many_flow(core: _ClientCore, names: Iterable[str]) -> Flow[DeleteReport]:
+def delete_many_flow(core: Session, names: Iterable[str]) -> Flow[DeleteReport]:
     """Delete each voice in turn; a failure is recorded and the others still go."""
     deleted: list[str] = []
     failed: list[tuple[str, CosyVoiceCloneError]] = []
@@ -344,16 +348,16 @@ def delete_many_flow(core: _ClientCore, names: Iterable[str]) -> Flow[DeleteRepo
     return DeleteReport(tuple(deleted), tuple(failed))
 
 
-def sync_flow(core: _ClientCore) -> Flow[SyncReport]:
+def sync_flow(core: Session) -> Flow[SyncReport]:
     """Reconcile the registry with the complete list from the service."""
-    voices = yield from core._enrollment.list_all()
+    voices = yield from core.enrollment.list_all()
     return core.registry.sync(
         ((v.voice_id, v.to_dict()) for v in voices), region=core.region, endpoint=core.endpoint
     )
 
 
 def prune_plan_flow(
-    core: _ClientCore,
+    core: Session,
     *,
     prefix: str | None,
     older_than: str | float | timedelta | None,
@@ -400,16 +404,17 @@ def prune_plan_flow(
 class Voices:
     """Voice management on the service and in the registry (``CosyVoice.voices``)."""
 
-    def __init__(self, client: CosyVoice) -> None:
-        self._c = client
+    def __init__(self, session: Session, http: HttpClient) -> None:
+        self._c = session
+        self._http = http
 
     def list(self, prefix: str | None = None) -> builtins.list[Voice]:
         """Every voice on the service (all pages), merged with what the registry knows."""
-        return self._c._http.run(list_flow(self._c, prefix))
+        return self._http.run(list_flow(self._c, prefix))
 
     def show(self, voice: str) -> Voice:
         """One voice (an id or a registered prefix), as the service describes it now."""
-        return self._c._http.run(show_flow(self._c, voice))
+        return self._http.run(show_flow(self._c, voice))
 
     def update(
         self,
@@ -425,18 +430,18 @@ class Voices:
         """Give a voice (an id or a registered prefix) a new sample (a path is uploaded, a URL
         used as is; ``sample_transport`` ``upload`` or ``data-uri`` for a local file)."""
         voice_id = self.lookup(voice)
-        plan = self._c._plan_update(voice_id, sample, skip_check, sample_transport)
-        return self._c._http.run(
-            self._c._update_flow(voice_id, plan, wait=wait, timeout=timeout, on_status=on_status)
+        plan = plan_update(self._c, voice_id, sample, skip_check, sample_transport)
+        return self._http.run(
+            update_flow(self._c, voice_id, plan, wait=wait, timeout=timeout, on_status=on_status)
         )
 
     def delete(self, voice: str) -> Voice:
         """Delete a voice on the service (frees its slot) and mark it deleted in the registry."""
-        return self._c._http.run(delete_flow(self._c, voice))
+        return self._http.run(delete_flow(self._c, voice))
 
     def delete_many(self, voices: Iterable[str]) -> DeleteReport:
         """Delete several voices; one failing does not stop the others."""
-        return self._c._http.run(delete_many_flow(self._c, voices))
+        return self._http.run(delete_many_flow(self._c, voices))
 
     def prune(
         self,
@@ -451,7 +456,7 @@ class Voices:
 
     def sync(self) -> SyncReport:
         """Reconcile the registry with the service (add unknown voices, mark deleted ones)."""
-        return self._c._http.run(sync_flow(self._c))
+        return self._http.run(sync_flow(self._c))
 
     def prune_candidates(
         self,
@@ -461,7 +466,7 @@ class Voices:
         status: str | VoiceStatus | None = None,
     ) -> builtins.list[Voice]:
         """The voices ``prune`` would delete (nothing is deleted)."""
-        return self._c._http.run(
+        return self._http.run(
             prune_plan_flow(self._c, prefix=prefix, older_than=older_than, status=status)
         )
 
@@ -481,16 +486,17 @@ class Voices:
 class AsyncVoices:
     """Async voice management (``AsyncCosyVoice.voices``); the same names as :class:`Voices`."""
 
-    def __init__(self, client: AsyncCosyVoice) -> None:
-        self._c = client
+    def __init__(self, session: Session, http: AsyncHttpClient) -> None:
+        self._c = session
+        self._http = http
 
     async def list(self, prefix: str | None = None) -> builtins.list[Voice]:
         """Every voice on the service (all pages), merged with what the registry knows."""
-        return await self._c._http.run(list_flow(self._c, prefix))
+        return await self._http.run(list_flow(self._c, prefix))
 
     async def show(self, voice: str) -> Voice:
         """One voice (an id or a registered prefix), as the service describes it now."""
-        return await self._c._http.run(show_flow(self._c, voice))
+        return await self._http.run(show_flow(self._c, voice))
 
     async def update(
         self,
@@ -506,19 +512,19 @@ class AsyncVoices:
         """Give a voice (an id or a registered prefix) a new sample."""
         voice_id = self.lookup(voice)
         plan = await asyncio.to_thread(
-            self._c._plan_update, voice_id, sample, skip_check, sample_transport
+            plan_update, self._c, voice_id, sample, skip_check, sample_transport
         )
-        return await self._c._http.run(
-            self._c._update_flow(voice_id, plan, wait=wait, timeout=timeout, on_status=on_status)
+        return await self._http.run(
+            update_flow(self._c, voice_id, plan, wait=wait, timeout=timeout, on_status=on_status)
         )
 
     async def delete(self, voice: str) -> Voice:
         """Delete a voice on the service and mark it deleted in the registry."""
-        return await self._c._http.run(delete_flow(self._c, voice))
+        return await self._http.run(delete_flow(self._c, voice))
 
     async def delete_many(self, voices: Iterable[str]) -> DeleteReport:
         """Delete several voices; one failing does not stop the others."""
-        return await self._c._http.run(delete_many_flow(self._c, voices))
+        return await self._http.run(delete_many_flow(self._c, voices))
 
     async def prune(
         self,
@@ -533,7 +539,7 @@ class AsyncVoices:
 
     async def sync(self) -> SyncReport:
         """Reconcile the registry with the service."""
-        return await self._c._http.run(sync_flow(self._c))
+        return await self._http.run(sync_flow(self._c))
 
     async def prune_candidates(
         self,
@@ -543,7 +549,7 @@ class AsyncVoices:
         status: str | VoiceStatus | None = None,
     ) -> builtins.list[Voice]:
         """The voices ``prune`` would delete (nothing is deleted)."""
-        return await self._c._http.run(
+        return await self._http.run(
             prune_plan_flow(self._c, prefix=prefix, older_than=older_than, status=status)
         )
 

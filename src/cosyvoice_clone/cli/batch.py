@@ -94,7 +94,8 @@ def batch(
 
         report = run_interruptible(
             lambda: aspeak_many(
-                client, manifest, results=results, concurrency=concurrency, retries=retries,
+                client._session, manifest, results=results, concurrency=concurrency,
+                retries=retries,
                 format=audio_format, sample_rate=sample_rate, model=model, force=force,
                 on_item=on_item, on_progress=advance, mkdir=mkdir,
             ),
