@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import builtins
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,8 @@ import httpx
 
 from . import catalog
 from ._loop import KeyLocks, in_line, run_sync
+from .batch import aspeak_many
+from .catalog import SystemVoice
 from .checks import require_timeout
 from .cloning import (
     clone_flow,
@@ -24,7 +28,9 @@ from .cloning import (
     design_flow,
     plan_clone,
     plan_design,
+    plan_update,
     preview_target,
+    update_flow,
     write_preview,
 )
 from .config import Settings
@@ -34,17 +40,30 @@ from .models import (
     BatchItem,
     BatchReport,
     CloneResult,
+    DeleteReport,
     DesignResult,
     PingResult,
     SpeakingVoice,
     SpeechResult,
+    SyncReport,
+    Voice,
     VoiceStatus,
     parse_status,
 )
 from .registry import Registry
 from .session import Session, http_settings
-from .speech import aspeak, aspeak_many, open_live, open_stream, speech_fields
-from .voices import Voices, speakable_flow
+from .speech import aspeak, open_live, open_stream, speech_fields
+from .voices import (
+    delete_flow,
+    delete_many_flow,
+    list_flow,
+    prune_plan_flow,
+    resolve,
+    show_flow,
+    speakable_flow,
+    sync_flow,
+    system_voices,
+)
 
 if TYPE_CHECKING:
     from .audio import CheckReport, FixResult
@@ -386,4 +405,85 @@ class CosyVoice:
         self.close()
 
 
-__all__ = ["CosyVoice"]
+class Voices:
+    """Voice management on the service and in the registry (``CosyVoice.voices``)."""
+
+    def __init__(self, session: Session, http: HttpClient) -> None:
+        self._c = session
+        self._http = http
+
+    def list(self, prefix: str | None = None) -> builtins.list[Voice]:
+        """Every voice on the service (all pages), merged with what the registry knows."""
+        return self._http.run(list_flow(self._c, prefix))
+
+    def show(self, voice: str) -> Voice:
+        """One voice (an id or a registered prefix), as the service describes it now."""
+        return self._http.run(show_flow(self._c, voice))
+
+    def update(
+        self,
+        voice: str,
+        sample: str | Path,
+        *,
+        skip_check: bool = False,
+        wait: bool = False,
+        timeout: float = catalog.DEFAULT_WAIT_TIMEOUT,
+        on_status: StatusCallback | None = None,
+        sample_transport: str | None = None,
+    ) -> Voice:
+        """Give a voice (an id or a registered prefix) a new sample."""
+        voice_id = self.lookup(voice)
+        plan = in_line(plan_update, self._c, voice_id, sample, skip_check, sample_transport)
+        return self._http.run(
+            update_flow(self._c, voice_id, plan, wait=wait, timeout=timeout, on_status=on_status)
+        )
+
+    def delete(self, voice: str) -> Voice:
+        """Delete a voice on the service and mark it deleted in the registry."""
+        return self._http.run(delete_flow(self._c, voice))
+
+    def delete_many(self, voices: Iterable[str]) -> DeleteReport:
+        """Delete several voices; one failing does not stop the others."""
+        return self._http.run(delete_many_flow(self._c, voices))
+
+    def prune(
+        self,
+        *,
+        prefix: str | None = None,
+        older_than: str | float | timedelta | None = None,
+        status: str | VoiceStatus | None = None,
+    ) -> DeleteReport:
+        """Delete every voice matching all the filters given (see :meth:`prune_candidates`)."""
+        chosen = self.prune_candidates(prefix=prefix, older_than=older_than, status=status)
+        return self.delete_many([v.voice_id for v in chosen])
+
+    def sync(self) -> SyncReport:
+        """Reconcile the registry with the service."""
+        return self._http.run(sync_flow(self._c))
+
+    def prune_candidates(
+        self,
+        *,
+        prefix: str | None = None,
+        older_than: str | float | timedelta | None = None,
+        status: str | VoiceStatus | None = None,
+    ) -> builtins.list[Voice]:
+        """The voices ``prune`` would delete (nothing is deleted)."""
+        return self._http.run(
+            prune_plan_flow(self._c, prefix=prefix, older_than=older_than, status=status)
+        )
+
+    def resolve(self, voice: str) -> Voice:
+        """A voice id or a unique registered prefix -> the :class:`Voice` (nothing sent)."""
+        return resolve(self._c.registry, voice, endpoint=self._c.endpoint)
+
+    def lookup(self, voice: str) -> str:
+        """The voice id named by an id or a registered prefix (see :meth:`resolve`)."""
+        return self.resolve(voice).voice_id
+
+    def system(self, model: str | None = None) -> builtins.list[SystemVoice]:
+        """The service's system voices the catalog knows (those of ``model``); nothing sent."""
+        return system_voices(model)
+
+
+__all__ = ["CosyVoice", "Voices"]

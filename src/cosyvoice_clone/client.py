@@ -25,13 +25,13 @@ from it by ``scripts/unasync.py``) only drive them.
 
 from __future__ import annotations
 
-from ._async_client import AsyncCosyVoice
-from ._sync_client import CosyVoice
+from ._async_client import AsyncCosyVoice, AsyncVoices
+from ._sync_client import CosyVoice, Voices
 from .http import NOT_GIVEN
 from .models import CloneResult, DesignResult
 from .session import DEFAULT_RATE_LIMIT
 from .speech import live_session
-from .voices import AsyncVoices, Voices, parse_age
+from .voices import parse_age
 
 __all__ = [
     "DEFAULT_RATE_LIMIT",

@@ -23,8 +23,10 @@ from .errors import (
     APIStatusError,
     CosyVoiceCloneError,
     InvalidRequestError,
+    NextStep,
     NotFoundError,
     SampleRejectedError,
+    StepKind,
     VoiceRejectedError,
 )
 from .evidence import design_output_dir, record_clone, record_design
@@ -165,8 +167,7 @@ class Session:
             ]
             raise SampleRejectedError(
                 f"sample {name} fails the local check: " + "; ".join(failing),
-                hint=f"repair it with `cosyvoice-clone check {source} --fix OUT.wav`, or "
-                "pass --skip-check to send it anyway",
+                next_step=NextStep.of(StepKind.SKIP_CHECK, sample=str(source)),
                 api_code=report.service_code,
             )
         warnings.extend(f"sample: {p.message}" for p in problems if p.severity == "warn")

@@ -28,25 +28,23 @@ The operations are flows (generators of HTTP steps) driven by the client's sync 
 
 from __future__ import annotations
 
-import asyncio
-import builtins
 import math
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import catalog
 from ._flow import blocking
 from .catalog import SystemVoice, VoiceStatus, split_voice_id
-from .cloning import plan_update, update_flow
 from .errors import (
     AmbiguousVoiceError,
     CosyVoiceCloneError,
     InvalidRequestError,
     ModelMismatchError,
+    NextStep,
     NotFoundError,
+    StepKind,
     UnknownVoiceError,
     VoiceDeletedError,
     VoiceDeployingError,
@@ -57,8 +55,6 @@ from .models import DeleteReport, SyncReport, Voice
 from .registry import Registry
 
 if TYPE_CHECKING:
-    from .enrollment import StatusCallback
-    from .http import AsyncHttpClient, HttpClient
     from .session import Session
 
 DEFAULT_WAIT_TIMEOUT = catalog.DEFAULT_WAIT_TIMEOUT
@@ -101,6 +97,7 @@ def resolve(
             value=text,
             code="ambiguous_voice",
             hint=f"pass the full voice id (see `cosyvoice-clone voices list --prefix {text}`)",
+            next_step=NextStep.of(StepKind.FULL_VOICE_ID, prefix=text),
         )
     model, prefix = split_voice_id(text)
     if model is not None:
@@ -120,6 +117,7 @@ def resolve(
         hint="`cosyvoice-clone voices list` shows your voices, `voices sync` registers the ones "
         "created elsewhere, `voices list --system` the known system voices; another system "
         "voice needs the model (--model)",
+        next_step=NextStep(StepKind.LIST_VOICES),
     )
 
 
@@ -136,7 +134,7 @@ def system_model(voice: Voice, model: str | None) -> str:
             field="model",
             value=model,
             allowed=speaks,
-            hint=f"use --model {voice.models[0]} (or leave --model out)",
+            next_step=NextStep.of(StepKind.PICK_MODEL, model=voice.models[0]),
         )
     return model
 
@@ -162,6 +160,7 @@ def deleted_error(voice_id: str, when: str | None = None) -> VoiceDeletedError:
         code="voice_deleted",
         hint="`cosyvoice-clone voices list` shows the voices that exist; `voices sync` "
         "refreshes the registry if you think it is back",
+        next_step=NextStep(StepKind.LIST_VOICES),
     )
 
 
@@ -169,7 +168,7 @@ def rejected_error(voice_id: str) -> VoiceRejectedError:
     """The refusal for a voice rejected in review (UNDEPLOYED)."""
     return VoiceRejectedError(
         f"voice {voice_id} was rejected by the service (UNDEPLOYED) and cannot speak",
-        hint="clone again with another sample (`cosyvoice-clone check SAMPLE` first)",
+        next_step=NextStep.of(StepKind.CLONE_AGAIN, voice_id=voice_id),
     )
 
 
@@ -181,6 +180,7 @@ def deploying_error(voice_id: str, status: VoiceStatus | None) -> VoiceDeploying
         hint="wait until it is OK: run the same `cosyvoice-clone clone ...` again without "
         "--no-wait (it reuses this voice and waits), or check `cosyvoice-clone voices show "
         f"{voice_id}`; deploying usually takes under a minute",
+        next_step=NextStep.of(StepKind.WAIT_FOR_VOICE, voice_id=voice_id),
     )
 
 
@@ -382,7 +382,7 @@ def prune_plan_flow(
         raise InvalidRequestError(
             "prune needs at least one filter: --prefix, --older-than or --status",
             field="filter",
-            hint="e.g. `cosyvoice-clone voices prune --older-than 30d --dry-run`",
+            next_step=NextStep(StepKind.NARROW_PRUNE),
         )
     voices = yield from list_flow(core, prefix)
     now = datetime.now(timezone.utc)
@@ -401,174 +401,7 @@ def prune_plan_flow(
 # --------------------------------------------------------------------------- client faces
 
 
-class Voices:
-    """Voice management on the service and in the registry (``CosyVoice.voices``)."""
-
-    def __init__(self, session: Session, http: HttpClient) -> None:
-        self._c = session
-        self._http = http
-
-    def list(self, prefix: str | None = None) -> builtins.list[Voice]:
-        """Every voice on the service (all pages), merged with what the registry knows."""
-        return self._http.run(list_flow(self._c, prefix))
-
-    def show(self, voice: str) -> Voice:
-        """One voice (an id or a registered prefix), as the service describes it now."""
-        return self._http.run(show_flow(self._c, voice))
-
-    def update(
-        self,
-        voice: str,
-        sample: str | Path,
-        *,
-        skip_check: bool = False,
-        wait: bool = False,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
-        on_status: StatusCallback | None = None,
-        sample_transport: str | None = None,
-    ) -> Voice:
-        """Give a voice (an id or a registered prefix) a new sample (a path is uploaded, a URL
-        used as is; ``sample_transport`` ``upload`` or ``data-uri`` for a local file)."""
-        voice_id = self.lookup(voice)
-        plan = plan_update(self._c, voice_id, sample, skip_check, sample_transport)
-        return self._http.run(
-            update_flow(self._c, voice_id, plan, wait=wait, timeout=timeout, on_status=on_status)
-        )
-
-    def delete(self, voice: str) -> Voice:
-        """Delete a voice on the service (frees its slot) and mark it deleted in the registry."""
-        return self._http.run(delete_flow(self._c, voice))
-
-    def delete_many(self, voices: Iterable[str]) -> DeleteReport:
-        """Delete several voices; one failing does not stop the others."""
-        return self._http.run(delete_many_flow(self._c, voices))
-
-    def prune(
-        self,
-        *,
-        prefix: str | None = None,
-        older_than: str | float | timedelta | None = None,
-        status: str | VoiceStatus | None = None,
-    ) -> DeleteReport:
-        """Delete every voice matching all the filters given (see :meth:`prune_candidates`)."""
-        chosen = self.prune_candidates(prefix=prefix, older_than=older_than, status=status)
-        return self.delete_many(v.voice_id for v in chosen)
-
-    def sync(self) -> SyncReport:
-        """Reconcile the registry with the service (add unknown voices, mark deleted ones)."""
-        return self._http.run(sync_flow(self._c))
-
-    def prune_candidates(
-        self,
-        *,
-        prefix: str | None = None,
-        older_than: str | float | timedelta | None = None,
-        status: str | VoiceStatus | None = None,
-    ) -> builtins.list[Voice]:
-        """The voices ``prune`` would delete (nothing is deleted)."""
-        return self._http.run(
-            prune_plan_flow(self._c, prefix=prefix, older_than=older_than, status=status)
-        )
-
-    def resolve(self, voice: str) -> Voice:
-        """A voice id or a unique registered prefix -> the :class:`Voice` (nothing sent)."""
-        return resolve(self._c.registry, voice, endpoint=self._c.endpoint)
-
-    def lookup(self, voice: str) -> str:
-        """The voice id named by an id or a registered prefix (see :meth:`resolve`)."""
-        return self.resolve(voice).voice_id
-
-    def system(self, model: str | None = None) -> builtins.list[SystemVoice]:
-        """The service's system voices the catalog knows (those of ``model``); nothing sent."""
-        return system_voices(model)
-
-
-class AsyncVoices:
-    """Async voice management (``AsyncCosyVoice.voices``); the same names as :class:`Voices`."""
-
-    def __init__(self, session: Session, http: AsyncHttpClient) -> None:
-        self._c = session
-        self._http = http
-
-    async def list(self, prefix: str | None = None) -> builtins.list[Voice]:
-        """Every voice on the service (all pages), merged with what the registry knows."""
-        return await self._http.run(list_flow(self._c, prefix))
-
-    async def show(self, voice: str) -> Voice:
-        """One voice (an id or a registered prefix), as the service describes it now."""
-        return await self._http.run(show_flow(self._c, voice))
-
-    async def update(
-        self,
-        voice: str,
-        sample: str | Path,
-        *,
-        skip_check: bool = False,
-        wait: bool = False,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
-        on_status: StatusCallback | None = None,
-        sample_transport: str | None = None,
-    ) -> Voice:
-        """Give a voice (an id or a registered prefix) a new sample."""
-        voice_id = self.lookup(voice)
-        plan = await asyncio.to_thread(
-            plan_update, self._c, voice_id, sample, skip_check, sample_transport
-        )
-        return await self._http.run(
-            update_flow(self._c, voice_id, plan, wait=wait, timeout=timeout, on_status=on_status)
-        )
-
-    async def delete(self, voice: str) -> Voice:
-        """Delete a voice on the service and mark it deleted in the registry."""
-        return await self._http.run(delete_flow(self._c, voice))
-
-    async def delete_many(self, voices: Iterable[str]) -> DeleteReport:
-        """Delete several voices; one failing does not stop the others."""
-        return await self._http.run(delete_many_flow(self._c, voices))
-
-    async def prune(
-        self,
-        *,
-        prefix: str | None = None,
-        older_than: str | float | timedelta | None = None,
-        status: str | VoiceStatus | None = None,
-    ) -> DeleteReport:
-        """Delete every voice matching all the filters given (see :meth:`prune_candidates`)."""
-        chosen = await self.prune_candidates(prefix=prefix, older_than=older_than, status=status)
-        return await self.delete_many([v.voice_id for v in chosen])
-
-    async def sync(self) -> SyncReport:
-        """Reconcile the registry with the service."""
-        return await self._http.run(sync_flow(self._c))
-
-    async def prune_candidates(
-        self,
-        *,
-        prefix: str | None = None,
-        older_than: str | float | timedelta | None = None,
-        status: str | VoiceStatus | None = None,
-    ) -> builtins.list[Voice]:
-        """The voices ``prune`` would delete (nothing is deleted)."""
-        return await self._http.run(
-            prune_plan_flow(self._c, prefix=prefix, older_than=older_than, status=status)
-        )
-
-    def resolve(self, voice: str) -> Voice:
-        """A voice id or a unique registered prefix -> the :class:`Voice` (nothing sent)."""
-        return resolve(self._c.registry, voice, endpoint=self._c.endpoint)
-
-    def lookup(self, voice: str) -> str:
-        """The voice id named by an id or a registered prefix (see :meth:`resolve`)."""
-        return self.resolve(voice).voice_id
-
-    async def system(self, model: str | None = None) -> builtins.list[SystemVoice]:
-        """The service's system voices the catalog knows (those of ``model``); nothing sent."""
-        return system_voices(model)
-
-
 __all__ = [
-    "AsyncVoices",
-    "Voices",
     "deleted_error",
     "parse_age",
     "resolve",

@@ -61,7 +61,7 @@ def batch(
       cosyvoice-clone batch lines.csv
       cosyvoice-clone --json batch lines.jsonl --concurrency 8 --results done.jsonl
     """
-    from ..speech import BatchItem, aspeak_many, large_manifest, results_path_for
+    from ..batch import BatchItem, aspeak_many, large_manifest, results_path_for
     from ..synthesis.runner import Interrupted, run_interruptible
 
     app_state = state(ctx)
