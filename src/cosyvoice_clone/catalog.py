@@ -7,8 +7,20 @@ read these tables; change a rule here and every part follows.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import timedelta, timezone
 from enum import Enum
+
+from ._system_voices import CLONE_API_PAGE as CLONE_API_PAGE
+from ._system_voices import HTTP_API_PAGE as HTTP_API_PAGE
+from ._system_voices import PYTHON_API_PAGE as PYTHON_API_PAGE
+from ._system_voices import SYSTEM_VOICES as SYSTEM_VOICES
+from ._system_voices import V2_TABLE_PAGE as V2_TABLE_PAGE
+from ._system_voices import VOICE_LIST_PAGE as VOICE_LIST_PAGE
+from ._system_voices import SystemVoice as SystemVoice
+from ._system_voices import system_voice as system_voice
+from ._system_voices import system_voices as system_voices
 
 SKILL_NAME = "alicloud-ai-audio-cosyvoice-voice-clone"
 DESIGN_SKILL_NAME = "alicloud-ai-audio-cosyvoice-voice-design"
@@ -410,6 +422,32 @@ AUDIO_FORMATS = ("pcm", "wav", "mp3", "opus")
 SAMPLE_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
 OPUS_SAMPLE_RATES = (8000, 16000, 24000, 48000)
 DEFAULT_SAMPLE_RATE = 22050
+OPUS_DEFAULT_SAMPLE_RATE = 24000
+"""Opus has no 22.05 kHz mode: opus output defaults to 24 kHz (``OPUS_SAMPLE_RATES``)."""
+TRANSCODED_FORMATS = ("flac", "aac")
+"""Formats the service does not produce: transcoded from PCM by this package."""
+STREAM_FORMATS = (*AUDIO_FORMATS, *TRANSCODED_FORMATS)
+"""Every format a stream of speech can be encoded in."""
+MIME_TYPES = {
+    "mp3": "audio/mpeg",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+    "wav": "audio/wav",
+    "pcm": "audio/pcm",
+}
+"""The media type of each output format."""
+
+
+def default_sample_rate(fmt: str | None) -> int:
+    """The sample rate a format gets when none is asked (opus: 24 kHz, else 22.05 kHz)."""
+    return OPUS_DEFAULT_SAMPLE_RATE if fmt == "opus" else DEFAULT_SAMPLE_RATE
+
+
+DEFAULT_WAIT_TIMEOUT = 300.0
+"""Seconds a wait for a voice to become OK lasts unless told otherwise."""
+SERVICE_TIMEZONE = timezone(timedelta(hours=8))
+"""The service writes ``gmt_create``/``gmt_modified`` without a zone, in Beijing time (UTC+8)."""
 
 # Reference-sample requirements (cosyvoice-clone-api "Audio requirements", 2026-02).
 SAMPLE_MAX_BYTES = 10 * 1024 * 1024
@@ -471,134 +509,7 @@ def text_weight(text: str) -> int:
 
 
 # --------------------------------------------------------------------------- system voices
-#
-# The service's preset ("system") voices: each speaks with a fixed set of models only; a voice
-# used with another model fails like an unknown one ("Engine return error code: 418").
-# Sources (read 2026-10, through the reference search tool):
-# - VOICE_LIST_PAGE: the CosyVoice voice list ("CosyVoice音色列表", Beijing region), table
-#   "cosyvoice-v3-flash音色列表" (longanyang: 阳光大男孩, 20~30, 中文(普通话)、英文).
-# - HTTP_API_PAGE: the CosyVoice HTTP API page (updated 2026-10-15): its curl examples speak
-#   cosyvoice-v3-flash with longanyang.
-# - V2_TABLE_PAGE: the CosyVoice-V2 voice table (name, voice value, type, 中文及中英文混合).
-# - PYTHON_API_PAGE (2025-04-14): its example speaks cosyvoice-v1 with longxiaochun;
-#   CLONE_API_PAGE (2025-04-25) names longxiaoxia as an official default voice.
-# Inferred (marked per voice in ``note``): longanhuan and longhuhu_v3 on cosyvoice-v3-flash come
-# from issue 18 (clients ran against the real service) and several public wrappers; the three
-# v3-flash benchmark voices on cosyvoice-v3-plus come from those wrappers, not an official page.
-# The model overview (help.aliyun.com/zh/model-studio/tts-model/) lists cosyvoice-v3.5-plus/-flash
-# for custom voices (cloning and design) only: no system voices are known for them.
-
-VOICE_LIST_PAGE = "https://help.aliyun.com/zh/model-studio/cosyvoice-voice-list"
-HTTP_API_PAGE = "https://www.alibabacloud.com/help/zh/model-studio/cosyvoice-tts-http-api"
-V2_TABLE_PAGE = (
-    "https://help.aliyun.com/zh/isi/developer-reference/"
-    "siso-text-to-speech-synthesis-for-cosyvoice-interface-description"
-)
-PYTHON_API_PAGE = "https://help.aliyun.com/zh/model-studio/developer-reference/cosyvoice-python-api"
-CLONE_API_PAGE = "https://help.aliyun.com/model-studio/cosyvoice-clone-api"
-
-
-@dataclass(frozen=True)
-class SystemVoice:
-    """A preset voice of the service: which models speak it, in which languages, and why we know."""
-
-    name: str
-    """The ``voice`` parameter value."""
-    models: tuple[str, ...]
-    """Synthesis models that speak this voice (any other model answers 418)."""
-    languages: tuple[str, ...]
-    label: str
-    """The display name on the official list (e.g. 龙小淳)."""
-    gender: str | None
-    """``female``, ``male`` or ``child`` where the list says so."""
-    style: str | None
-    """The list's description of the voice, translated."""
-    source: str
-    source_date: str
-    note: str | None = None
-    """What is inferred rather than read on an official page."""
-
-    @property
-    def default_model(self) -> str:
-        """The model used when none is asked for: the first of :attr:`models`.
-
-        Each entry lists first the model an official voice table places the voice under; the
-        others are inferred (see ``note``), so the documented one is the safe default.
-        """
-        return self.models[0]
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready view."""
-        return {
-            "name": self.name,
-            "models": list(self.models),
-            "default_model": self.default_model,
-            "languages": list(self.languages),
-            "label": self.label,
-            "gender": self.gender,
-            "style": self.style,
-            "source": self.source,
-            "source_date": self.source_date,
-            "note": self.note,
-        }
-
-
-_V3_BENCHMARK_NOTE = (
-    "cosyvoice-v3-plus is inferred from public wrappers; the official page excerpt read shows the "
-    "v3-flash table"
-)
-
-
-def _v2(name: str, label: str, gender: str, style: str) -> SystemVoice:
-    return SystemVoice(
-        name, ("cosyvoice-v2",), ("zh", "en"), label, gender, style, V2_TABLE_PAGE, "2026-10"
-    )
-
-
-SYSTEM_VOICES: dict[str, SystemVoice] = {
-    v.name: v
-    for v in (
-        SystemVoice(
-            "longanyang", ("cosyvoice-v3-flash", "cosyvoice-v3-plus"), ("zh", "en"), "龙安洋",
-            "male", "sunny young man, 20-30", VOICE_LIST_PAGE, "2026-10", _V3_BENCHMARK_NOTE,
-        ),
-        SystemVoice(
-            "longanhuan", ("cosyvoice-v3-flash", "cosyvoice-v3-plus"), ("zh", "en"), "龙安欢",
-            "female", "cheerful, energetic young woman", VOICE_LIST_PAGE, "2026-10",
-            "listed by issue 18 and public wrappers; " + _V3_BENCHMARK_NOTE,
-        ),
-        SystemVoice(
-            "longhuhu_v3", ("cosyvoice-v3-flash", "cosyvoice-v3-plus"), ("zh", "en"), "龙呼呼",
-            "child", "innocent little girl", VOICE_LIST_PAGE, "2026-10",
-            "listed by issue 18 and public wrappers; " + _V3_BENCHMARK_NOTE,
-        ),
-        _v2("longcheng_v2", "龙橙", "male", "sunny male voice"),
-        _v2("longhua_v2", "龙华", "child", "lively girl"),
-        _v2("longshu_v2", "龙书", "male", "news anchor"),
-        _v2("loongbella_v2", "Bella2.0", "female", "news anchor"),
-        _v2("longwan_v2", "龙婉", "female", "Mandarin female voice"),
-        _v2("longxiaochun_v2", "龙小淳", "female", "gentle elder sister"),
-        _v2("longxiaoxia_v2", "龙小夏", "female", "gentle female voice"),
-        SystemVoice(
-            "longxiaochun", ("cosyvoice-v1",), ("zh", "en"), "龙小淳", "female", None,
-            PYTHON_API_PAGE, "2025-04-14",
-        ),
-        SystemVoice(
-            "longxiaoxia", ("cosyvoice-v1",), ("zh", "en"), "龙小夏", "female", None,
-            CLONE_API_PAGE, "2025-04-25", "the page names it as a default voice, not its model",
-        ),
-    )
-}  # fmt: skip
-
-
-def system_voice(name: str) -> SystemVoice | None:
-    """The system voice called ``name``, or ``None``."""
-    return SYSTEM_VOICES.get(name)
-
-
-def system_voices(model: str | None = None) -> list[SystemVoice]:
-    """Every known system voice, or those that ``model`` speaks."""
-    return [v for v in SYSTEM_VOICES.values() if model is None or model in v.models]
+# The preset voices and their sources live in :mod:`._system_voices` (imported above).
 
 
 # --------------------------------------------------------------------------- synthesis options
@@ -631,8 +542,8 @@ BIT_RATE_FACT = Fact(
     "2026-11",
 )
 SSML_FACT = Fact(
-    "with enable_ssml the task takes exactly one continue-task (\"Text request limit violated, "
-    "expected 1.\"); SSML tags do not count against the 20,000 characters of a message",
+    'with enable_ssml the task takes exactly one continue-task ("Text request limit violated, '
+    'expected 1."); SSML tags do not count against the 20,000 characters of a message',
     "help.aliyun.com/zh/model-studio/cosyvoice-client-events; "
     "help.aliyun.com/zh/model-studio/cosyvoice-tts-python-sdk",
     "2026-10",
@@ -647,3 +558,22 @@ MARKDOWN_FILTER_FACT = Fact(
 WORD_FIELDS: tuple[str, ...] = ("text", "begin_index", "end_index", "begin_time", "end_time")
 """The fields of a word timestamp (``phonemes`` too when present): CosyVoice client events
 (help.aliyun.com/zh/model-studio/cosyvoice-client-events, 2026-10)."""
+
+
+_HEX_TAIL = re.compile(r"-([0-9a-f]{32})$")
+"""A voice id ends in ``-{32 hex}``."""
+
+
+def split_voice_id(voice_id: str) -> tuple[str | None, str | None]:
+    """``(target_model, prefix)`` read from ``{model}-{prefix}-{32 hex}`` (or a designed voice's
+    ``{model}-vd-{prefix}-{32 hex}``), as far as known."""
+    model = model_from_voice_id(voice_id)
+    if model is None:
+        return None, None
+    rest = voice_id[len(model) + 1 :]
+    match = _HEX_TAIL.search(rest)
+    prefix = rest[: match.start()] if match else None
+    mark = f"{DESIGNED_VOICE_MARK}-"
+    if prefix and prefix.startswith(mark) and len(prefix) > len(mark):  # {model}-vd-{prefix}-hex
+        prefix = prefix[len(mark) :]
+    return model, prefix or None

@@ -26,13 +26,16 @@ import logging
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
 
-from .. import __version__, catalog
+from .. import catalog
+from .._loop import LoopThread as LoopThread
+from .._loop import run_sync as run_sync
+from .._version import __version__
 from ..audio.outfile import check_target
 from ..checks import require_concurrency
 from ..errors import (
@@ -403,39 +406,6 @@ class AsyncSpeechStream:
 
 
 # --------------------------------------------------------------------------- one task (sync)
-
-
-class LoopThread:
-    """A private event loop in a daemon thread: how the sync faces drive the async code."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def running(self) -> bool:
-        """Whether the loop was started and not stopped."""
-        return self._loop is not None
-
-    def call(self, coro: Any) -> Any:
-        """Run ``coro`` on the loop (started on first use) and return its result."""
-        if self._loop is None:
-            loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(target=loop.run_forever, name=self.name, daemon=True)
-            self._thread.start()
-            self._loop = loop
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
-
-    def stop(self) -> None:
-        """Stop the loop and its thread."""
-        loop, self._loop = self._loop, None
-        if loop is None:
-            return
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join()
-        loop.close()
 
 
 class SpeechStream:
@@ -1019,29 +989,6 @@ class _LongRun:
 
 
 # --------------------------------------------------------------------------- sync face
-
-
-def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a coroutine from sync code, also when the caller is inside an event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(factory())
-    result: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            result["value"] = asyncio.run(factory())
-        except BaseException as exc:
-            result["error"] = exc
-
-    thread = threading.Thread(target=target, name="cosyvoice-speak")
-    thread.start()
-    thread.join()
-    if "error" in result:
-        raise result["error"]
-    value: T = result["value"]
-    return value
 
 
 class Synthesizer:

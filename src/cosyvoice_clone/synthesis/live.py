@@ -54,6 +54,7 @@ from typing import IO, Any, Protocol
 
 from .. import catalog
 from ..errors import ConfigError, CosyVoiceCloneError, InvalidRequestError
+from ..models import LiveResult
 from . import text as textmod
 from .client import AsyncSpeechStream, AsyncSynthesizer, LoopThread, submission_limiter
 from .output import AudioWriter, EncodedWriter, RawWriter, WavWriter, remove_stale_partials
@@ -114,51 +115,6 @@ class TextChunker:
 
 
 # --------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class LiveResult:
-    """What a live session spoke (a snapshot; final once the session ended)."""
-
-    voice: str
-    model: str
-    format: str
-    sample_rate: int
-    duration: float
-    """Seconds of audio received."""
-    characters: int
-    """Characters billed, as the service counted them (finished tasks)."""
-    text_characters: int
-    """Characters sent (CJK counting 2)."""
-    tasks: int
-    request_ids: tuple[str, ...]
-    time_to_first_audio: float | None
-    """Seconds from the first text sent to the first audio byte."""
-    bytes: int
-    """Bytes of audio produced (in ``format``)."""
-    cancelled: bool = False
-    path: Path | None = None
-    """The file written (:func:`speak_live` with a :class:`FileSink`)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return {
-            "voice": self.voice,
-            "model": self.model,
-            "format": self.format,
-            "sample_rate": self.sample_rate,
-            "duration": round(self.duration, 3),
-            "characters": self.characters,
-            "text_characters": self.text_characters,
-            "tasks": self.tasks,
-            "request_ids": list(self.request_ids),
-            "time_to_first_audio": (
-                None if self.time_to_first_audio is None else round(self.time_to_first_audio, 3)
-            ),
-            "bytes": self.bytes,
-            "cancelled": self.cancelled,
-            "path": None if self.path is None else str(self.path),
-        }
 
 
 # --------------------------------------------------------------------------- the session
