@@ -24,7 +24,6 @@ from .client import (
     SynthesisResult,
     Synthesizer,
 )
-from .output import remove_stale_partials, stale_partials
 from .protocol import (
     SynthesisOptions,
     Word,
@@ -34,6 +33,7 @@ from .protocol import (
     guard_model,
 )
 from .runner import Interrupted, run_interruptible
+from .sinks import remove_stale_partials, stale_partials
 from .text import split_messages, split_text
 
 __all__ = [

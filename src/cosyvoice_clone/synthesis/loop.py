@@ -1,0 +1,74 @@
+"""Sync over async: how the sync faces drive the async engine.
+
+:class:`LoopThread` keeps a private event loop in a daemon thread (a sync stream or live
+session, whose calls come one by one); :func:`run_sync` runs one coroutine to its end, also
+when the caller is itself inside an event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class LoopThread:
+    """A private event loop in a daemon thread: how the sync faces drive the async code."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the loop was started and not stopped."""
+        return self._loop is not None
+
+    def call(self, coro: Any) -> Any:
+        """Run ``coro`` on the loop (started on first use) and return its result."""
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=loop.run_forever, name=self.name, daemon=True)
+            self._thread.start()
+            self._loop = loop
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def stop(self) -> None:
+        """Stop the loop and its thread."""
+        loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join()
+        loop.close()
+
+
+def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine from sync code, also when the caller is inside an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(factory())
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = asyncio.run(factory())
+        except BaseException as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=target, name="cosyvoice-speak")
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    value: T = result["value"]
+    return value
+
+
+__all__ = ["LoopThread", "run_sync"]
