@@ -10,7 +10,7 @@ engine was split (``AsyncSpeechStream``, ``Endpoint``, ``SubmissionLimiter``, ``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from .. import catalog
 from ..audio.outfile import check_target
@@ -33,15 +33,18 @@ from .protocol import (
 )
 from .stream import AsyncSpeechStream, SpeechStream
 
+if TYPE_CHECKING:
+    from ..config import Settings
+
 SynthesisResult = SpeechResult
 """The 0.1 name of :class:`~cosyvoice_clone.models.SpeechResult`."""
 
 
-class AsyncSynthesizer:
-    """Speech synthesis over the DashScope WebSocket (asyncio).
+_C = TypeVar("_C", bound="_Connected")
 
-    ``AsyncSynthesizer(api_key=..., websocket_url=...)`` or ``AsyncSynthesizer.from_settings(s)``.
-    """
+
+class _Connected:
+    """What both faces hold: the :class:`~.connect.Endpoint` (where and how to connect)."""
 
     def __init__(
         self,
@@ -67,15 +70,35 @@ class AsyncSynthesizer:
         )
 
     @classmethod
-    def from_settings(cls, settings: Any, **kwargs: Any) -> AsyncSynthesizer:
-        """From resolved :class:`~cosyvoice_clone.config.Settings` (requires a key)."""
-        kwargs.setdefault("pacing_home", settings.home)  # the account's limit, shared by processes
+    def from_settings(
+        cls: type[_C],
+        settings: Settings,
+        *,
+        open_timeout: float = 10.0,
+        start_timeout: float = 10.0,
+        event_timeout: float = 60.0,
+        tasks_per_second: float | None = catalog.SYNTHESIS_TASKS_PER_SECOND_PER_MODEL,
+        pacing_home: Path | None = None,
+    ) -> _C:
+        """From resolved :class:`~cosyvoice_clone.config.Settings` (requires a key); the
+        submission budget is shared through its home (the limit is the account's)."""
         return cls(
             api_key=settings.require_key(),
             websocket_url=settings.websocket_url,
             workspace=settings.workspace,
-            **kwargs,
+            open_timeout=open_timeout,
+            start_timeout=start_timeout,
+            event_timeout=event_timeout,
+            tasks_per_second=tasks_per_second,
+            pacing_home=pacing_home if pacing_home is not None else settings.home,
         )
+
+
+class AsyncSynthesizer(_Connected):
+    """Speech synthesis over the DashScope WebSocket (asyncio).
+
+    ``AsyncSynthesizer(api_key=..., websocket_url=...)`` or ``AsyncSynthesizer.from_settings(s)``.
+    """
 
     def _prepare(
         self, text: str, voice: str, model: str | None, target_model: str | None,
@@ -184,43 +207,15 @@ class AsyncSynthesizer:
 # --------------------------------------------------------------------------- sync face
 
 
-class Synthesizer:
+class Synthesizer(_Connected):
     """Sync speech synthesis: the same methods as :class:`AsyncSynthesizer`."""
 
-    def __init__(
-        self,
-        *,
-        api_key: str,
-        websocket_url: str,
-        workspace: str | None = None,
-        open_timeout: float = 10.0,
-        start_timeout: float = 10.0,
-        event_timeout: float = 60.0,
-        tasks_per_second: float | None = catalog.SYNTHESIS_TASKS_PER_SECOND_PER_MODEL,
-        pacing_home: Path | None = None,
-    ) -> None:
-        self._async = AsyncSynthesizer(
-            api_key=api_key,
-            websocket_url=websocket_url,
-            workspace=workspace,
-            open_timeout=open_timeout,
-            start_timeout=start_timeout,
-            event_timeout=event_timeout,
-            tasks_per_second=tasks_per_second,
-            pacing_home=pacing_home,
-        )
-        self.endpoint = self._async.endpoint
-
-    @classmethod
-    def from_settings(cls, settings: Any, **kwargs: Any) -> Synthesizer:
-        """From resolved :class:`~cosyvoice_clone.config.Settings` (requires a key)."""
-        kwargs.setdefault("pacing_home", settings.home)  # the account's limit, shared by processes
-        return cls(
-            api_key=settings.require_key(),
-            websocket_url=settings.websocket_url,
-            workspace=settings.workspace,
-            **kwargs,
-        )
+    @property
+    def _async(self) -> AsyncSynthesizer:
+        """The async face over the same endpoint (it holds nothing else)."""
+        inner = AsyncSynthesizer.__new__(AsyncSynthesizer)
+        inner.endpoint = self.endpoint
+        return inner
 
     def stream(
         self,

@@ -58,6 +58,7 @@ from . import text as textmod
 from .client import AsyncSynthesizer
 from .encode import encoder_for
 from .loop import LoopThread
+from .parts import QueueOutput
 from .protocol import SynthesisOptions, TaskProtocol
 from .sinks import AudioSink, FileSink, StreamSink
 from .stream import AsyncSpeechStream
@@ -125,7 +126,7 @@ class LiveResult:
 class _LiveTask:
     stream: AsyncSpeechStream
     opened: float
-    queue: asyncio.Queue[bytes | BaseException | None] = field(default_factory=asyncio.Queue)
+    out: QueueOutput = field(default_factory=QueueOutput)
     weight: int = 0
     last_sent: float = 0.0
     input_open: bool = True
@@ -283,7 +284,7 @@ class AsyncLiveSpeech:
             if not task.finished:
                 await task.stream.cancel(timeout=2.0)
             await task.stream.aclose()
-            task.queue.put_nowait(None)
+            task.out.end(None)
         self._order.put_nowait(None)
 
     # -- audio ----------------------------------------------------------------------------------
@@ -300,17 +301,17 @@ class AsyncLiveSpeech:
                 task = await self._order.get()
                 if task is None:
                     break
-                while not self._cancelled:
-                    item = await task.queue.get()
-                    if item is None:
-                        break
-                    if isinstance(item, BaseException):
-                        self._error_seen = True
-                        raise item
-                    out = encoder.feed(item)
-                    if out:
-                        self._out_bytes += len(out)
-                        yield out
+                try:
+                    async for chunk in task.out.chunks():
+                        if self._cancelled:
+                            break
+                        out = encoder.feed(chunk)
+                        if out:
+                            self._out_bytes += len(out)
+                            yield out
+                except Exception:
+                    self._error_seen = True
+                    raise
             if not self._cancelled:
                 tail = encoder.finish()
                 if tail:
@@ -375,9 +376,9 @@ class AsyncLiveSpeech:
                 if self._first_audio is None:
                     self._first_audio = time.monotonic()
                 self._pcm_bytes += len(chunk)
-                task.queue.put_nowait(chunk)
+                task.out.queue.put_nowait(chunk)
             task.finished = True
-            task.queue.put_nowait(None)
+            task.out.end(None)
             await task.stream.aclose()
         except asyncio.CancelledError:
             raise
@@ -385,7 +386,7 @@ class AsyncLiveSpeech:
             task.finished = True
             if self._error is None:
                 self._error = exc
-            task.queue.put_nowait(exc)
+            task.out.end(exc)
             await task.stream.aclose()
 
     async def _submit(self, unit: str) -> None:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from ..audio.outfile import file_kind
-from ..audio.wav import WAV_HEADER_SIZE, fix_wav_header, wav_header
+from ..audio.wav import fix_wav_header, wav_header
 from ..errors import CosyVoiceCloneError, InvalidRequestError
 from .encode import FILE_OPUS_LEVEL, Encoder, SndfileEncoder, encoder_for
 
@@ -175,14 +175,16 @@ class AudioWriter:
                 self.temp.unlink()
 
 
-class RawWriter(AudioWriter):
-    """Bytes as received; ``fix_wav`` patches a streamed WAV header at commit."""
+class _PlainWriter(AudioWriter):
+    """Bytes appended as they come, after a ``header`` (fixed at commit by a subclass)."""
 
-    def __init__(self, target: Path, *, fix_wav: bool = False) -> None:
+    def __init__(self, target: Path, header: bytes = b"") -> None:
         super().__init__(target)
-        self.fix_wav = fix_wav
         self._file = self.temp.open("wb")
+        self._file.write(header)
+        self._offset = len(header)
         self.bytes = 0
+        """Bytes written after the header."""
 
     def _write(self, data: bytes) -> None:
         self._file.write(data)
@@ -193,40 +195,41 @@ class RawWriter(AudioWriter):
 
     def rewind(self, mark: Any) -> None:
         self._file.flush()
-        self._file.seek(int(mark))
+        self._file.seek(self._offset + int(mark))
         self._file.truncate()
         self.bytes = int(mark)
+
+    def _close_quietly(self) -> None:
+        self._file.close()
+
+
+class RawWriter(_PlainWriter):
+    """Bytes as received; ``fix_wav`` patches a streamed WAV header at commit."""
+
+    def __init__(self, target: Path, *, fix_wav: bool = False) -> None:
+        super().__init__(target)
+        self.fix_wav = fix_wav
 
     def _finish(self) -> None:
         self._file.close()
         if self.fix_wav:
             self.pcm_bytes = fix_wav_header(self.temp)
 
-    def _close_quietly(self) -> None:
-        self._file.close()
 
-
-class WavWriter(AudioWriter):
+class WavWriter(_PlainWriter):
     """PCM 16-bit mono in a WAV file; the header is written first and fixed at commit."""
 
     def __init__(self, target: Path, sample_rate: int) -> None:
-        super().__init__(target)
+        super().__init__(target, wav_header(sample_rate, 0xFFFFFFFF - 36))
         self.sample_rate = sample_rate
-        self._file = self.temp.open("wb")
-        self._file.write(wav_header(sample_rate, 0xFFFFFFFF - 36))
 
     def _write(self, data: bytes) -> None:
-        self._file.write(data)
-        self.pcm_bytes += len(data)
-
-    def mark(self) -> int:
-        return self.pcm_bytes
+        super()._write(data)
+        self.pcm_bytes = self.bytes
 
     def rewind(self, mark: Any) -> None:
-        self._file.flush()
-        self._file.seek(WAV_HEADER_SIZE + int(mark))
-        self._file.truncate()
-        self.pcm_bytes = int(mark)
+        super().rewind(mark)
+        self.pcm_bytes = self.bytes
 
     def _finish(self) -> None:
         if self.pcm_bytes % 2:
@@ -234,9 +237,6 @@ class WavWriter(AudioWriter):
             self.pcm_bytes += 1
         self._file.seek(0)
         self._file.write(wav_header(self.sample_rate, self.pcm_bytes))
-        self._file.close()
-
-    def _close_quietly(self) -> None:
         self._file.close()
 
 

@@ -45,20 +45,7 @@ def _pieces(text: str, limit: int) -> list[str]:
             for part in parts:
                 out.extend(_pieces(part, limit))
             return out
-    # One unbreakable run: cut by weight.
-    out = []
-    current: list[str] = []
-    weight = 0
-    for char in text:
-        w = catalog.cjk_weight(char)
-        if weight + w > limit and current:
-            out.append("".join(current))
-            current, weight = [], 0
-        current.append(char)
-        weight += w
-    if current:
-        out.append("".join(current))
-    return out
+    return _pack(list(text), limit)  # one unbreakable run: cut by weight
 
 
 def _pack(pieces: list[str], limit: int) -> list[str]:
