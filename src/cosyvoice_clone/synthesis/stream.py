@@ -18,7 +18,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from ..errors import CosyVoiceCloneError, OperationTimeoutError
-from .connect import CONNECTOR, Connector, Endpoint, SubmissionLimiter, closed_error, timeout_error
+from . import connect
+from .connect import Connector, Endpoint, SubmissionLimiter, closed_error, timeout_error
 from .loop import LoopThread
 from .protocol import Event, TaskProtocol, Word
 
@@ -38,10 +39,11 @@ class AsyncSpeechStream:
         *,
         limiter: SubmissionLimiter | None = None,
         on_event: Callable[[Event], None] | None = None,
-        connector: Connector = CONNECTOR,
+        connector: Connector | None = None,
     ) -> None:
         self.endpoint = endpoint
-        self.connector = connector
+        self.connector = connector or connect.CONNECTOR
+        """Where the connection comes from (default: the process-wide one, looked up now)."""
         self.protocol = protocol
         self.messages = messages
         self.limiter = limiter
