@@ -25,6 +25,7 @@ test: $(VENV)/.installed-dev lint typecheck pytest
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks skills
+	$(BIN)/ruff format --check src tests benchmarks skills
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy

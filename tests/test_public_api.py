@@ -98,8 +98,11 @@ def test_error_renders_as_one_line_and_a_stable_dict() -> None:
     line = str(err)
     assert "\n" not in line and "check" in line and "req-9" in line
     assert set(err.to_dict()) == {
-        "code", "message", "hint", "http_status", "api_code", "request_id",
+        "code", "message", "hint", "http_status", "api_code", "request_id", "next_step",
     }  # fmt: skip
+    assert err.next_step == errors.NextStep(errors.StepKind.LONGER_SAMPLE)
+    assert err.hint == errors.describe(err.next_step)
+    assert err.to_dict()["next_step"] == {"kind": "longer_sample"}
     assert errors.api_error(503, None, None).exit_code == 1
     assert isinstance(errors.api_error(429, None, "slow"), errors.RateLimitError)
     assert errors.Interrupted(15).exit_code == 143

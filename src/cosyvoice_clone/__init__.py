@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ._version import __version__
 from .catalog import VoiceStatus
 from .errors import (
     AmbiguousVoiceError,
@@ -16,13 +17,16 @@ from .errors import (
     InvalidRequestError,
     MissingCredentialsError,
     ModelMismatchError,
+    NextStep,
     NotFoundError,
     OperationTimeoutError,
     QuotaExceededError,
     RateLimitError,
+    SampleDownloadError,
     SampleRejectedError,
     SampleUnreadableError,
     ServerError,
+    StepKind,
     SynthesisError,
     TimeoutError,
     TransportError,
@@ -32,19 +36,27 @@ from .errors import (
     VoiceNotReadyError,
     VoiceRejectedError,
 )
-from .models import CloneResult, DeleteReport, DesignResult, SpeechResult, SyncReport, Voice
-
-__version__ = "0.1.0"
+from .models import (
+    BatchItem,
+    BatchReport,
+    CloneResult,
+    DeleteReport,
+    DesignResult,
+    LiveResult,
+    PingResult,
+    SpeakingVoice,
+    SpeechResult,
+    SyncReport,
+    Voice,
+)
 
 if TYPE_CHECKING:
     from .audio import CheckReport
     from .client import AsyncCosyVoice, CosyVoice
-    from .speech import BatchReport
     from .synthesis.protocol import SynthesisOptions
 
 _LAZY = {
     "AsyncCosyVoice": "client",
-    "BatchReport": "speech",
     "CheckReport": "audio",
     "CosyVoice": "client",
     "SynthesisOptions": "synthesis.protocol",
@@ -67,6 +79,7 @@ __all__ = [
     "AsyncCosyVoice",
     "AuthenticationError",
     "BadSampleError",
+    "BatchItem",
     "BatchReport",
     "CheckReport",
     "CloneResult",
@@ -77,16 +90,22 @@ __all__ = [
     "DesignResult",
     "Interrupted",
     "InvalidRequestError",
+    "LiveResult",
     "MissingCredentialsError",
     "ModelMismatchError",
+    "NextStep",
     "NotFoundError",
     "OperationTimeoutError",
+    "PingResult",
     "QuotaExceededError",
     "RateLimitError",
+    "SampleDownloadError",
     "SampleRejectedError",
     "SampleUnreadableError",
     "ServerError",
+    "SpeakingVoice",
     "SpeechResult",
+    "StepKind",
     "SyncReport",
     "SynthesisError",
     "SynthesisOptions",

@@ -7,7 +7,9 @@ read these tables; change a rule here and every part follows.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import timedelta, timezone
 from enum import Enum
 
 SKILL_NAME = "alicloud-ai-audio-cosyvoice-voice-clone"
@@ -410,6 +412,32 @@ AUDIO_FORMATS = ("pcm", "wav", "mp3", "opus")
 SAMPLE_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
 OPUS_SAMPLE_RATES = (8000, 16000, 24000, 48000)
 DEFAULT_SAMPLE_RATE = 22050
+OPUS_DEFAULT_SAMPLE_RATE = 24000
+"""Opus has no 22.05 kHz mode: opus output defaults to 24 kHz (``OPUS_SAMPLE_RATES``)."""
+TRANSCODED_FORMATS = ("flac", "aac")
+"""Formats the service does not produce: transcoded from PCM by this package."""
+STREAM_FORMATS = (*AUDIO_FORMATS, *TRANSCODED_FORMATS)
+"""Every format a stream of speech can be encoded in."""
+MIME_TYPES = {
+    "mp3": "audio/mpeg",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+    "wav": "audio/wav",
+    "pcm": "audio/pcm",
+}
+"""The media type of each output format."""
+
+
+def default_sample_rate(fmt: str | None) -> int:
+    """The sample rate a format gets when none is asked (opus: 24 kHz, else 22.05 kHz)."""
+    return OPUS_DEFAULT_SAMPLE_RATE if fmt == "opus" else DEFAULT_SAMPLE_RATE
+
+
+DEFAULT_WAIT_TIMEOUT = 300.0
+"""Seconds a wait for a voice to become OK lasts unless told otherwise."""
+SERVICE_TIMEZONE = timezone(timedelta(hours=8))
+"""The service writes ``gmt_create``/``gmt_modified`` without a zone, in Beijing time (UTC+8)."""
 
 # Reference-sample requirements (cosyvoice-clone-api "Audio requirements", 2026-02).
 SAMPLE_MAX_BYTES = 10 * 1024 * 1024
@@ -631,8 +659,8 @@ BIT_RATE_FACT = Fact(
     "2026-11",
 )
 SSML_FACT = Fact(
-    "with enable_ssml the task takes exactly one continue-task (\"Text request limit violated, "
-    "expected 1.\"); SSML tags do not count against the 20,000 characters of a message",
+    'with enable_ssml the task takes exactly one continue-task ("Text request limit violated, '
+    'expected 1."); SSML tags do not count against the 20,000 characters of a message',
     "help.aliyun.com/zh/model-studio/cosyvoice-client-events; "
     "help.aliyun.com/zh/model-studio/cosyvoice-tts-python-sdk",
     "2026-10",
@@ -647,3 +675,22 @@ MARKDOWN_FILTER_FACT = Fact(
 WORD_FIELDS: tuple[str, ...] = ("text", "begin_index", "end_index", "begin_time", "end_time")
 """The fields of a word timestamp (``phonemes`` too when present): CosyVoice client events
 (help.aliyun.com/zh/model-studio/cosyvoice-client-events, 2026-10)."""
+
+
+_HEX_TAIL = re.compile(r"-([0-9a-f]{32})$")
+"""A voice id ends in ``-{32 hex}``."""
+
+
+def split_voice_id(voice_id: str) -> tuple[str | None, str | None]:
+    """``(target_model, prefix)`` read from ``{model}-{prefix}-{32 hex}`` (or a designed voice's
+    ``{model}-vd-{prefix}-{32 hex}``), as far as known."""
+    model = model_from_voice_id(voice_id)
+    if model is None:
+        return None, None
+    rest = voice_id[len(model) + 1 :]
+    match = _HEX_TAIL.search(rest)
+    prefix = rest[: match.start()] if match else None
+    mark = f"{DESIGNED_VOICE_MARK}-"
+    if prefix and prefix.startswith(mark) and len(prefix) > len(mark):  # {model}-vd-{prefix}-hex
+        prefix = prefix[len(mark) :]
+    return model, prefix or None

@@ -27,7 +27,7 @@ import asyncio
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from . import catalog
+from ._loop import LoopThread, run_sync
 from .catalog import VoiceStatus
 from .checks import require_timeout
 from .claims import Claim
@@ -48,6 +49,7 @@ from .enrollment import (
     WaitPolicy,
 )
 from .errors import (
+    APIStatusError,
     CosyVoiceCloneError,
     InvalidRequestError,
     NotFoundError,
@@ -67,7 +69,17 @@ from .http import (
     RetryPolicy,
     Sleep,
 )
-from .models import CloneResult, DesignResult, SpeechResult, Voice, parse_status
+from .models import (
+    BatchItem,
+    BatchReport,
+    CloneResult,
+    DesignResult,
+    PingResult,
+    SpeakingVoice,
+    SpeechResult,
+    Voice,
+    parse_status,
+)
 from .registry import Registry, VoiceRecord, dedupe_key, endpoint_id
 from .request import (
     CloneOptions,
@@ -87,10 +99,11 @@ from .upload import (
     short_sample_url,
     upload_flow,
 )
-from .voices import DEFAULT_WAIT_TIMEOUT, AsyncVoices, Voices, parse_age
+from .voices import AsyncVoices, Voices, parse_age, speakable_flow
 
 if TYPE_CHECKING:
-    from .speech import BatchReport
+    from .audio import CheckReport, FixResult
+    from .speech import AsyncAudioStream, AudioStream
     from .synthesis.live import AsyncLiveSpeech, LiveSpeech
     from .synthesis.protocol import SynthesisOptions
 
@@ -264,7 +277,7 @@ class _ClientCore:
         a warning: the service may still reach it.
         """
         from .audio import check_sample
-        from .errors import SampleUnreadableError
+        from .errors import SampleDownloadError, SampleUnreadableError
 
         source: Path | str
         if local is not None:
@@ -279,7 +292,7 @@ class _ClientCore:
             if report is None:
                 try:
                     report = check_sample(source, options.target_model)
-                except SampleUnreadableError as err:
+                except (SampleUnreadableError, SampleDownloadError) as err:
                     if local is None and err.message.startswith("cannot download"):
                         warnings.append(f"sample not checked locally: {err.message}")
                         return None
@@ -731,10 +744,8 @@ class _ClientCore:
         skip_check: bool,
         sample_transport: str | None = None,
     ) -> _Plan:
-        from .registry import split_voice_id
-
         record = self.registry.get(voice_id)
-        id_model, id_prefix = split_voice_id(voice_id)
+        id_model, id_prefix = catalog.split_voice_id(voice_id)
         opts = (record.options if record else None) or {}
         options = CloneOptions(
             prefix=(record.prefix if record else None) or id_prefix or "voice",
@@ -760,6 +771,62 @@ class _ClientCore:
             sample_url=url,
         )
         return _Plan(options, key, source, url, local, tuple(warnings), check, None, transport)
+
+    # -- the faces' shared steps ----------------------------------------------------------
+
+    def _preview_target(
+        self, preview_out: str | Path | None, response_format: str | None, mkdir: bool
+    ) -> tuple[Path | None, str | None]:
+        """The file ``design`` writes the preview to (proven writable, never a registered
+        voice's sample; nothing sent yet) and the preview format its extension implies."""
+        if preview_out is None:
+            return None, response_format
+        from .audio.outfile import check_output_path
+        from .speech import check_output
+
+        path = Path(preview_out)
+        check_output_path(path, "--preview-out", mkdir=mkdir)
+        suffix = path.suffix.lower().lstrip(".")
+        if response_format is None and suffix in ("wav", "mp3", "pcm", "opus"):
+            response_format = suffix
+        check_output(self, path, option="--preview-out", mkdir=mkdir)
+        return path, response_format
+
+    @staticmethod
+    def _write_preview(result: DesignResult, path: Path | None, mkdir: bool) -> DesignResult:
+        """Write the preview atomically to ``path``; a missing preview is a warning."""
+        if path is None:
+            return result
+        if result.preview is None:
+            return replace(result, warnings=(*result.warnings, f"no preview to write to {path}"))
+        from .audio.outfile import write_atomic
+        from .speech import make_folder
+
+        audio = result.preview
+
+        def write(tmp: Path) -> None:
+            tmp.write_bytes(audio)
+
+        if mkdir:
+            make_folder(path)
+        write_atomic(path, write)
+        return replace(result, preview_out=str(path))
+
+    def _ping_flow(self) -> Flow[PingResult]:
+        """List one voice (free): whether the service accepts the key here."""
+        started = time.monotonic()
+        endpoint, region = self.settings.http_base, self.region
+        try:
+            yield from self._enrollment.list_page(page_size=1)
+        except CosyVoiceCloneError as err:
+            accepted = False if isinstance(err, APIStatusError) else None
+            spent = time.monotonic() - started
+            return PingResult(accepted, endpoint, region, spent, err.request_id, err)
+        return PingResult(True, endpoint, region, time.monotonic() - started)
+
+    @staticmethod
+    def _speaking(voice: Voice, model: str) -> SpeakingVoice:
+        return SpeakingVoice(voice.voice_id, model, voice.target_model, system=voice.system)
 
 
 def live_session(
@@ -797,7 +864,7 @@ def live_session(
         elif fields.get("language_hints") is not None:
             fields["language_hints"] = tuple(fields["language_hints"])
         if sample_rate is None:
-            sample_rate = 24000 if format == "opus" else catalog.DEFAULT_SAMPLE_RATE
+            sample_rate = catalog.default_sample_rate(format)
         try:
             opts = SynthesisOptions(format=format, sample_rate=sample_rate, **fields).validate()
         except TypeError as exc:
@@ -881,6 +948,7 @@ class CosyVoice(_ClientCore):
         timeout: httpx.Timeout | float | None = None,
         on_retry: RetryCallback | None = None,
         evidence: bool = False,
+        max_connections: int = 20,
     ) -> None:
         super().__init__(
             region=region,
@@ -897,6 +965,7 @@ class CosyVoice(_ClientCore):
             self.settings.http_base,
             self._api_key,
             transport=transport,
+            max_connections=max_connections,
             **_client_kwargs(self.settings, retry, rate_limit, timeout),
         )
         self._http.on_retry = on_retry
@@ -927,7 +996,7 @@ class CosyVoice(_ClientCore):
         max_prompt_audio_length: float | None = None,
         enable_preprocess: bool | None = None,
         wait: bool = False,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        timeout: float = catalog.DEFAULT_WAIT_TIMEOUT,
         force: bool = False,
         skip_check: bool = False,
         on_status: StatusCallback | None = None,
@@ -966,17 +1035,22 @@ class CosyVoice(_ClientCore):
         sample_rate: int | None = None,
         response_format: str | None = None,
         wait: bool = False,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        timeout: float = catalog.DEFAULT_WAIT_TIMEOUT,
         force: bool = False,
         on_status: StatusCallback | None = None,
+        preview_out: str | Path | None = None,
+        mkdir: bool = False,
     ) -> DesignResult:
         """Design a voice from a text description (voice design); returns it with its preview.
 
         Validated first (nothing is sent for bad input: prompt <= 500 and preview text <= 200
         characters, Chinese or English; v3.5-plus/-flash, v3-plus/-flash; cn-beijing only). An
         identical earlier design is returned again (``force=True`` makes a new one); an
-        ambiguous failure is reconciled, never duplicated. The voice then speaks like a clone.
+        ambiguous failure is reconciled, never duplicated. ``preview_out``: also write the
+        preview there (proven writable before a slot is spent; its extension picks the
+        preview format unless ``response_format`` is given).
         """
+        target, response_format = self._preview_target(preview_out, response_format, mkdir)
         fields = _design_fields(
             prefix, prompt, preview_text, target_model, language, sample_rate, response_format
         )
@@ -984,9 +1058,10 @@ class CosyVoice(_ClientCore):
         with self._lock_for(plan.key):
             if not force:
                 plan = replace(plan, reusable=self.registry.find_reusable(plan.key))
-            return self._http.run(
+            result = self._http.run(
                 self._design_flow(plan, wait=wait, timeout=timeout, on_status=on_status)
             )
+        return self._write_preview(result, target, mkdir)
 
     def _lock_for(self, key: str) -> threading.Lock:
         with self._locks_guard:
@@ -996,11 +1071,18 @@ class CosyVoice(_ClientCore):
         self,
         voice_id: str,
         *,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        timeout: float = catalog.DEFAULT_WAIT_TIMEOUT,
         on_status: StatusCallback | None = None,
-    ) -> str | None:
+    ) -> VoiceStatus | None:
         """Wait until a voice is OK; returns its status (raises on UNDEPLOYED or timeout)."""
-        return self._http.run(self._wait_flow(voice_id, timeout, on_status))
+        return parse_status(self._http.run(self._wait_flow(voice_id, timeout, on_status)))
+
+    def resolve_voice(self, voice: str, *, model: str | None = None) -> SpeakingVoice:
+        """The voice id, registry prefix or system voice ``voice`` if it may speak now, with
+        the model it speaks with (deleted, UNDEPLOYED, DEPLOYING, unknown or ambiguous
+        names and models it cannot use are refused; nothing is synthesized)."""
+        chosen, chosen_model = self._http.run(speakable_flow(self, voice, model))
+        return self._speaking(chosen, chosen_model)
 
     def speak(
         self,
@@ -1010,51 +1092,162 @@ class CosyVoice(_ClientCore):
         voice: str,
         model: str | None = None,
         options: SynthesisOptions | None = None,
+        format: str | None = None,
+        sample_rate: int | None = None,
+        volume: int | None = None,
+        rate: float | None = None,
+        pitch: float | None = None,
+        seed: int | None = None,
+        instruction: str | None = None,
+        language_hints: Sequence[str] | str | None = None,
+        word_timestamps: bool | None = None,
+        bit_rate: int | None = None,
+        ssml: bool | None = None,
+        markdown_filter: bool | None = None,
+        timestamps: str | Path | None = None,
+        mkdir: bool = False,
         concurrency: int = 4,
         retries: int = 3,
         on_progress: Callable[[int, int], None] | None = None,
-        **fields: Any,
     ) -> SpeechResult:
         """Speak ``text`` with a voice id or registered prefix into one file.
 
         The voice must be able to speak (not deleted, not UNDEPLOYED, OK; a DEPLOYING one is
-        asked once) with ``model`` (default: its own). Options: ``options=`` or the fields of
-        :class:`~cosyvoice_clone.models.SynthesisOptions` (the format defaults to the
-        extension of ``out``). See :func:`cosyvoice_clone.speech.aspeak`.
+        asked once) with ``model`` (default: its own). Options: ``options=`` or the separate
+        fields (the format defaults to the extension of ``out``). ``timestamps``: also write
+        the word timings there (``.srt``, else JSON). ``mkdir``: create missing folders.
         """
         from .speech import aspeak
-        from .synthesis.client import run_sync
 
+        fields = _speech_fields(
+            format, sample_rate, volume, rate, pitch, seed, instruction, language_hints,
+            word_timestamps, bit_rate, ssml, markdown_filter,
+        )  # fmt: skip
         return run_sync(
             lambda: aspeak(
-                self,
-                text,
-                out,
-                voice=voice,
-                model=model,
-                options=options,
-                concurrency=concurrency,
-                retries=retries,
-                on_progress=on_progress,
-                **fields,
+                self, text, out, voice=voice, model=model, options=options,
+                concurrency=concurrency, retries=retries, on_progress=on_progress,
+                mkdir=mkdir, timestamps=timestamps, **fields,
             )
-        )
+        )  # fmt: skip
 
-    def live(self, *, voice: str, **kwargs: Any) -> LiveSpeech:
+    def stream_speech(
+        self,
+        text: str,
+        *,
+        voice: str,
+        model: str | None = None,
+        format: str = "mp3",
+        sample_rate: int | None = None,
+        rate: float = 1.0,
+        volume: int = 50,
+        pitch: float = 1.0,
+        instruction: str | None = None,
+        concurrency: int = 4,
+        retries: int = 2,
+    ) -> AudioStream:
+        """The encoded audio of ``text`` (any length) as ordered chunks: iterate it, close it.
+
+        Returns once the first audio arrived: refusals and a failed first part raise here,
+        before any byte. ``format``: one of ``catalog.STREAM_FORMATS``; ``sample_rate``
+        defaults to ``catalog.default_sample_rate(format)``.
+        """
+        from .speech import AudioStream, open_stream
+
+        loop = LoopThread("cosyvoice-stream")
+        try:
+            inner = loop.call(
+                open_stream(
+                    self, text, voice=voice, model=model, format=format,
+                    sample_rate=sample_rate, rate=rate, volume=volume, pitch=pitch,
+                    instruction=instruction, concurrency=concurrency, retries=retries,
+                )
+            )  # fmt: skip
+        except BaseException:
+            loop.stop()
+            raise
+        return AudioStream(loop, inner)
+
+    def live(
+        self,
+        *,
+        voice: str,
+        model: str | None = None,
+        format: str = "pcm",
+        sample_rate: int | None = None,
+        options: SynthesisOptions | None = None,
+        volume: int | None = None,
+        rate: float | None = None,
+        pitch: float | None = None,
+        seed: int | None = None,
+        instruction: str | None = None,
+        language_hints: Sequence[str] | str | None = None,
+        max_message_weight: int = catalog.MAX_CHARS_PER_MESSAGE,
+        max_task_weight: int = catalog.MAX_CHARS_PER_TASK,
+        idle_timeout: float | None = None,
+    ) -> LiveSpeech:
         """Live speech: ``with cv.live(voice=v, format="pcm") as live: live.send(token) ...
-        for chunk in live.audio(): ...`` (see :mod:`cosyvoice_clone.synthesis.live`; keyword
-        arguments as :func:`live_session`)."""
+        for chunk in live.audio(): ...`` (see :mod:`cosyvoice_clone.synthesis.live`)."""
         from .synthesis.live import LiveSpeech
 
-        return LiveSpeech(live_session(self, voice=voice, **kwargs))
+        fields = _speech_fields(
+            None, None, volume, rate, pitch, seed, instruction, language_hints,
+            None, None, None, None,
+        )  # fmt: skip
+        return LiveSpeech(
+            live_session(
+                self, voice=voice, model=model, format=format, sample_rate=sample_rate,
+                options=options, max_message_weight=max_message_weight,
+                max_task_weight=max_task_weight, idle_timeout=idle_timeout, **fields,
+            )
+        )  # fmt: skip
 
-    def speak_many(self, manifest: str | Path, **kwargs: Any) -> BatchReport:
+    def speak_many(
+        self,
+        manifest: str | Path,
+        *,
+        results: str | Path | None = None,
+        concurrency: int = 4,
+        retries: int = 3,
+        format: str | None = None,
+        sample_rate: int | None = None,
+        model: str | None = None,
+        force: bool = False,
+        on_item: Callable[[BatchItem], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+        mkdir: bool = False,
+    ) -> BatchReport:
         """Speak every row of a CSV/JSONL manifest, resumably (see
-        :func:`cosyvoice_clone.speech.aspeak_many` for the options)."""
+        :func:`cosyvoice_clone.speech.aspeak_many`)."""
         from .speech import aspeak_many
-        from .synthesis.client import run_sync
 
-        return run_sync(lambda: aspeak_many(self, manifest, **kwargs))
+        return run_sync(
+            lambda: aspeak_many(
+                self, manifest, results=results, concurrency=concurrency, retries=retries,
+                format=format, sample_rate=sample_rate, model=model, force=force,
+                on_item=on_item, on_progress=on_progress, mkdir=mkdir,
+            )
+        )  # fmt: skip
+
+    def check_sample(
+        self, sample: str | Path | bytes, *, target_model: str | None = None
+    ) -> CheckReport:
+        """The local check of a sample (path, http(s) URL or bytes) for ``target_model``."""
+        from .audio import check_sample
+
+        return check_sample(sample, target_model)
+
+    def fix_sample(
+        self, sample: str | Path | bytes, out: str | Path, *, target_model: str | None = None
+    ) -> FixResult:
+        """Repair a sample into ``out`` (nothing written when it would still fail)."""
+        from .audio import fix_sample
+
+        return fix_sample(sample, out, target_model)
+
+    def ping(self) -> PingResult:
+        """Whether the service accepts the key at this endpoint (one free request)."""
+        return self._http.run(self._ping_flow())
 
     def close(self) -> None:
         """Close the HTTP pool and the registry."""
@@ -1137,13 +1330,13 @@ class AsyncCosyVoice(_ClientCore):
         max_prompt_audio_length: float | None = None,
         enable_preprocess: bool | None = None,
         wait: bool = False,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        timeout: float = catalog.DEFAULT_WAIT_TIMEOUT,
         force: bool = False,
         skip_check: bool = False,
         on_status: StatusCallback | None = None,
         sample_transport: str | None = None,
     ) -> CloneResult:
-        """Clone a voice from a local file or a URL (see :meth:`CosyVoice.clone`)."""
+        """Clone a voice from a local file or a URL (see the module docstring)."""
         plan_args: dict[str, Any] = {
             "prefix": prefix,
             "sample": sample,
@@ -1158,10 +1351,10 @@ class AsyncCosyVoice(_ClientCore):
         if wait:
             require_timeout(timeout)
         plan = await asyncio.to_thread(lambda: self._plan_clone(**plan_args))
-        lock = self._key_locks.setdefault(plan.key, asyncio.Lock())
-        async with lock:
+        async with self._key_locks.setdefault(plan.key, asyncio.Lock()):
             if not force:  # another task may have cloned it meanwhile
-                plan = replace(plan, reusable=self.registry.find_reusable(plan.key))
+                found = await asyncio.to_thread(self.registry.find_reusable, plan.key)
+                plan = replace(plan, reusable=found)
             return await self._http.run(
                 self._clone_flow(plan, wait=wait, timeout=timeout, on_status=on_status)
             )
@@ -1177,31 +1370,54 @@ class AsyncCosyVoice(_ClientCore):
         sample_rate: int | None = None,
         response_format: str | None = None,
         wait: bool = False,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        timeout: float = catalog.DEFAULT_WAIT_TIMEOUT,
         force: bool = False,
         on_status: StatusCallback | None = None,
+        preview_out: str | Path | None = None,
+        mkdir: bool = False,
     ) -> DesignResult:
-        """Design a voice from a text description (see :meth:`CosyVoice.design`)."""
+        """Design a voice from a text description (voice design); returns it with its preview.
+
+        Validated first (nothing is sent for bad input: prompt <= 500 and preview text <= 200
+        characters, Chinese or English; v3.5-plus/-flash, v3-plus/-flash; cn-beijing only). An
+        identical earlier design is returned again (``force=True`` makes a new one); an
+        ambiguous failure is reconciled, never duplicated. ``preview_out``: also write the
+        preview there (proven writable before a slot is spent; its extension picks the
+        preview format unless ``response_format`` is given).
+        """
+        target, response_format = await asyncio.to_thread(
+            self._preview_target, preview_out, response_format, mkdir
+        )
         fields = _design_fields(
             prefix, prompt, preview_text, target_model, language, sample_rate, response_format
         )
         plan = await asyncio.to_thread(lambda: self._plan_design(force=force, **fields))
         async with self._key_locks.setdefault(plan.key, asyncio.Lock()):
             if not force:
-                plan = replace(plan, reusable=self.registry.find_reusable(plan.key))
-            return await self._http.run(
+                found = await asyncio.to_thread(self.registry.find_reusable, plan.key)
+                plan = replace(plan, reusable=found)
+            result = await self._http.run(
                 self._design_flow(plan, wait=wait, timeout=timeout, on_status=on_status)
             )
+        return await asyncio.to_thread(self._write_preview, result, target, mkdir)
 
     async def wait(
         self,
         voice_id: str,
         *,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        timeout: float = catalog.DEFAULT_WAIT_TIMEOUT,
         on_status: StatusCallback | None = None,
-    ) -> str | None:
+    ) -> VoiceStatus | None:
         """Wait until a voice is OK; returns its status (raises on UNDEPLOYED or timeout)."""
-        return await self._http.run(self._wait_flow(voice_id, timeout, on_status))
+        flow = self._wait_flow(voice_id, timeout, on_status)
+        return parse_status(await self._http.run(flow))
+
+    async def resolve_voice(self, voice: str, *, model: str | None = None) -> SpeakingVoice:
+        """The voice id, registry prefix or system voice ``voice`` if it may speak now, with
+        the model it speaks with (deleted, UNDEPLOYED, DEPLOYING, unknown or ambiguous
+        names and models it cannot use are refused; nothing is synthesized)."""
+        chosen, chosen_model = await self._http.run(speakable_flow(self, voice, model))
+        return self._speaking(chosen, chosen_model)
 
     async def speak(
         self,
@@ -1211,41 +1427,190 @@ class AsyncCosyVoice(_ClientCore):
         voice: str,
         model: str | None = None,
         options: SynthesisOptions | None = None,
+        format: str | None = None,
+        sample_rate: int | None = None,
+        volume: int | None = None,
+        rate: float | None = None,
+        pitch: float | None = None,
+        seed: int | None = None,
+        instruction: str | None = None,
+        language_hints: Sequence[str] | str | None = None,
+        word_timestamps: bool | None = None,
+        bit_rate: int | None = None,
+        ssml: bool | None = None,
+        markdown_filter: bool | None = None,
+        timestamps: str | Path | None = None,
+        mkdir: bool = False,
         concurrency: int = 4,
         retries: int = 3,
         on_progress: Callable[[int, int], None] | None = None,
-        **fields: Any,
     ) -> SpeechResult:
-        """Speak ``text`` with a voice into one file (see :meth:`CosyVoice.speak`)."""
+        """Speak ``text`` with a voice id or registered prefix into one file.
+
+        The voice must be able to speak (not deleted, not UNDEPLOYED, OK; a DEPLOYING one is
+        asked once) with ``model`` (default: its own). Options: ``options=`` or the separate
+        fields (the format defaults to the extension of ``out``). ``timestamps``: also write
+        the word timings there (``.srt``, else JSON). ``mkdir``: create missing folders.
+        """
         from .speech import aspeak
 
+        fields = _speech_fields(
+            format, sample_rate, volume, rate, pitch, seed, instruction, language_hints,
+            word_timestamps, bit_rate, ssml, markdown_filter,
+        )  # fmt: skip
         return await aspeak(
             self, text, out, voice=voice, model=model, options=options,
-            concurrency=concurrency, retries=retries, on_progress=on_progress, **fields,
+            concurrency=concurrency, retries=retries, on_progress=on_progress,
+            mkdir=mkdir, timestamps=timestamps, **fields,
         )  # fmt: skip
 
-    def live(self, *, voice: str, **kwargs: Any) -> AsyncLiveSpeech:
+    async def stream_speech(
+        self,
+        text: str,
+        *,
+        voice: str,
+        model: str | None = None,
+        format: str = "mp3",
+        sample_rate: int | None = None,
+        rate: float = 1.0,
+        volume: int = 50,
+        pitch: float = 1.0,
+        instruction: str | None = None,
+        concurrency: int = 4,
+        retries: int = 2,
+    ) -> AsyncAudioStream:
+        """The encoded audio of ``text`` (any length) as ordered chunks: iterate it, close it.
+
+        Returns once the first audio arrived: refusals and a failed first part raise here,
+        before any byte. ``format``: one of ``catalog.STREAM_FORMATS``; ``sample_rate``
+        defaults to ``catalog.default_sample_rate(format)``.
+        """
+        from .speech import open_stream
+
+        return await open_stream(
+            self, text, voice=voice, model=model, format=format, sample_rate=sample_rate,
+            rate=rate, volume=volume, pitch=pitch, instruction=instruction,
+            concurrency=concurrency, retries=retries,
+        )  # fmt: skip
+
+    def live(
+        self,
+        *,
+        voice: str,
+        model: str | None = None,
+        format: str = "pcm",
+        sample_rate: int | None = None,
+        options: SynthesisOptions | None = None,
+        volume: int | None = None,
+        rate: float | None = None,
+        pitch: float | None = None,
+        seed: int | None = None,
+        instruction: str | None = None,
+        language_hints: Sequence[str] | str | None = None,
+        max_message_weight: int = catalog.MAX_CHARS_PER_MESSAGE,
+        max_task_weight: int = catalog.MAX_CHARS_PER_TASK,
+        idle_timeout: float | None = None,
+    ) -> AsyncLiveSpeech:
         """Live speech: ``async with cv.live(voice=v, format="pcm") as live: await
         live.send(token) ... async for chunk in live.audio(): ...`` (see
-        :mod:`cosyvoice_clone.synthesis.live`; keyword arguments as :func:`live_session`)."""
-        return live_session(self, voice=voice, **kwargs)
+        :mod:`cosyvoice_clone.synthesis.live`)."""
+        fields = _speech_fields(
+            None, None, volume, rate, pitch, seed, instruction, language_hints,
+            None, None, None, None,
+        )  # fmt: skip
+        return live_session(
+            self, voice=voice, model=model, format=format, sample_rate=sample_rate,
+            options=options, max_message_weight=max_message_weight,
+            max_task_weight=max_task_weight, idle_timeout=idle_timeout, **fields,
+        )  # fmt: skip
 
-    async def speak_many(self, manifest: str | Path, **kwargs: Any) -> BatchReport:
-        """Speak every row of a manifest, resumably (see :func:`.speech.aspeak_many`)."""
+    async def speak_many(
+        self,
+        manifest: str | Path,
+        *,
+        results: str | Path | None = None,
+        concurrency: int = 4,
+        retries: int = 3,
+        format: str | None = None,
+        sample_rate: int | None = None,
+        model: str | None = None,
+        force: bool = False,
+        on_item: Callable[[BatchItem], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+        mkdir: bool = False,
+    ) -> BatchReport:
+        """Speak every row of a CSV/JSONL manifest, resumably (see
+        :func:`cosyvoice_clone.speech.aspeak_many`)."""
         from .speech import aspeak_many
 
-        return await aspeak_many(self, manifest, **kwargs)
+        return await aspeak_many(
+            self, manifest, results=results, concurrency=concurrency, retries=retries,
+            format=format, sample_rate=sample_rate, model=model, force=force,
+            on_item=on_item, on_progress=on_progress, mkdir=mkdir,
+        )  # fmt: skip
+
+    async def check_sample(
+        self, sample: str | Path | bytes, *, target_model: str | None = None
+    ) -> CheckReport:
+        """The local check of a sample (path, http(s) URL or bytes) for ``target_model``."""
+        from .audio import check_sample
+
+        return await asyncio.to_thread(check_sample, sample, target_model)
+
+    async def fix_sample(
+        self, sample: str | Path | bytes, out: str | Path, *, target_model: str | None = None
+    ) -> FixResult:
+        """Repair a sample into ``out`` (nothing written when it would still fail)."""
+        from .audio import fix_sample
+
+        return await asyncio.to_thread(fix_sample, sample, out, target_model)
+
+    async def ping(self) -> PingResult:
+        """Whether the service accepts the key at this endpoint (one free request)."""
+        return await self._http.run(self._ping_flow())
 
     async def aclose(self) -> None:
         """Close the HTTP pool and the registry."""
         await self._http.aclose()
-        self._close_registry()
+        await asyncio.to_thread(self._close_registry)
 
     async def __aenter__(self) -> AsyncCosyVoice:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+def _speech_fields(
+    format: str | None,
+    sample_rate: int | None,
+    volume: int | None,
+    rate: float | None,
+    pitch: float | None,
+    seed: int | None,
+    instruction: str | None,
+    language_hints: Sequence[str] | str | None,
+    word_timestamps: bool | None,
+    bit_rate: int | None,
+    ssml: bool | None,
+    markdown_filter: bool | None,
+) -> dict[str, Any]:
+    """The synthesis option fields given (``None``: the default)."""
+    given = {
+        "format": format,
+        "sample_rate": sample_rate,
+        "volume": volume,
+        "rate": rate,
+        "pitch": pitch,
+        "seed": seed,
+        "instruction": instruction,
+        "language_hints": language_hints,
+        "word_timestamps": word_timestamps,
+        "bit_rate": bit_rate,
+        "ssml": ssml,
+        "markdown_filter": markdown_filter,
+    }
+    return {k: v for k, v in given.items() if v is not None}
 
 
 __all__ = [

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from . import catalog
@@ -49,7 +49,7 @@ logger = logging.getLogger("cosyvoice_clone.enrollment")
 
 CUSTOMIZATION_PATH = "services/audio/tts/customization"
 OSS_RESOLVE_HEADER = "X-DashScope-OssResourceResolve"
-BEIJING = timezone(timedelta(hours=8))
+BEIJING = catalog.SERVICE_TIMEZONE
 DEFAULT_PAGE_SIZE = 100
 
 
@@ -158,7 +158,7 @@ class EnrollmentStats:
 class WaitPolicy:
     """How ``wait_until_ready`` polls: growing intervals, bounded by ``timeout``."""
 
-    timeout: float = 300.0
+    timeout: float = catalog.DEFAULT_WAIT_TIMEOUT
     initial_interval: float = 0.5
     max_interval: float = 10.0
     multiplier: float = 1.5
@@ -502,6 +502,7 @@ class EnrollmentCore:
                 raise VoiceNotReadyError(
                     f"voice {voice_id} is still {info.status or 'not ready'} after "
                     f"{policy.timeout:g} s",
+                    code="voice_not_ready",
                     hint=f"wait longer (--timeout) or check later with `cosyvoice-clone voices "
                     f"show {voice_id}`",
                 )

@@ -39,16 +39,17 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from . import __version__
+from ._version import __version__
 from .config import redact
 from .errors import (
-    API_CODES,
+    AmbiguousRequestError,
     APIStatusError,
     AuthenticationError,
     ConfigError,
     CosyVoiceCloneError,
     OperationTimeoutError,
     QuotaExceededError,
+    StepKind,
     TransportError,
     api_error,
 )
@@ -134,26 +135,6 @@ class RetryNotice:
     """Seconds until the next attempt."""
     elapsed: float
     """Seconds since the request's first attempt."""
-
-
-class AmbiguousRequestError(TransportError):
-    """A non-idempotent request failed in a way that does not tell whether it was processed.
-
-    ``cause`` is the error the request would have raised; the caller reconciles (e.g. lists voices)
-    before deciding to try again.
-    """
-
-    code = "ambiguous"
-
-    def __init__(self, cause: CosyVoiceCloneError) -> None:
-        super().__init__(
-            cause.message,
-            hint=cause.hint,
-            http_status=cause.http_status,
-            api_code=cause.api_code,
-            request_id=cause.request_id,
-        )
-        self.cause = cause
 
 
 @dataclass
@@ -393,8 +374,7 @@ class _HttpCore:
             return ApiResponse(status, body, response.headers, attempt)
         if status == 200:
             err: CosyVoiceCloneError = TransportError(
-                f"{_doing(call)}: the service answered 200 with a body that is not "
-                "a JSON object",
+                f"{_doing(call)}: the service answered 200 with a body that is not a JSON object",
                 hint="check DASHSCOPE_HTTP_BASE_URL points at the DashScope API (…/api/v1)",
                 http_status=status,
             )
@@ -437,7 +417,7 @@ class _HttpCore:
         if isinstance(err, AuthenticationError) and foreign:
             # The emulator, a proxy, a gateway: advice about Alibaba's regional hosts does not
             # apply (hints about a code's meaning, e.g. a model not activated, still do).
-            if err.hint == API_CODES["InvalidApiKey"][1]:
+            if err.next_step is not None and err.next_step.kind == StepKind.CHECK_KEY:
                 err.hint = (
                     f"check DASHSCOPE_API_KEY: {self.host(self.base_url)} refused it; pass the "
                     "key this endpoint expects, or check the endpoint (DASHSCOPE_HTTP_BASE_URL)"
@@ -639,6 +619,7 @@ class HttpClient(_HttpCore):
         region: str | None = None,
         transport: httpx.BaseTransport | None = None,
         user_agent: str | None = None,
+        max_connections: int = 20,
         pacing_home: Path | None = None,
     ) -> None:
         super().__init__(
@@ -655,6 +636,7 @@ class HttpClient(_HttpCore):
             timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
             transport=transport,
             trust_env=False,
+            limits=httpx.Limits(max_connections=max_connections),
         )
 
     def request(self, call: Call) -> ApiResponse:

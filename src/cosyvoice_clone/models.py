@@ -26,7 +26,6 @@ from .errors import CosyVoiceCloneError
 
 if TYPE_CHECKING:
     from .enrollment import VoiceInfo
-    from .registry import VoiceRecord
     from .synthesis.protocol import SynthesisOptions, Word
 
 
@@ -108,13 +107,12 @@ class Voice:
     @classmethod
     def from_record(cls, record: VoiceRecord) -> Voice:
         """From a registry row."""
-        from .registry import split_voice_id
 
         return cls(
             voice_id=record.voice_id,
             status=parse_status(record.status),
             target_model=record.target_model or catalog.model_from_voice_id(record.voice_id),
-            prefix=record.prefix or split_voice_id(record.voice_id)[1],
+            prefix=record.prefix or catalog.split_voice_id(record.voice_id)[1],
             gmt_create=record.gmt_create,
             gmt_modified=record.gmt_modified,
             region=record.region,
@@ -132,7 +130,6 @@ class Voice:
     @classmethod
     def from_service(cls, info: VoiceInfo, record: VoiceRecord | None = None) -> Voice:
         """From the service's description, with the registry's record of it if any."""
-        from .registry import split_voice_id
 
         base = cls.from_record(record) if record is not None else cls(voice_id=info.voice_id)
         return cls(
@@ -140,7 +137,7 @@ class Voice:
                 **{f.name: getattr(base, f.name) for f in fields(base)},
                 "status": parse_status(info.status),
                 "target_model": info.model or base.target_model,
-                "prefix": base.prefix or split_voice_id(info.voice_id)[1],
+                "prefix": base.prefix or catalog.split_voice_id(info.voice_id)[1],
                 "gmt_create": info.gmt_create or base.gmt_create,
                 "gmt_modified": info.gmt_modified or base.gmt_modified,
                 "resource_link": info.resource_link,
@@ -207,7 +204,6 @@ class CloneResult:
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON shape printed by ``clone --json``."""
         return {
-            "ok": True,
             "voice_id": self.voice_id,
             "request_id": self.request_id,
             "original_request_id": self.original_request_id,
@@ -246,6 +242,8 @@ class DesignResult:
     preview_sample_rate: int | None = None
     preview_path: str | None = None
     """Where the library keeps the preview (under the home dir), if it was kept."""
+    preview_out: str | None = None
+    """Where ``design(preview_out=...)`` wrote the preview, if it did."""
     request_id: str | None = None
     usage_count: int | None = None
     reused: bool = False
@@ -268,7 +266,6 @@ class DesignResult:
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON shape printed by ``design --json`` (the audio itself is left out)."""
         return {
-            "ok": True,
             "voice_id": self.voice_id,
             "request_id": self.request_id,
             "original_request_id": self.original_request_id,
@@ -286,6 +283,7 @@ class DesignResult:
                 "sample_rate": self.preview_sample_rate,
                 "bytes": len(self.preview) if self.preview is not None else 0,
                 "path": self.preview_path,
+                **({"written_to": self.preview_out} if self.preview_out is not None else {}),
             },
             "reused": self.reused,
             "adopted": self.adopted,
@@ -321,6 +319,8 @@ class SpeechResult:
     """Length of the text as the limits and the progress count it (CJK ideographs 2)."""
     replaced: bool = False
     """Whether an existing file at ``path`` was overwritten."""
+    timestamps: Path | None = None
+    """The word-timings file written beside the audio (``speak(timestamps=...)``), if any."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON summary (``speak --json``)."""
@@ -342,6 +342,7 @@ class SpeechResult:
             "voice": self.voice,
             "words": [w.to_dict() for w in self.words],
             "replaced": self.replaced,
+            **({"timestamps": str(self.timestamps)} if self.timestamps is not None else {}),
         }
 
 
@@ -361,7 +362,6 @@ class DeleteReport:
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON shape (``voices delete/prune --json``)."""
         return {
-            "ok": self.ok,
             "deleted": list(self.deleted),
             "failed": [{"voice_id": v, "error": e.to_dict()} for v, e in self.failed],
         }
@@ -387,13 +387,197 @@ class SyncReport:
         }
 
 
+@dataclass(frozen=True)
+class VoiceRecord:
+    """A registry row: what we know about one voice."""
+
+    voice_id: str
+    target_model: str | None
+    region: str | None = None
+    endpoint: str | None = None
+    prefix: str | None = None
+    sample_url: str | None = None
+    sample_sha256: str | None = None
+    sample_source: str | None = None
+    options: dict[str, Any] | None = None
+    dedupe_key: str | None = None
+    request_id: str | None = None
+    usage_count: int | None = None
+    status: str | None = None
+    origin: str = "unregistered"
+    """``created`` (by a clone), ``adopted`` (found after an ambiguous failure), ``designed`` (by
+    a design; its prompt is in ``options``), ``seen`` (listed or queried), or ``unregistered``
+    (not in the registry; model read from the voice id)."""
+    gmt_create: str | None = None
+    gmt_modified: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    seen_at: str | None = None
+    deleted_at: str | None = None
+
+    @property
+    def deleted(self) -> bool:
+        """Whether the voice is known to be gone from the service."""
+        return self.deleted_at is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict of every field."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    """What a live session spoke (a snapshot; final once the session ended)."""
+
+    voice: str
+    model: str
+    format: str
+    sample_rate: int
+    duration: float
+    """Seconds of audio received."""
+    characters: int
+    """Characters billed, as the service counted them (finished tasks)."""
+    text_characters: int
+    """Characters sent (CJK counting 2)."""
+    tasks: int
+    request_ids: tuple[str, ...]
+    time_to_first_audio: float | None
+    """Seconds from the first text sent to the first audio byte."""
+    bytes: int
+    """Bytes of audio produced (in ``format``)."""
+    cancelled: bool = False
+    path: Path | None = None
+    """The file written (:func:`speak_live` with a :class:`FileSink`)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "voice": self.voice,
+            "model": self.model,
+            "format": self.format,
+            "sample_rate": self.sample_rate,
+            "duration": round(self.duration, 3),
+            "characters": self.characters,
+            "text_characters": self.text_characters,
+            "tasks": self.tasks,
+            "request_ids": list(self.request_ids),
+            "time_to_first_audio": (
+                None if self.time_to_first_audio is None else round(self.time_to_first_audio, 3)
+            ),
+            "bytes": self.bytes,
+            "cancelled": self.cancelled,
+            "path": None if self.path is None else str(self.path),
+        }
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """The outcome of one manifest row: ``ok``, ``skipped``, ``failed`` or ``invalid``."""
+
+    line: int
+    id: str
+    status: str
+    details: dict[str, Any]
+    """The results-file fields: the :class:`SpeechResult` dict and ``fingerprint``, or
+    ``error`` (an error dict)."""
+    error: CosyVoiceCloneError | None = field(default=None, compare=False, repr=False)
+    """The exception of a failed or invalid item."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The results-file line."""
+        return {"line": self.line, "id": self.id, "status": self.status, **self.details}
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """What :func:`aspeak_many` did."""
+
+    manifest: str
+    results: str
+    items: tuple[BatchItem, ...]
+    seconds: float
+
+    def count(self, status: str) -> int:
+        """Items with this status."""
+        return sum(1 for i in self.items if i.status == status)
+
+    @property
+    def ok(self) -> bool:
+        """No item failed or was invalid."""
+        return self.count("failed") == 0 and self.count("invalid") == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary (``batch --json``)."""
+        return {
+            "manifest": self.manifest,
+            "results": self.results,
+            "total": len(self.items),
+            "done": self.count("ok"),
+            "skipped": self.count("skipped"),
+            "failed": self.count("failed"),
+            "invalid": self.count("invalid"),
+            "seconds": round(self.seconds, 3),
+            "items": [i.to_dict() for i in self.items],
+        }
+
+
+@dataclass(frozen=True)
+class SpeakingVoice:
+    """A voice that may speak now, and the model it speaks with."""
+
+    voice_id: str
+    model: str
+    """The synthesis model chosen (the voice's own, or an asked one it supports)."""
+    target_model: str | None
+    """The model the voice is bound to (``None``: unknown, e.g. not registered)."""
+    system: bool = False
+    """A preset voice of the service (no slot, no registry row)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "voice_id": self.voice_id,
+            "model": self.model,
+            "target_model": self.target_model,
+            "system": self.system,
+        }
+
+
+@dataclass(frozen=True)
+class PingResult:
+    """Whether the service accepts the key here (a free one-voice list; ``doctor``)."""
+
+    accepted: bool | None
+    """``True``: accepted; ``False``: refused (``error``); ``None``: not reached (``error``)."""
+    endpoint: str
+    region: str
+    seconds: float
+    request_id: str | None = None
+    error: CosyVoiceCloneError | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "endpoint": self.endpoint,
+            "region": self.region,
+            "ms": round(self.seconds * 1000, 1),
+            "request_id": self.request_id,
+            "error": None if self.error is None else self.error.to_dict(),
+        }
+
+
 __all__ = [
+    "BatchItem",
+    "BatchReport",
     "CloneResult",
     "DeleteReport",
+    "LiveResult",
+    "PingResult",
+    "SpeakingVoice",
     "SpeechResult",
     "SyncReport",
     "SynthesisOptions",
     "Voice",
+    "VoiceRecord",
     "VoiceStatus",
     "parse_status",
 ]

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from . import catalog
 from .catalog import VoiceStatus
 from .claims import ClaimBoard, Database, create_claims_table
 from .errors import ConfigError, RegistryError
-from .models import SyncReport
+from .models import SyncReport, VoiceRecord
 
 REGISTRY_FILE = "registry.sqlite3"
 EMULATOR_ENDPOINT = "emulator"
@@ -130,44 +130,6 @@ def split_voice_id(voice_id: str) -> tuple[str | None, str | None]:
     if prefix and prefix.startswith(mark) and len(prefix) > len(mark):  # {model}-vd-{prefix}-hex
         prefix = prefix[len(mark) :]
     return model, prefix or None
-
-
-@dataclass(frozen=True)
-class VoiceRecord:
-    """A registry row: what we know about one voice."""
-
-    voice_id: str
-    target_model: str | None
-    region: str | None = None
-    endpoint: str | None = None
-    prefix: str | None = None
-    sample_url: str | None = None
-    sample_sha256: str | None = None
-    sample_source: str | None = None
-    options: dict[str, Any] | None = None
-    dedupe_key: str | None = None
-    request_id: str | None = None
-    usage_count: int | None = None
-    status: str | None = None
-    origin: str = "unregistered"
-    """``created`` (by a clone), ``adopted`` (found after an ambiguous failure), ``designed`` (by
-    a design; its prompt is in ``options``), ``seen`` (listed or queried), or ``unregistered``
-    (not in the registry; model read from the voice id)."""
-    gmt_create: str | None = None
-    gmt_modified: str | None = None
-    created_at: str | None = None
-    updated_at: str | None = None
-    seen_at: str | None = None
-    deleted_at: str | None = None
-
-    @property
-    def deleted(self) -> bool:
-        """Whether the voice is known to be gone from the service."""
-        return self.deleted_at is not None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A plain dict of every field."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 _COLUMNS = tuple(f.name for f in fields(VoiceRecord))

@@ -23,15 +23,17 @@ import hashlib
 import io
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import catalog
+from ._loop import LoopThread
+from .audio.outfile import probe_target
 from .checks import require_concurrency
 from .errors import CosyVoiceCloneError, InvalidRequestError
-from .models import SpeechResult, Voice
+from .models import BatchItem, BatchReport, SpeechResult, Voice
 from .synthesis.protocol import (
     SynthesisOptions,
     check_for_model,
@@ -44,6 +46,7 @@ from .voices import speakable_flow
 if TYPE_CHECKING:
     from .client import _ClientCore as Client
     from .synthesis.client import ProgressCallback
+    from .synthesis.streaming import SpeechChunks
 
 OPTION_FIELDS = (
     "format",
@@ -108,7 +111,7 @@ def options_for(
     values = {k: v for k, v in fields.items() if v is not None}
     values["format"] = format_for_path(str(out), values.get("format"))
     if "sample_rate" not in values:
-        values["sample_rate"] = 24000 if values["format"] == "opus" else catalog.DEFAULT_SAMPLE_RATE
+        values["sample_rate"] = catalog.default_sample_rate(values["format"])
     if values.get("language_hints") is not None:
         hints = values["language_hints"]
         values["language_hints"] = (hints,) if isinstance(hints, str) else tuple(hints)
@@ -138,6 +141,7 @@ async def aspeak(
     retries: int = 3,
     on_progress: ProgressCallback | None = None,
     mkdir: bool = False,
+    timestamps: str | Path | None = None,
     **fields: Any,
 ) -> SpeechResult:
     """Speak ``text`` with a voice id or registry prefix into the file ``out``.
@@ -150,12 +154,22 @@ async def aspeak(
     model, no ``model`` needed (see :mod:`.voices`). ``SpeechResult.replaced`` tells whether an
     existing file was overwritten.
     """
-    from .audio.outfile import probe_target
     from .synthesis import AsyncSynthesizer
 
     if not isinstance(text, str) or not text.strip():
         raise InvalidRequestError("the text is empty", field="text")
-    check_output(client, out, mkdir=mkdir)
+    target = check_output(client, out, mkdir=mkdir)
+    if timestamps is not None:
+        if options is None:
+            fields["word_timestamps"] = True
+        elif not options.word_timestamps:
+            options = dataclasses.replace(options, word_timestamps=True)
+        stamps = probe_target(timestamps, option="--timestamps", mkdir=mkdir)
+        if stamps.resolve() == target.resolve():
+            raise InvalidRequestError(
+                "--timestamps and --out name the same file", field="timestamps"
+            )
+        check_output(client, timestamps, option="--timestamps", mkdir=mkdir)
     opts = options_for(out, options, **fields)
     require_concurrency(concurrency, retries)
     chosen_voice, chosen_model = await speakable(client, voice, model)
@@ -170,7 +184,157 @@ async def aspeak(
         target_model=chosen_voice.target_model, options=opts, concurrency=concurrency,
         retries=retries, on_progress=on_progress,
     )  # fmt: skip
-    return dataclasses.replace(result, replaced=existed)
+    result = dataclasses.replace(result, replaced=existed)
+    if timestamps is None:
+        return result
+    try:
+        written = write_timestamps(timestamps, result, mkdir=mkdir)
+    except OSError as exc:
+        raise CosyVoiceCloneError(
+            f"wrote {result.path}, but writing --timestamps {timestamps} failed: "
+            f"{exc.strerror or exc}",
+            hint="check the free space and permissions of its directory",
+        ) from None
+    return dataclasses.replace(result, timestamps=written)
+
+
+class AsyncAudioStream:
+    """The encoded audio of one text, in order (``async for chunk in stream``).
+
+    Opened by :func:`open_stream`, which has already waited for the first audio: a refusal or
+    a failed first part is raised before any byte is handed out. ``request_ids`` and
+    ``characters`` grow while it is read; ``aclose()`` cancels what is still running.
+    """
+
+    def __init__(self, chunks: SpeechChunks, first: bytes, rest: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+        self._first: bytes | None = first
+        self._rest = rest
+        self.voice: str = chunks.voice
+        self.model: str = chunks.model
+        self.format: str = chunks.format
+        self.sample_rate: int = chunks.sample_rate
+        self.media_type: str = catalog.MIME_TYPES[chunks.format]
+
+    @property
+    def request_ids(self) -> list[str]:
+        """Task ids so far (the first is the one to quote)."""
+        return list(self._chunks.request_ids)
+
+    @property
+    def characters(self) -> int:
+        """Characters billed so far."""
+        return int(self._chunks.characters)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._first is not None:
+            first, self._first = self._first, None
+            if first:
+                return first
+        return await self._rest.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop: cancel the tasks still running on the service."""
+        await self._chunks.aclose()
+
+    async def __aenter__(self) -> AsyncAudioStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+async def open_stream(
+    client: Client,
+    text: str,
+    *,
+    voice: str,
+    model: str | None,
+    format: str,
+    sample_rate: int | None,
+    rate: float,
+    volume: int,
+    pitch: float,
+    instruction: str | None,
+    concurrency: int,
+    retries: int,
+) -> AsyncAudioStream:
+    """Resolve the voice (the speaking rules), validate the format and options, start the
+    synthesis of ``text`` (any length) and wait for its first audio."""
+    from .synthesis import AsyncSynthesizer
+    from .synthesis.streaming import check_stream_format, open_speech
+
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidRequestError("the text is empty", field="text")
+    fmt = check_stream_format(format)
+    require_concurrency(concurrency, retries)
+    chosen, chosen_model = await speakable(client, voice, model)
+    chunks = open_speech(
+        AsyncSynthesizer.from_settings(client.settings),
+        text,
+        voice=chosen.voice_id,
+        model=chosen_model,
+        target_model=chosen.target_model,
+        output_format=fmt,
+        sample_rate=sample_rate or catalog.default_sample_rate(fmt),
+        rate=rate,
+        volume=volume,
+        pitch=pitch,
+        instruction=instruction,
+        concurrency=concurrency,
+        retries=retries,
+    )
+    audio = chunks.__aiter__()
+    try:
+        first = await audio.__anext__()
+    except StopAsyncIteration:
+        first = b""
+    except BaseException:
+        await chunks.aclose()
+        raise
+    return AsyncAudioStream(chunks, first, audio)
+
+
+class AudioStream:
+    """Sync face of :class:`AsyncAudioStream` (``with stream: for chunk in stream``), driven
+    on a private event loop in a helper thread."""
+
+    def __init__(self, loop: LoopThread, inner: AsyncAudioStream) -> None:
+        self._loop = loop
+        self._inner = inner
+        self.voice = inner.voice
+        self.model = inner.model
+        self.format = inner.format
+        self.sample_rate = inner.sample_rate
+        self.media_type = inner.media_type
+
+    @property
+    def request_ids(self) -> list[str]:
+        return self._inner.request_ids
+
+    @property
+    def characters(self) -> int:
+        return self._inner.characters
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._loop.iterate(self._inner)
+
+    def close(self) -> None:
+        """Stop: cancel the tasks still running on the service, and the helper thread."""
+        if self._loop.running:
+            try:
+                self._loop.call(self._inner.aclose())
+            finally:
+                self._loop.stop()
+
+    def __enter__(self) -> AudioStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def make_folder(path: Path) -> None:
@@ -284,58 +448,6 @@ class _Item:
     target_model: str | None = None
     error: CosyVoiceCloneError | None = None
     result: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class BatchItem:
-    """The outcome of one manifest row: ``ok``, ``skipped``, ``failed`` or ``invalid``."""
-
-    line: int
-    id: str
-    status: str
-    details: dict[str, Any]
-    """The results-file fields: the :class:`SpeechResult` dict and ``fingerprint``, or
-    ``error`` (an error dict)."""
-    error: CosyVoiceCloneError | None = field(default=None, compare=False, repr=False)
-    """The exception of a failed or invalid item."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """The results-file line."""
-        return {"line": self.line, "id": self.id, "status": self.status, **self.details}
-
-
-@dataclass(frozen=True)
-class BatchReport:
-    """What :func:`aspeak_many` did."""
-
-    manifest: str
-    results: str
-    items: tuple[BatchItem, ...]
-    seconds: float
-
-    def count(self, status: str) -> int:
-        """Items with this status."""
-        return sum(1 for i in self.items if i.status == status)
-
-    @property
-    def ok(self) -> bool:
-        """No item failed or was invalid."""
-        return self.count("failed") == 0 and self.count("invalid") == 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """The summary (``batch --json``)."""
-        return {
-            "ok": self.ok,
-            "manifest": self.manifest,
-            "results": self.results,
-            "total": len(self.items),
-            "done": self.count("ok"),
-            "skipped": self.count("skipped"),
-            "failed": self.count("failed"),
-            "invalid": self.count("invalid"),
-            "seconds": round(self.seconds, 3),
-            "items": [i.to_dict() for i in self.items],
-        }
 
 
 def read_utf8(path: Path, what: str, field: str) -> str:

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import catalog
-from .catalog import SystemVoice, VoiceStatus
+from .catalog import SystemVoice, VoiceStatus, split_voice_id
 from .errors import (
     AmbiguousVoiceError,
     CosyVoiceCloneError,
@@ -52,13 +52,13 @@ from .errors import (
 )
 from .http import Flow
 from .models import DeleteReport, SyncReport, Voice
-from .registry import Registry, split_voice_id
+from .registry import Registry
 
 if TYPE_CHECKING:
     from .client import AsyncCosyVoice, CosyVoice, _ClientCore
     from .enrollment import StatusCallback
 
-DEFAULT_WAIT_TIMEOUT = 300.0
+DEFAULT_WAIT_TIMEOUT = catalog.DEFAULT_WAIT_TIMEOUT
 _AGE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _SHOWN = 10
 
@@ -96,6 +96,7 @@ def resolve(
             + (" …" if len(many) > _SHOWN else ""),
             field="voice",
             value=text,
+            code="ambiguous_voice",
             hint=f"pass the full voice id (see `cosyvoice-clone voices list --prefix {text}`)",
         )
     model, prefix = split_voice_id(text)
@@ -155,6 +156,7 @@ def deleted_error(voice_id: str, when: str | None = None) -> VoiceDeletedError:
         + "; nothing was sent",
         field="voice",
         value=voice_id,
+        code="voice_deleted",
         hint="`cosyvoice-clone voices list` shows the voices that exist; `voices sync` "
         "refreshes the registry if you think it is back",
     )
@@ -471,8 +473,7 @@ class Voices:
         """The voice id named by an id or a registered prefix (see :meth:`resolve`)."""
         return self.resolve(voice).voice_id
 
-    @staticmethod
-    def system(model: str | None = None) -> builtins.list[SystemVoice]:
+    def system(self, model: str | None = None) -> builtins.list[SystemVoice]:
         """The service's system voices the catalog knows (those of ``model``); nothing sent."""
         return system_voices(model)
 

@@ -15,7 +15,7 @@ from enrollment_helpers import REFERENCE, Result, derive
 
 from cosyvoice_clone.cli.main import report_error
 from cosyvoice_clone.client import CosyVoice
-from cosyvoice_clone.errors import API_CODES, CosyVoiceCloneError
+from cosyvoice_clone.errors import API_CODES, CosyVoiceCloneError, NextStep, describe
 
 KEY = "sk-FAKE-DISTINCTIVE-0123456789-abcdefXYZ"
 
@@ -246,7 +246,8 @@ def test_every_documented_code_renders_one_line_with_hint(
     report_error(err, json_mode=False, secrets=(KEY,))
     out, line = capsys.readouterr()
     assert out == "" and line.count("\n") == 1
-    assert api_code in line and API_CODES[api_code][1].split(";")[0][:30] in line
+    hint = describe(NextStep(API_CODES[api_code][1]))
+    assert api_code in line and hint.split(";")[0][:30] in line
     assert "rid-1" in line and KEY not in line
     report_error(err, json_mode=True, secrets=(KEY,))
     data = json.loads(capsys.readouterr().out)

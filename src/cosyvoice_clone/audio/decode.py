@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..errors import SampleUnreadableError, TimeoutError, TransportError
+from ..errors import DecoderMissingError, SampleDownloadError, SampleUnreadableError
 from ..extras import install_hint
 from .files import format_size
 
@@ -51,28 +51,6 @@ _SUBTYPE_BITS = {
     "ALAW": 8,
     "ULAW": 8,
 }
-
-
-class DecoderMissingError(SampleUnreadableError):
-    """The sample is in a format the service reads but this install cannot (no PyAV)."""
-
-
-class SampleDownloadError(SampleUnreadableError, TransportError):
-    """A sample URL could not be fetched: the network or its server failed (exit 6).
-
-    Both a :class:`~cosyvoice_clone.errors.SampleUnreadableError` (the sample could not be
-    read) and a :class:`~cosyvoice_clone.errors.TransportError` (retrying may help).
-    """
-
-    code = TransportError.code
-    exit_code = TransportError.exit_code
-
-
-class SampleDownloadTimeout(SampleDownloadError, TimeoutError):
-    """Fetching a sample URL timed out (exit 5)."""
-
-    code = TimeoutError.code
-    exit_code = TimeoutError.exit_code
 
 
 @dataclass
@@ -240,8 +218,11 @@ def download(
                     raise _too_big(url, max_bytes)
                 chunks.append(chunk)
     except httpx.TimeoutException as exc:
-        raise SampleDownloadTimeout(
-            f"cannot download {url}: timed out after {seconds:g} s", field="sample", value=url
+        raise SampleDownloadError(
+            f"cannot download {url}: timed out after {seconds:g} s",
+            field="sample",
+            value=url,
+            timed_out=True,
         ) from exc
     except httpx.UnsupportedProtocol as exc:
         raise _invalid_url(url, str(exc)) from exc
@@ -358,6 +339,7 @@ def _decode_av(source: bytes | Path, fmt: str, size: int, name: str | None) -> D
             f"{name or 'the sample'} is {fmt.upper()}, which needs PyAV to be read here",
             field="sample",
             hint=M4A_HINT,
+            code="decoder_missing",
         ) from exc
     target: Any = str(source) if isinstance(source, Path) else io.BytesIO(source)
     blocks: list[np.ndarray[Any, Any]] = []

@@ -39,7 +39,6 @@ from ..errors import InvalidRequestError, SampleUnreadableError
 from .decode import (
     DECODER_ERROR,
     UNSUPPORTED_FORMAT,
-    DecoderMissingError,
     decode,
     read_source,
 )
@@ -332,9 +331,9 @@ def service_rejection(data: bytes, filename: str | None = None) -> tuple[str, st
 
     try:
         decoded = decode(bytes(data), filename, len(data))
-    except DecoderMissingError:
-        return None  # M4A/AAC without PyAV: the service reads it, we cannot judge it here
     except SampleUnreadableError as err:
+        if err.code == "decoder_missing":
+            return None  # M4A/AAC without PyAV: the service reads it, we cannot judge it here
         failed = err.api_code or DECODER_ERROR
         return failed, SERVICE_MESSAGES.get(failed, SERVICE_MESSAGES[DECODER_ERROR])
     code = check_analysis(analyse(decoded, pitch=False)).service_code

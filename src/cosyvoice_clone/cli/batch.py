@@ -108,7 +108,7 @@ def batch(
             f"{report.results}"
         )
 
-    app_state.emit(report.to_dict(), human)
+    app_state.emit({"ok": report.ok, **report.to_dict()}, human)
     if not report.ok:
         raise typer.Exit(1)
 

@@ -297,7 +297,7 @@ def update(
 def _delete_many(app_state: AppState, client: CosyVoice, ids: list[str]) -> None:
     report = client.voices.delete_many(ids)
     if app_state.json:
-        app_state.emit(report.to_dict())
+        app_state.emit({"ok": report.ok, **report.to_dict()})
     else:
         for voice_id in report.deleted:
             app_state.console.print(f"deleted {voice_id}")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from .. import catalog
+from .._loop import LoopThread, run_sync
 from ..audio.outfile import check_target
 from ..checks import require_concurrency
 from ..errors import InvalidRequestError
@@ -20,7 +21,6 @@ from ..models import SpeechResult
 from . import text as textmod
 from .connect import USER_AGENT, Endpoint, SubmissionLimiter, submission_limiter
 from .files import speak_to_file
-from .loop import LoopThread, run_sync
 from .parts import COPY_BLOCK_BYTES, SPOOL_MEMORY_BYTES, ProgressCallback, make_parts
 from .protocol import (
     EXTENSIONS_HELP,
@@ -182,7 +182,7 @@ class AsyncSynthesizer(_Connected):
             fmt = format_for_path(out)
             options = SynthesisOptions(
                 format=fmt,
-                sample_rate=24000 if fmt == "opus" else catalog.DEFAULT_SAMPLE_RATE,
+                sample_rate=catalog.default_sample_rate(fmt),
             )
         model = self._prepare(text, voice, model, target_model, options)
         require_concurrency(concurrency, retries)

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .. import __version__, catalog
+from .. import catalog
+from .._version import __version__
 from ..errors import (
     CosyVoiceCloneError,
     InvalidRequestError,

@@ -26,9 +26,9 @@ from typing import Any
 from .. import catalog
 from ..audio.wav import wav_header
 
-TRANSCODED_FORMATS = ("flac", "aac")
+TRANSCODED_FORMATS = catalog.TRANSCODED_FORMATS
 """Formats the service does not produce: transcoded from PCM after the synthesis."""
-STREAM_FORMATS = (*catalog.AUDIO_FORMATS, *TRANSCODED_FORMATS)
+STREAM_FORMATS = catalog.STREAM_FORMATS
 
 FILE_OPUS_LEVEL = 0.8
 """libsndfile maps the level to the bitrate: 0.8 is about 55 kbit/s, plenty for mono speech, and

@@ -48,16 +48,16 @@ import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import IO, Any
 
 from .. import catalog
+from .._loop import LoopThread
 from ..errors import CosyVoiceCloneError, InvalidRequestError
+from ..models import LiveResult
 from ..play import PLAY_HINT, PlaySink
 from . import text as textmod
 from .client import AsyncSynthesizer
 from .encode import encoder_for
-from .loop import LoopThread
 from .parts import QueueOutput
 from .protocol import SynthesisOptions, TaskProtocol
 from .sinks import AudioSink, FileSink, StreamSink
@@ -69,54 +69,6 @@ IDLE_FINISH_S = catalog.SYNTHESIS_IDLE_TIMEOUT_S - 5.0
 
 Resolver = Callable[[], Awaitable[tuple[str, str, "str | None"]]]
 """Returns (voice id, model, the voice's target model) once the voice rules passed."""
-
-
-# --------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class LiveResult:
-    """What a live session spoke (a snapshot; final once the session ended)."""
-
-    voice: str
-    model: str
-    format: str
-    sample_rate: int
-    duration: float
-    """Seconds of audio received."""
-    characters: int
-    """Characters billed, as the service counted them (finished tasks)."""
-    text_characters: int
-    """Characters sent (CJK counting 2)."""
-    tasks: int
-    request_ids: tuple[str, ...]
-    time_to_first_audio: float | None
-    """Seconds from the first text sent to the first audio byte."""
-    bytes: int
-    """Bytes of audio produced (in ``format``)."""
-    cancelled: bool = False
-    path: Path | None = None
-    """The file written (:func:`speak_live` with a :class:`FileSink`)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return {
-            "voice": self.voice,
-            "model": self.model,
-            "format": self.format,
-            "sample_rate": self.sample_rate,
-            "duration": round(self.duration, 3),
-            "characters": self.characters,
-            "text_characters": self.text_characters,
-            "tasks": self.tasks,
-            "request_ids": list(self.request_ids),
-            "time_to_first_audio": (
-                None if self.time_to_first_audio is None else round(self.time_to_first_audio, 3)
-            ),
-            "bytes": self.bytes,
-            "cancelled": self.cancelled,
-            "path": None if self.path is None else str(self.path),
-        }
 
 
 # --------------------------------------------------------------------------- the session
@@ -495,12 +447,7 @@ class LiveSpeech:
         """The audio chunks as they arrive (see :meth:`AsyncLiveSpeech.audio`)."""
         chunks = self.session.audio()
         try:
-            while True:
-                try:
-                    chunk: bytes = self._loop.call(chunks.__anext__())
-                except StopAsyncIteration:
-                    return
-                yield chunk
+            yield from self._loop.iterate(chunks)
         finally:
             with contextlib.suppress(Exception):
                 self._loop.call(chunks.aclose())  # type: ignore[attr-defined]

@@ -17,10 +17,10 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+from .._loop import LoopThread
 from ..errors import CosyVoiceCloneError, OperationTimeoutError
 from . import connect
 from .connect import Connector, Endpoint, SubmissionLimiter, closed_error, timeout_error
-from .loop import LoopThread
 from .protocol import Event, TaskProtocol, Word
 
 
@@ -246,12 +246,7 @@ class SpeechStream:
 
     def __iter__(self) -> Iterator[bytes]:
         self._chunks = self._inner.__aiter__()
-        while True:
-            try:
-                chunk: bytes = self._call(self._chunks.__anext__())
-            except StopAsyncIteration:
-                return
-            yield chunk
+        yield from self._loop.iterate(self._chunks)
 
     def cancel(self, timeout: float = 10.0) -> bool:
         """Stop the task (finish-task with the cancel directive) and close.

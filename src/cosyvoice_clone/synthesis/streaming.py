@@ -34,14 +34,8 @@ from .encode import STREAM_FORMATS, TRANSCODED_FORMATS, encoder_for
 from .parts import Part, PartOutput, PartRunner, QueueOutput, make_parts
 from .protocol import SynthesisOptions, check_instruction
 
-CONTENT_TYPES = {
-    "mp3": "audio/mpeg",
-    "opus": "audio/ogg",
-    "aac": "audio/aac",
-    "flac": "audio/flac",
-    "wav": "audio/wav",
-    "pcm": "audio/pcm",
-}
+CONTENT_TYPES = catalog.MIME_TYPES
+"""The media type of each output format (``catalog.MIME_TYPES``)."""
 
 
 def check_stream_format(fmt: str) -> str:

@@ -1,15 +1,11 @@
-"""Sync over async: how the sync faces drive the async engine.
-
-:class:`LoopThread` keeps a private event loop in a daemon thread (a sync stream or live
-session, whose calls come one by one); :func:`run_sync` runs one coroutine to its end, also
-when the caller is itself inside an event loop.
-"""
+"""The one sync-over-async adapter: a private event loop in a thread (:class:`LoopThread`)
+and :func:`run_sync` (a coroutine from sync code, also inside a running loop)."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -46,6 +42,15 @@ class LoopThread:
         if self._thread is not None:
             self._thread.join()
         loop.close()
+
+    def iterate(self, chunks: AsyncIterator[T]) -> Iterator[T]:
+        """Drive an async iterator on the loop, one item per step."""
+        while True:
+            try:
+                item: T = self.call(chunks.__anext__())
+            except StopAsyncIteration:
+                return
+            yield item
 
 
 def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
