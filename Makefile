@@ -24,8 +24,9 @@ demo: $(VENV)/.installed-run
 test: $(VENV)/.installed-dev lint typecheck pytest
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests benchmarks skills
-	$(BIN)/ruff format --check src tests benchmarks skills
+	$(BIN)/ruff check src tests benchmarks skills scripts
+	$(BIN)/ruff format --check src tests benchmarks skills scripts
+	$(BIN)/python scripts/unasync.py --check
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy

@@ -67,9 +67,7 @@ def test_each_api_code_maps_to_its_exact_class(
 
 
 @pytest.mark.parametrize(("status", "cls"), sorted(BY_STATUS.items()))
-def test_unknown_codes_fall_back_on_the_http_status(
-    status: int, cls: type[APIStatusError]
-) -> None:
+def test_unknown_codes_fall_back_on_the_http_status(status: int, cls: type[APIStatusError]) -> None:
     assert type(api_error(status, "Some.UnknownCode", None)) is cls
     assert type(api_error(status, None, None)) is cls
 

@@ -76,4 +76,49 @@ def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return value
 
 
-__all__ = ["LoopThread", "run_sync"]
+async def in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """Run blocking work (SQLite, sample checks, files) off the event loop (the async faces)."""
+    return await asyncio.to_thread(fn, *args)
+
+
+def in_line(fn: Callable[..., T], *args: Any) -> T:
+    """The sync twin of :func:`in_thread`: just call it."""
+    return fn(*args)
+
+
+async def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """The async twin of :func:`run_sync`: await the coroutine."""
+    return await factory()
+
+
+class AsyncKeyLocks:
+    """One :class:`asyncio.Lock` per key (identical operations of one client run one at a time)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def lock(self, key: str) -> asyncio.Lock:
+        return self._locks.setdefault(key, asyncio.Lock())
+
+
+class KeyLocks:
+    """One :class:`threading.Lock` per key (the sync twin of :class:`AsyncKeyLocks`)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def lock(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+
+__all__ = [
+    "AsyncKeyLocks",
+    "KeyLocks",
+    "LoopThread",
+    "in_line",
+    "in_thread",
+    "run_async",
+    "run_sync",
+]

@@ -31,8 +31,10 @@ from .catalog import VoiceStatus
 from .errors import (
     CosyVoiceCloneError,
     InvalidRequestError,
+    NextStep,
     NotFoundError,
     QuotaExceededError,
+    StepKind,
     VoiceNotReadyError,
     VoiceRejectedError,
 )
@@ -503,8 +505,7 @@ class EnrollmentCore:
                     f"voice {voice_id} is still {info.status or 'not ready'} after "
                     f"{policy.timeout:g} s",
                     code="voice_not_ready",
-                    hint=f"wait longer (--timeout) or check later with `cosyvoice-clone voices "
-                    f"show {voice_id}`",
+                    next_step=NextStep.of(StepKind.WAIT_FOR_VOICE, voice_id=voice_id),
                 )
             yield Sleep(min(interval, remaining))
             interval = min(policy.max_interval, interval * policy.multiplier)

@@ -79,6 +79,18 @@ class StepKind(str, Enum):
     RETRY_LATER = "retry_later"
     SYNC_VOICES = "sync_voices"
     """Register a voice later by syncing the registry with the service (args: ``voice_id``)."""
+    FULL_VOICE_ID = "full_voice_id"
+    """A prefix named several voices: pass a full voice id (args: ``prefix``)."""
+    PICK_MODEL = "pick_model"
+    """Speak with a model the voice supports (args: ``model``)."""
+    WAIT_FOR_VOICE = "wait_for_voice"
+    """The voice is not OK yet: wait for it, or look at it later (args: ``voice_id``)."""
+    CLONE_AGAIN = "clone_again"
+    """The voice was rejected: clone again with a better sample (args: ``voice_id``)."""
+    NARROW_PRUNE = "narrow_prune"
+    """Prune needs a filter (prefix, age or status)."""
+    USE_UPLOAD = "use_upload"
+    """Send the sample another way: a public URL, or the upload transport."""
 
 
 @dataclass(frozen=True)
@@ -138,8 +150,16 @@ _WORDING: dict[StepKind, str] = {
     "`cosyvoice-clone prepare` validates a request without sending it",
     StepKind.RETRY_LATER: "a service-side failure; try again later",
     StepKind.SYNC_VOICES: "`cosyvoice-clone voices sync` registers it later",
+    StepKind.FULL_VOICE_ID: "pass the full voice id (see `cosyvoice-clone voices list --prefix "
+    "{prefix}`)",
+    StepKind.PICK_MODEL: "use --model {model} (or leave --model out)",
+    StepKind.WAIT_FOR_VOICE: "wait longer (--timeout) or check later with `cosyvoice-clone "
+    "voices show {voice_id}`",
+    StepKind.CLONE_AGAIN: "clone again with another sample (`cosyvoice-clone check SAMPLE` first)",
+    StepKind.NARROW_PRUNE: "e.g. `cosyvoice-clone voices prune --older-than 30d --dry-run`",
+    StepKind.USE_UPLOAD: "put the sample at a public http(s) URL, or use --sample-transport upload",
 }
-_DEFAULT_ARGS = {"sample": "SAMPLE"}
+_DEFAULT_ARGS = {"sample": "SAMPLE", "prefix": "PREFIX", "model": "MODEL", "voice_id": "ID"}
 
 
 def describe(step: NextStep) -> str:

@@ -23,15 +23,12 @@ Every attempt is logged at DEBUG level on the ``cosyvoice_clone.http`` logger, n
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import email.utils
 import json
 import logging
-import os
-import random
 import time
 from collections import Counter
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,13 +36,24 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ._flow import Blocking as Blocking
+from ._flow import Call as Call
+from ._flow import Flow as Flow
+from ._flow import Sleep as Sleep
+from ._flow import Step as Step
+from ._flow import adrive, drive
+from ._retry import ENV_RETRY_ATTEMPTS as ENV_RETRY_ATTEMPTS
+from ._retry import ENV_RETRY_TIMEOUT as ENV_RETRY_TIMEOUT
+from ._retry import NO_RETRY as NO_RETRY
+from ._retry import RetryCallback as RetryCallback
+from ._retry import RetryNotice as RetryNotice
+from ._retry import RetryPolicy as RetryPolicy
 from ._version import __version__
 from .config import redact
 from .errors import (
     AmbiguousRequestError,
     APIStatusError,
     AuthenticationError,
-    ConfigError,
     CosyVoiceCloneError,
     OperationTimeoutError,
     QuotaExceededError,
@@ -61,80 +69,8 @@ T = TypeVar("T")
 
 USER_AGENT = f"cosyvoice-clone/{__version__}; httpx/{httpx.__version__}"
 SDK_CLIENT = f"cosyvoice-clone/{__version__}"
-ENV_RETRY_ATTEMPTS = "COSYVOICE_CLONE_RETRY_ATTEMPTS"
-ENV_RETRY_TIMEOUT = "COSYVOICE_CLONE_RETRY_TIMEOUT"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=30.0)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to retry; delays grow exponentially with jitter."""
-
-    max_attempts: int = 10
-    initial_delay: float = 0.25
-    max_delay: float = 8.0
-    multiplier: float = 2.0
-    total_timeout: float = 120.0
-    """Seconds from the first attempt after which no retry starts."""
-    max_retry_after: float = 30.0
-    """A ``Retry-After`` longer than this is capped."""
-    jitter: bool = True
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> RetryPolicy:
-        """The default policy with ``COSYVOICE_CLONE_RETRY_ATTEMPTS`` / ``..._RETRY_TIMEOUT``."""
-        env = os.environ if environ is None else environ
-        policy = cls()
-        changes: dict[str, Any] = {}
-        for name, attr, kind in (
-            (ENV_RETRY_ATTEMPTS, "max_attempts", int),
-            (ENV_RETRY_TIMEOUT, "total_timeout", float),
-        ):
-            raw = env.get(name, "").strip()
-            if not raw:
-                continue
-            try:
-                value = kind(raw)
-            except ValueError:
-                raise ConfigError(f"{name}={raw!r} is not a number") from None
-            if value < (1 if kind is int else 0):
-                raise ConfigError(f"{name}={raw!r} is out of range")
-            changes[attr] = value
-        return dataclasses.replace(policy, **changes) if changes else policy
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        if retry_after is not None and retry_after >= 0:
-            base = min(retry_after, self.max_retry_after)
-            return base + (random.uniform(0, 0.1 * base + 0.05) if self.jitter else 0.0)
-        ceiling = min(self.max_delay, self.initial_delay * self.multiplier ** (attempt - 1))
-        if not self.jitter:
-            return ceiling
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
-
-
-NO_RETRY = RetryPolicy(max_attempts=1)
-
-RetryCallback = Callable[["RetryNotice"], None]
-"""Called before each retry's pause (e.g. to tell a user in CI that something is going on)."""
-
-
-@dataclass(frozen=True)
-class RetryNotice:
-    """What a retry callback learns: which request, why, how far along."""
-
-    label: str
-    """What the request does (``create_voice``, ``list_voice`` ...) or its path."""
-    reason: str
-    """``http503``, ``http429``, ``timeout``, ``connect`` ..."""
-    attempt: int
-    """The attempt that just failed (1-based)."""
-    max_attempts: int
-    delay: float
-    """Seconds until the next attempt."""
-    elapsed: float
-    """Seconds since the request's first attempt."""
 
 
 @dataclass
@@ -180,35 +116,6 @@ class ApiResponse:
         """``body["output"]`` (``{}`` when absent)."""
         value = self.body.get("output")
         return value if isinstance(value, dict) else {}
-
-
-@dataclass(frozen=True)
-class Call:
-    """One HTTP request step of a flow. ``path`` is relative to the base URL unless absolute."""
-
-    method: str
-    path: str
-    json: Any = None
-    params: Mapping[str, Any] | None = None
-    headers: Mapping[str, str] | None = None
-    data: Mapping[str, str] | None = None
-    files: Mapping[str, tuple[str, bytes, str]] | None = None
-    idempotent: bool = True
-    auth: bool = True
-    """Send the Bearer key (never to third-party hosts such as an upload bucket)."""
-    label: str = ""
-    """What the request does, for logs (e.g. ``create_voice``)."""
-
-
-@dataclass(frozen=True)
-class Sleep:
-    """A pause step of a flow."""
-
-    seconds: float
-
-
-Step = Call | Sleep
-Flow = Generator[Step, Any, T]
 
 
 @dataclass
@@ -664,24 +571,8 @@ class HttpClient(_HttpCore):
             time.sleep(self.decide(call, failure, attempt, started))
 
     def run(self, flow: Flow[T]) -> T:
-        """Drive a flow of :class:`Call` / :class:`Sleep` steps to its result."""
-        try:
-            step = next(flow)
-            while True:
-                try:
-                    if isinstance(step, Sleep):
-                        time.sleep(max(0.0, step.seconds))
-                        result: Any = None
-                    else:
-                        result = self.request(step)
-                except CosyVoiceCloneError as exc:
-                    step = flow.throw(exc)
-                else:
-                    step = flow.send(result)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        finally:
-            flow.close()
+        """Drive a flow of :class:`Call` / :class:`Sleep` / :class:`Blocking` steps."""
+        return drive(flow, self.request)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -754,24 +645,8 @@ class AsyncHttpClient(_HttpCore):
             await asyncio.sleep(self.decide(call, failure, attempt, started))
 
     async def run(self, flow: Flow[T]) -> T:
-        """Drive a flow of :class:`Call` / :class:`Sleep` steps to its result."""
-        try:
-            step = next(flow)
-            while True:
-                try:
-                    if isinstance(step, Sleep):
-                        await asyncio.sleep(max(0.0, step.seconds))
-                        result: Any = None
-                    else:
-                        result = await self.request(step)
-                except CosyVoiceCloneError as exc:
-                    step = flow.throw(exc)
-                else:
-                    step = flow.send(result)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        finally:
-            flow.close()
+        """Drive a flow; its :class:`Blocking` steps run in a thread, off the event loop."""
+        return await adrive(flow, self.request)
 
     async def aclose(self) -> None:
         """Close the connection pool."""

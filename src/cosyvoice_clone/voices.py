@@ -28,23 +28,23 @@ The operations are flows (generators of HTTP steps) driven by the client's sync 
 
 from __future__ import annotations
 
-import asyncio
-import builtins
 import math
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import catalog
+from ._flow import blocking
 from .catalog import SystemVoice, VoiceStatus, split_voice_id
 from .errors import (
     AmbiguousVoiceError,
     CosyVoiceCloneError,
     InvalidRequestError,
     ModelMismatchError,
+    NextStep,
     NotFoundError,
+    StepKind,
     UnknownVoiceError,
     VoiceDeletedError,
     VoiceDeployingError,
@@ -55,8 +55,7 @@ from .models import DeleteReport, SyncReport, Voice
 from .registry import Registry
 
 if TYPE_CHECKING:
-    from .client import AsyncCosyVoice, CosyVoice, _ClientCore
-    from .enrollment import StatusCallback
+    from .session import Session
 
 DEFAULT_WAIT_TIMEOUT = catalog.DEFAULT_WAIT_TIMEOUT
 _AGE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -98,6 +97,7 @@ def resolve(
             value=text,
             code="ambiguous_voice",
             hint=f"pass the full voice id (see `cosyvoice-clone voices list --prefix {text}`)",
+            next_step=NextStep.of(StepKind.FULL_VOICE_ID, prefix=text),
         )
     model, prefix = split_voice_id(text)
     if model is not None:
@@ -117,6 +117,7 @@ def resolve(
         hint="`cosyvoice-clone voices list` shows your voices, `voices sync` registers the ones "
         "created elsewhere, `voices list --system` the known system voices; another system "
         "voice needs the model (--model)",
+        next_step=NextStep(StepKind.LIST_VOICES),
     )
 
 
@@ -133,7 +134,7 @@ def system_model(voice: Voice, model: str | None) -> str:
             field="model",
             value=model,
             allowed=speaks,
-            hint=f"use --model {voice.models[0]} (or leave --model out)",
+            next_step=NextStep.of(StepKind.PICK_MODEL, model=voice.models[0]),
         )
     return model
 
@@ -159,6 +160,7 @@ def deleted_error(voice_id: str, when: str | None = None) -> VoiceDeletedError:
         code="voice_deleted",
         hint="`cosyvoice-clone voices list` shows the voices that exist; `voices sync` "
         "refreshes the registry if you think it is back",
+        next_step=NextStep(StepKind.LIST_VOICES),
     )
 
 
@@ -166,7 +168,7 @@ def rejected_error(voice_id: str) -> VoiceRejectedError:
     """The refusal for a voice rejected in review (UNDEPLOYED)."""
     return VoiceRejectedError(
         f"voice {voice_id} was rejected by the service (UNDEPLOYED) and cannot speak",
-        hint="clone again with another sample (`cosyvoice-clone check SAMPLE` first)",
+        next_step=NextStep.of(StepKind.CLONE_AGAIN, voice_id=voice_id),
     )
 
 
@@ -178,10 +180,11 @@ def deploying_error(voice_id: str, status: VoiceStatus | None) -> VoiceDeploying
         hint="wait until it is OK: run the same `cosyvoice-clone clone ...` again without "
         "--no-wait (it reuses this voice and waits), or check `cosyvoice-clone voices show "
         f"{voice_id}`; deploying usually takes under a minute",
+        next_step=NextStep.of(StepKind.WAIT_FOR_VOICE, voice_id=voice_id),
     )
 
 
-def speakable_flow(core: _ClientCore, name: str, model: str | None) -> Flow[tuple[Voice, str]]:
+def speakable_flow(core: Session, name: str, model: str | None) -> Flow[tuple[Voice, str]]:
     """The voice named by ``name`` if it can speak now, and the model to speak with.
 
     Applies the rules of the module docstring; the only request is one free query for a
@@ -201,12 +204,13 @@ def speakable_flow(core: _ClientCore, name: str, model: str | None) -> Flow[tupl
         raise rejected_error(voice.voice_id)
     if voice.status is VoiceStatus.DEPLOYING:
         try:
-            info = yield from core._enrollment.query(voice.voice_id)
+            info = yield from core.enrollment.query(voice.voice_id)
         except NotFoundError:
-            core.registry.mark_deleted(voice.voice_id)
+            yield from blocking(lambda: core.registry.mark_deleted(voice.voice_id))
             raise deleted_error(voice.voice_id) from None
-        core._observe(info)
-        voice = Voice.from_service(info, core.registry.get(voice.voice_id))
+        yield from blocking(core.observe, info)
+        record = yield from blocking(core.registry.get, voice.voice_id)
+        voice = Voice.from_service(info, record)
         if voice.status is VoiceStatus.UNDEPLOYED:
             raise rejected_error(voice.voice_id)
         if voice.status is not VoiceStatus.OK:
@@ -263,45 +267,45 @@ def parse_age(value: str | float | timedelta | None) -> timedelta | None:
     return age
 
 
-def _voice_id(core: _ClientCore, name: str) -> str:
+def _voice_id(core: Session, name: str) -> str:
     return resolve(core.registry, name, endpoint=core.endpoint).voice_id
 
 
-def _merged(core: _ClientCore, info: object) -> Voice:
+def _merged(core: Session, info: object) -> Voice:
     from .enrollment import VoiceInfo
 
     assert isinstance(info, VoiceInfo)
     return Voice.from_service(info, core.registry.get(info.voice_id))
 
 
-def list_flow(core: _ClientCore, prefix: str | None) -> Flow[list[Voice]]:
+def list_flow(core: Session, prefix: str | None) -> Flow[list[Voice]]:
     """Every voice on the service (all pages), merged with the registry's records."""
-    voices = yield from core._enrollment.list_all(prefix)
+    voices = yield from core.enrollment.list_all(prefix)
     with core.registry.batch():
         for info in voices:
-            core._observe(info)
+            core.observe(info)
         return [_merged(core, info) for info in voices]
 
 
-def show_flow(core: _ClientCore, name: str) -> Flow[Voice]:
+def show_flow(core: Session, name: str) -> Flow[Voice]:
     """One voice, asked from the service (a 404 marks it deleted in the registry)."""
     voice_id = _voice_id(core, name)
     try:
-        info = yield from core._enrollment.query(voice_id)
+        info = yield from core.enrollment.query(voice_id)
     except NotFoundError:
         if core.registry.get(voice_id) is not None:
             core.registry.mark_deleted(voice_id)
         raise
-    core._observe(info)
+    core.observe(info)
     return _merged(core, info)
 
 
-def delete_flow(core: _ClientCore, name: str) -> Flow[Voice]:
+def delete_flow(core: Session, name: str) -> Flow[Voice]:
     """Delete on the service, mark deleted in the registry; the voice as now recorded."""
     voice_id = _voice_id(core, name)
     registry = core.registry
     try:
-        yield from core._enrollment.delete(voice_id)
+        yield from core.enrollment.delete(voice_id)
     except NotFoundError as err:
         record = registry.get(voice_id)
         if record is None:
@@ -330,7 +334,7 @@ def delete_flow(core: _ClientCore, name: str) -> Flow[Voice]:
     return Voice.from_record(record)
 
 
-def delete_many_flow(core: _ClientCore, names: Iterable[str]) -> Flow[DeleteReport]:
+def delete_many_flow(core: Session, names: Iterable[str]) -> Flow[DeleteReport]:
     """Delete each voice in turn; a failure is recorded and the others still go."""
     deleted: list[str] = []
     failed: list[tuple[str, CosyVoiceCloneError]] = []
@@ -344,16 +348,16 @@ def delete_many_flow(core: _ClientCore, names: Iterable[str]) -> Flow[DeleteRepo
     return DeleteReport(tuple(deleted), tuple(failed))
 
 
-def sync_flow(core: _ClientCore) -> Flow[SyncReport]:
+def sync_flow(core: Session) -> Flow[SyncReport]:
     """Reconcile the registry with the complete list from the service."""
-    voices = yield from core._enrollment.list_all()
+    voices = yield from core.enrollment.list_all()
     return core.registry.sync(
         ((v.voice_id, v.to_dict()) for v in voices), region=core.region, endpoint=core.endpoint
     )
 
 
 def prune_plan_flow(
-    core: _ClientCore,
+    core: Session,
     *,
     prefix: str | None,
     older_than: str | float | timedelta | None,
@@ -378,7 +382,7 @@ def prune_plan_flow(
         raise InvalidRequestError(
             "prune needs at least one filter: --prefix, --older-than or --status",
             field="filter",
-            hint="e.g. `cosyvoice-clone voices prune --older-than 30d --dry-run`",
+            next_step=NextStep(StepKind.NARROW_PRUNE),
         )
     voices = yield from list_flow(core, prefix)
     now = datetime.now(timezone.utc)
@@ -397,172 +401,7 @@ def prune_plan_flow(
 # --------------------------------------------------------------------------- client faces
 
 
-class Voices:
-    """Voice management on the service and in the registry (``CosyVoice.voices``)."""
-
-    def __init__(self, client: CosyVoice) -> None:
-        self._c = client
-
-    def list(self, prefix: str | None = None) -> builtins.list[Voice]:
-        """Every voice on the service (all pages), merged with what the registry knows."""
-        return self._c._http.run(list_flow(self._c, prefix))
-
-    def show(self, voice: str) -> Voice:
-        """One voice (an id or a registered prefix), as the service describes it now."""
-        return self._c._http.run(show_flow(self._c, voice))
-
-    def update(
-        self,
-        voice: str,
-        sample: str | Path,
-        *,
-        skip_check: bool = False,
-        wait: bool = False,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
-        on_status: StatusCallback | None = None,
-        sample_transport: str | None = None,
-    ) -> Voice:
-        """Give a voice (an id or a registered prefix) a new sample (a path is uploaded, a URL
-        used as is; ``sample_transport`` ``upload`` or ``data-uri`` for a local file)."""
-        voice_id = self.lookup(voice)
-        plan = self._c._plan_update(voice_id, sample, skip_check, sample_transport)
-        return self._c._http.run(
-            self._c._update_flow(voice_id, plan, wait=wait, timeout=timeout, on_status=on_status)
-        )
-
-    def delete(self, voice: str) -> Voice:
-        """Delete a voice on the service (frees its slot) and mark it deleted in the registry."""
-        return self._c._http.run(delete_flow(self._c, voice))
-
-    def delete_many(self, voices: Iterable[str]) -> DeleteReport:
-        """Delete several voices; one failing does not stop the others."""
-        return self._c._http.run(delete_many_flow(self._c, voices))
-
-    def prune(
-        self,
-        *,
-        prefix: str | None = None,
-        older_than: str | float | timedelta | None = None,
-        status: str | VoiceStatus | None = None,
-    ) -> DeleteReport:
-        """Delete every voice matching all the filters given (see :meth:`prune_candidates`)."""
-        chosen = self.prune_candidates(prefix=prefix, older_than=older_than, status=status)
-        return self.delete_many(v.voice_id for v in chosen)
-
-    def sync(self) -> SyncReport:
-        """Reconcile the registry with the service (add unknown voices, mark deleted ones)."""
-        return self._c._http.run(sync_flow(self._c))
-
-    def prune_candidates(
-        self,
-        *,
-        prefix: str | None = None,
-        older_than: str | float | timedelta | None = None,
-        status: str | VoiceStatus | None = None,
-    ) -> builtins.list[Voice]:
-        """The voices ``prune`` would delete (nothing is deleted)."""
-        return self._c._http.run(
-            prune_plan_flow(self._c, prefix=prefix, older_than=older_than, status=status)
-        )
-
-    def resolve(self, voice: str) -> Voice:
-        """A voice id or a unique registered prefix -> the :class:`Voice` (nothing sent)."""
-        return resolve(self._c.registry, voice, endpoint=self._c.endpoint)
-
-    def lookup(self, voice: str) -> str:
-        """The voice id named by an id or a registered prefix (see :meth:`resolve`)."""
-        return self.resolve(voice).voice_id
-
-    def system(self, model: str | None = None) -> builtins.list[SystemVoice]:
-        """The service's system voices the catalog knows (those of ``model``); nothing sent."""
-        return system_voices(model)
-
-
-class AsyncVoices:
-    """Async voice management (``AsyncCosyVoice.voices``); the same names as :class:`Voices`."""
-
-    def __init__(self, client: AsyncCosyVoice) -> None:
-        self._c = client
-
-    async def list(self, prefix: str | None = None) -> builtins.list[Voice]:
-        """Every voice on the service (all pages), merged with what the registry knows."""
-        return await self._c._http.run(list_flow(self._c, prefix))
-
-    async def show(self, voice: str) -> Voice:
-        """One voice (an id or a registered prefix), as the service describes it now."""
-        return await self._c._http.run(show_flow(self._c, voice))
-
-    async def update(
-        self,
-        voice: str,
-        sample: str | Path,
-        *,
-        skip_check: bool = False,
-        wait: bool = False,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
-        on_status: StatusCallback | None = None,
-        sample_transport: str | None = None,
-    ) -> Voice:
-        """Give a voice (an id or a registered prefix) a new sample."""
-        voice_id = self.lookup(voice)
-        plan = await asyncio.to_thread(
-            self._c._plan_update, voice_id, sample, skip_check, sample_transport
-        )
-        return await self._c._http.run(
-            self._c._update_flow(voice_id, plan, wait=wait, timeout=timeout, on_status=on_status)
-        )
-
-    async def delete(self, voice: str) -> Voice:
-        """Delete a voice on the service and mark it deleted in the registry."""
-        return await self._c._http.run(delete_flow(self._c, voice))
-
-    async def delete_many(self, voices: Iterable[str]) -> DeleteReport:
-        """Delete several voices; one failing does not stop the others."""
-        return await self._c._http.run(delete_many_flow(self._c, voices))
-
-    async def prune(
-        self,
-        *,
-        prefix: str | None = None,
-        older_than: str | float | timedelta | None = None,
-        status: str | VoiceStatus | None = None,
-    ) -> DeleteReport:
-        """Delete every voice matching all the filters given (see :meth:`prune_candidates`)."""
-        chosen = await self.prune_candidates(prefix=prefix, older_than=older_than, status=status)
-        return await self.delete_many([v.voice_id for v in chosen])
-
-    async def sync(self) -> SyncReport:
-        """Reconcile the registry with the service."""
-        return await self._c._http.run(sync_flow(self._c))
-
-    async def prune_candidates(
-        self,
-        *,
-        prefix: str | None = None,
-        older_than: str | float | timedelta | None = None,
-        status: str | VoiceStatus | None = None,
-    ) -> builtins.list[Voice]:
-        """The voices ``prune`` would delete (nothing is deleted)."""
-        return await self._c._http.run(
-            prune_plan_flow(self._c, prefix=prefix, older_than=older_than, status=status)
-        )
-
-    def resolve(self, voice: str) -> Voice:
-        """A voice id or a unique registered prefix -> the :class:`Voice` (nothing sent)."""
-        return resolve(self._c.registry, voice, endpoint=self._c.endpoint)
-
-    def lookup(self, voice: str) -> str:
-        """The voice id named by an id or a registered prefix (see :meth:`resolve`)."""
-        return self.resolve(voice).voice_id
-
-    async def system(self, model: str | None = None) -> builtins.list[SystemVoice]:
-        """The service's system voices the catalog knows (those of ``model``); nothing sent."""
-        return system_voices(model)
-
-
 __all__ = [
-    "AsyncVoices",
-    "Voices",
     "deleted_error",
     "parse_age",
     "resolve",

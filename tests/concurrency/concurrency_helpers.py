@@ -38,8 +38,6 @@ class Processes:
         return proc.returncode, json.loads(out) if out.strip() else None, err
 
 
-
-
 def max_in_window(times: list[float], window: float) -> int:
     """The most events that fall in any half-open ``window`` (the emulator's measure)."""
     ordered = sorted(times)

@@ -12,8 +12,17 @@ from concurrency_helpers import Processes
 from cosyvoice_clone.emulator.server import RunningEmulator
 from cosyvoice_clone.registry import Registry
 
-CLONE = ("clone", "--prefix", "race", "--target-model", "cosyvoice-v3.5-plus", "--no-wait",
-         "--skip-check", "--language-hint", "en")
+CLONE = (
+    "clone",
+    "--prefix",
+    "race",
+    "--target-model",
+    "cosyvoice-v3.5-plus",
+    "--no-wait",
+    "--skip-check",
+    "--language-hint",
+    "en",
+)
 
 
 def creates(emulator: RunningEmulator) -> int:

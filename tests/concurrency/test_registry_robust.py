@@ -42,10 +42,15 @@ def test_a_file_that_is_not_a_database_is_refused(cli: CliRunner, tmp_path: Path
 def test_a_registry_from_a_newer_version_is_refused(cli: CliRunner, tmp_path: Path) -> None:
     home = tmp_path / "home"
     with Registry(home) as registry:
-        registry.observe("cosyvoice-v3-flash-keep-" + "a" * 32, region="cn-beijing",
-                         endpoint="emulator", status="OK")
-        registry._db.execute("INSERT INTO schema_migrations VALUES (?, 'later')",
-                             (len(MIGRATIONS) + 1,))
+        registry.observe(
+            "cosyvoice-v3-flash-keep-" + "a" * 32,
+            region="cn-beijing",
+            endpoint="emulator",
+            status="OK",
+        )
+        registry._db.execute(
+            "INSERT INTO schema_migrations VALUES (?, 'later')", (len(MIGRATIONS) + 1,)
+        )
     error = refused(cli, home)
     assert "newer cosyvoice-clone" in error["message"] and "upgrade" in error["hint"]
     with pytest.raises(RegistryError):
@@ -56,8 +61,12 @@ def test_damaged_pages_are_a_registry_error(tmp_path: Path) -> None:
     home = tmp_path / "home"
     with Registry(home) as registry:
         for i in range(200):
-            registry.observe(f"cosyvoice-v3-flash-bulk-{i:032x}", region="cn-beijing",
-                             endpoint="emulator", status="OK")
+            registry.observe(
+                f"cosyvoice-v3-flash-bulk-{i:032x}",
+                region="cn-beijing",
+                endpoint="emulator",
+                status="OK",
+            )
     path = home / REGISTRY_FILE
     data = bytearray(path.read_bytes())
     page = int.from_bytes(data[16:18], "big")
@@ -73,10 +82,18 @@ def _writer(home: str, worker: int) -> int:
         for i in range(40):
             voice_id = f"cosyvoice-v3-flash-w{worker}-{i:032x}"
             registry.record_clone(
-                voice_id, region="cn-beijing", endpoint="emulator",
-                target_model="cosyvoice-v3-flash", prefix=f"w{worker}", options={},
-                key=f"k{worker}-{i}", sample_url="https://example.com/s.wav",
-                sample_sha256=None, sample_source=None, request_id=None, usage_count=1,
+                voice_id,
+                region="cn-beijing",
+                endpoint="emulator",
+                target_model="cosyvoice-v3-flash",
+                prefix=f"w{worker}",
+                options={},
+                key=f"k{worker}-{i}",
+                sample_url="https://example.com/s.wav",
+                sample_sha256=None,
+                sample_source=None,
+                request_id=None,
+                usage_count=1,
                 status="DEPLOYING",
             )
             registry.observe(voice_id, region="cn-beijing", endpoint="emulator", status="OK")

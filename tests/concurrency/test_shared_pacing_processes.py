@@ -28,8 +28,17 @@ def test_two_batch_processes_stay_within_three_submissions_per_second(
     cosyvoice_emulator: RunningEmulator, processes: Processes, sample: Path, tmp_path: Path
 ) -> None:
     code, out, err = processes.finish(
-        processes.start("clone", "--prefix", "pace", "--sample", str(sample), "--skip-check",
-                        "--target-model", "cosyvoice-v3-flash", "--no-wait")
+        processes.start(
+            "clone",
+            "--prefix",
+            "pace",
+            "--sample",
+            str(sample),
+            "--skip-check",
+            "--target-model",
+            "cosyvoice-v3-flash",
+            "--no-wait",
+        )
     )
     assert code == 0, err
     cosyvoice_emulator.settle()

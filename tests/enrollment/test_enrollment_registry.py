@@ -45,9 +45,7 @@ def test_blank_database_migrates_wal_0600_and_reopens(tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert db.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == len(
-            MIGRATIONS
-        )
+        assert db.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == len(MIGRATIONS)
     with Registry(home) as again:  # migrations are not re-run
         assert again.schema_version == len(MIGRATIONS)
         assert again.list() == []

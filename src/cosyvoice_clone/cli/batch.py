@@ -61,7 +61,7 @@ def batch(
       cosyvoice-clone batch lines.csv
       cosyvoice-clone --json batch lines.jsonl --concurrency 8 --results done.jsonl
     """
-    from ..speech import BatchItem, aspeak_many, large_manifest, results_path_for
+    from ..batch import BatchItem, aspeak_many, large_manifest, results_path_for
     from ..synthesis.runner import Interrupted, run_interruptible
 
     app_state = state(ctx)
@@ -94,7 +94,8 @@ def batch(
 
         report = run_interruptible(
             lambda: aspeak_many(
-                client, manifest, results=results, concurrency=concurrency, retries=retries,
+                client._session, manifest, results=results, concurrency=concurrency,
+                retries=retries,
                 format=audio_format, sample_rate=sample_rate, model=model, force=force,
                 on_item=on_item, on_progress=advance, mkdir=mkdir,
             ),

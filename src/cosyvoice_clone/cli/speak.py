@@ -203,7 +203,7 @@ def speak(
             check_output(client, timestamps, option="--timestamps", mkdir=mkdir)
         result = run_interruptible(
             lambda: aspeak(
-                client, content, out, voice=voice, model=model, options=options,
+                client._session, content, out, voice=voice, model=model, options=options,
                 concurrency=concurrency, retries=retries, on_progress=on_progress, mkdir=mkdir,
             ),
             interrupted,

@@ -118,7 +118,7 @@ def run_live(app_state: AppState, args: LiveArgs) -> None:
                 make_folder(real)
             sinks.append(FileSink(args.out, fmt, rate))
         session = live_session(
-            client, voice=args.voice, model=args.model, format="pcm", sample_rate=rate,
+            client._session, voice=args.voice, model=args.model, format="pcm", sample_rate=rate,
             **args.fields,
         )  # fmt: skip
         try:

@@ -81,7 +81,7 @@ class SpeechLibrary:
         """A voice id, registry prefix or system voice that may speak now (the library's rules:
         deleted, UNDEPLOYED, DEPLOYING, unknown or ambiguous prefix; a catalog system voice
         speaks with its default model or an asked one it supports)."""
-        voice, _model = await speakable(self.client, name, model)
+        voice, _model = await speakable(self.client._session, name, model)
         return SpeakingVoice(voice.voice_id, voice.target_model)
 
     def speech(
