@@ -15,7 +15,8 @@ Each part's audio goes to its :class:`PartOutput`:
 - :class:`WriterOutput`: straight into a file writer (a one-part text).
 
 Retries, one policy: a part that fails transiently (dropped connection, timeout, throttling,
-InternalError; :func:`~.protocol.is_transient`) is run again from its start, after a backoff,
+InternalError; :func:`~.protocol.is_transient`) is run again from its start, after the
+backoff of :data:`~cosyvoice_clone._retry.SYNTHESIS_RETRY`,
 only while none of its audio has left (``PartOutput.retryable``): audio already passed on is
 never spoken twice. A cancelled part is cancelled on the service (finish-task with the cancel
 directive), so a caller that goes away stops paying.
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from .. import catalog
+from .._retry import SYNTHESIS_RETRY
 from ..errors import CosyVoiceCloneError
 from . import text as textmod
 from .connect import Endpoint
@@ -56,10 +58,9 @@ half of each part counts when its audio is received, half when it is written to 
 
 
 def backoff(attempt: int, error: Exception) -> float:
-    """Seconds to wait before attempt ``attempt + 1`` (longer when the service throttled)."""
-    throttled = getattr(error, "api_code", None) in ("Throttling", "Throttling.RateQuota")
-    base = 1.0 if throttled else 0.3
-    return float(min(8.0, base * (2**attempt)))
+    """Seconds to wait after failed attempt ``attempt`` (0-based) of a part: the package's one
+    policy for synthesis tasks (:data:`~cosyvoice_clone._retry.SYNTHESIS_RETRY`)."""
+    return SYNTHESIS_RETRY.backoff(attempt + 1, error)
 
 
 # --------------------------------------------------------------------------- parts
