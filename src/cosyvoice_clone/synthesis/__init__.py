@@ -27,14 +27,8 @@ from __future__ import annotations
 
 from ..audio.outfile import check_target
 from ..audio.wav import fix_wav_header
-from .client import (
-    AsyncSpeechStream,
-    AsyncSynthesizer,
-    SpeechStream,
-    SubmissionLimiter,
-    SynthesisResult,
-    Synthesizer,
-)
+from .client import AsyncSynthesizer, SynthesisResult, Synthesizer
+from .connect import SubmissionLimiter
 from .protocol import (
     SynthesisOptions,
     Word,
@@ -45,6 +39,7 @@ from .protocol import (
 )
 from .runner import Interrupted, run_interruptible
 from .sinks import remove_stale_partials, stale_partials
+from .stream import AsyncSpeechStream, SpeechStream
 from .text import split_messages, split_text
 
 __all__ = [
