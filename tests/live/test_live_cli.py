@@ -111,9 +111,7 @@ def test_stream_into_a_file_and_interrupt_leaves_no_half_file(
 ) -> None:
     cosyvoice_emulator_env.set_rtf(1.0)
     out = tmp_path / "out" / "reply.mp3"
-    proc = speak(
-        "--voice", voice, "--stream", "--mkdir", "--out", str(out), stdin=subprocess.PIPE
-    )
+    proc = speak("--voice", voice, "--stream", "--mkdir", "--out", str(out), stdin=subprocess.PIPE)
     assert proc.stdin is not None
     proc.stdin.write((TEXT + " ").encode())
     proc.stdin.flush()  # stdin stays open: the session is live

@@ -15,7 +15,9 @@ import soundfile as sf
 from cosyvoice_clone import AsyncCosyVoice, CosyVoice
 from cosyvoice_clone.emulator.server import RunningEmulator
 from cosyvoice_clone.errors import InvalidRequestError, ModelMismatchError, UnknownVoiceError
-from cosyvoice_clone.synthesis.live import FileSink, TextChunker, speak_live
+from cosyvoice_clone.synthesis.live import speak_live
+from cosyvoice_clone.synthesis.sinks import FileSink
+from cosyvoice_clone.synthesis.text import TextChunker
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -97,9 +99,10 @@ async def test_a_task_that_would_exceed_its_limit_continues_in_a_new_task_seamle
     voice: str, cosyvoice_emulator_env: RunningEmulator, tmp_path: Path
 ) -> None:
     chunks: list[bytes] = []
-    async with AsyncCosyVoice() as cv, cv.live(
-        voice=voice, format="mp3", sample_rate=24000, max_task_weight=50
-    ) as live:
+    async with (
+        AsyncCosyVoice() as cv,
+        cv.live(voice=voice, format="mp3", sample_rate=24000, max_task_weight=50) as live,
+    ):
         feeder = asyncio.create_task(feed_tokens(live, tokens(STORY), [], delay=0.0))
         async for chunk in live.audio():
             chunks.append(chunk)

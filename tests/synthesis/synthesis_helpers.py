@@ -52,7 +52,10 @@ VOICE_PITCH_HZ = 180.0
 
 
 def make_voice(
-    emulator: RunningEmulator, *, model: str = MODEL, prefix: str = "synth",
+    emulator: RunningEmulator,
+    *,
+    model: str = MODEL,
+    prefix: str = "synth",
     pitch_hz: float | None = VOICE_PITCH_HZ,
 ) -> str:
     """Create an OK voice directly on the emulator's backend; return its id."""

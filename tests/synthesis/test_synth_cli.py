@@ -29,9 +29,21 @@ def test_speak_by_prefix_with_json_summary_and_timestamps(
                    cosyvoice_emulator.http_base)  # fmt: skip
     out = tmp_path / "out" / "hello.mp3"
     srt = tmp_path / "out" / "hello.srt"
-    result = cli("--json", "speak", "--voice", "narrator", "--text", "Hello there. 你好。",
-                 "--out", str(out), "--sample-rate", "24000", "--timestamps", str(srt),
-                 "--mkdir")
+    result = cli(
+        "--json",
+        "speak",
+        "--voice",
+        "narrator",
+        "--text",
+        "Hello there. 你好。",
+        "--out",
+        str(out),
+        "--sample-rate",
+        "24000",
+        "--timestamps",
+        str(srt),
+        "--mkdir",
+    )
     assert result.code == 0, result.err
     summary = result.json
     assert summary["path"] == str(out) and summary["format"] == "mp3"

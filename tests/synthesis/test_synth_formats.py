@@ -43,21 +43,21 @@ def test_speak_writes_one_file_in_the_format_of_the_extension(
     synth: Synthesizer, voice: str, tmp_path: Path, fmt: str
 ) -> None:
     out = tmp_path / "out" / f"hello.{fmt}"
-    result = synth.speak(TEXT, out, voice=voice, options=SynthesisOptions(format=fmt,
-                                                                          sample_rate=16000))
+    result = synth.speak(
+        TEXT, out, voice=voice, options=SynthesisOptions(format=fmt, sample_rate=16000)
+    )
     samples, rate = decode(out, fmt, 16000)
     assert rate == 16000
     assert result.path == out and result.format == fmt and result.parts == 1
     assert abs(result.duration - samples.size / rate) < 0.05
-    assert result.characters == catalog.text_weight("Hello there, this is a cloned voice.") + \
-        catalog.text_weight("你好，世界。")
+    assert result.characters == catalog.text_weight(
+        "Hello there, this is a cloned voice."
+    ) + catalog.text_weight("你好，世界。")
     assert len(result.request_ids) == 1 and len(result.request_ids[0]) == 32
     assert sorted(p.name for p in out.parent.iterdir()) == [out.name]  # no temporary file left
 
 
-def test_default_format_is_mp3_at_22050(
-    cosyvoice_emulator: RunningEmulator, voice: str
-) -> None:
+def test_default_format_is_mp3_at_22050(cosyvoice_emulator: RunningEmulator, voice: str) -> None:
     import json
     import uuid
 
@@ -66,15 +66,31 @@ def test_default_format_is_mp3_at_22050(
     headers = {"Authorization": f"Bearer {cosyvoice_emulator.api_key}"}
     with connect(cosyvoice_emulator.websocket_url, additional_headers=headers) as ws:
         task = uuid.uuid4().hex
-        ws.send(json.dumps({
-            "header": {"action": "run-task", "task_id": task, "streaming": "duplex"},
-            "payload": {"model": "cosyvoice-v3.5-plus", "input": {}, "parameters": {
-                "voice": voice, "format": "Default", "sample_rate": 0}},
-        }))
-        ws.send(json.dumps({"header": {"action": "continue-task", "task_id": task},
-                            "payload": {"input": {"text": "Default format."}}}))
-        ws.send(json.dumps({"header": {"action": "finish-task", "task_id": task},
-                            "payload": {"input": {}}}))
+        ws.send(
+            json.dumps(
+                {
+                    "header": {"action": "run-task", "task_id": task, "streaming": "duplex"},
+                    "payload": {
+                        "model": "cosyvoice-v3.5-plus",
+                        "input": {},
+                        "parameters": {"voice": voice, "format": "Default", "sample_rate": 0},
+                    },
+                }
+            )
+        )
+        ws.send(
+            json.dumps(
+                {
+                    "header": {"action": "continue-task", "task_id": task},
+                    "payload": {"input": {"text": "Default format."}},
+                }
+            )
+        )
+        ws.send(
+            json.dumps(
+                {"header": {"action": "finish-task", "task_id": task}, "payload": {"input": {}}}
+            )
+        )
         audio = b""
         while True:
             frame = ws.recv(timeout=10)
@@ -89,8 +105,9 @@ def test_default_format_is_mp3_at_22050(
 
 def test_duration_follows_text_length_language_and_rate(synth: Synthesizer, voice: str) -> None:
     def seconds(text: str, **kw: float) -> float:
-        audio = synth.synthesize(text, voice=voice, options=SynthesisOptions(
-            format="pcm", sample_rate=8000, **kw))  # type: ignore[arg-type]
+        audio = synth.synthesize(
+            text, voice=voice, options=SynthesisOptions(format="pcm", sample_rate=8000, **kw)
+        )  # type: ignore[arg-type]
         return len(audio) / 2 / 8000
 
     short = seconds("Hello world.")
@@ -113,8 +130,11 @@ def test_pitch_follows_the_voice_and_the_pitch_parameter(
     text = "Aaaa aaaa aaaa aaaa aaaa aaaa aaaa aaaa."
 
     def f0(voice_id: str, pitch: float = 1.0) -> float:
-        audio = synth.synthesize(text, voice=voice_id, options=SynthesisOptions(
-            format="pcm", sample_rate=16000, pitch=pitch))
+        audio = synth.synthesize(
+            text,
+            voice=voice_id,
+            options=SynthesisOptions(format="pcm", sample_rate=16000, pitch=pitch),
+        )
         samples, rate = decode(audio, "pcm", 16000)
         return fundamental_hz(samples, rate)
 
@@ -125,8 +145,11 @@ def test_pitch_follows_the_voice_and_the_pitch_parameter(
 
 def test_volume_and_determinism(synth: Synthesizer, voice: str) -> None:
     def audio(**kw: int) -> np.ndarray:
-        data = synth.synthesize("Same text, same seed.", voice=voice, options=SynthesisOptions(
-            format="pcm", sample_rate=8000, **kw))
+        data = synth.synthesize(
+            "Same text, same seed.",
+            voice=voice,
+            options=SynthesisOptions(format="pcm", sample_rate=8000, **kw),
+        )
         return np.frombuffer(data, dtype="<i2").astype(np.float64)
 
     first, again = audio(seed=7), audio(seed=7)

@@ -78,8 +78,9 @@ def test_parts_are_assembled_in_text_order(synth: Synthesizer, voice: str,
     whole = np.frombuffer(out.read_bytes(), dtype="<i2")
     offset = 0
     for part in parts:
-        alone = synth.synthesize(part, voice=voice,
-                                 options=SynthesisOptions(format="pcm", sample_rate=8000))
+        alone = synth.synthesize(
+            part, voice=voice, options=SynthesisOptions(format="pcm", sample_rate=8000)
+        )
         chunk = np.frombuffer(alone, dtype="<i2")
         assert np.array_equal(whole[offset : offset + chunk.size], chunk)
         offset += chunk.size
@@ -91,8 +92,13 @@ def test_multi_part_mp3_and_opus_are_single_valid_streams(synth: Synthesizer, vo
     text = mixed_text(2_000)
     for fmt, rate in (("mp3", 24000), ("opus", 48000)):
         out = tmp_path / f"long.{fmt}"
-        result = synth.speak(text, out, voice=voice, part_weight=700,
-                             options=SynthesisOptions(format=fmt, sample_rate=rate, rate=2.0))
+        result = synth.speak(
+            text,
+            out,
+            voice=voice,
+            part_weight=700,
+            options=SynthesisOptions(format=fmt, sample_rate=rate, rate=2.0),
+        )
         assert result.parts > 1
         data, decoded_rate = sf.read(str(out))
         assert decoded_rate == rate
@@ -107,8 +113,11 @@ def test_word_timestamps_are_offset_across_parts(synth: Synthesizer, voice: str,
                                                   word_timestamps=True))  # fmt: skip
     assert result.parts >= 2
     words = result.words
-    assert [w.text for w in words] == ["First", "part", "here"] * 10 + ["Second", "part",
-                                                                          "there"] * 10
+    assert [w.text for w in words] == ["First", "part", "here"] * 10 + [
+        "Second",
+        "part",
+        "there",
+    ] * 10
     assert all(b.begin_ms >= a.end_ms for a, b in itertools.pairwise(words))
     assert words[-1].end_ms <= result.duration * 1000 + 1
 
@@ -138,10 +147,12 @@ def test_submission_limiter_spaces_reservations() -> None:
 def test_async_speak_runs_in_an_event_loop(async_synth: AsyncSynthesizer, voice: str,
                                            tmp_path: Path) -> None:  # fmt: skip
     async def main() -> list[float]:
-        results = await asyncio.gather(*(
-            async_synth.speak(f"Utterance number {i}. " * 3, tmp_path / f"{i}.wav", voice=voice)
-            for i in range(3)
-        ))
+        results = await asyncio.gather(
+            *(
+                async_synth.speak(f"Utterance number {i}. " * 3, tmp_path / f"{i}.wav", voice=voice)
+                for i in range(3)
+            )
+        )
         return [r.duration for r in results]
 
     durations = asyncio.run(main())

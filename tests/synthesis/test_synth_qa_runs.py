@@ -127,8 +127,11 @@ def test_ctrl_c_during_batch_is_one_line_and_resume_completes(
     cosyvoice_emulator.set_rtf(0.05)
     proc = _spawn(cosyvoice_emulator, "batch", str(manifest), "--concurrency", "5", "--mkdir")
     try:
-        _wait_for(lambda: out_dir.is_dir() and any(
-            not p.name.startswith(".") for p in out_dir.iterdir()), proc, "an output appeared")
+        _wait_for(
+            lambda: out_dir.is_dir() and any(not p.name.startswith(".") for p in out_dir.iterdir()),
+            proc,
+            "an output appeared",
+        )
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     finally:

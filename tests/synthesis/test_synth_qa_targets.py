@@ -155,7 +155,7 @@ def test_timestamps_target_is_checked_before_synthesis(
 
 
 def test_timestamps_have_a_unique_temporary_name(cli: Cli, voice: str, tmp_path: Path) -> None:
-    from cosyvoice_clone.synthesis.output import partial_path
+    from cosyvoice_clone.synthesis.sinks import partial_path
 
     srt = tmp_path / "t.srt"
     names = {partial_path(srt).name for _ in range(20)}

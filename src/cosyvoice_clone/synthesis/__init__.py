@@ -1,30 +1,34 @@
-"""Speech synthesis with cloned voices over the DashScope WebSocket.
+"""Speech synthesis with cloned voices over the DashScope WebSocket: the one engine.
 
-- :class:`Synthesizer` / :class:`AsyncSynthesizer`: ``stream()`` one task chunk by chunk,
-  ``synthesize()`` a short text to bytes, ``speak()`` a text of any length into one file;
-- :class:`SynthesisOptions`: format, sample rate, volume, rate, pitch, seed, instruction,
-  language hints, word timestamps;
-- :func:`guard_model`: refuse a model the voice is not bound to, before anything is sent;
-- :func:`split_text`: cut a long text at sentence boundaries within the service's limits;
-- :func:`check_target`: refuse outputs that are not regular files (follows symlinks);
-  :func:`remove_stale_partials`: temporary files of killed runs;
-- :func:`run_interruptible`: run a coroutine so that SIGINT/SIGTERM cancel it cleanly and raise
+Module map (each concept once):
+
+- :mod:`.protocol`: sans-I/O task protocol, options, events, the model guard;
+- :mod:`.connect`: the endpoint, the one place connections open (:data:`~.connect.CONNECTOR`,
+  ``acquire``/``release``: the seam for connection reuse), the shared submission limiter;
+- :mod:`.stream`: one task over one connection (:class:`AsyncSpeechStream`, sync
+  :class:`SpeechStream`);
+- :mod:`.text`: splitting into parts and messages, the live :class:`~.text.TextChunker`;
+- :mod:`.parts`: the one long-text runner (:class:`~.parts.PartRunner`: concurrent, paced,
+  retried under one policy, delivered in order into a :class:`~.parts.PartOutput`);
+- :mod:`.encode`: PCM to wav/mp3/opus/flac/aac; :mod:`.sinks`: the atomic file writers, the
+  file and stream sinks (the speakers: :mod:`cosyvoice_clone.play`);
+- compositions: :mod:`.files` (speak to a file: :meth:`AsyncSynthesizer.speak`),
+  :mod:`.streaming` (stream to an iterator: :func:`~.streaming.open_speech`), :mod:`.live`
+  (live text in: :class:`~.live.AsyncLiveSpeech`, :func:`~.live.speak_live`);
+- faces: :class:`Synthesizer` / :class:`AsyncSynthesizer` (:mod:`.client`): ``stream()`` one
+  task, ``synthesize()`` a short text to bytes, ``speak()`` a text of any length into one file;
+- :func:`run_interruptible` (:mod:`.runner`): SIGINT/SIGTERM cancel cleanly and raise
   :class:`Interrupted` (exit 130/143).
+
+:mod:`.output` is a re-export of :mod:`.sinks` kept for callers.
 """
 
 from __future__ import annotations
 
 from ..audio.outfile import check_target
 from ..audio.wav import fix_wav_header
-from .client import (
-    AsyncSpeechStream,
-    AsyncSynthesizer,
-    SpeechStream,
-    SubmissionLimiter,
-    SynthesisResult,
-    Synthesizer,
-)
-from .output import remove_stale_partials, stale_partials
+from .client import AsyncSynthesizer, SynthesisResult, Synthesizer
+from .connect import SubmissionLimiter
 from .protocol import (
     SynthesisOptions,
     Word,
@@ -34,6 +38,8 @@ from .protocol import (
     guard_model,
 )
 from .runner import Interrupted, run_interruptible
+from .sinks import remove_stale_partials, stale_partials
+from .stream import AsyncSpeechStream, SpeechStream
 from .text import split_messages, split_text
 
 __all__ = [

@@ -44,77 +44,31 @@ import asyncio
 import codecs
 import contextlib
 import os
-import re
 import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 from .. import catalog
-from ..errors import ConfigError, CosyVoiceCloneError, InvalidRequestError
+from .._loop import LoopThread
+from ..errors import CosyVoiceCloneError, InvalidRequestError
 from ..models import LiveResult
+from ..play import PLAY_HINT, PlaySink
 from . import text as textmod
-from .client import AsyncSpeechStream, AsyncSynthesizer, LoopThread, submission_limiter
-from .output import AudioWriter, EncodedWriter, RawWriter, WavWriter, remove_stale_partials
+from .client import AsyncSynthesizer
+from .encode import encoder_for
+from .parts import QueueOutput
 from .protocol import SynthesisOptions, TaskProtocol
-from .streaming import _encoder_for
+from .sinks import AudioSink, FileSink, StreamSink
+from .stream import AsyncSpeechStream
+from .text import CLAUSE_WEIGHT, TextChunker
 
 IDLE_FINISH_S = catalog.SYNTHESIS_IDLE_TIMEOUT_S - 5.0
 """A task without text for this long is finished by us before the service times it out."""
-CLAUSE_WEIGHT = 40
-"""A sentence held this long (service weight) is sent at its last clause mark."""
-
-_SENTENCE_END = re.compile(r"(?:[。！？!?；;…\n]+|\.+(?=\s))[\"'”’」』)）\]]*\s*")
-_CLAUSE_END = re.compile(r"[,，、:：—]+\s*")
 
 Resolver = Callable[[], Awaitable[tuple[str, str, "str | None"]]]
 """Returns (voice id, model, the voice's target model) once the voice rules passed."""
-
-
-# --------------------------------------------------------------------------- text units
-
-
-class TextChunker:
-    """Holds live text until a natural unit is complete (no I/O; see the module docstring)."""
-
-    def __init__(
-        self,
-        *,
-        clause_weight: int = CLAUSE_WEIGHT,
-        message_weight: int = catalog.MAX_CHARS_PER_MESSAGE,
-    ) -> None:
-        self.clause_weight = clause_weight
-        self.message_weight = message_weight
-        self.pending = ""
-
-    def push(self, text: str) -> list[str]:
-        """Add ``text``; return the units now complete (possibly none)."""
-        self.pending += text
-        cut = 0
-        for match in _SENTENCE_END.finditer(self.pending):
-            cut = match.end()
-        if cut == 0 and catalog.text_weight(self.pending) >= self.clause_weight:
-            for match in _CLAUSE_END.finditer(self.pending):
-                cut = match.end()
-        units: list[str] = []
-        if cut:
-            units.append(self.pending[:cut])
-            self.pending = self.pending[cut:]
-        if catalog.text_weight(self.pending) > self.message_weight:  # no boundary at all
-            pieces = textmod.split_messages(self.pending, self.message_weight)
-            units.extend(pieces[:-1])
-            self.pending = pieces[-1]
-        return units
-
-    def flush(self) -> list[str]:
-        """Everything held, as units."""
-        rest, self.pending = self.pending, ""
-        return [rest] if rest else []
-
-
-# --------------------------------------------------------------------------- results
 
 
 # --------------------------------------------------------------------------- the session
@@ -124,7 +78,7 @@ class TextChunker:
 class _LiveTask:
     stream: AsyncSpeechStream
     opened: float
-    queue: asyncio.Queue[bytes | BaseException | None] = field(default_factory=asyncio.Queue)
+    out: QueueOutput = field(default_factory=QueueOutput)
     weight: int = 0
     last_sent: float = 0.0
     input_open: bool = True
@@ -207,9 +161,7 @@ class AsyncLiveSpeech:
             return
         self._opened = True
         self.voice, self.model, _ = await self._resolve()
-        self._limiter = submission_limiter(
-            self.endpoint.url, self.model, self.endpoint.tasks_per_second
-        )
+        self._limiter = self.endpoint.limiter(self.model)
         await self._open_task()
         self._watchdog = asyncio.create_task(self._watch_idle())
 
@@ -284,7 +236,7 @@ class AsyncLiveSpeech:
             if not task.finished:
                 await task.stream.cancel(timeout=2.0)
             await task.stream.aclose()
-            task.queue.put_nowait(None)
+            task.out.end(None)
         self._order.put_nowait(None)
 
     # -- audio ----------------------------------------------------------------------------------
@@ -295,23 +247,23 @@ class AsyncLiveSpeech:
         if self._audio_taken:
             raise RuntimeError("audio() of a live session can be iterated only once")
         self._audio_taken = True
-        encoder = _encoder_for(self.format, "pcm", self.sample_rate)
+        encoder = encoder_for(self.format, self.sample_rate)
         try:
             while not self._cancelled:
                 task = await self._order.get()
                 if task is None:
                     break
-                while not self._cancelled:
-                    item = await task.queue.get()
-                    if item is None:
-                        break
-                    if isinstance(item, BaseException):
-                        self._error_seen = True
-                        raise item
-                    out = encoder.feed(item)
-                    if out:
-                        self._out_bytes += len(out)
-                        yield out
+                try:
+                    async for chunk in task.out.chunks():
+                        if self._cancelled:
+                            break
+                        out = encoder.feed(chunk)
+                        if out:
+                            self._out_bytes += len(out)
+                            yield out
+                except Exception:
+                    self._error_seen = True
+                    raise
             if not self._cancelled:
                 tail = encoder.finish()
                 if tail:
@@ -376,9 +328,9 @@ class AsyncLiveSpeech:
                 if self._first_audio is None:
                     self._first_audio = time.monotonic()
                 self._pcm_bytes += len(chunk)
-                task.queue.put_nowait(chunk)
+                task.out.queue.put_nowait(chunk)
             task.finished = True
-            task.queue.put_nowait(None)
+            task.out.end(None)
             await task.stream.aclose()
         except asyncio.CancelledError:
             raise
@@ -386,7 +338,7 @@ class AsyncLiveSpeech:
             task.finished = True
             if self._error is None:
                 self._error = exc
-            task.queue.put_nowait(exc)
+            task.out.end(exc)
             await task.stream.aclose()
 
     async def _submit(self, unit: str) -> None:
@@ -495,12 +447,7 @@ class LiveSpeech:
         """The audio chunks as they arrive (see :meth:`AsyncLiveSpeech.audio`)."""
         chunks = self.session.audio()
         try:
-            while True:
-                try:
-                    chunk: bytes = self._loop.call(chunks.__anext__())
-                except StopAsyncIteration:
-                    return
-                yield chunk
+            yield from self._loop.iterate(chunks)
         finally:
             with contextlib.suppress(Exception):
                 self._loop.call(chunks.aclose())  # type: ignore[attr-defined]
@@ -509,131 +456,6 @@ class LiveSpeech:
     def result(self) -> LiveResult:
         """What was spoken so far."""
         return self.session.result
-
-
-# --------------------------------------------------------------------------- sinks
-
-
-class AudioSink(Protocol):
-    """Where :func:`speak_live` puts the PCM it receives."""
-
-    def write(self, pcm: bytes) -> None: ...
-    def commit(self) -> None: ...
-    def discard(self) -> None: ...
-
-
-class FileSink:
-    """A file written atomically: a temporary file renamed into place only at the end, so a
-    cancelled or failed session leaves nothing under the final name."""
-
-    def __init__(self, path: str | Path, fmt: str, sample_rate: int) -> None:
-        self.path = Path(path)
-        self.bytes = 0
-        try:
-            remove_stale_partials(self.path)
-            writer: AudioWriter
-            if fmt == "wav":
-                writer = WavWriter(self.path, sample_rate)
-            elif fmt == "pcm":
-                writer = RawWriter(self.path)
-            else:
-                writer = EncodedWriter(self.path, fmt, sample_rate)
-        except OSError as exc:
-            raise InvalidRequestError(
-                f"cannot write {self.path}: {exc.strerror or exc}", field="out"
-            ) from None
-        self.writer = writer
-
-    def write(self, pcm: bytes) -> None:
-        self.writer.write(pcm)
-
-    def commit(self) -> None:
-        self.writer.commit()
-        self.bytes = self.path.stat().st_size
-
-    def discard(self) -> None:
-        self.writer.discard()
-
-
-class StreamSink:
-    """A binary stream (stdout, a pipe): each chunk encoded and flushed as it arrives (wav with
-    a streaming header of unknown size, mp3/opus encoded block by block, pcm as is)."""
-
-    def __init__(self, stream: IO[bytes], fmt: str, sample_rate: int) -> None:
-        self.stream = stream
-        self.encoder = _encoder_for(fmt, "pcm", sample_rate)
-        self.bytes = 0
-
-    def _put(self, data: bytes) -> None:
-        if not data:
-            return
-        try:
-            self.stream.write(data)
-            self.stream.flush()
-        except (BrokenPipeError, ValueError):
-            raise CosyVoiceCloneError(
-                "the reader of the audio stream went away (broken pipe)",
-                hint="keep the reading program running until the speech ends",
-            ) from None
-        self.bytes += len(data)
-
-    def write(self, pcm: bytes) -> None:
-        self._put(self.encoder.feed(pcm))
-
-    def commit(self) -> None:
-        self._put(self.encoder.finish())
-        self.encoder.close()
-
-    def discard(self) -> None:
-        self.encoder.close()
-
-
-PLAY_HINT = "install the extra with `pip install 'cosyvoice-clone[play]'` (sounddevice)"
-
-
-class PlaySink:
-    """The default audio output device, through ``sounddevice`` (the ``play`` extra)."""
-
-    def __init__(self, sample_rate: int) -> None:
-        try:
-            import sounddevice
-        except ImportError:
-            raise ConfigError(
-                "playing audio needs the optional 'sounddevice' package", hint=PLAY_HINT
-            ) from None
-        except OSError as exc:  # the PortAudio library itself is missing
-            raise ConfigError(
-                f"playing audio needs the PortAudio library: {exc}",
-                hint="install PortAudio (e.g. apt-get install libportaudio2), or write the "
-                "audio with --out - and pipe it to a player",
-            ) from None
-        try:
-            self.stream = sounddevice.RawOutputStream(
-                samplerate=sample_rate, channels=1, dtype="int16"
-            )
-            self.stream.start()
-        except Exception as exc:  # PortAudioError, or no default device
-            raise ConfigError(
-                f"no audio output device to play on: {exc}",
-                hint="write the audio with --out FILE or --out - instead",
-            ) from None
-        self.carry = b""
-
-    def write(self, pcm: bytes) -> None:
-        data = self.carry + pcm
-        usable = len(data) - len(data) % 2
-        self.carry = data[usable:]
-        if usable:
-            self.stream.write(data[:usable])
-
-    def commit(self) -> None:
-        self.stream.stop()  # returns once the queued audio has played
-        self.stream.close()
-
-    def discard(self) -> None:
-        with contextlib.suppress(Exception):
-            self.stream.abort()
-            self.stream.close()
 
 
 # --------------------------------------------------------------------------- runs
@@ -731,6 +553,9 @@ async def text_once(text: str) -> AsyncIterator[str]:
 
 
 __all__ = [
+    "CLAUSE_WEIGHT",
+    "IDLE_FINISH_S",
+    "PLAY_HINT",
     "AsyncLiveSpeech",
     "AudioSink",
     "FileSink",

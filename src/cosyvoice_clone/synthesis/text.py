@@ -13,12 +13,15 @@ import re
 
 from .. import catalog
 
-_SENTENCE = re.compile(
-    r".+?(?:[。！？!?；;…\n]+|\.(?=\s)|$)[\"'”’」』)）\]]*\s*", re.DOTALL
-)
+_SENTENCE = re.compile(r".+?(?:[。！？!?；;…\n]+|\.(?=\s)|$)[\"'”’」』)）\]]*\s*", re.DOTALL)
 _CLAUSE = re.compile(r".+?(?:[,，、:：—]+|$)\s*", re.DOTALL)
 _WORDS = re.compile(r"\S+\s*|\s+")
 _SSML_TAG = re.compile(r"<[^<>]*>")
+_SENTENCE_END = re.compile(r"(?:[。！？!?；;…\n]+|\.+(?=\s))[\"'”’」』)）\]]*\s*")
+_CLAUSE_END = re.compile(r"[,，、:：—]+\s*")
+
+CLAUSE_WEIGHT = 40
+"""Live text: a sentence held this long (service weight) is sent at its last clause mark."""
 
 
 def ssml_weight(text: str) -> int:
@@ -42,20 +45,7 @@ def _pieces(text: str, limit: int) -> list[str]:
             for part in parts:
                 out.extend(_pieces(part, limit))
             return out
-    # One unbreakable run: cut by weight.
-    out = []
-    current: list[str] = []
-    weight = 0
-    for char in text:
-        w = catalog.cjk_weight(char)
-        if weight + w > limit and current:
-            out.append("".join(current))
-            current, weight = [], 0
-        current.append(char)
-        weight += w
-    if current:
-        out.append("".join(current))
-    return out
+    return _pack(list(text), limit)  # one unbreakable run: cut by weight
 
 
 def _pack(pieces: list[str], limit: int) -> list[str]:
@@ -120,3 +110,41 @@ def part_weight_for(total_weight: int, concurrency: int) -> int:
         return catalog.MAX_CHARS_PER_MESSAGE
     target = -(-total_weight // max(1, concurrency * 3))
     return max(1_000, min(catalog.MAX_CHARS_PER_MESSAGE, target))
+
+
+class TextChunker:
+    """Holds live text until a natural unit is complete (no I/O; see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        clause_weight: int = CLAUSE_WEIGHT,
+        message_weight: int = catalog.MAX_CHARS_PER_MESSAGE,
+    ) -> None:
+        self.clause_weight = clause_weight
+        self.message_weight = message_weight
+        self.pending = ""
+
+    def push(self, text: str) -> list[str]:
+        """Add ``text``; return the units now complete (possibly none)."""
+        self.pending += text
+        cut = 0
+        for match in _SENTENCE_END.finditer(self.pending):
+            cut = match.end()
+        if cut == 0 and catalog.text_weight(self.pending) >= self.clause_weight:
+            for match in _CLAUSE_END.finditer(self.pending):
+                cut = match.end()
+        units: list[str] = []
+        if cut:
+            units.append(self.pending[:cut])
+            self.pending = self.pending[cut:]
+        if catalog.text_weight(self.pending) > self.message_weight:  # no boundary at all
+            pieces = split_messages(self.pending, self.message_weight)
+            units.extend(pieces[:-1])
+            self.pending = pieces[-1]
+        return units
+
+    def flush(self) -> list[str]:
+        """Everything held, as units."""
+        rest, self.pending = self.pending, ""
+        return [rest] if rest else []
