@@ -62,7 +62,9 @@ async def enroll(client: httpx.AsyncClient, server: Server, **fields: Any) -> ht
 def mix(n: int, seed: int = 1) -> list[str]:
     """The operation mix: 40% create, 25% query, 20% list, 5% update, 10% delete."""
     ops = (
-        ["create"] * int(n * 0.40) + ["query"] * int(n * 0.25) + ["list"] * int(n * 0.20)
+        ["create"] * int(n * 0.40)
+        + ["query"] * int(n * 0.25)
+        + ["list"] * int(n * 0.20)
         + ["update"] * int(n * 0.05)
     )
     ops += ["delete"] * (n - len(ops))
@@ -93,8 +95,14 @@ async def run_mix(server: Server, ops: list[str], concurrency: int) -> dict[str,
             target = rng.choice(live) if live else ""
             busy.add(target)
             if op == "create":
-                r = await enroll(client, server, action="create_voice", target_model=MODEL,
-                                 prefix=f"load{len(created) % 7}", url=sample)
+                r = await enroll(
+                    client,
+                    server,
+                    action="create_voice",
+                    target_model=MODEL,
+                    prefix=f"load{len(created) % 7}",
+                    url=sample,
+                )
                 if r.status_code == 200:
                     created.append(r.json()["output"]["voice_id"])
             elif op == "query":
@@ -102,8 +110,7 @@ async def run_mix(server: Server, ops: list[str], concurrency: int) -> dict[str,
             elif op == "list":
                 r = await enroll(client, server, action="list_voice", page_size=50)
             elif op == "update":
-                r = await enroll(client, server, action="update_voice", voice_id=target,
-                                 url=sample)
+                r = await enroll(client, server, action="update_voice", voice_id=target, url=sample)
             else:
                 r = await enroll(client, server, action="delete_voice", voice_id=target)
                 if r.status_code == 200:
@@ -197,8 +204,12 @@ async def run_burst_with_limits(server: Server, n: int, concurrency: int) -> dic
         elapsed = time.perf_counter() - started
     server.configure(rate_limits=False)
     allowed = 10 * (int(elapsed) + 1)
-    return {"elapsed": elapsed, "outcomes": dict(outcomes), "allowed_max": allowed,
-            "within_limits": outcomes["200"] <= allowed and set(outcomes) <= {"200", "429"}}
+    return {
+        "elapsed": elapsed,
+        "outcomes": dict(outcomes),
+        "allowed_max": allowed,
+        "within_limits": outcomes["200"] <= allowed and set(outcomes) <= {"200", "429"},
+    }
 
 
 # -- synthesis -----------------------------------------------------------------------------------
@@ -226,13 +237,26 @@ async def synthesis_session(server: Server, voice_id: str) -> dict[str, Any]:
         max_size=None,
         open_timeout=30,
     ) as ws:
-        await ws.send(json.dumps({
-            "header": {"action": "run-task", **header},
-            "payload": {"model": MODEL, "task_group": "audio", "task": "tts",
-                        "function": "SpeechSynthesizer", "input": {},
-                        "parameters": {"voice": voice_id, "format": "wav", "sample_rate": 16000,
-                                       "text_type": "PlainText"}},
-        }))
+        await ws.send(
+            json.dumps(
+                {
+                    "header": {"action": "run-task", **header},
+                    "payload": {
+                        "model": MODEL,
+                        "task_group": "audio",
+                        "task": "tts",
+                        "function": "SpeechSynthesizer",
+                        "input": {},
+                        "parameters": {
+                            "voice": voice_id,
+                            "format": "wav",
+                            "sample_rate": 16000,
+                            "text_type": "PlainText",
+                        },
+                    },
+                }
+            )
+        )
         sent_text = False
         async for message in ws:
             if isinstance(message, bytes):
@@ -244,10 +268,19 @@ async def synthesis_session(server: Server, voice_id: str) -> dict[str, Any]:
             events.append(event)
             if event == "task-started" and not sent_text:
                 sent_text = True
-                await ws.send(json.dumps({"header": {"action": "continue-task", **header},
-                                          "payload": {"input": {"text": TEXT}}}))
-                await ws.send(json.dumps({"header": {"action": "finish-task", **header},
-                                          "payload": {"input": {}}}))
+                await ws.send(
+                    json.dumps(
+                        {
+                            "header": {"action": "continue-task", **header},
+                            "payload": {"input": {"text": TEXT}},
+                        }
+                    )
+                )
+                await ws.send(
+                    json.dumps(
+                        {"header": {"action": "finish-task", **header}, "payload": {"input": {}}}
+                    )
+                )
             if event in ("task-finished", "task-failed"):
                 break
     elapsed = time.perf_counter() - started
@@ -258,14 +291,25 @@ async def synthesis_session(server: Server, voice_id: str) -> dict[str, Any]:
             seconds = len(data) / rate
         except Exception:  # a streamed WAV header may carry placeholder sizes
             seconds = max(0, len(audio) - 44) / (2 * 16000)
-    return {"ok": events[-1:] == ["task-finished"] and seconds > 0, "elapsed": elapsed,
-            "first_audio": first_audio, "audio_s": seconds, "last_event": events[-1:]}
+    return {
+        "ok": events[-1:] == ["task-finished"] and seconds > 0,
+        "elapsed": elapsed,
+        "first_audio": first_audio,
+        "audio_s": seconds,
+        "last_event": events[-1:],
+    }
 
 
 async def run_synthesis(server: Server, sessions: int) -> dict[str, Any]:
     async with httpx.AsyncClient(timeout=60) as client:
-        r = await enroll(client, server, action="create_voice", target_model=MODEL,
-                         prefix="synth", url=server.admin + "/samples/reference_en.wav")
+        r = await enroll(
+            client,
+            server,
+            action="create_voice",
+            target_model=MODEL,
+            prefix="synth",
+            url=server.admin + "/samples/reference_en.wav",
+        )
         voice_id = r.json()["output"]["voice_id"]
     solo = await synthesis_session(server, voice_id)
     started = time.perf_counter()
@@ -274,8 +318,11 @@ async def run_synthesis(server: Server, sessions: int) -> dict[str, Any]:
     )
     wall = time.perf_counter() - started
     good = [r for r in results if isinstance(r, dict) and r["ok"]]
-    failures = [repr(r)[:120] if not isinstance(r, dict) else str(r["last_event"])
-                for r in results if not (isinstance(r, dict) and r["ok"])]
+    failures = [
+        repr(r)[:120] if not isinstance(r, dict) else str(r["last_event"])
+        for r in results
+        if not (isinstance(r, dict) and r["ok"])
+    ]
     audio = sum(r["audio_s"] for r in good)
     firsts = sorted(r["first_audio"] for r in good if r["first_audio"] is not None)
     return {
@@ -296,16 +343,24 @@ async def run_synthesis(server: Server, sessions: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--sessions", type=int, default=100)
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="runs of each mixed workload on a fresh server (median kept)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of each mixed workload on a fresh server (median kept)",
+    )
     parser.add_argument("--skip-synthesis", action="store_true")
-    parser.add_argument("--faults", default="http503=0.1",
-                        help="faults for an extra mixed run (default http503=0.1; '' to skip)")
+    parser.add_argument(
+        "--faults",
+        default="http503=0.1",
+        help="faults for an extra mixed run (default http503=0.1; '' to skip)",
+    )
     args = parser.parse_args()
     ops = mix(args.requests)
 
@@ -320,8 +375,10 @@ def main() -> None:
                 server.stop()
         runs.sort(key=lambda r: r["rps"])
         result = runs[len(runs) // 2]
-        result["consistent"] = "yes" if all(r["consistent"] == "yes" for r in runs) else next(
-            r["consistent"] for r in runs if r["consistent"] != "yes"
+        result["consistent"] = (
+            "yes"
+            if all(r["consistent"] == "yes" for r in runs)
+            else next(r["consistent"] for r in runs if r["consistent"] != "yes")
         )
         return result
 
@@ -339,23 +396,57 @@ def main() -> None:
     if args.faults:
         faulty = median_mix("--no-rate-limits", "--faults", args.faults, "--seed", "3")
 
-    rows.append(("list_voice only (baseline)", "memory", f"{base['rps']:.0f}", "1.00",
-                 str(sum(c for s, c in base["statuses"].items() if s != 200)), "-"))
-    rows.append(("mixed create/query/list/update/delete", "memory", f"{mem['rps']:.0f}",
-                 f"{mem['rps'] / base['rps']:.2f}", str(mem["errors"]), mem["consistent"]))
-    rows.append(("mixed create/query/list/update/delete", "sqlite file", f"{disk['rps']:.0f}",
-                 f"{disk['rps'] / base['rps']:.2f}", str(disk["errors"]), disk["consistent"]))
+    rows.append(
+        (
+            "list_voice only (baseline)",
+            "memory",
+            f"{base['rps']:.0f}",
+            "1.00",
+            str(sum(c for s, c in base["statuses"].items() if s != 200)),
+            "-",
+        )
+    )
+    rows.append(
+        (
+            "mixed create/query/list/update/delete",
+            "memory",
+            f"{mem['rps']:.0f}",
+            f"{mem['rps'] / base['rps']:.2f}",
+            str(mem["errors"]),
+            mem["consistent"],
+        )
+    )
+    rows.append(
+        (
+            "mixed create/query/list/update/delete",
+            "sqlite file",
+            f"{disk['rps']:.0f}",
+            f"{disk['rps'] / base['rps']:.2f}",
+            str(disk["errors"]),
+            disk["consistent"],
+        )
+    )
     if faulty is not None:
-        rows.append((f"mixed, faults {args.faults}", "memory", f"{faulty['rps']:.0f}",
-                     f"{faulty['rps'] / base['rps']:.2f}", str(faulty["errors"]),
-                     faulty["consistent"]))
+        rows.append(
+            (
+                f"mixed, faults {args.faults}",
+                "memory",
+                f"{faulty['rps']:.0f}",
+                f"{faulty['rps'] / base['rps']:.2f}",
+                str(faulty["errors"]),
+                faulty["consistent"],
+            )
+        )
     print_table(
         f"Enrollment: {args.requests} requests, {args.concurrency} concurrent clients "
         f"(mixed runs: median of {max(1, args.repeat)})",
-        rows, ("workload", "state", "req/s", "vs baseline", "errors", "consistent"),
+        rows,
+        ("workload", "state", "req/s", "vs baseline", "errors", "consistent"),
     )
-    print(f"  mix outcomes (memory): {mem['statuses']}; created {mem['created']}, "
-          f"deleted {mem['deleted']}")
+    print(
+        f"  mix outcomes (memory): {mem['statuses']}; created {mem['created']}, "
+        f"deleted {mem['deleted']}"
+    )
     print(f"  sqlite file / memory throughput: {disk['rps'] / mem['rps']:.2f}")
     if faulty is not None:
         failed = {k: v for k, v in faulty["statuses"].items() if ":200" not in k}
@@ -363,17 +454,25 @@ def main() -> None:
     verdict = (
         "only 429 Throttling.RateQuota beyond the limit" if burst["within_limits"] else "VIOLATION"
     )
-    print(f"Rate limits on, burst of 200 list_voice in {burst['elapsed']:.2f} s: "
-          f"{burst['outcomes']} (at most {burst['allowed_max']} may pass) -> {verdict}")
+    print(
+        f"Rate limits on, burst of 200 list_voice in {burst['elapsed']:.2f} s: "
+        f"{burst['outcomes']} (at most {burst['allowed_max']} may pass) -> {verdict}"
+    )
     if synth is not None:
-        print(f"Synthesis: {args.sessions} concurrent sessions in {synth['wall']:.2f} s: "
-              f"{synth['ok']} ok, {synth['failed']} failed {synth['failures'] or ''}")
-        print(f"  {synth['sessions_per_s']:.1f} sessions/s, {synth['audio_per_s']:.1f} s of audio "
-              f"per wall second (one session alone: {synth['solo_audio_per_s']:.1f}; ratio "
-              f"{synth['audio_per_s'] / synth['solo_audio_per_s']:.2f})")
+        print(
+            f"Synthesis: {args.sessions} concurrent sessions in {synth['wall']:.2f} s: "
+            f"{synth['ok']} ok, {synth['failed']} failed {synth['failures'] or ''}"
+        )
+        print(
+            f"  {synth['sessions_per_s']:.1f} sessions/s, {synth['audio_per_s']:.1f} s of audio "
+            f"per wall second (one session alone: {synth['solo_audio_per_s']:.1f}; ratio "
+            f"{synth['audio_per_s'] / synth['solo_audio_per_s']:.2f})"
+        )
         if synth["first_audio_p50"] is not None:
-            print(f"  first audio p50 {synth['first_audio_p50'] * 1000:.0f} ms, "
-                  f"p95 {synth['first_audio_p95'] * 1000:.0f} ms")
+            print(
+                f"  first audio p50 {synth['first_audio_p50'] * 1000:.0f} ms, "
+                f"p95 {synth['first_audio_p95'] * 1000:.0f} ms"
+            )
 
 
 if __name__ == "__main__":

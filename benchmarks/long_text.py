@@ -40,8 +40,7 @@ MODEL = "cosyvoice-v3.5-plus"
 SAMPLE_RATE = 24000
 
 _SENTENCES = (
-    "The morning train left the station a little after seven, carrying commuters toward "
-    "the city.",
+    "The morning train left the station a little after seven, carrying commuters toward the city.",
     "Nobody on the platform noticed the old man with the violin case until he began to play.",
     "Music has a way of changing the shape of a crowded room.",
     "By the time the doors closed, half the carriage was humming the same melody.",
@@ -97,8 +96,13 @@ def run_ours(server: Server, voice: str, text: str, out: Path, concurrency: int)
     synth = Synthesizer(api_key=server.api_key, websocket_url=server.websocket_url,
                         event_timeout=120)  # fmt: skip
     started = time.perf_counter()
-    result = synth.speak(text, out, voice=voice, concurrency=concurrency,
-                         options=SynthesisOptions(format="wav", sample_rate=SAMPLE_RATE))
+    result = synth.speak(
+        text,
+        out,
+        voice=voice,
+        concurrency=concurrency,
+        options=SynthesisOptions(format="wav", sample_rate=SAMPLE_RATE),
+    )
     wall = time.perf_counter() - started
     return {"wall": wall, "ttfa": result.time_to_first_audio, "audio": result.duration,
             "parts": result.parts}  # fmt: skip
@@ -196,10 +200,12 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.3)
     parser.add_argument("--rtf", type=float, default=0.2)
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--hour", type=float, default=3600.0,
-                        help="Seconds of audio for the memory run.")
-    parser.add_argument("--ttfa-runs", type=int, default=5,
-                        help="Runs of ours for the time-to-first-audio median.")
+    parser.add_argument(
+        "--hour", type=float, default=3600.0, help="Seconds of audio for the memory run."
+    )
+    parser.add_argument(
+        "--ttfa-runs", type=int, default=5, help="Runs of ours for the time-to-first-audio median."
+    )
     parser.add_argument("--skip-sdk", action="store_true", help="Only measure our side.")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--memory-child", choices=("ours", "sdk"), help=argparse.SUPPRESS)
@@ -219,9 +225,12 @@ def main() -> None:
         voice = server.create_voice()
         text = make_text(args.chars)
         parts = chunks_of(text, args.concurrency)
-        print(f"text: {len(text)} characters, {len(parts)} parts, about "
-              f"{sum(spoken_seconds(p) for p in parts) / 60:.1f} min of audio; emulator latency "
-              f"{args.latency} s, rtf {args.rtf}; concurrency {args.concurrency}", flush=True)
+        print(
+            f"text: {len(text)} characters, {len(parts)} parts, about "
+            f"{sum(spoken_seconds(p) for p in parts) / 60:.1f} min of audio; emulator latency "
+            f"{args.latency} s, rtf {args.rtf}; concurrency {args.concurrency}",
+            flush=True,
+        )
         work = Path(tempfile.mkdtemp(prefix="cosyvoice-bench-"))
         # Warm both sides up (imports, the emulator's first task), as a live service would be.
         run_ours(server, voice, "Warm up.", work / "warm.wav", 1)

@@ -28,9 +28,7 @@ def _voices(emulator: RunningEmulator) -> dict[str, str]:
         client.voices.delete(gone.voice_id)
         ids["gone"] = gone.voice_id
         for twin in range(2):
-            client.clone(
-                prefix="twin", sample=sample, wait=True, skip_check=True, force=twin > 0
-            )
+            client.clone(prefix="twin", sample=sample, wait=True, skip_check=True, force=twin > 0)
         emulator.set_deploy_delay(3600)
         ids["rej"] = client.clone(prefix="rej", sample=sample, skip_check=True).voice_id
         emulator.settle(ids["rej"], status="UNDEPLOYED")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import httpx
 
@@ -42,6 +42,7 @@ from .models import (
     CloneResult,
     DeleteReport,
     DesignResult,
+    LiveResult,
     PingResult,
     SpeakingVoice,
     SpeechResult,
@@ -52,7 +53,7 @@ from .models import (
 )
 from .registry import Registry
 from .session import Session, http_settings
-from .speech import aspeak, open_live, open_stream, speech_fields
+from .speech import aspeak, aspeak_live, open_live, open_stream, speech_fields
 from .voices import (
     delete_flow,
     delete_many_flow,
@@ -346,6 +347,39 @@ class CosyVoice:
             self._session, voice=voice, model=model, format=format, sample_rate=sample_rate,
             options=options, max_message_weight=max_message_weight,
             max_task_weight=max_task_weight, idle_timeout=idle_timeout, **fields,
+        )  # fmt: skip
+
+    def speak_live(
+        self,
+        text: str | IO[bytes],
+        *,
+        voice: str,
+        out: str | Path | None = None,
+        to: IO[bytes] | None = None,
+        play: bool = False,
+        model: str | None = None,
+        format: str | None = None,
+        sample_rate: int | None = None,
+        volume: int | None = None,
+        rate: float | None = None,
+        pitch: float | None = None,
+        seed: int | None = None,
+        instruction: str | None = None,
+        language_hints: Sequence[str] | str | None = None,
+        mkdir: bool = False,
+    ) -> LiveResult:
+        """Speak ``text`` live (a string, or a binary stream read as it arrives) into a file
+        ``out`` (complete or absent), a binary stream ``to`` and/or the speakers (``play``);
+        see :func:`cosyvoice_clone.speech.aspeak_live`."""
+        fields = speech_fields(
+            None, None, volume, rate, pitch, seed, instruction, language_hints,
+            None, None, None, None,
+        )  # fmt: skip
+        return run_sync(
+            lambda: aspeak_live(
+                self._session, text, voice=voice, out=out, to=to, play=play, format=format,
+                sample_rate=sample_rate, model=model, mkdir=mkdir, **fields,
+            )
         )  # fmt: skip
 
     def speak_many(

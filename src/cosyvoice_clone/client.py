@@ -27,21 +27,47 @@ from __future__ import annotations
 
 from ._async_client import AsyncCosyVoice, AsyncVoices
 from ._sync_client import CosyVoice, Voices
-from .http import NOT_GIVEN
+from .batch import large_manifest, results_path_for
+from .enrollment import StatusCallback
+from .evidence import design_output_dir, record_clone, record_design, write_json
+from .http import NOT_GIVEN, RetryNotice
 from .models import CloneResult, DesignResult
 from .session import DEFAULT_RATE_LIMIT
-from .speech import live_session
+from .speech import (
+    LIVE_STREAM_DEFAULT_FORMAT,
+    AsyncAudioStream,
+    AudioStream,
+    large_text,
+    live_session,
+    read_utf8,
+)
+from .synthesis.live import AsyncLiveSpeech, LiveSpeech
 from .voices import parse_age
 
 __all__ = [
     "DEFAULT_RATE_LIMIT",
+    "LIVE_STREAM_DEFAULT_FORMAT",
     "NOT_GIVEN",
+    "AsyncAudioStream",
     "AsyncCosyVoice",
+    "AsyncLiveSpeech",
     "AsyncVoices",
+    "AudioStream",
     "CloneResult",
     "CosyVoice",
     "DesignResult",
+    "LiveSpeech",
+    "RetryNotice",
+    "StatusCallback",
     "Voices",
+    "design_output_dir",
+    "large_manifest",
+    "large_text",
     "live_session",
     "parse_age",
+    "read_utf8",
+    "record_clone",
+    "record_design",
+    "results_path_for",
+    "write_json",
 ]

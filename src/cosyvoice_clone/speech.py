@@ -21,14 +21,14 @@ import dataclasses
 import json
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from . import catalog
 from ._loop import LoopThread
 from .audio.outfile import probe_target
 from .checks import require_concurrency
 from .errors import CosyVoiceCloneError, InvalidRequestError
-from .models import SpeechResult, Voice
+from .models import LiveResult, SpeechResult, Voice
 from .session import check_output as check_output
 from .session import make_folder as make_folder
 from .synthesis.protocol import (
@@ -411,6 +411,81 @@ def async_open_live(
 
 
 live_session = async_open_live
+
+
+LIVE_STREAM_DEFAULT_FORMAT = "wav"
+"""Live audio to a stream without a format: WAV with a streaming header, which every player
+reads."""
+
+
+async def aspeak_live(
+    client: Client,
+    text: str | IO[bytes],
+    *,
+    voice: str,
+    out: str | Path | None = None,
+    to: IO[bytes] | None = None,
+    play: bool = False,
+    format: str | None = None,
+    sample_rate: int | None = None,
+    model: str | None = None,
+    mkdir: bool = False,
+    **fields: Any,
+) -> LiveResult:
+    """Speak live: ``text`` (a string, or a binary stream read as it arrives, sentence by
+    sentence) into a file ``out`` (atomic: nothing under its name unless complete), a binary
+    stream ``to`` (each chunk as it is made) and/or the speakers (``play``).
+
+    Everything is checked before anything is sent: an output is needed; ``out``'s format
+    comes from its extension unless ``format`` (and must agree); ``to`` defaults to
+    :data:`LIVE_STREAM_DEFAULT_FORMAT`; the sample rate defaults to the format's; ``out`` is
+    never a registered voice's reference sample and its folder exists (or ``mkdir``).
+    """
+    from .synthesis.live import speak_live, text_arriving, text_once
+    from .synthesis.sinks import AudioSink, FileSink, StreamSink
+
+    if out is None and to is None and not play:
+        raise InvalidRequestError(
+            "no output", field="out", hint="pass out=FILE, to=STREAM or play=True"
+        )
+    if out is not None:
+        fmt = format_for_path(out, format)
+    elif to is not None:
+        fmt = (format or LIVE_STREAM_DEFAULT_FORMAT).lower()
+        if fmt not in catalog.AUDIO_FORMATS:
+            raise InvalidRequestError(
+                f"unsupported format {format!r}",
+                field="format",
+                value=format,
+                hint="use one of: " + ", ".join(catalog.AUDIO_FORMATS),
+            )
+    else:
+        fmt = "pcm"
+    rate = sample_rate or catalog.default_sample_rate(fmt)
+    real = check_output(client, out, mkdir=mkdir) if out is not None else None
+    session = async_open_live(
+        client, voice=voice, model=model, format="pcm", sample_rate=rate, **fields
+    )
+    source = text_once(text) if isinstance(text, str) else text_arriving(text)
+    sinks: list[AudioSink] = []
+    try:
+        if play:
+            from .play import PlaySink
+
+            sinks.append(PlaySink(rate))
+        if to is not None:
+            sinks.append(StreamSink(to, fmt, rate))
+        if out is not None and real is not None:
+            if mkdir:
+                make_folder(real)
+            sinks.append(FileSink(out, fmt, rate))
+        return await speak_live(session, source, sinks)
+    except BaseException:
+        for sink in sinks:
+            sink.discard()
+        raise
+
+
 """The earlier name of :func:`async_open_live`."""
 
 

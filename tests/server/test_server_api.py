@@ -40,9 +40,12 @@ def test_streaming_response_gets_bytes_before_the_synthesis_ends(
     server: Any, cosyvoice_emulator: RunningEmulator
 ) -> None:
     cosyvoice_emulator.set_rtf(1.0)  # audio in real time: ~3 s of speech
-    with openai_client(server) as client, client.audio.speech.with_streaming_response.create(
-        model="tts-1", voice="myvoice", input=TEXT, response_format="pcm"
-    ) as response:
+    with (
+        openai_client(server) as client,
+        client.audio.speech.with_streaming_response.create(
+            model="tts-1", voice="myvoice", input=TEXT, response_format="pcm"
+        ) as response,
+    ):
         chunks = response.iter_bytes()
         first = next(chunks)
         assert first
@@ -224,9 +227,7 @@ def test_full_queue_is_429_with_retry_after(
     server = make_server(max_queue=1)
     cosyvoice_emulator.set_latency(3.0)  # the holder waits for its first audio meanwhile
     with ThreadPoolExecutor(1) as pool, openai_client(server) as client:
-        holder = pool.submit(
-            client.audio.speech.create, model="tts-1", voice="myvoice", input=TEXT
-        )
+        holder = pool.submit(client.audio.speech.create, model="tts-1", voice="myvoice", input=TEXT)
         health = server.base_url.removesuffix("/v1") + "/healthz"
         for _ in range(300):
             active = httpx.get(health).json()["queue"]["active"]

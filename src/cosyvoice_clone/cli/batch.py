@@ -15,21 +15,29 @@ def batch(
     ctx: typer.Context,
     manifest: Path = typer.Argument(..., help="CSV (with a header) or JSONL manifest."),
     results: Optional[Path] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
-        None, "--results", help="Results file (JSONL; default MANIFEST.results.jsonl).",
+        None,
+        "--results",
+        help="Results file (JSONL; default MANIFEST.results.jsonl).",
         show_default=False,
     ),
     concurrency: int = typer.Option(4, "--concurrency", help="Utterances at once."),
     retries: int = typer.Option(3, "--retries", help="Retries of a part that fails transiently."),
     audio_format: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--format", help="Default format for rows without one (else from `out`).",
+        None,
+        "--format",
+        help="Default format for rows without one (else from `out`).",
         show_default=False,
     ),
     sample_rate: Optional[int] = typer.Option(  # noqa: UP045
-        None, "--sample-rate", help="Default sample rate for rows without one.",
+        None,
+        "--sample-rate",
+        help="Default sample rate for rows without one.",
         show_default=False,
     ),
     model: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--model", help="Default model for rows without one (default: each voice's).",
+        None,
+        "--model",
+        help="Default model for rows without one (default: each voice's).",
         show_default=False,
     ),
     force: bool = typer.Option(False, "--force", help="Redo items already done."),
@@ -83,9 +91,10 @@ def batch(
             hint="run the same command again to resume (finished items are skipped)",
         )
 
-    with open_client(app_state) as client, progress_bar(
-        app_state, "batch", True, unit="items"
-    ) as on_progress:
+    with (
+        open_client(app_state) as client,
+        progress_bar(app_state, "batch", True, unit="items") as on_progress,
+    ):
 
         def advance(done: int, todo: int) -> None:
             progress.update(done=done, todo=todo)

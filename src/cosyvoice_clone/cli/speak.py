@@ -48,70 +48,97 @@ def read_text(text: str | None, text_file: Path | None) -> str:
 def speak(
     ctx: typer.Context,
     voice: str = typer.Option(
-        ..., "--voice", help="Voice id, a prefix the registry resolves to one voice, or a "
-        "system voice (`voices list --system`; its model is used without --model)."
+        ...,
+        "--voice",
+        help="Voice id, a prefix the registry resolves to one voice, or a "
+        "system voice (`voices list --system`; its model is used without --model).",
     ),
     text: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
         None, "--text", help="The text to speak.", show_default=False
     ),
     text_file: Optional[Path] = typer.Option(  # noqa: UP045
-        None, "--text-file", help="Read the text from a UTF-8 file ('-' for stdin).",
+        None,
+        "--text-file",
+        help="Read the text from a UTF-8 file ('-' for stdin).",
         show_default=False,
     ),
     out: Optional[Path] = typer.Option(  # noqa: UP045
-        None, "--out", "-o",
+        None,
+        "--out",
+        "-o",
         help="Output file: .wav, .mp3, .opus/.ogg (opus), .pcm/.raw (pcm); another name needs "
         "--format. Must be a new or regular file (a symlink is followed). '-': standard output, "
         "as the audio is made (wav with a streaming header unless --format).",
         show_default=False,
     ),
     stream: bool = typer.Option(
-        False, "--stream",
+        False,
+        "--stream",
         help="Read standard input as it arrives and speak it live (sentence by sentence).",
     ),
     play: bool = typer.Option(
-        False, "--play",
+        False,
+        "--play",
         help="Play through the default audio device as the audio is made (extra 'play').",
     ),
     audio_format: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--format", help="pcm, wav, mp3 or opus (default: from the --out extension; must "
-        "agree with it).", show_default=False,
+        None,
+        "--format",
+        help="pcm, wav, mp3 or opus (default: from the --out extension; must agree with it).",
+        show_default=False,
     ),
     sample_rate: Optional[int] = typer.Option(  # noqa: UP045
-        None, "--sample-rate",
+        None,
+        "--sample-rate",
         help="8000, 16000, 22050, 24000, 44100, 48000 (opus: 8/16/24/48 kHz). Default 22050 "
-        "(opus 24000).", show_default=False,
+        "(opus 24000).",
+        show_default=False,
     ),
     volume: int = typer.Option(50, "--volume", help="0–100."),
     rate: float = typer.Option(1.0, "--rate", help="Speaking rate 0.5–2.0."),
     pitch: float = typer.Option(1.0, "--pitch", help="Pitch 0.5–2.0."),
     seed: int = typer.Option(0, "--seed", help="0–65535; the same seed repeats the same audio."),
     instruction: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--instruction", help="Style or dialect instruction (up to 128 characters).",
+        None,
+        "--instruction",
+        help="Style or dialect instruction (up to 128 characters).",
         show_default=False,
     ),
     language_hint: Optional[list[str]] = typer.Option(  # noqa: UP045
-        None, "--language-hint", help="Language of the text, e.g. zh, en (repeatable).",
+        None,
+        "--language-hint",
+        help="Language of the text, e.g. zh, en (repeatable).",
         show_default=False,
     ),
     model: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--model", help="Synthesis model (default: the voice's target model).",
+        None,
+        "--model",
+        help="Synthesis model (default: the voice's target model).",
         show_default=False,
     ),
     bit_rate: Optional[int] = typer.Option(  # noqa: UP045
-        None, "--bit-rate", help="kbps for opus (6–510, default 32) or mp3.", show_default=False,
+        None,
+        "--bit-rate",
+        help="kbps for opus (6–510, default 32) or mp3.",
+        show_default=False,
     ),
     ssml: bool = typer.Option(
-        False, "--ssml", help="The text is SSML (<speak>…</speak>): sent whole in one message, "
+        False,
+        "--ssml",
+        help="The text is SSML (<speak>…</speak>): sent whole in one message, "
         "never split (at most 20,000 characters without the tags).",
     ),
     markdown_filter: bool = typer.Option(
-        False, "--markdown-filter", help="Ask the service to strip Markdown from the text.",
+        False,
+        "--markdown-filter",
+        help="Ask the service to strip Markdown from the text.",
     ),
     concurrency: int = typer.Option(4, "--concurrency", help="Tasks at once for long texts."),
     retries: int = typer.Option(3, "--retries", help="Retries of a part that fails transiently."),
     timestamps: Optional[Path] = typer.Option(  # noqa: UP045
-        None, "--timestamps", help="Write word timings to FILE (.srt, else JSON).",
+        None,
+        "--timestamps",
+        help="Write word timings to FILE (.srt, else JSON).",
         show_default=False,
     ),
     mkdir: bool = typer.Option(
