@@ -1,24 +1,20 @@
-"""The MCP tools as agents see them: names, descriptions, JSON schemas; argument validation.
+"""The MCP tools as agents see them: names, descriptions, JSON schemas (checked by
+:mod:`.validation`).
 
-No MCP SDK and no I/O here (``jsonschema`` is imported on first validation).
+No MCP SDK and no I/O here.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .. import catalog
 from ..audio.files import format_size
-from ..errors import InvalidRequestError
 from ..extras import install_hint
 
 SERVER_NAME = "cosyvoice-clone"
 INSTALL_HINT = f"install it with: {install_hint('mcp')}"
-DEFAULT_WAIT_TIMEOUT = 300.0
 MAX_WAIT_TIMEOUT = 3600.0
 
 INSTRUCTIONS = (
@@ -30,23 +26,6 @@ INSTRUCTIONS = (
     "(reused=true), so never 'retry' with force=true. Errors come back as tool errors with "
     "code, message, hint and request_id: follow the hint."
 )
-
-
-class ConfirmationRequiredError(InvalidRequestError):
-    """A destructive tool was called without ``confirm: true``."""
-
-    code = "confirmation_required"
-
-
-def _confirmation_required(voice_id: Any, value: Any) -> ConfirmationRequiredError:
-    return ConfirmationRequiredError(
-        f"refusing to delete {voice_id} without confirmation (confirm must be true)",
-        field="confirm",
-        value=value,
-        allowed="true",
-        hint="deleting cannot be undone: the voice is gone and its slot freed; call "
-        "delete_voice again with confirm=true if that is what the user wants",
-    )
 
 
 # -- schemas --------------------------------------------------------------------------------
@@ -178,7 +157,7 @@ VOICE_CLONE_INPUT = _object(
             "type": "boolean",
             "default": True,
             "description": (
-                f"Wait (up to {DEFAULT_WAIT_TIMEOUT:g} s) until the voice is OK before "
+                f"Wait (up to {catalog.DEFAULT_WAIT_TIMEOUT:g} s) until the voice is OK before "
                 "returning. With false, call wait_voice before synthesize."
             ),
         },
@@ -267,7 +246,9 @@ VOICE_DESIGN_INPUT = _object(
         "wait": {
             "type": "boolean",
             "default": True,
-            "description": f"Wait (up to {DEFAULT_WAIT_TIMEOUT:g} s) until the voice is OK.",
+            "description": (
+                f"Wait (up to {catalog.DEFAULT_WAIT_TIMEOUT:g} s) until the voice is OK."
+            ),
         },
         "force": {
             "type": "boolean",
@@ -400,7 +381,7 @@ WAIT_VOICE_INPUT = _object(
             "type": "number",
             "exclusiveMinimum": 0,
             "maximum": MAX_WAIT_TIMEOUT,
-            "default": DEFAULT_WAIT_TIMEOUT,
+            "default": catalog.DEFAULT_WAIT_TIMEOUT,
             "description": "Seconds to wait at most; a timeout is an error (code voice_not_ready).",
         },
     },
@@ -454,21 +435,28 @@ SYNTHESIZE_INPUT = _object(
             "type": "string",
             "minLength": 1,
             "description": (
-                "File path to write the audio to (absolute recommended; the format follows the "
-                "extension unless `format` is given; folders are created). Default: a new file "
-                "under the server's output directory. An existing file is replaced "
+                "File path to write the audio to (absolute recommended; folders are created). "
+                "The format is the extension's ("
+                + ", ".join(f".{fmt}" for fmt in catalog.AUDIO_FORMATS)
+                + ") unless `format` is given: a name without an audio extension needs "
+                "`format`, and a `format` the extension contradicts is refused. Default: a new "
+                "file under the server's output directory. An existing file is replaced "
                 "(`replaced` says so), never a registered voice's reference sample."
             ),
         },
         "format": {
             "type": "string",
             "enum": list(catalog.AUDIO_FORMATS),
-            "description": "Audio format (default: from `out`'s extension, else wav).",
+            "description": "Audio format (default: `out`'s extension; wav without `out`).",
         },
         "sample_rate": {
             "type": "integer",
             "enum": list(catalog.SAMPLE_RATES),
-            "description": f"Hz (default {catalog.DEFAULT_SAMPLE_RATE}; opus: 8k/16k/24k/48k).",
+            "description": (
+                f"Hz (default {catalog.default_sample_rate('wav')}; opus: "
+                + "/".join(str(rate) for rate in catalog.OPUS_SAMPLE_RATES)
+                + f", default {catalog.default_sample_rate('opus')})."
+            ),
         },
         "volume": {"type": "integer", "minimum": 0, "maximum": 100, "description": "0–100 (50)."},
         "rate": {"type": "number", "minimum": 0.5, "maximum": 2.0, "description": "Speed (1.0)."},
@@ -644,113 +632,12 @@ TOOLS: tuple[ToolSpec, ...] = (
 TOOLS_BY_NAME: dict[str, ToolSpec] = {t.name: t for t in TOOLS}
 
 
-# -- argument validation --------------------------------------------------------------------
-
-ARGUMENT_ALIASES: dict[str, dict[str, str]] = {
-    "get_voice": {"voice_id": "voice"},
-    "wait_voice": {"voice_id": "voice"},
-    "delete_voice": {"voice_id": "voice"},
-    "check_sample": {"source": "sample"},
-    "voice_clone": {"sample": "voice_sample_url"},
-}
-"""Other names each tool accepts (the names of earlier versions): a voice is ``voice`` and a
-sample ``sample`` everywhere, as on the command line (``voice_clone`` keeps the skill's
-``voice_sample_url``)."""
-
-
-@functools.cache
-def _validator(tool: str) -> Any:
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator(TOOLS_BY_NAME[tool].input_schema)
-
-
-def validate_arguments(spec: ToolSpec, arguments: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Check ``arguments`` against the tool's input schema; the first problem is an error.
-
-    Raises :class:`InvalidRequestError` naming the field, what was given and what is allowed.
-    """
-    args = dict(arguments or {})
-    for old, new in ARGUMENT_ALIASES.get(spec.name, {}).items():
-        if old in args:
-            if new in args and args[new] != args[old]:
-                raise InvalidRequestError(
-                    f"pass either {new!r} or its old name {old!r}, not both", field=new
-                )
-            args[new] = args.pop(old)
-    if spec.destructive and args.get("confirm") is not True:
-        raise _confirmation_required(args.get("voice", "the voice"), args.get("confirm"))
-    errors = sorted(
-        _validator(spec.name).iter_errors(args),
-        key=lambda e: ([str(p) for p in e.path], str(e.validator)),
-    )
-    if not errors:
-        return args
-    err = errors[0]
-    path = [str(p) for p in err.absolute_path]
-    props = spec.input_schema.get("properties", {})
-    if err.validator == "required":
-        missing = err.message.split("'")[1] if "'" in err.message else None
-        field_name = missing or "arguments"
-        doc = props.get(field_name, {}).get("description", "")
-        raise InvalidRequestError(
-            f"missing required argument {field_name!r}" + (f": {doc}" if doc else ""),
-            field=field_name,
-            hint=f"{spec.name} requires: " + ", ".join(spec.input_schema.get("required", [])),
-        )
-    if err.validator == "additionalProperties":
-        unknown = sorted(set(args) - set(props))
-        name = unknown[0] if unknown else "arguments"
-        raise InvalidRequestError(
-            f"unknown argument {name!r}",
-            field=name,
-            hint=f"{spec.name} takes: " + ", ".join(props),
-        )
-    field_name = path[0] if path else "arguments"
-    schema = props.get(field_name, {})
-    allowed = _allowed(schema)
-    value = json.dumps(err.instance, ensure_ascii=False)
-    if len(value) > 80:
-        value = value[:77] + "..."
-    where = ".".join(path) if path else field_name
-    raise InvalidRequestError(
-        f"invalid {where} {value}: {allowed or err.message}",
-        field=field_name,
-        value=err.instance,
-        allowed=allowed,
-        hint=schema.get("description"),
-    )
-
-
-def _allowed(schema: Mapping[str, Any]) -> str:
-    if "enum" in schema:
-        return "one of " + ", ".join(str(v) for v in schema["enum"])
-    if "const" in schema:
-        return f"must be {schema['const']!r}"
-    kind = schema.get("type")
-    parts = []
-    if kind == "array" and isinstance(schema.get("items"), Mapping):
-        inner = _allowed(schema["items"])
-        parts.append("a list" + (f" of {inner}" if inner else ""))
-    elif kind:
-        parts.append(f"a {kind}" if isinstance(kind, str) else "/".join(kind))
-    if "pattern" in schema:
-        parts.append(f"matching {schema['pattern']}")
-    hi = schema.get("maximum")
-    if "minimum" in schema and hi is not None:
-        parts.append(f"in [{schema['minimum']}, {hi}]")
-    elif "exclusiveMinimum" in schema and hi is not None:
-        parts.append(f"in ({schema['exclusiveMinimum']}, {hi}]")
-    elif schema.get("minLength"):
-        parts.append("not empty")
-    return " ".join(parts)
-
-
 __all__ = [
+    "INLINE_MAX_WEIGHT",
     "INSTRUCTIONS",
+    "MAX_WAIT_TIMEOUT",
+    "SERVER_NAME",
     "TOOLS",
     "TOOLS_BY_NAME",
-    "ConfirmationRequiredError",
     "ToolSpec",
-    "validate_arguments",
 ]

@@ -8,24 +8,11 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
+from .._version import __version__
 from ..errors import CosyVoiceCloneError
-from .schemas import (
-    INSTALL_HINT,
-    INSTRUCTIONS,
-    SERVER_NAME,
-    TOOLS,
-    TOOLS_BY_NAME,
-    validate_arguments,
-)
-from .tools import (
-    INLINE_AUDIO_KEY,
-    Progress,
-    VoiceTools,
-    _for_agents,
-    _json_text,
-    error_payload,
-)
+from .schemas import INSTALL_HINT, INSTRUCTIONS, SERVER_NAME, TOOLS, TOOLS_BY_NAME
+from .tools import INLINE_AUDIO_KEY, Progress, VoiceTools, _json_text, error_payload
+from .validation import validate_arguments
 
 if TYPE_CHECKING:
     from mcp.server.lowlevel import Server
@@ -83,7 +70,7 @@ async def call_tool(
             if progress is not None:
                 await progress.drain()
     except Exception as exc:  # every failure becomes a tool error; the server keeps serving
-        payload = _for_agents(error_payload(exc, tools.secrets))
+        payload = error_payload(exc, tools.secrets)
         if isinstance(exc, CosyVoiceCloneError):
             logger.info("tool %s failed: %s", name, payload["error"]["code"])
         else:

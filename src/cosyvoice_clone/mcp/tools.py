@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import catalog
-from ..errors import CosyVoiceCloneError
-from .schemas import DEFAULT_WAIT_TIMEOUT, INLINE_MAX_WEIGHT, _confirmation_required
+from ..errors import CosyVoiceCloneError, InvalidRequestError
+from .hints import mcp_hint
+from .schemas import INLINE_MAX_WEIGHT
+from .validation import confirmation_required
 
 INLINE_AUDIO_KEY = "__inline_audio__"
 """Result key carrying (mime type, bytes) for the server to turn into an audio content block."""
@@ -29,14 +31,16 @@ logger = logging.getLogger("cosyvoice_clone.mcp")
 
 
 def error_payload(err: BaseException, secrets: tuple[str | None, ...] = ()) -> dict[str, Any]:
-    """``{"ok": false, "error": {code, message, hint, http_status, api_code, request_id}}``.
+    """``{"ok": false, "error": {code, message, hint, http_status, api_code, request_id, ...}}``.
 
-    Any exception becomes this shape; every string in it is redacted.
+    Any exception becomes this shape; the hint is worded for MCP users (:mod:`.hints`); every
+    string in it is redacted.
     """
     from ..config import redact
 
     if isinstance(err, CosyVoiceCloneError):
         data = err.to_dict()
+        data["hint"] = mcp_hint(err)
     else:
         data = {
             "code": "internal",
@@ -49,23 +53,6 @@ def error_payload(err: BaseException, secrets: tuple[str | None, ...] = ()) -> d
         }
     clean = {k: redact(v, *secrets) if isinstance(v, str) else v for k, v in data.items()}
     return {"ok": False, "error": clean}
-
-
-MCP_HINTS: dict[str, str] = {
-    "model_mismatch": "leave `model` out: the voice's own target_model is used; a voice only "
-    "speaks with the model it was cloned for",
-    "voice_not_ready": "call wait_voice again (timeout up to 3600 s), or look later with get_voice",
-    "sample_rejected": "check_sample shows what is wrong; record a cleaner sample, or repair it "
-    "with `cosyvoice-clone check SAMPLE --fix OUT.wav` and clone OUT.wav",
-}
-"""Hints for agents where the library's hint names a CLI option the tools don't have."""
-
-
-def _for_agents(payload: dict[str, Any]) -> dict[str, Any]:
-    error = payload["error"]
-    if error.get("code") in MCP_HINTS and "--" in (error.get("hint") or ""):
-        error["hint"] = MCP_HINTS[error["code"]]
-    return payload
 
 
 def _json_text(data: Any) -> str:
@@ -215,9 +202,9 @@ class VoiceTools:
             max_prompt_audio_length=args.get("max_prompt_audio_length"),
             enable_preprocess=args.get("enable_preprocess"),
             wait=bool(args.get("wait", True)),
-            timeout=DEFAULT_WAIT_TIMEOUT,
+            timeout=catalog.DEFAULT_WAIT_TIMEOUT,
             force=bool(args.get("force", False)),
-            on_status=_status_reporter(progress, DEFAULT_WAIT_TIMEOUT),
+            on_status=_status_reporter(progress, catalog.DEFAULT_WAIT_TIMEOUT),
         )
         data = result.to_dict()
         data.pop("ok", None)
@@ -237,9 +224,9 @@ class VoiceTools:
             sample_rate=args.get("sample_rate"),
             response_format=args.get("response_format"),
             wait=bool(args.get("wait", True)),
-            timeout=DEFAULT_WAIT_TIMEOUT,
+            timeout=catalog.DEFAULT_WAIT_TIMEOUT,
             force=bool(args.get("force", False)),
-            on_status=_status_reporter(progress, DEFAULT_WAIT_TIMEOUT),
+            on_status=_status_reporter(progress, catalog.DEFAULT_WAIT_TIMEOUT),
         )
         data = result.to_dict()
         data.pop("ok", None)
@@ -269,9 +256,7 @@ class VoiceTools:
         self, args: dict[str, Any], progress: Progress | None = None
     ) -> dict[str, Any]:
         """Tool ``list_system_voices`` (the catalog; nothing is sent)."""
-        from ..voices import system_voices
-
-        voices = system_voices(args.get("model"))
+        voices = catalog.system_voices(args.get("model"))
         return {"voices": [v.to_dict() for v in voices], "count": len(voices)}
 
     async def get_voice(
@@ -284,7 +269,7 @@ class VoiceTools:
         self, args: dict[str, Any], progress: Progress | None = None
     ) -> dict[str, Any]:
         """Tool ``wait_voice``: poll until OK, then return the voice."""
-        timeout = float(args.get("timeout", DEFAULT_WAIT_TIMEOUT))
+        timeout = float(args.get("timeout", catalog.DEFAULT_WAIT_TIMEOUT))
         client = self.client()
         voice_id = client.voices.lookup(args["voice"])
         started = time.monotonic()
@@ -299,7 +284,7 @@ class VoiceTools:
     ) -> dict[str, Any]:
         """Tool ``delete_voice`` (refused unless ``confirm`` is true)."""
         if args.get("confirm") is not True:
-            raise _confirmation_required(args["voice"], args.get("confirm"))
+            raise confirmation_required(args["voice"], args.get("confirm"))
         data = (await self.client().voices.delete(args["voice"])).to_dict()
         return {"voice_id": data["voice_id"], "deleted": data["deleted"], "request_id": None}
 
@@ -309,8 +294,6 @@ class VoiceTools:
         """Tool ``synthesize``: the library's speak (voice rules, model guard, output check)."""
         inline = bool(args.get("inline_audio"))
         if inline and catalog.text_weight(str(args["text"])) > INLINE_MAX_WEIGHT:
-            from ..errors import InvalidRequestError
-
             raise InvalidRequestError(
                 f"inline_audio is for short texts (up to {INLINE_MAX_WEIGHT} characters)",
                 field="inline_audio",
@@ -321,7 +304,7 @@ class VoiceTools:
         path = Path(out).expanduser() if out else self._default_out(args, fmt)
         if not path.is_absolute():
             path = Path.cwd() / path
-        fields: dict[str, Any] = {"format": fmt or _format_of(path)}
+        fields: dict[str, Any] = {"format": fmt}  # None: the library takes `out`'s extension
         for name in ("sample_rate", "volume", "rate", "pitch", "instruction"):
             if args.get(name) is not None:
                 fields[name] = args[name]
@@ -339,10 +322,8 @@ class VoiceTools:
         data = result.to_dict()  # the fields of `speak --json`
         payload: dict[str, Any] = {**data, "path": str(Path(data["path"]).resolve())}
         if inline:
-            from ..synthesis.streaming import CONTENT_TYPES
-
             audio = Path(payload["path"]).read_bytes()
-            mime = CONTENT_TYPES.get(payload["format"], "application/octet-stream")
+            mime = catalog.MIME_TYPES.get(payload["format"], "application/octet-stream")
             payload["inline_audio"] = {"mime_type": mime, "bytes": len(audio)}
             payload[INLINE_AUDIO_KEY] = (mime, audio)
         return payload
@@ -359,10 +340,4 @@ class VoiceTools:
         return base / f"{voice}-{stamp}-{digest}.{fmt or 'wav'}"
 
 
-def _format_of(path: Path) -> str:
-    """The format an output name implies; ``wav`` for a name without an audio extension."""
-    suffix = path.suffix.lower().lstrip(".")
-    return suffix if suffix in catalog.AUDIO_FORMATS else "wav"
-
-
-__all__ = ["MCP_HINTS", "Progress", "ToolHandler", "VoiceTools", "error_payload"]
+__all__ = ["Progress", "ToolHandler", "VoiceTools", "error_payload"]
