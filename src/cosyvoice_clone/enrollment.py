@@ -498,6 +498,7 @@ class EnrollmentCore:
                     hint="the sample did not pass review: check it with `cosyvoice-clone check "
                     "SAMPLE`, delete the voice with `cosyvoice-clone voices delete "
                     f"{voice_id}` and clone again with a cleaner sample",
+                    next_step=NextStep.of(StepKind.CLONE_AGAIN, voice_id=voice_id),
                 )
             remaining = policy.timeout - elapsed
             if remaining <= 0:

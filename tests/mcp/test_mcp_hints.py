@@ -106,7 +106,7 @@ async def test_tool_errors_with_a_next_step_name_tools_not_flags(
         )
         assert error["code"] == "model_mismatch"
         _assert_mcp_hint(error, StepKind.PICK_MODEL, "leave `model` out", "cosyvoice-v2")
-        # A cloned voice's mismatch comes without a next step from the library (IMPLIED_STEPS).
+        # A cloned voice's mismatch carries its next step (synthesis.protocol.guard_model).
         error = await _fail(
             client, "synthesize", {"voice": voice, "text": "Hi.", "model": "cosyvoice-v2"}
         )

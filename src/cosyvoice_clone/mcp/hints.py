@@ -77,15 +77,6 @@ _PLACEHOLDERS = {
     "voice_id": "the voice",
 }
 
-IMPLIED_STEPS: dict[str, StepKind] = {
-    "model_mismatch": StepKind.PICK_MODEL,
-    "voice_rejected": StepKind.CLONE_AGAIN,
-}
-"""The step an error code means when the library raised it without one: a cloned voice's
-model mismatch (``synthesis.protocol.guard_model``) and a voice rejected during a wait
-(``enrollment``) carry CLI words only, while the same codes come with these steps elsewhere
-(``voices.system_model``, ``voices.rejected_error``). Drop an entry once the library sets it."""
-
 
 def word(step: NextStep) -> str:
     """The MCP wording of ``step``."""
@@ -95,9 +86,7 @@ def word(step: NextStep) -> str:
 def mcp_hint(err: CosyVoiceCloneError) -> str | None:
     """The hint an MCP user gets for ``err``: its next step in tool words, else its own hint."""
     step = err.next_step
-    if step is None and err.code in IMPLIED_STEPS:
-        step = NextStep(IMPLIED_STEPS[err.code])
     return err.hint if step is None else word(step)
 
 
-__all__ = ["IMPLIED_STEPS", "MCP_WORDING", "mcp_hint", "word"]
+__all__ = ["MCP_WORDING", "mcp_hint", "word"]

@@ -18,6 +18,8 @@ from .. import catalog
 from ..errors import (
     InvalidRequestError,
     ModelMismatchError,
+    NextStep,
+    StepKind,
     SynthesisError,
 )
 
@@ -308,6 +310,7 @@ def guard_model(
             value=model,
             hint=f"use --model {bound} (or leave --model out); a voice only works with the "
             "model it was enrolled for",
+            next_step=NextStep.of(StepKind.PICK_MODEL, model=bound),
         )
     return model
 
