@@ -83,3 +83,22 @@ def test_workspace_and_its_hosts_are_shown(cli, monkeypatch) -> None:  # type: i
     report = cli("--json", "doctor", "--offline").json()
     assert report["workspace"] is None
     assert report["http_base"] == "https://dashscope.aliyuncs.com/api/v1"
+
+
+def test_the_key_check_is_one_free_request_accepted_or_refused(  # type: ignore[no-untyped-def]
+    cli, cosyvoice_emulator_env, monkeypatch
+) -> None:
+    backend = cosyvoice_emulator_env.backend
+    report = cli("--json", "doctor").json()
+    assert report["ok"] is True and report["key_check"] == {"accepted": True}
+    sent = backend.recorded("enrollment").get("enrollment", [])
+    assert [r["body"]["input"]["action"] for r in sent] == ["list_voice"]
+
+    wrong = "sk-wrong-doctor-key-0002"
+    monkeypatch.setenv("DASHSCOPE_API_KEY", wrong)
+    result = cli("--json", "doctor", "--timeout", "2")
+    assert result.exit_code == 3
+    check = result.json()["key_check"]
+    assert check["accepted"] is False and check["exit_code"] == 3
+    assert "InvalidApiKey" in check["error"] and wrong not in result.stdout + result.stderr
+    assert any(p.startswith("key refused: ") for p in result.json()["problems"])

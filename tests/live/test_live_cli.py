@@ -209,3 +209,25 @@ def test_stream_keeps_the_output_rules_registered_sample_and_missing_folder(
     _, err = made.communicate(TEXT.encode(), timeout=60)
     assert made.returncode == 0, err.decode()
     assert nested.stat().st_size > 44
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("reply.mp3", "mp3"), ("reply.ogg", "opus")])
+def test_stream_into_a_file_reports_the_format_written(
+    voice: str, tmp_path: Path, name: str, fmt: str
+) -> None:
+    import json
+
+    import soundfile as sf
+
+    out = tmp_path / name
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cosyvoice_clone", "--json", "speak", "--voice", voice,
+         "--stream", "--out", str(out)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ),
+    )  # fmt: skip
+    out_text, err = proc.communicate(TEXT.encode(), timeout=60)
+    assert proc.returncode == 0, err.decode()
+    data = json.loads(out_text)
+    assert (data["format"], data["out"], data["path"]) == (fmt, str(out), str(out))
+    info = sf.info(str(out))
+    assert data["sample_rate"] == info.samplerate and info.duration > 3.0

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
+from ..errors import Interrupted
 from .common import state
+from .interrupt import run_interruptible, signal_name
 from .ui import confirm_cost, open_client, progress_bar
+
+if TYPE_CHECKING:
+    from ..models import BatchItem
 
 
 def batch(
@@ -69,8 +74,7 @@ def batch(
       cosyvoice-clone batch lines.csv
       cosyvoice-clone --json batch lines.jsonl --concurrency 8 --results done.jsonl
     """
-    from ..batch import BatchItem, aspeak_many, large_manifest, results_path_for
-    from ..synthesis.runner import Interrupted, run_interruptible
+    from ..client import large_manifest, results_path_for
 
     app_state = state(ctx)
     results_path = results_path_for(manifest, results)
@@ -102,9 +106,8 @@ def batch(
                 on_progress(done, todo)
 
         report = run_interruptible(
-            lambda: aspeak_many(
-                client._session, manifest, results=results, concurrency=concurrency,
-                retries=retries,
+            lambda: client.speak_many(
+                manifest, results=results, concurrency=concurrency, retries=retries,
                 format=audio_format, sample_rate=sample_rate, model=model, force=force,
                 on_item=on_item, on_progress=advance, mkdir=mkdir,
             ),
@@ -121,13 +124,6 @@ def batch(
     app_state.emit({"ok": report.ok, **report.to_dict()}, human)
     if not report.ok:
         raise typer.Exit(1)
-
-
-def signal_name(signum: int) -> str:
-    """``SIGINT`` for 2 (the name of a signal number)."""
-    import signal
-
-    return signal.Signals(signum).name
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from .. import catalog
 from ..errors import Interrupted
 from .common import state
 from .ui import open_client, status_spinner
@@ -58,7 +59,9 @@ def clone(
         help="Let the service denoise/normalise the sample (v3.5-plus, v3.5-flash, v3-flash).",
     ),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait until the voice is OK."),
-    timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait for OK."),
+    timeout: float = typer.Option(
+        catalog.DEFAULT_WAIT_TIMEOUT, "--timeout", help="Seconds to wait for OK."
+    ),
     force: bool = typer.Option(
         False, "--force", help="Clone even if an identical clone exists (uses a new slot)."
     ),

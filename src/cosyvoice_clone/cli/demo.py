@@ -42,8 +42,8 @@ def demo(
       cosyvoice-clone --home .demo-home demo
     """
     from ..audio import check_sample
+    from ..client import write_json
     from ..errors import SampleRejectedError
-    from ..evidence import write_json
 
     app_state = state(ctx)
     if app_state.region not in (None, DEMO_REGION):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
+from .. import catalog
 from .common import state
 from .ui import open_client, status_spinner
 
@@ -50,7 +51,10 @@ def design(
         show_default=False,
     ),
     sample_rate: Optional[int] = typer.Option(  # noqa: UP045
-        None, "--sample-rate", help="Preview sample rate (default 24000).", show_default=False
+        None,
+        "--sample-rate",
+        help=f"Preview sample rate (default {catalog.DEFAULT_DESIGN_SAMPLE_RATE}).",
+        show_default=False,
     ),
     response_format: Optional[str] = typer.Option(  # noqa: UP045
         None,
@@ -59,7 +63,9 @@ def design(
         show_default=False,
     ),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait until the voice is OK."),
-    timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait for OK."),
+    timeout: float = typer.Option(
+        catalog.DEFAULT_WAIT_TIMEOUT, "--timeout", help="Seconds to wait for OK."
+    ),
     force: bool = typer.Option(
         False, "--force", help="Design again even if an identical design exists."
     ),
@@ -78,19 +84,8 @@ def design(
       cosyvoice-clone speak --voice anchor --text "各位听众，晚上好。" --out news.wav
       cosyvoice-clone --emulator --json design --prefix kid --prompt "A cheerful child, fast"
     """
-    from ..audio.outfile import check_output_path, write_atomic
-    from ..speech import check_output, make_folder
-
     app_state = state(ctx)
-    if preview_out is not None:
-        # proven writable before a slot is spent (a folder like /proc passes a mere type check)
-        check_output_path(preview_out, "--preview-out", mkdir=mkdir)
-        suffix = preview_out.suffix.lower().lstrip(".")
-        if response_format is None and suffix in ("wav", "mp3", "pcm", "opus"):
-            response_format = suffix
     with open_client(app_state) as client:
-        if preview_out is not None:  # never a registered voice's sample (nothing sent yet)
-            check_output(client, preview_out, option="--preview-out", mkdir=mkdir)
         with status_spinner(app_state, f"designing {prefix}") as on_status:
             result = client.design(
                 prefix=prefix,
@@ -104,23 +99,12 @@ def design(
                 timeout=timeout,
                 force=force,
                 on_status=on_status,
+                preview_out=preview_out,
+                mkdir=mkdir,
             )
         for warning in result.warnings:
             app_state.warn(warning)
     data = result.to_dict()
-    if preview_out is not None:
-        if result.preview is None:
-            app_state.warn(f"no preview to write to {preview_out}")
-        else:
-            audio = result.preview
-
-            def write(tmp: Path) -> None:
-                tmp.write_bytes(audio)
-
-            if mkdir:
-                make_folder(preview_out)
-            write_atomic(preview_out, write)
-            data["preview"]["written_to"] = str(preview_out)
 
     def human() -> None:
         verb = "reused" if result.reused else ("adopted" if result.adopted else "designed")
@@ -162,7 +146,9 @@ def prepare_design(
         None, "--language-hint", help="zh or en, matching the preview text (default zh)."
     ),
     sample_rate: Optional[int] = typer.Option(  # noqa: UP045
-        None, "--sample-rate", help="Preview sample rate (default 24000)."
+        None,
+        "--sample-rate",
+        help=f"Preview sample rate (default {catalog.DEFAULT_DESIGN_SAMPLE_RATE}).",
     ),
     response_format: Optional[str] = typer.Option(  # noqa: UP045
         None, "--response-format", help="Preview format (default wav)."
@@ -185,7 +171,7 @@ def prepare_design(
       cosyvoice-clone prepare-design --prefix announcer \\
         --voice-prompt "沉稳的中年男性播音员，低沉有磁性" --preview-text "各位听众，晚上好。"
     """
-    from ..evidence import design_output_dir, record_design
+    from ..client import design_output_dir, record_design
     from ..request import normalize_design_request
     from .prepare import run_prepare
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import typer
 
 from .common import state
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 
 def _probe_tcp(url: str, timeout: float) -> dict[str, Any]:
@@ -25,34 +28,22 @@ def _probe_tcp(url: str, timeout: float) -> dict[str, Any]:
     return {"reachable": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
-def _probe_key(http_base: str, key: str, workspace: str | None, timeout: float) -> dict[str, Any]:
-    """Ask the service to list one voice (free) to learn whether the key works here."""
-    import httpx
-
+def _probe_key(settings: Settings, timeout: float) -> dict[str, Any]:
+    """Ask the service, through the library's ``ping`` (one free request, no retries), whether
+    the key works here."""
+    from ..client import CosyVoice
     from ..config import redact
-    from ..errors import api_error
 
-    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    if workspace:
-        headers["X-DashScope-WorkSpace"] = workspace
-    body = {"model": "voice-enrollment", "input": {"action": "list_voice", "page_size": 1}}
-    try:
-        resp = httpx.post(
-            f"{http_base}/services/audio/tts/customization",
-            json=body,
-            headers=headers,
-            timeout=timeout,
-        )
-    except httpx.HTTPError as exc:
-        return {"accepted": None, "error": redact(f"{type(exc).__name__}: {exc}", key)}
-    if resp.status_code == 200:
+    key = settings.api_key.value if settings.api_key is not None else ""
+    with CosyVoice(settings=settings, retry=None, timeout=timeout) as client:
+        ping = client.ping()
+    if ping.accepted:
         return {"accepted": True}
-    try:
-        data = resp.json()
-    except ValueError:
-        data = {}
-    err = api_error(resp.status_code, data.get("code"), data.get("message"), data.get("request_id"))
-    return {"accepted": False, "error": redact(str(err), key), "exit_code": err.exit_code}
+    error = redact(str(ping.error), key)
+    if ping.accepted is None:
+        return {"accepted": None, "error": error}
+    exit_code = ping.error.exit_code if ping.error is not None else 1
+    return {"accepted": False, "error": error, "exit_code": exit_code}
 
 
 def doctor(
@@ -108,9 +99,7 @@ def doctor(
                 problems.append(f"{name} endpoint unreachable: {report[name]['error']}")
                 exit_code = exit_code or 6
         if key is not None and report["http"]["reachable"]:
-            report["key_check"] = _probe_key(
-                settings.http_base, key.value, settings.workspace, timeout
-            )
+            report["key_check"] = _probe_key(settings, timeout)
             if report["key_check"]["accepted"] is False:
                 problems.append(f"key refused: {report['key_check']['error']}")
                 exit_code = exit_code or report["key_check"]["exit_code"]

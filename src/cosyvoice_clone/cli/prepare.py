@@ -97,7 +97,7 @@ def prepare(
         --prefix myvoice --voice-sample-url https://example.com/voice.wav \\
         --language-hint zh
     """
-    from ..evidence import record_clone
+    from ..client import record_clone
 
     def write(settings: Settings, response: CloneResponse | None) -> tuple[Path, Sequence[str]]:
         request = _request(

@@ -4,45 +4,22 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from ..errors import CosyVoiceCloneError, InvalidRequestError
-from .common import state
+from .. import catalog
+from ..errors import Interrupted, InvalidRequestError
+from .common import AppState, state
+from .inputs import live_text, read_text
+from .interrupt import run_interruptible
 from .ui import confirm_cost, open_client, progress_bar
 
 if TYPE_CHECKING:
-    pass
+    from ..models import LiveResult
 
 LONG_TEXT_WEIGHT = 2_000
 """Texts at least this long (as the service counts) get a progress bar on a terminal."""
-
-
-def read_text(text: str | None, text_file: Path | None) -> str:
-    """The text from ``--text``, ``--text-file`` (``-`` is stdin) or piped stdin."""
-    if text is not None and text_file is not None:
-        raise InvalidRequestError("pass either --text or --text-file, not both", field="text")
-    if text is not None:
-        value = text
-    elif text_file is not None:
-        if str(text_file) == "-":
-            value = sys.stdin.read()
-        else:
-            from ..speech import read_utf8
-
-            value = read_utf8(text_file, "text file", "text_file")
-    elif not sys.stdin.isatty():
-        value = sys.stdin.read()
-    else:
-        raise InvalidRequestError(
-            "no text to speak",
-            field="text",
-            hint="pass --text 'Hello', --text-file FILE, or pipe the text on stdin",
-        )
-    if not value.strip():
-        raise InvalidRequestError("the text is empty", field="text")
-    return value
 
 
 def speak(
@@ -90,8 +67,8 @@ def speak(
     sample_rate: Optional[int] = typer.Option(  # noqa: UP045
         None,
         "--sample-rate",
-        help="8000, 16000, 22050, 24000, 44100, 48000 (opus: 8/16/24/48 kHz). Default 22050 "
-        "(opus 24000).",
+        help="8000, 16000, 22050, 24000, 44100, 48000 (opus: 8/16/24/48 kHz). Default "
+        f"{catalog.default_sample_rate('wav')} (opus {catalog.default_sample_rate('opus')}).",
         show_default=False,
     ),
     volume: int = typer.Option(50, "--volume", help="0–100."),
@@ -173,45 +150,30 @@ def speak(
     Live (--stream, --out -, --play): the text is sent sentence by sentence as it arrives and
     the audio is written as it comes; a file (--out FILE) still appears only when complete.
     """
-    from .. import catalog
-    from ..audio.outfile import check_target, probe_target
-    from ..speech import aspeak, check_output, large_text, options_for, write_timestamps
-    from ..synthesis.runner import Interrupted, run_interruptible
-
     app_state = state(ctx)
-    from .speak_live import LiveArgs, run_live, wants_live
-
     if wants_live(out, stream, play):
         if timestamps is not None:
             raise InvalidRequestError(
                 "--timestamps is not available with --stream, --out - or --play",
                 field="timestamps",
             )
-        run_live(app_state, LiveArgs(
-            voice=voice, text=text, text_file=text_file, out=out, stream=stream, play=play,
-            audio_format=audio_format, sample_rate=sample_rate, model=model, mkdir=mkdir,
+        _speak_live(
+            app_state, voice=voice, text=text, text_file=text_file, out=out, stream=stream,
+            play=play, audio_format=audio_format, sample_rate=sample_rate, model=model,
+            mkdir=mkdir,
             fields={"volume": volume, "rate": rate, "pitch": pitch, "seed": seed,
                     "instruction": instruction or None, "language_hints": language_hint},
-        ))  # fmt: skip
+        )  # fmt: skip
         return
+    from ..audio.outfile import check_target
+    from ..client import large_text
+
     if out is None:
         raise InvalidRequestError(
             "no output", field="out", hint="pass --out FILE, --out - (stdout) or --play"
         )
     content = read_text(text, text_file)
-    real_out = check_target(out, mkdir=mkdir)  # the library probes it once the voice may speak
-    options = options_for(
-        out, format=audio_format, sample_rate=sample_rate, volume=volume, rate=rate,
-        pitch=pitch, seed=seed, instruction=instruction or None, language_hints=language_hint,
-        word_timestamps=timestamps is not None, bit_rate=bit_rate, ssml=ssml,
-        markdown_filter=markdown_filter,
-    )  # fmt: skip
-    if timestamps is not None:
-        real_timestamps = probe_target(timestamps, option="--timestamps", mkdir=mkdir)
-        if real_timestamps.resolve() == real_out.resolve():
-            raise InvalidRequestError(
-                "--timestamps and --out name the same file", field="timestamps"
-            )
+    check_target(out, mkdir=mkdir)  # the library probes it once the voice may speak
     weight = catalog.text_weight(content)
     confirm_cost(app_state, large_text(content), yes, "the text")
 
@@ -226,26 +188,20 @@ def speak(
         progress_bar(app_state, "speaking", weight >= LONG_TEXT_WEIGHT,
                      unit="chars (CJK ×2)") as on_progress,
     ):  # fmt: skip
-        if timestamps is not None:  # never a registered voice's sample
-            check_output(client, timestamps, option="--timestamps", mkdir=mkdir)
         result = run_interruptible(
-            lambda: aspeak(
-                client._session, content, out, voice=voice, model=model, options=options,
-                concurrency=concurrency, retries=retries, on_progress=on_progress, mkdir=mkdir,
+            lambda: client.speak(
+                content, out, voice=voice, model=model, format=audio_format,
+                sample_rate=sample_rate, volume=volume, rate=rate, pitch=pitch, seed=seed,
+                instruction=instruction or None, language_hints=language_hint,
+                bit_rate=bit_rate, ssml=ssml, markdown_filter=markdown_filter,
+                timestamps=timestamps, mkdir=mkdir, concurrency=concurrency, retries=retries,
+                on_progress=on_progress,
             ),
             interrupted,
         )  # fmt: skip
     data = result.to_dict()
     if timestamps is not None:
-        try:
-            write_timestamps(timestamps, result, mkdir=mkdir)
-        except OSError as exc:
-            raise CosyVoiceCloneError(
-                f"wrote {result.path}, but writing --timestamps {timestamps} failed: "
-                f"{exc.strerror or exc}",
-                hint="check the free space and permissions of its directory",
-            ) from None
-        data["timestamps"] = str(timestamps)
+        data["timestamps"] = str(timestamps)  # as given (the library's may be the link's target)
 
     def human() -> None:
         console = app_state.console
@@ -266,9 +222,123 @@ def speak(
     app_state.emit(data, human)
 
 
+# --------------------------------------------------------------------------- live
+# `speak --stream`, `speak --out -` and `speak --play`: the session, the sinks, the output
+# checks and the run are the library's (`CosyVoice.speak_live`). With ``--out -`` standard
+# output carries nothing but the audio, so ``--json`` is refused there (its contract is a JSON
+# document on stdout; moving it to stderr would silently break whoever parses stdout) and the
+# human summary goes to stderr.
+
+
+def wants_live(out: Path | None, stream: bool, play: bool) -> bool:
+    """Whether `speak` runs live (text as it arrives, audio as it is made)."""
+    return stream or play or (out is not None and str(out) == "-")
+
+
+def _speak_live(
+    app_state: AppState,
+    *,
+    voice: str,
+    text: str | None,
+    text_file: Path | None,
+    out: Path | None,
+    stream: bool,
+    play: bool,
+    audio_format: str | None,
+    sample_rate: int | None,
+    model: str | None,
+    mkdir: bool,
+    fields: dict[str, Any],
+) -> None:
+    """Speak live into a file, standard output and/or the speakers; print the summary."""
+    from ..audio.outfile import check_target
+    from ..client import LIVE_STREAM_DEFAULT_FORMAT
+
+    to_stdout = out is not None and str(out) == "-"
+    if to_stdout and app_state.json:
+        raise InvalidRequestError(
+            "--json cannot be used with --out -: standard output carries the audio",
+            field="json",
+            hint="leave --json out (the summary then goes to stderr), or write to a file",
+        )
+    if out is None and not play:
+        raise InvalidRequestError(
+            "no output", field="out", hint="pass --out FILE, --out - or --play"
+        )
+    if to_stdout:
+        fmt = (audio_format or LIVE_STREAM_DEFAULT_FORMAT).lower()
+        if fmt not in catalog.AUDIO_FORMATS:
+            raise InvalidRequestError(
+                f"unsupported format {fmt!r} for --out -",
+                field="format",
+                hint="use one of: " + ", ".join(catalog.AUDIO_FORMATS),
+            )
+    elif out is not None:
+        check_target(out, mkdir=mkdir)
+    source = live_text(text, text_file, stream)
+    file_out = None if to_stdout else out
+
+    def interrupted(signum: int) -> Interrupted:
+        kept = f"nothing was written to {out}" if file_out is not None else "stopped"
+        return Interrupted(signum, hint=f"{kept}; the synthesis was cancelled")
+
+    with open_client(app_state) as client:
+        result = run_interruptible(
+            lambda: client.speak_live(
+                source, voice=voice, out=file_out, to=sys.stdout.buffer if to_stdout else None,
+                play=play, format=audio_format, sample_rate=sample_rate, model=model,
+                mkdir=mkdir, **fields,
+            ),
+            interrupted,
+        )  # fmt: skip
+    fmt = _written_format(result, audio_format, to_stdout)
+    data = {**result.to_dict(), "format": fmt, "out": None if out is None else str(out)}
+
+    def human() -> None:
+        console = app_state.err_console if to_stdout else app_state.console
+        where = "standard output" if to_stdout else str(result.path or "the speakers")
+        console.print(
+            f"spoke {result.duration:.2f} s to {where} — {fmt} {result.sample_rate} Hz, "
+            f"{result.characters} characters billed of {result.text_characters} sent, "
+            f"{result.tasks} task(s)",
+            markup=False,
+        )
+        if result.time_to_first_audio is not None:
+            console.print(
+                f"  first audio {result.time_to_first_audio:.2f} s after the first text",
+                markup=False,
+            )
+
+    if to_stdout:
+        human()
+    else:
+        app_state.emit(data, human)
+
+
+def _written_format(result: LiveResult, audio_format: str | None, to_stdout: bool) -> str:
+    """The format of what a live `speak` wrote (the speakers alone: pcm).
+
+    ``LiveResult.format`` is the session's (pcm: each sink encodes for itself); until the
+    library reports the sinks' format the file's own header tells it.
+    """
+    from ..client import LIVE_STREAM_DEFAULT_FORMAT
+
+    if result.format != "pcm" or audio_format:
+        return (audio_format or result.format).lower()
+    if to_stdout:
+        return LIVE_STREAM_DEFAULT_FORMAT
+    if result.path is None:
+        return "pcm"
+    from ..audio.decode import sniff_format
+
+    with open(result.path, "rb") as written:
+        sniffed = sniff_format(written.read(4096))
+    return sniffed if sniffed in catalog.AUDIO_FORMATS else "pcm"
+
+
 def register(app: typer.Typer) -> None:
     """Add `speak` to ``app``."""
     app.command("speak")(speak)
 
 
-__all__ = ["read_text", "register"]
+__all__ = ["read_text", "register", "wants_live"]

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING
 from .common import AppState
 
 if TYPE_CHECKING:
-    from ..client import CosyVoice
-    from ..http import RetryNotice
+    from ..client import CosyVoice, RetryNotice
 
 NOTICE_FIRST_AFTER = 2.0
 """Seconds into a command before the first plain progress notice."""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from .. import catalog
 from .clone import SAMPLE_TRANSPORT_HELP
 from .common import AppState, state
 from .ui import open_client, status_spinner
@@ -168,7 +169,6 @@ def list_voices(
 def _list_system(app_state: AppState, system: bool, prefix: str | None, model: str | None) -> None:
     """`voices list --system [--model M]`: the catalog's system voices."""
     from ..errors import InvalidRequestError
-    from ..voices import system_voices
 
     if not system:
         raise InvalidRequestError(
@@ -177,7 +177,14 @@ def _list_system(app_state: AppState, system: bool, prefix: str | None, model: s
         )  # fmt: skip
     if prefix is not None:
         raise InvalidRequestError("--prefix applies to cloned voices, not --system", field="prefix")
-    voices = system_voices(model)
+    if model is not None and model not in catalog.synthesis_models():
+        # the library's refusal (`CosyVoice.voices.system` needs a client, and so a key)
+        known = ", ".join(catalog.synthesis_models())
+        raise InvalidRequestError(
+            f"unknown model {model!r}", field="model", value=model, allowed=known,
+            hint=f"known models: {known} (or leave --model out: the voice's own model)",
+        )  # fmt: skip
+    voices = catalog.system_voices(model)
 
     def human() -> None:
         console = app_state.console
@@ -258,7 +265,9 @@ def update(
     voice_id: str = typer.Argument(..., help="The voice id, or a registered prefix."),
     sample: str = typer.Option(..., "--sample", help="New sample: a local file or a URL."),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait until the voice is OK again."),
-    timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait for OK."),
+    timeout: float = typer.Option(
+        catalog.DEFAULT_WAIT_TIMEOUT, "--timeout", help="Seconds to wait for OK."
+    ),
     skip_check: bool = typer.Option(
         False, "--skip-check", help="Send the sample even if the local check fails it."
     ),
@@ -383,7 +392,7 @@ def prune(
       cosyvoice-clone voices prune --status UNDEPLOYED --yes
       cosyvoice-clone voices prune --prefix test --older-than 1d --yes
     """
-    from ..voices import parse_age
+    from ..client import parse_age
 
     app_state = state(ctx)
     parse_age(older_than)  # a bad age is refused before anything starts
