@@ -20,7 +20,8 @@ from ._system_voices import V2_TABLE_PAGE as V2_TABLE_PAGE
 from ._system_voices import VOICE_LIST_PAGE as VOICE_LIST_PAGE
 from ._system_voices import SystemVoice as SystemVoice
 from ._system_voices import system_voice as system_voice
-from ._system_voices import system_voices as system_voices
+from ._system_voices import system_voices as _all_system_voices
+from .errors import InvalidRequestError
 
 SKILL_NAME = "alicloud-ai-audio-cosyvoice-voice-clone"
 DESIGN_SKILL_NAME = "alicloud-ai-audio-cosyvoice-voice-design"
@@ -399,6 +400,29 @@ SYSTEM_VOICE_MODELS: tuple[str, ...] = ("cosyvoice-v1",)
 def synthesis_models() -> list[str]:
     """Every synthesis model `speak --model` accepts: the target models, then the others."""
     return [*TARGET_MODELS, *SYSTEM_VOICE_MODELS]
+
+
+def check_model(model: str) -> str:
+    """``model`` if it is a known synthesis model; else an error listing them (nothing sent)."""
+    known_models = synthesis_models()
+    if model not in known_models:
+        known = ", ".join(known_models)
+        raise InvalidRequestError(
+            f"unknown model {model!r}",
+            field="model",
+            value=model,
+            allowed=known,
+            hint=f"known models: {known} (or leave --model out: the voice's own model)",
+        )
+    return model
+
+
+def system_voices(model: str | None = None) -> list[SystemVoice]:
+    """Every known system voice, or those that ``model`` speaks (an unknown model is refused
+    with the list of known ones)."""
+    if model is not None:
+        check_model(model)
+    return _all_system_voices(model)
 
 
 # Field limits of the enrollment request (cosyvoice-clone-design-api, 2026-10; the prefix rule

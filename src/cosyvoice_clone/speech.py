@@ -479,7 +479,8 @@ async def aspeak_live(
             if mkdir:
                 make_folder(real)
             sinks.append(FileSink(out, fmt, rate))
-        return await speak_live(session, source, sinks)
+        result = await speak_live(session, source, sinks)
+        return dataclasses.replace(result, format=fmt)  # what was written (the session: pcm)
     except BaseException:
         for sink in sinks:
             sink.discard()

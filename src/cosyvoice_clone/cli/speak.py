@@ -16,7 +16,7 @@ from .interrupt import run_interruptible
 from .ui import confirm_cost, open_client, progress_bar
 
 if TYPE_CHECKING:
-    from ..models import LiveResult
+    pass
 
 LONG_TEXT_WEIGHT = 2_000
 """Texts at least this long (as the service counts) get a progress bar on a terminal."""
@@ -291,7 +291,7 @@ def _speak_live(
             ),
             interrupted,
         )  # fmt: skip
-    fmt = _written_format(result, audio_format, to_stdout)
+    fmt = result.format
     data = {**result.to_dict(), "format": fmt, "out": None if out is None else str(out)}
 
     def human() -> None:
@@ -313,27 +313,6 @@ def _speak_live(
         human()
     else:
         app_state.emit(data, human)
-
-
-def _written_format(result: LiveResult, audio_format: str | None, to_stdout: bool) -> str:
-    """The format of what a live `speak` wrote (the speakers alone: pcm).
-
-    ``LiveResult.format`` is the session's (pcm: each sink encodes for itself); until the
-    library reports the sinks' format the file's own header tells it.
-    """
-    from ..client import LIVE_STREAM_DEFAULT_FORMAT
-
-    if result.format != "pcm" or audio_format:
-        return (audio_format or result.format).lower()
-    if to_stdout:
-        return LIVE_STREAM_DEFAULT_FORMAT
-    if result.path is None:
-        return "pcm"
-    from ..audio.decode import sniff_format
-
-    with open(result.path, "rb") as written:
-        sniffed = sniff_format(written.read(4096))
-    return sniffed if sniffed in catalog.AUDIO_FORMATS else "pcm"
 
 
 def register(app: typer.Typer) -> None:

@@ -16,9 +16,7 @@ Module map (each concept once):
   :mod:`.streaming` (stream to an iterator: :func:`~.streaming.open_speech`), :mod:`.live`
   (live text in: :class:`~.live.AsyncLiveSpeech`, :func:`~.live.speak_live`);
 - faces: :class:`Synthesizer` / :class:`AsyncSynthesizer` (:mod:`.client`): ``stream()`` one
-  task, ``synthesize()`` a short text to bytes, ``speak()`` a text of any length into one file;
-- :func:`run_interruptible` (:mod:`.runner`): SIGINT/SIGTERM cancel cleanly and raise
-  :class:`Interrupted` (exit 130/143).
+  task, ``synthesize()`` a short text to bytes, ``speak()`` a text of any length into one file.
 
 :mod:`.output` is a re-export of :mod:`.sinks` kept for callers.
 """
@@ -27,6 +25,7 @@ from __future__ import annotations
 
 from ..audio.outfile import check_target
 from ..audio.wav import fix_wav_header
+from ..errors import Interrupted
 from .client import AsyncSynthesizer, SynthesisResult, Synthesizer
 from .connect import SubmissionLimiter
 from .protocol import (
@@ -37,7 +36,6 @@ from .protocol import (
     format_for_path,
     guard_model,
 )
-from .runner import Interrupted, run_interruptible
 from .sinks import remove_stale_partials, stale_partials
 from .stream import AsyncSpeechStream, SpeechStream
 from .text import split_messages, split_text
@@ -59,7 +57,6 @@ __all__ = [
     "format_for_path",
     "guard_model",
     "remove_stale_partials",
-    "run_interruptible",
     "split_messages",
     "split_text",
     "stale_partials",

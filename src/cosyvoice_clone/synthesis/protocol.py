@@ -23,6 +23,9 @@ from ..errors import (
     SynthesisError,
 )
 
+check_model = catalog.check_model
+"""The catalog's refusal of an unknown synthesis model (here for the engine's callers)."""
+
 TRANSIENT_CODES = frozenset(
     {
         "InternalError",
@@ -202,21 +205,6 @@ def format_for_path(path: str | Path, explicit: str | None = None) -> str:
             hint=f"use an audio extension ({EXTENSIONS_HELP}) or pass --format pcm|wav|mp3|opus",
         )
     return implied
-
-
-def check_model(model: str) -> str:
-    """``model`` if the catalog knows it as a synthesis model; else an error listing them."""
-    known_models = catalog.synthesis_models()
-    if model not in known_models:
-        known = ", ".join(known_models)
-        raise InvalidRequestError(
-            f"unknown model {model!r}",
-            field="model",
-            value=model,
-            allowed=known,
-            hint=f"known models: {known} (or leave --model out: the voice's own model)",
-        )
-    return model
 
 
 def check_language_hints(model: str, hints: tuple[str, ...] | list[str] | None) -> None:
