@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def batch(
     ctx: typer.Context,
     manifest: Path = typer.Argument(..., help="CSV (with a header) or JSONL manifest."),
-    results: Optional[Path] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
+    results: Optional[Path] = typer.Option(
         None,
         "--results",
         help="Results file (JSONL; default MANIFEST.results.jsonl).",
@@ -27,19 +27,19 @@ def batch(
     ),
     concurrency: int = typer.Option(4, "--concurrency", help="Utterances at once."),
     retries: int = typer.Option(3, "--retries", help="Retries of a part that fails transiently."),
-    audio_format: Optional[str] = typer.Option(  # noqa: UP045
+    audio_format: Optional[str] = typer.Option(
         None,
         "--format",
         help="Default format for rows without one (else from `out`).",
         show_default=False,
     ),
-    sample_rate: Optional[int] = typer.Option(  # noqa: UP045
+    sample_rate: Optional[int] = typer.Option(
         None,
         "--sample-rate",
         help="Default sample rate for rows without one.",
         show_default=False,
     ),
-    model: Optional[str] = typer.Option(  # noqa: UP045
+    model: Optional[str] = typer.Option(
         None,
         "--model",
         help="Default model for rows without one (default: each voice's).",

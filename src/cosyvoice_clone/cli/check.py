@@ -68,19 +68,19 @@ _STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "info": "cyan"}
 def check(
     ctx: typer.Context,
     sample: str = typer.Argument(..., help="Path or http(s) URL of the reference sample."),
-    target_model: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
+    target_model: Optional[str] = typer.Option(
         None, "--target-model", help="Model the voice is for (default cosyvoice-v3.5-plus)."
     ),
     json_output: bool = typer.Option(
         False, "--json", help="Print the report as JSON on stdout (same as the global --json)."
     ),
-    fix: Optional[Path] = typer.Option(  # noqa: UP045
+    fix: Optional[Path] = typer.Option(
         None,
         "--fix",
         metavar="OUT",
         help="Write a repaired sample to OUT (24 kHz mono 16-bit WAV, best 10-20 s) and check it.",
     ),
-    plot: Optional[Path] = typer.Option(  # noqa: UP045
+    plot: Optional[Path] = typer.Option(
         None,
         "--plot",
         metavar="OUT.png",

@@ -29,25 +29,25 @@ def clone(
         "--sample",
         help="Reference sample: a local WAV/MP3/M4A file (see --sample-transport) or a public URL.",
     ),
-    transport: Optional[str] = typer.Option(  # noqa: UP045
+    transport: Optional[str] = typer.Option(
         None,
         "--sample-transport",
         help=SAMPLE_TRANSPORT_HELP,
         show_default=False,
     ),
-    target_model: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
+    target_model: Optional[str] = typer.Option(
         None,
         "--target-model",
         help="Model the voice will speak with (default cosyvoice-v3.5-plus).",
         show_default=False,
     ),
-    language_hint: Optional[list[str]] = typer.Option(  # noqa: UP045
+    language_hint: Optional[list[str]] = typer.Option(
         None,
         "--language-hint",
         help="Language of the sample, e.g. zh, en (only the first counts).",
         show_default=False,
     ),
-    max_prompt_audio_length: Optional[float] = typer.Option(  # noqa: UP045
+    max_prompt_audio_length: Optional[float] = typer.Option(
         None,
         "--max-prompt-audio-length",
         help="Seconds of the sample used as prompt, 3–30 (v3.5-plus, v3.5-flash, v3-flash).",

@@ -29,34 +29,34 @@ def design(
         help="The voice described in Chinese or English, at most 500 characters: timbre, age, "
         "pace, emotion, use.",
     ),
-    preview_text: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
+    preview_text: Optional[str] = typer.Option(
         None,
         "--preview-text",
         help="What the preview says (Chinese or English, at most 200 characters).",
         show_default=False,
     ),
-    preview_out: Optional[Path] = typer.Option(  # noqa: UP045
+    preview_out: Optional[Path] = typer.Option(
         None, "--preview-out", help="Write the preview audio to this file.", show_default=False
     ),
-    target_model: Optional[str] = typer.Option(  # noqa: UP045
+    target_model: Optional[str] = typer.Option(
         None,
         "--target-model",
         help="Model the voice will speak with (default cosyvoice-v3.5-plus).",
         show_default=False,
     ),
-    language: Optional[str] = typer.Option(  # noqa: UP045
+    language: Optional[str] = typer.Option(
         None,
         "--language",
         help="zh or en, matching the preview text (default: read from the preview text).",
         show_default=False,
     ),
-    sample_rate: Optional[int] = typer.Option(  # noqa: UP045
+    sample_rate: Optional[int] = typer.Option(
         None,
         "--sample-rate",
         help=f"Preview sample rate (default {catalog.DEFAULT_DESIGN_SAMPLE_RATE}).",
         show_default=False,
     ),
-    response_format: Optional[str] = typer.Option(  # noqa: UP045
+    response_format: Optional[str] = typer.Option(
         None,
         "--format",
         help="Preview format: wav, mp3, pcm, opus (default: from --preview-out, else wav).",
@@ -130,35 +130,35 @@ def design(
 
 def prepare_design(
     ctx: typer.Context,
-    target_model: Optional[str] = typer.Option(  # noqa: UP045
+    target_model: Optional[str] = typer.Option(
         None, "--target-model", help="Target model (default cosyvoice-v3.5-plus)."
     ),
-    prefix: Optional[str] = typer.Option(  # noqa: UP045
+    prefix: Optional[str] = typer.Option(
         None, "--prefix", help="Voice name prefix: 1-10 letters/digits."
     ),
-    voice_prompt: Optional[str] = typer.Option(  # noqa: UP045
+    voice_prompt: Optional[str] = typer.Option(
         None, "--voice-prompt", help="The voice described (zh or en, at most 500 characters)."
     ),
-    preview_text: Optional[str] = typer.Option(  # noqa: UP045
+    preview_text: Optional[str] = typer.Option(
         None, "--preview-text", help="What the preview says (zh or en, at most 200 characters)."
     ),
-    language_hint: Optional[str] = typer.Option(  # noqa: UP045
+    language_hint: Optional[str] = typer.Option(
         None, "--language-hint", help="zh or en, matching the preview text (default zh)."
     ),
-    sample_rate: Optional[int] = typer.Option(  # noqa: UP045
+    sample_rate: Optional[int] = typer.Option(
         None,
         "--sample-rate",
         help=f"Preview sample rate (default {catalog.DEFAULT_DESIGN_SAMPLE_RATE}).",
     ),
-    response_format: Optional[str] = typer.Option(  # noqa: UP045
+    response_format: Optional[str] = typer.Option(
         None, "--response-format", help="Preview format (default wav)."
     ),
-    output: Optional[Path] = typer.Option(  # noqa: UP045
+    output: Optional[Path] = typer.Option(
         None,
         "--output",
         help="Where to write the request JSON (default <design dir>/request.json).",
     ),
-    validate_response: Optional[Path] = typer.Option(  # noqa: UP045
+    validate_response: Optional[Path] = typer.Option(
         None, "--validate-response", help="Check a service response file for output.voice_id."
     ),
 ) -> None:

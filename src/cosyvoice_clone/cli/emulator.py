@@ -25,20 +25,20 @@ def serve(
     port: int = typer.Option(
         DEFAULT_PORT, "--port", help="TCP port (0-65535); 0 picks a free one."
     ),
-    region: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
+    region: Optional[str] = typer.Option(
         None,
         "--region",
         help="Region whose clone rules apply: cn-beijing or ap-southeast-1 "
         "(default: the global --region, else cn-beijing).",
         show_default=False,
     ),
-    state_path: Optional[Path] = typer.Option(  # noqa: UP045
+    state_path: Optional[Path] = typer.Option(
         None,
         "--state",
         help="Keep voices and uploads in this SQLite file (default: in memory).",
         show_default=False,
     ),
-    api_keys: Optional[list[str]] = typer.Option(  # noqa: UP045
+    api_keys: Optional[list[str]] = typer.Option(
         None,
         "--api-key",
         help="Accept this key too (repeatable; Bearer header, or ?api_key= on the WebSocket). "
@@ -64,7 +64,7 @@ def serve(
         help="Lift the service limits (10 enrollment requests/s, 3 synthesis tasks/s per model).",
     ),
     quota: int = typer.Option(1000, "--quota", min=0, help="Voice slots of the account."),
-    faults: Optional[str] = typer.Option(  # noqa: UP045
+    faults: Optional[str] = typer.Option(
         None,
         "--faults",
         help="Inject faults: kind=probability,... with kinds http500, http503, http429, "
@@ -72,7 +72,7 @@ def serve(
         "(e.g. http503=0.2; http503=1 fails every request).",
         show_default=False,
     ),
-    seed: Optional[int] = typer.Option(  # noqa: UP045
+    seed: Optional[int] = typer.Option(
         None, "--seed", help="Seed the fault dice for reproducible chaos.", show_default=False
     ),
     log_level: str = typer.Option(

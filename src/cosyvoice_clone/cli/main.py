@@ -67,7 +67,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     ctx: typer.Context,
-    region: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
+    region: Optional[str] = typer.Option(
         None,
         "--region",
         help=(
@@ -76,7 +76,7 @@ def main(
         ),
         show_default=False,
     ),
-    workspace: Optional[str] = typer.Option(  # noqa: UP045
+    workspace: Optional[str] = typer.Option(
         None,
         "--workspace",
         help=(
@@ -91,19 +91,19 @@ def main(
     json_output: bool = typer.Option(
         False, "--json", help="Machine-readable output on stdout, nothing else there."
     ),
-    home: Optional[Path] = typer.Option(  # noqa: UP045
+    home: Optional[Path] = typer.Option(
         None,
         "--home",
         help="Registry and emulator state dir (env COSYVOICE_CLONE_HOME).",
         show_default=False,
     ),
-    output_dir: Optional[Path] = typer.Option(  # noqa: UP045
+    output_dir: Optional[Path] = typer.Option(
         None,
         "--output-dir",
         help="Evidence dir (default output/alicloud-ai-audio-cosyvoice-voice-clone).",
         show_default=False,
     ),
-    profile: Optional[str] = typer.Option(  # noqa: UP045
+    profile: Optional[str] = typer.Option(
         None,
         "--profile",
         help="Profile in ~/.alibabacloud/credentials (env ALIBABA_CLOUD_PROFILE).",

@@ -55,19 +55,19 @@ def _read_response(path: Path) -> dict[str, Any]:
 
 def prepare(
     ctx: typer.Context,
-    target_model: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
+    target_model: Optional[str] = typer.Option(
         None, "--target-model", help="Target model (default cosyvoice-v3.5-plus)."
     ),
-    prefix: Optional[str] = typer.Option(  # noqa: UP045
+    prefix: Optional[str] = typer.Option(
         None, "--prefix", help="Voice name prefix: 1-10 letters/digits."
     ),
-    voice_sample_url: Optional[str] = typer.Option(  # noqa: UP045
+    voice_sample_url: Optional[str] = typer.Option(
         None, "--voice-sample-url", help="Public http(s) URL (or oss://) of the sample."
     ),
-    language_hint: Optional[list[str]] = typer.Option(  # noqa: UP045
+    language_hint: Optional[list[str]] = typer.Option(
         None, "--language-hint", help="Language of the sample (only the first counts; default zh)."
     ),
-    max_prompt_audio_length: Optional[float] = typer.Option(  # noqa: UP045
+    max_prompt_audio_length: Optional[float] = typer.Option(
         None,
         "--max-prompt-audio-length",
         help="Seconds of the sample to use, 3-30 (v3.5-plus, v3.5-flash, v3-flash).",
@@ -77,12 +77,12 @@ def prepare(
         "--enable-preprocess",
         help="Denoise/normalize the sample (v3.5-plus, v3.5-flash, v3-flash).",
     ),
-    output: Optional[Path] = typer.Option(  # noqa: UP045
+    output: Optional[Path] = typer.Option(
         None,
         "--output",
         help="Where to write the request JSON (default <output-dir>/request.json).",
     ),
-    validate_response: Optional[Path] = typer.Option(  # noqa: UP045
+    validate_response: Optional[Path] = typer.Option(
         None,
         "--validate-response",
         help="Check a service response file for output.voice_id.",

@@ -30,16 +30,16 @@ def speak(
         help="Voice id, a prefix the registry resolves to one voice, or a "
         "system voice (`voices list --system`; its model is used without --model).",
     ),
-    text: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
+    text: Optional[str] = typer.Option(
         None, "--text", help="The text to speak.", show_default=False
     ),
-    text_file: Optional[Path] = typer.Option(  # noqa: UP045
+    text_file: Optional[Path] = typer.Option(
         None,
         "--text-file",
         help="Read the text from a UTF-8 file ('-' for stdin).",
         show_default=False,
     ),
-    out: Optional[Path] = typer.Option(  # noqa: UP045
+    out: Optional[Path] = typer.Option(
         None,
         "--out",
         "-o",
@@ -58,13 +58,13 @@ def speak(
         "--play",
         help="Play through the default audio device as the audio is made (extra 'play').",
     ),
-    audio_format: Optional[str] = typer.Option(  # noqa: UP045
+    audio_format: Optional[str] = typer.Option(
         None,
         "--format",
         help="pcm, wav, mp3 or opus (default: from the --out extension; must agree with it).",
         show_default=False,
     ),
-    sample_rate: Optional[int] = typer.Option(  # noqa: UP045
+    sample_rate: Optional[int] = typer.Option(
         None,
         "--sample-rate",
         help="8000, 16000, 22050, 24000, 44100, 48000 (opus: 8/16/24/48 kHz). Default "
@@ -75,25 +75,25 @@ def speak(
     rate: float = typer.Option(1.0, "--rate", help="Speaking rate 0.5–2.0."),
     pitch: float = typer.Option(1.0, "--pitch", help="Pitch 0.5–2.0."),
     seed: int = typer.Option(0, "--seed", help="0–65535; the same seed repeats the same audio."),
-    instruction: Optional[str] = typer.Option(  # noqa: UP045
+    instruction: Optional[str] = typer.Option(
         None,
         "--instruction",
         help="Style or dialect instruction (up to 128 characters).",
         show_default=False,
     ),
-    language_hint: Optional[list[str]] = typer.Option(  # noqa: UP045
+    language_hint: Optional[list[str]] = typer.Option(
         None,
         "--language-hint",
         help="Language of the text, e.g. zh, en (repeatable).",
         show_default=False,
     ),
-    model: Optional[str] = typer.Option(  # noqa: UP045
+    model: Optional[str] = typer.Option(
         None,
         "--model",
         help="Synthesis model (default: the voice's target model).",
         show_default=False,
     ),
-    bit_rate: Optional[int] = typer.Option(  # noqa: UP045
+    bit_rate: Optional[int] = typer.Option(
         None,
         "--bit-rate",
         help="kbps for opus (6–510, default 32) or mp3.",
@@ -112,7 +112,7 @@ def speak(
     ),
     concurrency: int = typer.Option(4, "--concurrency", help="Tasks at once for long texts."),
     retries: int = typer.Option(3, "--retries", help="Retries of a part that fails transiently."),
-    timestamps: Optional[Path] = typer.Option(  # noqa: UP045
+    timestamps: Optional[Path] = typer.Option(
         None,
         "--timestamps",
         help="Write word timings to FILE (.srt, else JSON).",

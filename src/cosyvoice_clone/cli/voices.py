@@ -92,7 +92,7 @@ LIST_CREATED = f"created ({SERVICE_ZONE})"
 @voices_app.command("list")
 def list_voices(
     ctx: typer.Context,
-    prefix: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
+    prefix: Optional[str] = typer.Option(
         None, "--prefix", help="Only voices with this prefix.", show_default=False
     ),
     system: bool = typer.Option(
@@ -101,7 +101,7 @@ def list_voices(
         help="List the service's system (preset) voices instead: they speak "
         "without cloning (`speak --voice NAME`, no --model needed). Nothing is sent.",
     ),
-    model: Optional[str] = typer.Option(  # noqa: UP045
+    model: Optional[str] = typer.Option(
         None,
         "--model",
         help="With --system: only the voices this synthesis model speaks.",
@@ -264,7 +264,7 @@ def update(
     skip_check: bool = typer.Option(
         False, "--skip-check", help="Send the sample even if the local check fails it."
     ),
-    transport: Optional[str] = typer.Option(  # noqa: UP045
+    transport: Optional[str] = typer.Option(
         None,
         "--sample-transport",
         help=SAMPLE_TRANSPORT_HELP,
@@ -361,16 +361,16 @@ def sync(ctx: typer.Context) -> None:
 @voices_app.command("prune")
 def prune(
     ctx: typer.Context,
-    prefix: Optional[str] = typer.Option(  # noqa: UP045
+    prefix: Optional[str] = typer.Option(
         None, "--prefix", help="Only voices with this prefix.", show_default=False
     ),
-    older_than: Optional[str] = typer.Option(  # noqa: UP045
+    older_than: Optional[str] = typer.Option(
         None,
         "--older-than",
         help="Only voices created longer ago than this: 30d, 12h, 2w ...",
         show_default=False,
     ),
-    status: Optional[str] = typer.Option(  # noqa: UP045
+    status: Optional[str] = typer.Option(
         None, "--status", help="Only voices in this status (e.g. UNDEPLOYED).", show_default=False
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would go; delete nothing."),
