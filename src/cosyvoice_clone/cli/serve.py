@@ -33,14 +33,14 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
         port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to bind."),
-        api_key: Optional[list[str]] = typer.Option(  # noqa: UP045 - typer needs Optional
+        api_key: Optional[list[str]] = typer.Option(
             None,
             "--api-key",
             help="A key clients must send as `Authorization: Bearer KEY` (repeatable); "
             "required to bind a non-loopback address.",
             show_default=False,
         ),
-        voice_alias: Optional[list[str]] = typer.Option(  # noqa: UP045
+        voice_alias: Optional[list[str]] = typer.Option(
             None,
             "--voice-alias",
             help="NAME=VOICE: let apps that only offer OpenAI's voices use yours (repeatable).",
@@ -50,14 +50,14 @@ def register(app: typer.Typer) -> None:
             64, "--max-queue", min=1, help="Speech requests admitted at once; beyond: 429."
         ),
         # security hook (issue 22): the local server's protections (server/security.py)
-        allowed_host: Optional[list[str]] = typer.Option(  # noqa: UP045
+        allowed_host: Optional[list[str]] = typer.Option(
             None,
             "--allowed-host",
             help="Also answer for this Host name, e.g. behind a reverse proxy (repeatable; "
             "'*': any, only with --api-key).",
             show_default=False,
         ),
-        cors_origin: Optional[list[str]] = typer.Option(  # noqa: UP045
+        cors_origin: Optional[list[str]] = typer.Option(
             None,
             "--cors-origin",
             help="Let web pages from this origin (scheme://host[:port]) call the API (repeatable).",
