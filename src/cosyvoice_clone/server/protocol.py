@@ -16,6 +16,9 @@ from typing import Any
 
 OPENAI_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
 """OpenAI's speech models: each means "the voice's own target model"."""
+OPENAI_SAMPLE_RATE = 24000
+"""OpenAI's speech is 24 kHz in every format (its reference: "pcm: raw samples in 24kHz (16-bit
+signed, low-endian)"); apps that play ``pcm`` assume it, so every format is asked at this rate."""
 DEFAULT_FORMAT = "mp3"
 STREAM_FORMATS = ("audio", "sse")
 MAX_INPUT = 4096
