@@ -129,7 +129,7 @@ class SpeechAPI:
         entry = AccessEntry(request.method, request.url.path)
         try:
             self.doors.authorize(request)
-            req = parse_speech(await request.body(), catalog.STREAM_FORMATS)
+            req = parse_speech(await request.body())
             entry.voice, entry.model, entry.format = req.voice, req.model, req.response_format
             entry.characters = len(req.input)
             self.doors.admission.enter()

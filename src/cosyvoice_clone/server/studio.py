@@ -331,7 +331,7 @@ class Studio:
         if not name:
             raise invalid("choose a voice to speak with", "voice")
         text = body.get("text")
-        if not isinstance(text, str) or not text.strip():
+        if not isinstance(text, str):  # an empty one is the library's to refuse (every door)
             raise invalid("type something to say", "text")
         fmt = text_field(body, "format") or "mp3"
         volume = number_field(body, "volume")

@@ -12,7 +12,13 @@ from __future__ import annotations
 
 from enum import Enum
 
-from ..errors import CosyVoiceCloneError, ModelMismatchError, NextStep, StepKind
+from ..errors import (
+    CosyVoiceCloneError,
+    InvalidRequestError,
+    ModelMismatchError,
+    NextStep,
+    StepKind,
+)
 
 
 class Audience(Enum):
@@ -99,10 +105,12 @@ def describe(step: NextStep, audience: Audience) -> str | None:
 
 
 def hint_for(err: CosyVoiceCloneError, audience: Audience) -> str | None:
-    """What ``audience`` can do about ``err``: its ``next_step`` worded for them; a model
-    mismatch without one says which model the voice speaks with."""
+    """What ``audience`` can do about ``err``: its ``next_step`` worded for them; else the
+    values a refused field allows; else, for a model mismatch, how to get the voice's own."""
     if err.next_step is not None:
         return describe(err.next_step, audience)
+    if isinstance(err, InvalidRequestError) and err.allowed:
+        return f"use one of: {err.allowed}"
     if isinstance(err, ModelMismatchError) and audience is Audience.API:
         return "send an OpenAI model name (tts-1, gpt-4o-mini-tts) for the voice's own model"
     return None
