@@ -8,9 +8,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import httpx
+import pytest
 
 from cosyvoice_clone import CosyVoice, CosyVoiceCloneError
 from cosyvoice_clone.client import AsyncCosyVoice
@@ -140,7 +139,7 @@ def _door_cases(ids: dict[str, str]) -> list[tuple[str, dict[str, Any], str]]:
             "model mismatch",
             {"voice": ids["ok"], "text": "Hi.", "model": "cosyvoice-v2"},
             "model_mismatch",
-        ),  # fmt: skip
+        ),
         ("ambiguous prefix", {"voice": "twin", "text": "Hi."}, "ambiguous_voice"),
         ("unknown prefix", {"voice": "nobody", "text": "Hi."}, "unknown_voice"),
         ("empty text", {"voice": ids["ok"], "text": "   "}, "invalid_request"),
@@ -148,12 +147,12 @@ def _door_cases(ids: dict[str, str]) -> list[tuple[str, dict[str, Any], str]]:
             "unsupported format",
             {"voice": ids["ok"], "text": "Hi.", "format": "ogg"},
             "invalid_request",
-        ),  # fmt: skip
+        ),
         (
             "system voice the catalog does not list, without a model",
             {"voice": "longunlisted", "text": "Hi."},
             "unknown_voice",
-        ),  # fmt: skip
+        ),
     ]
 
 
