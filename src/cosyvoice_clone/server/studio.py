@@ -201,7 +201,7 @@ class Studio:
             )  # fmt: skip
             job.status(result.status or VoiceStatus.DEPLOYING, voice_id=result.voice_id,
                        reused=result.reused)  # fmt: skip
-            if result.status is not VoiceStatus.OK:
+            if result.status != VoiceStatus.OK:
                 status = await self.client.wait(result.voice_id, on_status=job.on_status)
                 result = replace(result, status=status)
             return {"clone": result.to_dict()}
@@ -230,7 +230,7 @@ class Studio:
             job.status(result.status or VoiceStatus.DEPLOYING, voice_id=result.voice_id,
                        reused=result.reused, preview_url=preview_url,
                        preview_text=result.preview_text)  # fmt: skip
-            if result.status is not VoiceStatus.OK:
+            if result.status != VoiceStatus.OK:
                 status = await self.client.wait(result.voice_id, on_status=job.on_status)
                 result = replace(result, status=status)
             return {"design": result.to_dict(), "preview_url": preview_url}
