@@ -28,7 +28,11 @@ after CVE-2025-24010) is done here, in this order, before any handler runs:
 6. **No secret in any answer**: error bodies (status >= 400), server-sent events and every
    header pass :func:`cosyvoice_clone.config.redact` with the configured keys; an exception
    that escapes a handler becomes a redacted 500 in the route's error shape, and every log
-   record made in the process is redacted the same way (:func:`redact_logs`).
+   record made in the process is redacted the same way (:func:`redact_logs`, in
+   :mod:`.redaction`).
+
+The options (``--allowed-host``, ``--cors-origin``, ``--api-key``, ``--max-input-chars``) are
+validated, and Host/Origin values parsed, in :mod:`.security_options`.
 
 Why Origin is enough for writes: browsers send ``Origin`` on every request whose method is
 neither GET nor HEAD (``no-cors`` fetches and form posts included) and on every CORS request
