@@ -1,5 +1,6 @@
-"""One speak path: the same ten bad or edge inputs give the same error from the library, the CLI
-and the MCP server (against the emulator on loopback; nothing is mocked)."""
+"""One speak path: the same bad or edge inputs give the same error from the library, the CLI,
+the MCP server, the HTTP server's ``/v1/audio/speech`` and the studio's API (against the emulator
+on loopback; nothing is mocked)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from cosyvoice_clone import CosyVoice, CosyVoiceCloneError
+from cosyvoice_clone.client import AsyncCosyVoice
 from cosyvoice_clone.config import Settings
 from cosyvoice_clone.emulator.server import RunningEmulator
+from cosyvoice_clone.server import ServerConfig, create_app, start_server
 
 pytest.importorskip("mcp")
 
@@ -120,3 +124,93 @@ def test_the_same_bad_inputs_fail_the_same_way_everywhere(
         assert _cli(cli, args) == (code, exit_code), name
         assert from_mcp == expected, name
     assert list((tmp_path / "speech").iterdir()) == []  # nothing was written
+
+
+# --------------------------------------------------------------------------- the server's doors
+
+
+def _door_cases(ids: dict[str, str]) -> list[tuple[str, dict[str, Any], str]]:
+    """(name, speech arguments, expected code) for the doors that stream (no output file)."""
+    return [
+        ("deleted voice", {"voice": ids["gone"], "text": "Hi."}, "voice_deleted"),
+        ("UNDEPLOYED voice", {"voice": ids["rej"], "text": "Hi."}, "voice_rejected"),
+        ("DEPLOYING voice", {"voice": ids["dep"], "text": "Hi."}, "voice_deploying"),
+        (
+            "model mismatch",
+            {"voice": ids["ok"], "text": "Hi.", "model": "cosyvoice-v2"},
+            "model_mismatch",
+        ),
+        ("ambiguous prefix", {"voice": "twin", "text": "Hi."}, "ambiguous_voice"),
+        ("unknown prefix", {"voice": "nobody", "text": "Hi."}, "unknown_voice"),
+        ("empty text", {"voice": ids["ok"], "text": "   "}, "invalid_request"),
+        (
+            "unsupported format",
+            {"voice": ids["ok"], "text": "Hi.", "format": "ogg"},
+            "invalid_request",
+        ),
+        (
+            "system voice the catalog does not list, without a model",
+            {"voice": "longunlisted", "text": "Hi."},
+            "unknown_voice",
+        ),
+    ]
+
+
+def _streamed(args: dict[str, Any]) -> str:
+    """The library's ``stream_speech`` (what the server calls)."""
+    with CosyVoice() as client:
+        try:
+            client.stream_speech(args["text"], voice=args["voice"], model=args.get("model"),
+                                 format=args.get("format", "mp3"))  # fmt: skip
+        except CosyVoiceCloneError as err:
+            return err.code
+    raise AssertionError(f"the library streamed {args}")
+
+
+def _http(base: str, args: dict[str, Any]) -> tuple[str, int, str]:
+    body = {"model": args.get("model", "tts-1"), "input": args["text"], "voice": args["voice"],
+            "response_format": args.get("format", "mp3")}  # fmt: skip
+    answer = httpx.post(f"{base}/v1/audio/speech", json=body, timeout=30)
+    assert answer.status_code >= 400, answer.text
+    error = answer.json()["error"]
+    return error["code"], answer.status_code, error["message"]
+
+
+def _studio(base: str, token: str, args: dict[str, Any]) -> tuple[str, int, str]:
+    body = {"voice": args["voice"], "text": args["text"], "format": args.get("format", "mp3")}
+    answer = httpx.post(f"{base}/studio/api/speech", json=body, timeout=30,
+                        headers={"X-Studio-Token": token})  # fmt: skip
+    assert answer.status_code >= 400, answer.text
+    error = answer.json()["error"]
+    return error["code"], answer.status_code, error["message"]
+
+
+def _tasks(emulator: RunningEmulator) -> int:
+    recorded = emulator.backend.recorded("websocket").get("websocket", [])
+    return sum(1 for e in recorded if e["message"]["header"]["action"] == "run-task")
+
+
+def test_the_server_and_the_studio_answer_as_the_library_does(
+    cosyvoice_emulator_env: RunningEmulator, tmp_path: Path
+) -> None:
+    ids = _voices(cosyvoice_emulator_env)
+    app = create_app(AsyncCosyVoice(), ServerConfig())
+    token = app.state.protection.studio_token
+    before = _tasks(cosyvoice_emulator_env)
+    (tmp_path / "speech").mkdir()
+    with start_server(app) as server:
+        base = server.base_url.removesuffix("/v1")
+        for name, args, expected in _door_cases(ids):
+            assert _streamed(args) == expected, name
+            out = str(tmp_path / "speech" / "out.wav")
+            assert _library({**args, "out": out})[0] == expected, name  # the same as speak
+            code, status, message = _http(base, args)
+            assert code == expected, (name, message)
+            assert "cosyvoice-clone " not in message and " --" not in message, message
+            if "model" in args:
+                continue  # the studio speaks with the voice's own model: it has no such field
+            studio_code, studio_status, studio_message = _studio(base, token, args)
+            assert (studio_code, studio_status) == (code, status), (name, studio_message)
+            assert "cosyvoice-clone " not in studio_message and " --" not in studio_message
+    assert _tasks(cosyvoice_emulator_env) == before  # every refusal came before any speech
+    assert list((tmp_path / "speech").iterdir()) == []

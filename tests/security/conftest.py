@@ -11,14 +11,9 @@ import httpx
 import pytest
 from tests.server.server_helpers import emulator_settings, home, register_voice  # noqa: F401
 
+from cosyvoice_clone.client import AsyncCosyVoice
 from cosyvoice_clone.emulator.server import RunningEmulator
-from cosyvoice_clone.server import (
-    RunningServer,
-    ServerConfig,
-    SpeechLibrary,
-    create_app,
-    start_server,
-)
+from cosyvoice_clone.server import RunningServer, ServerConfig, create_app, start_server
 from cosyvoice_clone.server.security import Protection, default_protection
 
 ProtectedFactory = Callable[..., RunningServer]
@@ -44,10 +39,10 @@ def protected(cosyvoice_emulator: RunningEmulator, home: Path) -> Iterator[Prote
         **options: Any,
     ) -> RunningServer:
         settings = settings or emulator_settings(cosyvoice_emulator, home)
-        library = SpeechLibrary(settings, tasks_per_second=None)
+        client = AsyncCosyVoice(settings=settings)
         protection = default_protection(settings, api_keys, bound_host=host, **options)
         config = ServerConfig(api_keys=api_keys, aliases={"alloy": "myvoice"})
-        app = create_app(library, config, protection)
+        app = create_app(client, config, protection)
         server = start_server(app, host=host)
         server.app = app  # type: ignore[attr-defined]
         server.protection = protection  # type: ignore[attr-defined]

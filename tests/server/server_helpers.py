@@ -9,16 +9,10 @@ from typing import Any
 
 import pytest
 
-from cosyvoice_clone.client import CosyVoice
+from cosyvoice_clone.client import AsyncCosyVoice, CosyVoice
 from cosyvoice_clone.config import Settings
 from cosyvoice_clone.emulator.server import RunningEmulator
-from cosyvoice_clone.server import (
-    RunningServer,
-    ServerConfig,
-    SpeechLibrary,
-    create_app,
-    start_server,
-)
+from cosyvoice_clone.server import RunningServer, ServerConfig, create_app, start_server
 
 MODEL = "cosyvoice-v3.5-plus"
 TEST_KEY = "test-server-key"  # obviously fake
@@ -60,9 +54,25 @@ def voice(cosyvoice_emulator: RunningEmulator, home: Path) -> str:
 ServerFactory = Callable[..., RunningServer]
 
 
+def tune_synthesis(monkeypatch: pytest.MonkeyPatch, **knobs: Any) -> None:
+    """Give every synthesis of this test ``event_timeout`` / ``tasks_per_second`` (the client
+    has no option for them yet: the library's defaults are 60 s and 3 tasks/s per model)."""
+    from cosyvoice_clone.synthesis import AsyncSynthesizer
+
+    original = AsyncSynthesizer.from_settings.__func__  # type: ignore[attr-defined]
+
+    def from_settings(cls: Any, settings: Settings, **options: Any) -> Any:
+        return original(cls, settings, **{**options, **knobs})
+
+    monkeypatch.setattr(AsyncSynthesizer, "from_settings", classmethod(from_settings))
+
+
 @pytest.fixture
-def make_server(cosyvoice_emulator: RunningEmulator, home: Path) -> Iterator[ServerFactory]:
-    """Start a server: ``make_server(api_keys=..., aliases=..., max_queue=..., **library)``."""
+def make_server(
+    cosyvoice_emulator: RunningEmulator, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ServerFactory]:
+    """Start a server over an ``AsyncCosyVoice``: ``make_server(api_keys=..., aliases=...,
+    max_queue=..., concurrency=..., retries=..., event_timeout=..., tasks_per_second=...)``."""
     running: list[RunningServer] = []
 
     def make(
@@ -71,14 +81,18 @@ def make_server(cosyvoice_emulator: RunningEmulator, home: Path) -> Iterator[Ser
         aliases: dict[str, str] | None = None,
         max_queue: int = 64,
         websocket_url: str | None = None,
-        **library: Any,
+        retries: int = 2,
+        concurrency: int = 4,
+        **knobs: Any,
     ) -> RunningServer:
         overrides = {"websocket_url": websocket_url} if websocket_url else {}
         settings = emulator_settings(cosyvoice_emulator, home, **overrides)
-        library.setdefault("tasks_per_second", None)
-        lib = SpeechLibrary(settings, **library)
-        config = ServerConfig(api_keys=api_keys, aliases=aliases or {}, max_queue=max_queue)
-        app = create_app(lib, config)
+        if knobs:
+            tune_synthesis(monkeypatch, **knobs)
+        client = AsyncCosyVoice(settings=settings)
+        config = ServerConfig(api_keys=api_keys, aliases=aliases or {}, max_queue=max_queue,
+                              concurrency=concurrency, retries=retries)  # fmt: skip
+        app = create_app(client, config)
         server = start_server(app)
         server.app = app  # type: ignore[attr-defined]
         running.append(server)

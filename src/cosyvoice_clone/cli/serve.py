@@ -1,4 +1,5 @@
-"""The `serve` command: the OpenAI-compatible speech API over the library."""
+"""The `serve` command: the OpenAI-compatible speech API and the studio over one
+:class:`~cosyvoice_clone.client.AsyncCosyVoice`."""
 
 from __future__ import annotations
 
@@ -89,7 +90,8 @@ def register(app: typer.Typer) -> None:
         import logging
         import sys
 
-        from ..server import ServerConfig, SpeechLibrary, create_app, serve_forever
+        from ..client import AsyncCosyVoice
+        from ..server import ServerConfig, create_app, serve_forever
         from ..server.run import base_url, bind, is_loopback
         from ..server.security import check_options, default_protection  # security hook
 
@@ -118,7 +120,7 @@ def register(app: typer.Typer) -> None:
             logger = logging.getLogger(name)
             logger.addHandler(handler)
             logger.setLevel(logging.INFO)
-        library = SpeechLibrary(settings)
+        client = AsyncCosyVoice(settings=settings)
         protection = default_protection(
             settings,
             keys,
@@ -128,7 +130,7 @@ def register(app: typer.Typer) -> None:
             max_input_chars=max_input_chars,
         )
         config = ServerConfig(api_keys=keys, aliases=aliases, max_queue=max_queue)
-        app = create_app(library, config, protection)
+        app = create_app(client, config, protection)
         print(f"OPENAI_BASE_URL={base_url(host, port)}", flush=True)
         app_state.err_console.print(
             f"voice studio: {base_url(host, port).removesuffix('/v1')}/; "

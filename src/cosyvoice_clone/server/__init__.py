@@ -1,8 +1,9 @@
 """The OpenAI-compatible speech server (``cosyvoice-clone serve``), a thin frontend.
 
-- :func:`create_app`: the Starlette app (``/v1/audio/speech``, ``/v1/models``,
-  ``/v1/audio/voices``, ``/healthz``); ``/`` is left for the studio page;
-- :class:`SpeechLibrary`: every call the server makes into the library;
+- :func:`create_app`: the Starlette app over an :class:`~cosyvoice_clone.client.AsyncCosyVoice`
+  (``/v1/audio/speech``, ``/v1/models``, ``/v1/audio/voices``, ``/healthz``, and the studio at
+  ``/``); :mod:`.app` lists every route;
+- :class:`ServerConfig`: keys, voice aliases, the queue, concurrency and retries;
 - :func:`start_server`: serve it from a background thread (tests, benchmarks);
 - :mod:`.serving`: binding and serving, shared with ``emulator serve``.
 
@@ -16,14 +17,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .app import ServerConfig, create_app
-    from .library import SpeechLibrary
+    from .app import create_app
+    from .plumbing import ServerConfig
     from .run import RunningServer, serve_forever, start_server
 
 _EXPORTS = {
     "RunningServer": "run",
-    "ServerConfig": "app",
-    "SpeechLibrary": "library",
+    "ServerConfig": "plumbing",
     "create_app": "app",
     "serve_forever": "run",
     "start_server": "run",
@@ -32,7 +32,6 @@ _EXPORTS = {
 __all__ = [
     "RunningServer",
     "ServerConfig",
-    "SpeechLibrary",
     "create_app",
     "serve_forever",
     "start_server",

@@ -28,7 +28,11 @@ after CVE-2025-24010) is done here, in this order, before any handler runs:
 6. **No secret in any answer**: error bodies (status >= 400), server-sent events and every
    header pass :func:`cosyvoice_clone.config.redact` with the configured keys; an exception
    that escapes a handler becomes a redacted 500 in the route's error shape, and every log
-   record made in the process is redacted the same way (:func:`redact_logs`).
+   record made in the process is redacted the same way (:func:`redact_logs`, in
+   :mod:`.redaction`).
+
+The options (``--allowed-host``, ``--cors-origin``, ``--api-key``, ``--max-input-chars``) are
+validated, and Host/Origin values parsed, in :mod:`.security_options`.
 
 Why Origin is enough for writes: browsers send ``Origin`` on every request whose method is
 neither GET nor HEAD (``no-cors`` fetches and form posts included) and on every CORS request
@@ -42,14 +46,12 @@ also the studio's); the emulator's in DashScope's ``{"request_id", "code", "mess
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import ipaddress
 import json
 import logging
 import re
 import secrets
-import socket
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,8 +60,31 @@ from urllib.parse import urlsplit
 
 from .. import catalog
 from ..config import redact
-from ..errors import InvalidRequestError
 from .protocol import APIError
+from .redaction import redact_logs
+from .security_options import (
+    DEFAULT_MAX_INPUT_CHARS,
+    LOOPBACK_HOSTS,
+    check_options,
+    is_ip,
+    is_wildcard,
+    machine_names,
+    origin_of,
+    split_host,
+)
+
+__all__ = [
+    "DEFAULT_MAX_INPUT_CHARS",
+    "MAX_JSON_DEPTH",
+    "UPLOAD_MAX_BYTES",
+    "Protection",
+    "SecurityMiddleware",
+    "check_options",
+    "default_protection",
+    "install",
+    "redact_logs",
+    "studio_page",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -69,16 +94,11 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger("cosyvoice_clone.server.security")
 
-DEFAULT_MAX_INPUT_CHARS = 20_000
-"""Characters of text per speech request: 5x OpenAI's 4,096, a tenth of the service's 200,000
-per task (about 25 minutes of speech)."""
-MAX_INPUT_CHARS_RANGE = (1, catalog.MAX_CHARS_PER_TASK)
 UPLOAD_MAX_BYTES = 4 * catalog.SAMPLE_MAX_BYTES
 """A sample upload (the studio's Fix repairs a file up to 4x the service's 10 MiB)."""
 MAX_JSON_DEPTH = 32
 STUDIO_TOKEN_HEADER = "x-studio-token"
 STUDIO_TOKEN_META = "cosyvoice-studio-token"
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 FORM_TYPES = ("text/plain", "multipart/form-data", "application/x-www-form-urlencoded")
 STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 UPLOAD_PATH = "/studio/api/samples"
@@ -137,123 +157,6 @@ class Protection:
         return "protections: " + "; ".join(parts)
 
 
-# --------------------------------------------------------------------------- options
-
-
-def check_options(
-    *,
-    allowed_hosts: list[str] | tuple[str, ...] = (),
-    cors_origins: list[str] | tuple[str, ...] = (),
-    api_keys: list[str] | tuple[str, ...] = (),
-    max_input_chars: int = DEFAULT_MAX_INPUT_CHARS,
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Validate ``--allowed-host``, ``--cors-origin``, ``--api-key`` and ``--max-input-chars``
-    (one clear error each, never showing a key); return the normalised hosts and origins."""
-    for index, key in enumerate(api_keys, 1):
-        if not key or any(not ("!" <= ch <= "~") for ch in key):
-            raise InvalidRequestError(
-                f"--api-key number {index} contains a space, a line break or a character "
-                "that is not printable ASCII",
-                field="api_key",
-                hint="a server key is printable ASCII without spaces, e.g. from "
-                "`python -c 'import secrets; print(secrets.token_urlsafe())'`",
-            )
-    hosts: list[str] = []
-    for name in allowed_hosts:
-        host = name.strip().lower().rstrip(".")
-        if host.startswith("[") and host.endswith("]"):
-            host = host[1:-1]
-        if not host or any(ch in host for ch in "/@ ") or (host != "*" and "*" in host):
-            raise InvalidRequestError(
-                f"invalid --allowed-host {name!r}",
-                field="allowed_host",
-                hint="give a host name or address without scheme or port, e.g. "
-                "--allowed-host speech.example.org (or '*' with --api-key)",
-            )
-        hosts.append(host)
-    if "*" in hosts and not api_keys:
-        raise InvalidRequestError(
-            "--allowed-host '*' accepts any Host: it needs an --api-key",
-            field="allowed_host",
-            hint="name the hosts instead (--allowed-host NAME, repeatable), or add --api-key KEY",
-        )
-    origins: list[str] = []
-    for value in cors_origins:
-        origin = _origin(value.strip())
-        if origin is None:
-            raise InvalidRequestError(
-                f"invalid --cors-origin {value!r}",
-                field="cors_origin",
-                hint="give an origin: scheme://host[:port] without a path, e.g. "
-                "--cors-origin http://localhost:3000",
-            )
-        origins.append(origin)
-    low, high = MAX_INPUT_CHARS_RANGE
-    if not low <= max_input_chars <= high:
-        raise InvalidRequestError(
-            f"--max-input-chars {max_input_chars} is out of range",
-            field="max_input_chars",
-            hint=f"use {low} to {high:,} (the service's limit per task); "
-            f"the default is {DEFAULT_MAX_INPUT_CHARS:,}",
-        )
-    return tuple(dict.fromkeys(hosts)), tuple(dict.fromkeys(origins))
-
-
-def _origin(value: str) -> str | None:
-    """``scheme://host[:port]`` normalised (lower case, default port dropped), or ``None``."""
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
-        return None
-    host = parts.hostname.lower()
-    if ":" in host:
-        host = f"[{host}]"
-    if port is not None and port != {"http": 80, "https": 443}[parts.scheme]:
-        host = f"{host}:{port}"
-    return f"{parts.scheme}://{host}"
-
-
-def _split_host(value: str) -> tuple[str, str | None] | None:
-    """A ``Host`` header as (host, port); ``None`` when it is not one."""
-    value = value.strip().lower()
-    if value.startswith("["):
-        end = value.find("]")
-        if end < 0:
-            return None
-        host, rest = value[1:end], value[end + 1 :]
-        if rest and not (rest.startswith(":") and rest[1:].isdigit()):
-            return None
-        return host, rest[1:] or None
-    host, sep, port = value.partition(":")
-    if sep and not port.isdigit():
-        return None
-    return host.rstrip("."), port or None
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
-def _is_wildcard(host: str | None) -> bool:
-    return host in ("0.0.0.0", "::", "")
-
-
-def _machine_names() -> set[str]:
-    names = {socket.gethostname().lower()}
-    with contextlib.suppress(OSError):
-        names.add(socket.getfqdn().lower())
-    return names
-
-
 # --------------------------------------------------------------------------- the middleware
 
 
@@ -274,11 +177,11 @@ class SecurityMiddleware:
         self.protection = protection
         bound = (protection.bound_host or "").strip("[]").lower()
         self._hosts = {*LOOPBACK_HOSTS, *protection.allowed_hosts}
-        if bound and not _is_wildcard(bound):
+        if bound and not is_wildcard(bound):
             self._hosts.add(bound)
-        self._any_ip = protection.bound_host is None or _is_wildcard(bound)
-        if _is_wildcard(bound):
-            self._hosts |= _machine_names()
+        self._any_ip = protection.bound_host is None or is_wildcard(bound)
+        if is_wildcard(bound):
+            self._hosts |= machine_names()
         self._named = {h for h in protection.allowed_hosts if h != "*"}
         if protection.speech_server or protection.secrets:
             redact_logs(*protection.secrets)
@@ -288,24 +191,24 @@ class SecurityMiddleware:
     def host_allowed(self, value: str | None) -> bool:
         if "*" in self.protection.allowed_hosts:
             return True
-        parsed = _split_host(value or "")
+        parsed = split_host(value or "")
         if parsed is None or not parsed[0]:
             return False
         host = parsed[0]
         if host in self._hosts:
             return True
-        if _is_ip(host):
+        if is_ip(host):
             return self._any_ip or ipaddress.ip_address(host).is_loopback
         return False
 
     def origin_allowed(self, origin: str, host_header: str) -> bool:
-        normal = _origin(origin)
+        normal = origin_of(origin)
         if normal is None:  # "null" (sandboxed pages, file://) or garbage
             return False
         if normal in self.protection.cors_origins:
             return True
         scheme = normal.split("://", 1)[0]
-        own = _origin(f"{scheme}://{host_header.strip()}")
+        own = origin_of(f"{scheme}://{host_header.strip()}")
         if own is not None and own == normal:
             return True
         return (urlsplit(normal).hostname or "").lower() in self._named  # behind a proxy
@@ -322,7 +225,7 @@ class SecurityMiddleware:
         host = headers.get("host")
         if not self.host_allowed(host):
             shown = (host or "").strip()[:80] or "(none)"
-            name = (_split_host(host or "") or ("NAME",))[0] or "NAME"
+            name = (split_host(host or "") or ("NAME",))[0] or "NAME"
             fix = (
                 f"to serve this name (a reverse proxy, another machine), start it with "
                 f"--allowed-host {name}"
@@ -453,7 +356,7 @@ class SecurityMiddleware:
         cors = (  # never for the page: another site may call the API, not read the token
             origin
             if origin is not None
-            and _origin(origin) in self.protection.cors_origins
+            and origin_of(origin) in self.protection.cors_origins
             and scope["path"] != "/"
             else None
         )
@@ -579,7 +482,7 @@ class SecurityMiddleware:
                 raise
 
     async def _preflight(self, send: Send, origin: str, headers: dict[str, str]) -> None:
-        allow = _origin(origin) in self.protection.cors_origins
+        allow = origin_of(origin) in self.protection.cors_origins
         if not allow:  # the server's own origin never needs a preflight
             await self._answer({"path": "", "type": "http"}, send, Refusal(
                 403, "this origin is not allowed: start the server with --cors-origin ORIGIN",
@@ -682,38 +585,3 @@ def studio_page(request: Any, path: Path) -> Any:
         meta = f'<meta name="{STUDIO_TOKEN_META}" content="{protection.studio_token}">'
         html = html.replace("</head>", f"  {meta}\n</head>", 1)
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
-
-
-# --------------------------------------------------------------------------- logs
-
-
-_LOG_SECRETS: set[str] = set()
-_factory_installed = False
-
-
-def redact_logs(*secrets_: str | None) -> None:
-    """Redact ``secrets_`` (and anything key-shaped) from every log record made from now on in
-    this process, its message, arguments and traceback included."""
-    global _factory_installed
-    _LOG_SECRETS.update(s for s in secrets_ if s)
-    if _factory_installed:
-        return
-    _factory_installed = True
-    previous = logging.getLogRecordFactory()
-    formatter = logging.Formatter()
-
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = previous(*args, **kwargs)
-        try:
-            text = record.getMessage()
-        except Exception:  # a malformed record: leave it to the handler
-            return record
-        clean = redact(text, *_LOG_SECRETS)
-        shown = repr(record.args)
-        if clean != text or redact(shown, *_LOG_SECRETS) != shown:
-            record.msg, record.args = clean, None  # else they stay (uvicorn's access log)
-        if record.exc_info and record.exc_info[0] is not None:
-            record.exc_text = redact(formatter.formatException(record.exc_info), *_LOG_SECRETS)
-        return record
-
-    logging.setLogRecordFactory(factory)

@@ -30,6 +30,10 @@ const VERDICT_WORDS = {
   fail: "Not usable: the service would refuse it",
 };
 
+// The voice statuses as the API returns them (catalog.VoiceStatus, from /studio/api/config):
+// the one place the page learns them; compare with STATUS.ok, never with a literal.
+const STATUS = {};
+
 const state = {
   config: null,
   sample: null,        // {id, name, url, ...}
@@ -83,6 +87,10 @@ async function busy(progress, buttons, work) {
 async function loadConfig() {
   const config = await api("/studio/api/config");
   state.config = config;
+  Object.assign(STATUS, config.voice_statuses);
+  for (const li of document.querySelectorAll("li[data-status]")) {
+    li.dataset.stage = STATUS[li.dataset.status];  // a stage named by the status it shows
+  }
   $("region").textContent = config.region;
   const models = $("target_model");
   models.replaceChildren(...config.target_models.map((m) => new Option(m.name, m.name)));
@@ -298,8 +306,8 @@ function showStage(status, list = "clone-status") {
   const at = order.indexOf(status);
   for (const li of $(list).children) {
     const i = order.indexOf(li.dataset.stage);
-    li.classList.toggle("done", at >= 0 && i < at || status === "OK" && i === at);
-    li.classList.toggle("active", i === at && status !== "OK");
+    li.classList.toggle("done", at >= 0 && i < at || status === STATUS.ok && i === at);
+    li.classList.toggle("active", i === at && status !== STATUS.ok);
   }
 }
 
@@ -546,7 +554,7 @@ function renderVoices() {
   $("voices-caption").textContent = `${state.voices.length} voice${state.voices.length === 1 ? "" : "s"} on the service`;
   const select = $("voice");
   const chosen = select.value;
-  const usable = state.voices.filter((v) => v.status === "OK");
+  const usable = state.voices.filter((v) => v.status === STATUS.ok);
   select.replaceChildren(...usable.map((v) => new Option(
     `${v.prefix || ""} — ${v.voice_id}${v.designed ? " (designed)" : ""}`, v.voice_id)));
   if (!usable.length) select.append(new Option("(no voice ready yet: clone or design one in step 3)", ""));

@@ -1,0 +1,251 @@
+"""What every route of the server shares: the key check, admission, the one error mapping, the
+self-cleaning stream, and reading a JSON body.
+
+- :class:`ServerConfig`: what ``cosyvoice-clone serve`` was started with;
+- :class:`Doors`: the client and config every handler holds, with the admission count and
+  :meth:`Doors.authorize`;
+- :func:`answer_for`: a library error as the server's one error shape (OpenAI's), its hint
+  worded for HTTP or studio users (:mod:`.wording`) from the error's ``next_step``;
+- :class:`SelfCleaningStream`: a streamed answer whose cleanup runs however it ends.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from .. import catalog
+from ..client import AsyncCosyVoice
+from ..errors import (
+    BadSampleError,
+    ConfigError,
+    CosyVoiceCloneError,
+    InvalidRequestError,
+    MissingCredentialsError,
+    ModelMismatchError,
+    NotFoundError,
+    OperationTimeoutError,
+    QuotaExceededError,
+    RateLimitError,
+    SampleRejectedError,
+    SampleUnreadableError,
+    UnknownVoiceError,
+    VoiceDeployingError,
+    VoiceRejectedError,
+)
+from .protocol import APIError
+from .wording import Audience, hint_for
+
+REQUEST_ID_HEADER = "X-DashScope-Request-Id"
+
+
+@dataclass
+class ServerConfig:
+    """What ``cosyvoice-clone serve`` was started with."""
+
+    api_keys: tuple[str, ...] = ()
+    aliases: dict[str, str] = field(default_factory=dict)
+    """OpenAI voice name (``alloy``) -> a voice id, registry prefix or system voice."""
+    max_queue: int = 64
+    """Speech requests admitted at once (waiting for the service or speaking)."""
+    concurrency: int = 4
+    """Parts of one long text spoken at once (``stream_speech(concurrency=)``)."""
+    retries: int = 2
+    """Retries of a failed part (``stream_speech(retries=)``)."""
+
+
+class Admission:
+    """A bounded count of speech requests in flight."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, limit)
+        self.active = 0
+
+    def enter(self) -> None:
+        if self.active >= self.limit:
+            wait = math.ceil((self.active + 1) / catalog.SYNTHESIS_TASKS_PER_SECOND_PER_MODEL)
+            raise APIError(
+                429,
+                f"the server's queue is full ({self.limit} requests); try again in {wait} s",
+                type="rate_limit_error",
+                code="queue_full",
+                headers={"Retry-After": str(wait)},
+            )
+        self.active += 1
+
+    def leave(self) -> None:
+        self.active -= 1
+
+
+class Doors:
+    """The client, the config and the admission count, shared by every handler."""
+
+    def __init__(self, client: AsyncCosyVoice, config: ServerConfig) -> None:
+        self.client = client
+        self.config = config
+        self.admission = Admission(config.max_queue)
+
+    def authorize(self, request: Request) -> None:
+        """Refuse (401) a request without one of the server's keys, when it has keys."""
+        if not self.config.api_keys:
+            return
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not any(
+            hmac.compare_digest(key.encode(), k.encode()) for k in self.config.api_keys
+        ):
+            raise APIError(
+                401,
+                "invalid or missing API key: send `Authorization: Bearer KEY` with a key given "
+                "to `cosyvoice-clone serve --api-key`",
+                code="invalid_api_key",
+            )
+
+
+# --------------------------------------------------------------------------- errors
+
+
+_OPENAI_PARAMS = {"rate": "speed", "format": "response_format", "text": "input",
+                  "instruction": "instructions", "voice_id": "voice"}  # fmt: skip
+"""The library's field names as OpenAI's speech request names them."""
+_STUDIO_PARAMS = {"voice_id": "voice", "voice_prompt": "voice_prompt"}
+
+
+def _status(err: CosyVoiceCloneError) -> tuple[int, str]:
+    """The HTTP status and OpenAI error type of a library error (the tree in :mod:`..errors`)."""
+    if isinstance(err, (UnknownVoiceError, NotFoundError)):
+        return 404, "invalid_request_error"
+    if isinstance(err, (SampleUnreadableError, SampleRejectedError)):
+        return 422, "invalid_request_error"
+    if isinstance(err, (InvalidRequestError, BadSampleError)):
+        return 400, "invalid_request_error"
+    if isinstance(err, (VoiceDeployingError, VoiceRejectedError)):
+        return 409, "invalid_request_error"
+    if isinstance(err, (RateLimitError, QuotaExceededError)):
+        return 429, "rate_limit_error"
+    if isinstance(err, OperationTimeoutError):
+        return 504, "api_error"
+    if isinstance(err, (ConfigError, MissingCredentialsError)):
+        return 500, "api_error"
+    return 502, "api_error"
+
+
+def _param(err: CosyVoiceCloneError, audience: Audience) -> str | None:
+    """The request field (API) or page control (studio) to blame."""
+    if isinstance(err, (SampleRejectedError, SampleUnreadableError, BadSampleError)):
+        return "sample"
+    if isinstance(err, ModelMismatchError):
+        return "model" if audience is Audience.API else "voice"
+    if isinstance(err, UnknownVoiceError):
+        return "voice"
+    if isinstance(err, InvalidRequestError):
+        names = _OPENAI_PARAMS if audience is Audience.API else _STUDIO_PARAMS
+        return names.get(err.field or "", err.field)
+    if isinstance(err, (NotFoundError, VoiceDeployingError, VoiceRejectedError)):
+        return "voice"
+    return None
+
+
+def answer_for(err: CosyVoiceCloneError, audience: Audience = Audience.API) -> APIError:
+    """The one mapping of a library error to the server's answer: status, OpenAI type, the
+    field to blame, the library's ``code`` (the same through every door), and the message
+    with a hint worded for ``audience``."""
+    status, kind = _status(err)
+    param = _param(err, audience)
+    message = err.message
+    if audience is Audience.API and param == "speed":
+        message = f"speed maps to CosyVoice's rate: {message}"
+    hint = hint_for(err, audience)
+    if hint:
+        message = f"{message} — {hint}"
+    if err.request_id:
+        message += f" (request_id {err.request_id})"
+    headers = {REQUEST_ID_HEADER: err.request_id} if err.request_id else {}
+    if status == 429:
+        headers["Retry-After"] = "1"
+    return APIError(status, message, type=kind, param=param, code=err.code, headers=headers)
+
+
+async def render_error(request: Request, exc: Exception) -> Response:
+    """The one exception handler: an :class:`APIError` as its JSON body."""
+    assert isinstance(exc, APIError)
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+
+async def call(work: Awaitable[Any], audience: Audience) -> Any:
+    """Await a library call, its error as the server's answer."""
+    try:
+        return await work
+    except CosyVoiceCloneError as err:
+        raise answer_for(err, audience) from None
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+class SelfCleaningStream(StreamingResponse):
+    """A streamed answer whose ``finish`` runs however it ends (done, failed, client gone)."""
+
+    def __init__(
+        self,
+        content: AsyncIterator[bytes],
+        finish: Callable[[], Awaitable[None]],
+        *,
+        media_type: str,
+        headers: dict[str, str],
+    ) -> None:
+        super().__init__(content, media_type=media_type, headers=headers)
+        self.finish = finish
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.finish()
+
+
+# --------------------------------------------------------------------------- JSON bodies
+
+
+def invalid(message: str, param: str, status: int = 400) -> APIError:
+    """A refusal of one field of a request, before the library is asked."""
+    return APIError(status, message, param=param, code="invalid_value")
+
+
+async def read_json(request: Request) -> dict[str, Any]:
+    """The request's JSON object (``{}`` for an empty body)."""
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        raise APIError(400, "the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise APIError(400, "the request body must be a JSON object")
+    return body
+
+
+def text_field(body: dict[str, Any], name: str) -> str | None:
+    """A text field, stripped (``None`` when absent or blank)."""
+    value = body.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise invalid(f"{name} must be text", name)
+    return value.strip() or None
+
+
+def number_field(body: dict[str, Any], name: str) -> float | None:
+    """A number field, given as a number or as text (``None`` when absent or blank)."""
+    value = body.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise invalid(f"{name} must be a number, not {value!r}", name) from None
