@@ -7,8 +7,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parents[1] / "src" / "cosyvoice_clone"
 PACKAGE = "cosyvoice_clone"
 FRONTENDS = ("cli", "mcp", "server", "integrations", "wyoming")
@@ -103,12 +101,6 @@ def _public(name: str) -> bool:
 MODS = _modules()
 GRAPH = _graph(MODS)
 
-# Edges other owners remove in this round (issue 21); the lead flips these once merged.
-OTHER_OWNERS_CIRCLES = {
-    frozenset({f"{PACKAGE}.server.app", f"{PACKAGE}.server.studio"}),  # doors
-    frozenset({f"{PACKAGE}.cli.speak", f"{PACKAGE}.cli.speak_live"}),  # doors
-}
-
 
 def test_the_graph_sees_function_level_and_type_checking_imports() -> None:
     """A test that could not see a deferred import could not find a hidden circle."""
@@ -123,19 +115,10 @@ def test_the_library_core_has_no_circle() -> None:
     assert core == [], core
 
 
-@pytest.mark.xfail(strict=False, reason="frontend circles: doors folds speak_live into speak "
-                   "and splits server/app from studio (issue 21)")  # fmt: skip
 def test_no_circle_anywhere() -> None:
     assert _circles(GRAPH) == []
 
 
-def test_no_circle_but_the_frontend_ones_other_owners_remove() -> None:
-    left = {frozenset(c) for c in _circles(GRAPH)} - OTHER_OWNERS_CIRCLES
-    assert left == set(), left
-
-
-@pytest.mark.xfail(strict=False, reason="doors moves cli/, mcp/, server/ onto the public face "
-                   "and deletes server/library.py (issue 21)")  # fmt: skip
 def test_frontends_import_only_the_public_layer() -> None:
     reaches = sorted(
         (m, t) for m, targets in GRAPH.items() if _is_frontend(m) for t in targets
