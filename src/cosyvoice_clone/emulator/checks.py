@@ -51,7 +51,10 @@ def clone_request(
             f"target_model {target_model!r} is not supported; supported: "
             + ", ".join(catalog.TARGET_MODELS)
         )
-    if region not in model.clone_regions:
+    # The emulator gives one documented answer per row: a YES row clones; a NO row and a disputed
+    # one (the client sends it with a notice: the real service decides) get the conservative
+    # answer, a refusal, so that both outcomes of a disputed row stay testable.
+    if catalog.clone_rule(target_model, region).verdict is not catalog.CloneVerdict.YES:
         allowed = ", ".join(catalog.clone_models_in(region)) or "none"
         raise ApiError(
             400,
