@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
+from tests.facts.facts_helpers import Run
 from tests.server.server_helpers import home, make_server  # noqa: F401
-
-
-@dataclass
-class Run:
-    """What one in-process run of the CLI produced."""
-
-    code: int
-    out: str
-    err: str
 
 
 @pytest.fixture
