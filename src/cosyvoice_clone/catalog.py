@@ -159,6 +159,9 @@ class CloneRule:
     region: str
     verdict: CloneVerdict
     fact: Fact
+    emulated: bool = False
+    """The emulator's answer for a DISPUTED row (``True``: it clones); YES always clones, NO is
+    never sent. One documented answer per row, so both outcomes of a disputed row are testable."""
 
 
 _CLONE_API = "help.aliyun.com/en/model-studio/cosyvoice-clone-design-api"
@@ -237,7 +240,8 @@ CLONE_RULES: tuple[CloneRule, ...] = (
     CloneRule("cosyvoice-v3.5-flash", "*", CloneVerdict.NO, _V35_ONLY_BEIJING),
     CloneRule("cosyvoice-v3-plus", "ap-southeast-1", CloneVerdict.DISPUTED, _V3_INTL),
     CloneRule("cosyvoice-v3-flash", "ap-southeast-1", CloneVerdict.DISPUTED, _V3_INTL),
-    CloneRule("cosyvoice-v2", "ap-southeast-1", CloneVerdict.DISPUTED, _V2_INTL),
+    # the emulator keeps the skill's answer here (it cloned before issue 28): the service decides
+    CloneRule("cosyvoice-v2", "ap-southeast-1", CloneVerdict.DISPUTED, _V2_INTL, emulated=True),
 )
 """Where each target model can clone. Anything not listed is DISPUTED with ``_UNDOCUMENTED``."""
 

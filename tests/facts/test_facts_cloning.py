@@ -64,7 +64,7 @@ def test_clone_to_qwen_audio_flash_in_beijing_then_speak_it_with_its_model_only(
     assert [c["target_model"] for c in creates(cosyvoice_emulator)] == [QA_FLASH]
 
 
-@pytest.mark.parametrize("model", [QA_FLASH, "cosyvoice-v2", "cosyvoice-v3-flash"])
+@pytest.mark.parametrize("model", [QA_FLASH, "cosyvoice-v3-flash"])
 def test_a_disputed_row_is_sent_with_a_notice_and_the_service_decides(
     cosyvoice_emulator: RunningEmulator, tmp_path: Path, model: str
 ) -> None:
@@ -77,6 +77,21 @@ def test_a_disputed_row_is_sent_with_a_notice_and_the_service_decides(
     assert "ap-southeast-1" in str(info.value)
     assert [c["target_model"] for c in creates(cosyvoice_emulator)] == [model]  # it was sent
     assert cosyvoice_emulator.backend.voice_count() == 0
+
+
+def test_a_disputed_row_the_emulator_accepts_clones_after_one_notice(
+    cosyvoice_emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    assert catalog.clone_rule("cosyvoice-v2", "ap-southeast-1").emulated
+    with (
+        client_in(cosyvoice_emulator, tmp_path / "home", "ap-southeast-1") as client,
+        pytest.warns(RegionRuleWarning, match="cosyvoice-v2 in ap-southeast-1") as caught,
+    ):
+        result = client.clone(prefix="sgv2", sample=REFERENCE, target_model="cosyvoice-v2")
+    assert len([w for w in caught if issubclass(w.category, RegionRuleWarning)]) == 1
+    assert result.voice_id.startswith("cosyvoice-v2-sgv2-")
+    assert any(w.startswith("region rule:") for w in result.warnings)
+    assert cosyvoice_emulator.backend.voice(result.voice_id) is not None
 
 
 def test_cli_disputed_row_one_notice_one_error_and_the_request_sent(
@@ -105,9 +120,10 @@ def test_the_emulator_answers_every_row_as_the_catalog_says(
     backend.config.update({"region": region})
     for model in catalog.TARGET_MODELS:
         verdict = catalog.clone_rule(model, region).verdict
-        if verdict is catalog.CloneVerdict.YES:
+        rule = catalog.clone_rule(model, region)
+        if verdict is catalog.CloneVerdict.YES or rule.emulated:
             assert backend.check_clone_request(model, "demo")[0] == model
-        else:  # NO: never sent by the client; DISPUTED: sent, the emulator's answer is a refusal
+        else:  # NO: never sent by the client; DISPUTED: sent, the row's answer is a refusal
             with pytest.raises(ApiError, match=f"not supported in region {region}"):
                 backend.check_clone_request(model, "demo")
     assert backend.voice_count() == 0

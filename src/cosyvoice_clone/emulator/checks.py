@@ -51,10 +51,10 @@ def clone_request(
             f"target_model {target_model!r} is not supported; supported: "
             + ", ".join(catalog.TARGET_MODELS)
         )
-    # The emulator gives one documented answer per row: a YES row clones; a NO row and a disputed
-    # one (the client sends it with a notice: the real service decides) get the conservative
-    # answer, a refusal, so that both outcomes of a disputed row stay testable.
-    if catalog.clone_rule(target_model, region).verdict is not catalog.CloneVerdict.YES:
+    # One documented answer per row: a YES row clones; a NO row is refused; a disputed row (the
+    # client sends it with a notice: the real service decides) gets the row's ``emulated`` answer.
+    rule = catalog.clone_rule(target_model, region)
+    if not (rule.verdict is catalog.CloneVerdict.YES or rule.emulated):
         allowed = ", ".join(catalog.clone_models_in(region)) or "none"
         raise ApiError(
             400,
