@@ -8,7 +8,7 @@ read these tables; change a rule here and every part follows.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta, timezone
 from enum import Enum
 
@@ -249,11 +249,12 @@ CLONE_RULES: tuple[CloneRule, ...] = (
 
 
 def clone_rule(model: str, region: str) -> CloneRule:
-    """The rule that decides cloning for ``model`` in ``region`` (exact, then ``"*"``)."""
+    """The rule that decides cloning for ``model`` in ``region`` (exact, then ``"*"``; the
+    answer names ``region`` either way)."""
     for wanted in (region, "*"):
         for rule in CLONE_RULES:
             if rule.model == model and rule.region == wanted:
-                return rule
+                return rule if wanted == region else replace(rule, region=region)
     return CloneRule(model, region, CloneVerdict.DISPUTED, _UNDOCUMENTED)
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
+from tests.facts.facts_helpers import Run
 
 from cosyvoice_clone import catalog
 from cosyvoice_clone.catalog import CloneVerdict
@@ -153,3 +158,38 @@ def test_what_every_source_agrees_on_is_still_refused_locally() -> None:
             prefix="x", voice_sample_url=URL, target_model="cosyvoice-v3.5-plus", region="us-east-1"
         )
     assert info.value.field == "target_model"
+
+
+NEW_DISPUTED = [
+    ("cosyvoice-v2", "ap-southeast-1"),
+    (QA_FLASH, "ap-southeast-1"),
+    (QA_PLUS, "cn-beijing"),
+    (QA_PLUS, "ap-southeast-1"),
+    ("cosyvoice-v1", "ap-southeast-1"),
+    (QA_FLASH, "us-east-1"),
+]
+
+
+@pytest.mark.parametrize(("model", "region"), NEW_DISPUTED)
+def test_every_new_disputed_row_is_sent_with_one_notice_library(model: str, region: str) -> None:
+    assert catalog.clone_rule(model, region).verdict is CloneVerdict.DISPUTED
+    with pytest.warns(RegionRuleWarning) as caught:
+        request = normalize_clone_request(
+            prefix="d", voice_sample_url=URL, target_model=model, region=region
+        )
+    assert len(caught) == 1 and model in str(caught[0].message) and region in str(caught[0].message)
+    assert request.to_payload()["input"]["target_model"] == model
+    assert [w for w in request.warnings if w.startswith("region rule:")] == [str(caught[0].message)]
+
+
+@pytest.mark.parametrize(("model", "region"), NEW_DISPUTED)
+def test_every_new_disputed_row_is_sent_with_one_notice_cli(
+    cli: Callable[..., Run], tmp_path: Path, model: str, region: str
+) -> None:
+    out = tmp_path / "request.json"
+    result = cli("--region", region, "prepare", "--target-model", model, "--prefix", "d",
+                 "--voice-sample-url", URL, "--output", str(out))  # fmt: skip
+    assert result.code == 0, result.err
+    notices = [line for line in result.err.splitlines() if "region rule:" in line]
+    assert len(notices) == 1 and model in notices[0]
+    assert json.loads(out.read_text())["input"]["target_model"] == model
