@@ -12,6 +12,7 @@ from typing import Any
 
 from . import catalog
 from .catalog import VoiceStatus
+from .checks import require_timeout
 from .claims import Claim
 from .enrollment import CreateResult, StatusCallback
 from .errors import CosyVoiceCloneError, InvalidRequestError, NotFoundError
@@ -159,6 +160,8 @@ def clone_flow(
     An identical clone in progress in another process (same home) is waited for and its
     voice reused; one left behind by a killed process is looked for on the service first.
     """
+    if wait:
+        require_timeout(timeout)
     registry = session.registry
     options: dict[str, Any] = {"wait": wait, "timeout": timeout, "on_status": on_status}
     notes: list[str] = []
@@ -303,6 +306,8 @@ def design_flow(
     on_status: StatusCallback | None,
 ) -> Flow[DesignResult]:
     """Reuse, or create (+ wait); keeps the preview, registers, writes evidence."""
+    if wait:  # before anything is sent: a bad bound must not cost a slot
+        require_timeout(timeout)
     request = plan.request
     notes: list[str] = []
     result = DesignResult(
@@ -405,6 +410,8 @@ def update_flow(
     timeout: float,
     on_status: StatusCallback | None,
 ) -> Flow[Voice]:
+    if wait:  # before the sample is uploaded or the update sent
+        require_timeout(timeout)
     url = yield from plan.sample_flow()
     try:
         yield from session.enrollment.update(voice_id, url)
@@ -480,11 +487,14 @@ def preview_target(
     from .audio.outfile import check_output_path
     from .session import check_output
 
+    from .synthesis.protocol import extension_format, format_for_path
+
     path = Path(preview_out)
     check_output_path(path, "--preview-out", mkdir=mkdir)
-    suffix = path.suffix.lower().lstrip(".")
-    if response_format is None and suffix in ("wav", "mp3", "pcm", "opus"):
-        response_format = suffix
+    # One rule with speak: an extension that names another format than the one asked for is
+    # refused; an unknown extension needs the format (else the default preview format).
+    if response_format is not None or extension_format(path) is not None:
+        response_format = format_for_path(path, response_format)
     check_output(session, path, option="--preview-out", mkdir=mkdir)
     return path, response_format
 
