@@ -1,8 +1,8 @@
 """Read a reference sample (path, URL or bytes) and decode it to float samples.
 
 WAV, MP3, FLAC and Ogg (Vorbis/Opus) decode with soundfile (libsndfile); M4A/AAC decode with
-PyAV when the optional extra is installed (``pip install 'cosyvoice-clone[m4a]'``). Anything
-that cannot be read raises :class:`~cosyvoice_clone.errors.SampleUnreadableError` whose
+PyAV when the optional ``m4a`` extra is installed (see :func:`~cosyvoice_clone.extras.extra_hint`).
+Anything that cannot be read raises :class:`~cosyvoice_clone.errors.SampleUnreadableError` whose
 ``api_code`` is what the service would answer (``BadRequest.UnsupportedFileFormat`` when the
 bytes are no known audio container, ``Audio.DecoderError`` when a known container is broken).
 A sample URL that cannot be fetched because of the network raises :class:`SampleDownloadError`
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..errors import DecoderMissingError, SampleDownloadError, SampleUnreadableError
-from ..extras import install_hint
+from ..extras import extra_hint
 from .files import format_size
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ URL_SCHEMES = ("http", "https")
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _NOT_AUDIO_TYPES = ("text/", "json", "xml", "html", "javascript", "image/", "font/")
 """Content types that are certainly not a sample (a web page, an error document)."""
-M4A_HINT = f"install the m4a extra to read M4A/AAC: {install_hint('m4a')}"
+M4A_HINT = extra_hint("m4a", "PyAV, to read M4A/AAC")
 
 _SUBTYPE_BITS = {
     "PCM_S8": 8,

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InvalidRequestError
-from ..extras import install_hint
+from ..extras import extra_hint
 from .outfile import check_output_path, write_atomic
 
 if TYPE_CHECKING:
     from .repair import Plan
     from .report import CheckReport
 
-PLOT_HINT = f"install the plot extra: {install_hint('plot')}"
+PLOT_HINT = extra_hint("plot")
 _SEVERITY_COLORS = {"fail": "#c0392b", "warn": "#d68910", "pass": "#1e8449"}
 
 
