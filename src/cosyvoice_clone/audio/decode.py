@@ -11,6 +11,7 @@ A sample URL that cannot be fetched because of the network raises :class:`Sample
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 
 from ..errors import DecoderMissingError, SampleDownloadError, SampleUnreadableError
 from ..extras import extra_hint
+from ._stderr import quiet_decoder
 from .files import format_size
 
 if TYPE_CHECKING:
@@ -38,6 +40,9 @@ URL_SCHEMES = ("http", "https")
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _NOT_AUDIO_TYPES = ("text/", "json", "xml", "html", "javascript", "image/", "font/")
 """Content types that are certainly not a sample (a web page, an error document)."""
+_GENERIC_OPEN_FAILURES = ("File does not exist or is not a regular file", "Format not recognised")
+"""libsndfile's open failures that say nothing about the file (it was read already)."""
+
 M4A_HINT = extra_hint("m4a", "PyAV, to read M4A/AAC")
 
 _SUBTYPE_BITS = {
@@ -301,20 +306,24 @@ def _decode_soundfile(source: bytes | Path, fmt: str, size: int, name: str | Non
 
     target: Any = source if isinstance(source, Path) else io.BytesIO(source)
     try:
-        with sf.SoundFile(target) as f:
-            rate = int(f.samplerate)
-            subtype = str(f.subtype)
-            limit = int(MAX_DECODE_SECONDS * rate)
-            total = int(f.frames) if f.frames and f.frames > 0 else None
-            samples = f.read(
-                frames=limit if total is None or total > limit else -1,
-                dtype="float32",
-                always_2d=True,
-            )
+        with quiet_decoder() if fmt == "mp3" else contextlib.nullcontext():
+            with sf.SoundFile(target) as f:
+                rate = int(f.samplerate)
+                subtype = str(f.subtype)
+                limit = int(MAX_DECODE_SECONDS * rate)
+                total = int(f.frames) if f.frames and f.frames > 0 else None
+                samples = f.read(
+                    frames=limit if total is None or total > limit else -1,
+                    dtype="float32",
+                    always_2d=True,
+                )
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
-        raise unreadable(
-            f"cannot decode {name or 'the sample'} as {fmt.upper()}: {_short(exc)}", DECODER_ERROR
-        ) from exc
+        what, reason = name or "the sample", _short(exc)
+        message = f"cannot decode {what} as {fmt.upper()}: {reason}"
+        if any(generic in reason for generic in _GENERIC_OPEN_FAILURES):
+            # libsndfile's "cannot open" names no cause: the file is there, its bytes are wrong
+            message = f"cannot decode {what}: not a valid {fmt.upper()} file"
+        raise unreadable(message, DECODER_ERROR) from exc
     if samples.shape[0] == 0 or rate <= 0:
         raise unreadable(f"{name or 'the sample'} holds no audio frames", DECODER_ERROR)
     return Decoded(
