@@ -416,9 +416,13 @@ def update_flow(
     try:
         yield from session.enrollment.update(voice_id, url)
     except NotFoundError:
-        if session.registry.get(voice_id) is not None:
-            session.registry.mark_deleted(voice_id)
-        raise
+        if session.registry.get(voice_id) is None:
+            raise
+        session.registry.mark_deleted(voice_id)
+        from .voices import deleted_error
+
+        record = session.registry.get(voice_id)
+        raise deleted_error(voice_id, record.deleted_at if record else None, sent=True) from None
     if session.registry.get(voice_id) is None:
         info = yield from session.enrollment.query(voice_id)
         session.observe(info)
