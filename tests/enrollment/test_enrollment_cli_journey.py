@@ -65,8 +65,8 @@ def test_clone_wait_list_show_update_delete(cli: Callable[..., Result], isolated
     assert deleted.json == {"ok": True, "deleted": [voice_id], "failed": []}
     assert _service_ids(cli) == []
     gone = cli("--emulator", "voices", "show", voice_id)
-    assert gone.code == 1
-    assert "ResourceNotExist" in gone.err and "voices list" in gone.err
+    assert gone.code == 2  # issue 23 item 11: "was deleted (on DATE)", not the service's 404
+    assert "was deleted (on " in gone.err and "voices list" in gone.err
 
     registry = isolated_env / "cc-home" / "registry.sqlite3"
     assert stat.S_IMODE(os.stat(registry).st_mode) == 0o600
