@@ -44,6 +44,7 @@ def test_update_bad_timeout_sends_no_update(
     with lib() as cv:
         voice = cv.clone(prefix="upd", sample=SAMPLE)
         before = posts(cosyvoice_emulator)
+        assert before > 0  # the clone itself was counted
         uploads = cosyvoice_emulator.backend.store.upload_count()
         with pytest.raises(InvalidRequestError, match="--timeout"):
             cv.voices.update(voice.voice_id, SAMPLE, wait=True, timeout=0)
