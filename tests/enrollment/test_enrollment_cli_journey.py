@@ -37,7 +37,7 @@ def test_clone_wait_list_show_update_delete(cli: Callable[..., Result], isolated
     assert len(data["sample_sha256"]) == 64
     evidence = Path(data["evidence"]["voice_evidence"])
     assert evidence.is_file() and voice_id in evidence.read_text()
-    assert (isolated_env / "output" / "request.json").is_file()
+    assert (evidence.parent / "request.json").is_file()  # the voice's own folder (item 17)
 
     assert _service_ids(cli) == [voice_id]
 
