@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,8 +10,6 @@ import pytest
 from cosyvoice_clone import CosyVoice
 from cosyvoice_clone.emulator.server import RunningEmulator
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "speech_b_16k.wav"
-"""A real 16 kHz speech recording that passes the sample check."""
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +31,3 @@ def lib(cosyvoice_emulator: RunningEmulator) -> Callable[..., CosyVoice]:
 
     return make
 
-
-def posts(emulator: RunningEmulator) -> int:
-    """Enrollment requests the emulator received (create, update, list ...)."""
-    return len(emulator.backend.recorded("enrollment").get("enrollment", []))

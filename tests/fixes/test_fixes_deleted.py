@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SAMPLE
+from fixes_helpers import SAMPLE
 
 from cosyvoice_clone import CosyVoice
 from cosyvoice_clone.emulator.server import RunningEmulator

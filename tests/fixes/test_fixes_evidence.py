@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SAMPLE
+from fixes_helpers import SAMPLE
 
 from cosyvoice_clone.emulator.server import RunningEmulator
 from cosyvoice_clone.errors import InvalidRequestError

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE
+from fixes_helpers import SAMPLE
 
 from cosyvoice_clone import audio
 from cosyvoice_clone.errors import InvalidRequestError

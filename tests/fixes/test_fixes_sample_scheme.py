@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import posts
+from fixes_helpers import posts
 
 from cosyvoice_clone import CosyVoice
 from cosyvoice_clone.emulator.server import RunningEmulator
