@@ -11,7 +11,6 @@ from cosyvoice_clone import CosyVoice
 from cosyvoice_clone.emulator.server import RunningEmulator
 
 
-
 @pytest.fixture(autouse=True)
 def quick_deploy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COSYVOICE_CLONE_EMULATOR_DEPLOY_DELAY", "0.1")
@@ -30,4 +29,3 @@ def lib(cosyvoice_emulator: RunningEmulator) -> Callable[..., CosyVoice]:
         )
 
     return make
-

@@ -28,7 +28,7 @@ def test_library_check_says_not_a_valid_mp3(
         audio.check_sample(sample)
     assert "cannot decode id3.mp3: not a valid MP3 file" in str(info.value)
     assert info.value.api_code == "Audio.DecoderError"
-    out, err = capfd.readouterr()
+    err = capfd.readouterr().err
     assert "mpg123" not in err and "Note:" not in err and "resync" not in err, err
 
 

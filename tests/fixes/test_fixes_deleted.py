@@ -57,8 +57,8 @@ def test_cli_show_and_speak_say_deleted(
     cli: Any, cosyvoice_emulator_env: RunningEmulator, deleted: str, tmp_path: Path, name: str
 ) -> None:
     voice = deleted if name == "id" else name
-    for args in (("voices", "show", voice),
-                 ("speak", "--voice", voice, "--text", "hi", "--out", str(tmp_path / "a.wav"))):  # fmt: skip
+    speak = ("speak", "--voice", voice, "--text", "hi", "--out", str(tmp_path / "a.wav"))
+    for args in (("voices", "show", voice), speak):
         res = cli(*args)
         assert res.exit_code == 2, (args, res.stderr)
         assert DATE.search(res.stderr) and "Traceback" not in res.stderr, res.stderr

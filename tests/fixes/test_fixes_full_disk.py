@@ -49,8 +49,9 @@ def test_full_disk_after_create_then_next_run_records_it(
     [voice] = emulator.backend.store.voices()
     error = json.loads(done.stdout)["error"]
     assert error["code"] == "voice_not_recorded" and error["voice_id"] == voice.voice_id
-    assert f"voice {voice.voice_id} was created but could not be recorded locally" in (
-        error["message"]
+    assert (
+        f"voice {voice.voice_id} was created but could not be recorded locally"
+        in (error["message"])
     )
     assert "database or disk is full" in error["message"]
     assert "unreadable" not in done.stdout + done.stderr and "Traceback" not in done.stderr

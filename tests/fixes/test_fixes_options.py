@@ -65,7 +65,7 @@ def test_design_preview_extension_contradicting_format_refused(
     lib: Callable[..., CosyVoice], cosyvoice_emulator: RunningEmulator, tmp_path: Path
 ) -> None:
     out = tmp_path / "p.mp3"
-    with lib() as cv, pytest.raises(InvalidRequestError, match="p.mp3 names a mp3 file"):
+    with lib() as cv, pytest.raises(InvalidRequestError, match=r"p\.mp3 names a mp3 file"):
         cv.design(prefix="kid", prompt=PROMPT, preview_out=out, response_format="wav")
     assert not out.exists()
     assert cosyvoice_emulator.backend.store.voice_count() == 0

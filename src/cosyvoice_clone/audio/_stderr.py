@@ -28,7 +28,7 @@ def quiet_decoder() -> Iterator[None]:
     with _LOCK:
         try:
             saved = os.dup(2)
-            capture = tempfile.TemporaryFile()
+            capture = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
         except OSError:  # no fd 2 to move (closed, or a sandbox): decode anyway
             yield
             return

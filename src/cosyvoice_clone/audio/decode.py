@@ -306,17 +306,17 @@ def _decode_soundfile(source: bytes | Path, fmt: str, size: int, name: str | Non
 
     target: Any = source if isinstance(source, Path) else io.BytesIO(source)
     try:
-        with quiet_decoder() if fmt == "mp3" else contextlib.nullcontext():
-            with sf.SoundFile(target) as f:
-                rate = int(f.samplerate)
-                subtype = str(f.subtype)
-                limit = int(MAX_DECODE_SECONDS * rate)
-                total = int(f.frames) if f.frames and f.frames > 0 else None
-                samples = f.read(
-                    frames=limit if total is None or total > limit else -1,
-                    dtype="float32",
-                    always_2d=True,
-                )
+        quiet = quiet_decoder() if fmt == "mp3" else contextlib.nullcontext()
+        with quiet, sf.SoundFile(target) as f:
+            rate = int(f.samplerate)
+            subtype = str(f.subtype)
+            limit = int(MAX_DECODE_SECONDS * rate)
+            total = int(f.frames) if f.frames and f.frames > 0 else None
+            samples = f.read(
+                frames=limit if total is None or total > limit else -1,
+                dtype="float32",
+                always_2d=True,
+            )
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
         what, reason = name or "the sample", _short(exc)
         message = f"cannot decode {what} as {fmt.upper()}: {reason}"

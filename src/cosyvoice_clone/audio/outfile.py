@@ -24,7 +24,6 @@ from pathlib import Path
 from ..errors import CosyVoiceCloneError, InvalidRequestError
 from .files import give_default_mode
 
-
 _DEVICE_NAMES = frozenset(
     ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
     + [f"{kind}{n}" for kind in ("COM", "LPT") for n in "123456789"]

@@ -320,7 +320,9 @@ def _loudness_step(measured: Mapping[str, Any], th: Thresholds) -> str:
     if abs(float(level) - target) <= 0.5:
         return f"{reached} (target {target:g} LUFS, peak ≤ {ceiling:g} dBFS)"
     if isinstance(peak, (int, float)) and float(peak) >= ceiling - 0.2:
-        return f"{reached} (target {target:g} LUFS; the {ceiling:g} dBFS peak ceiling allows no more)"
+        return (
+            f"{reached} (target {target:g} LUFS; the {ceiling:g} dBFS peak ceiling allows no more)"
+        )
     return f"{reached} (target {target:g} LUFS)"
 
 

@@ -295,7 +295,7 @@ def check_ssml_markup(text: str) -> None:
         raise InvalidRequestError(
             f"the SSML text is not well-formed XML: {reason} at line {line}, column {column + 1}",
             field="text",
-            hint="close every tag (<break time=\"1s\"/> is self-closing) and escape & < > "
+            hint='close every tag (<break time="1s"/> is self-closing) and escape & < > '
             "in the text; or leave --ssml out for plain text",
         ) from None
     if root.tag.rsplit("}", 1)[-1] != "speak":
