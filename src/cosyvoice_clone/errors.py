@@ -403,8 +403,7 @@ class Interrupted(CosyVoiceCloneError):
 
 
 class VoiceNotRecordedError(CosyVoiceCloneError):
-    """A voice exists on the service (``voice_id``; ``result`` is what the call made) but
-    could not be recorded here: the registry, or a file asked for, could not be written."""
+    """A voice exists (``voice_id``, ``result``) but a local write failed (disk full ...)."""
 
     code = "voice_not_recorded"
 
