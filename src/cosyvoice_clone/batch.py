@@ -37,6 +37,7 @@ from .speech import (
 )
 from .synthesis.protocol import (
     SynthesisOptions,
+    align_words,
     check_for_model,
     check_model,
     extension_format,
@@ -474,6 +475,10 @@ async def aspeak_many(
                         target_model=item.target_model, options=item.options,
                         concurrency=per_item, retries=retries,
                     )  # fmt: skip
+                    if result.words and not item.options.ssml:  # whole-text indexes
+                        result = dataclasses.replace(
+                            result, words=align_words(item.text, result.words)
+                        )
                     item.result = {
                         "status": "ok",
                         **dataclasses.replace(result, replaced=existed).to_dict(),

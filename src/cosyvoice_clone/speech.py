@@ -33,6 +33,7 @@ from .session import check_output as check_output
 from .session import make_folder as make_folder
 from .synthesis.protocol import (
     SynthesisOptions,
+    align_words,
     check_for_model,
     format_for_path,
 )
@@ -170,6 +171,8 @@ async def aspeak(
         retries=retries, on_progress=on_progress,
     )  # fmt: skip
     result = dataclasses.replace(result, replaced=existed)
+    if result.words and not opts.ssml:  # indexes into the whole text, not per sentence
+        result = dataclasses.replace(result, words=align_words(text, result.words))
     if timestamps is None:
         return result
     try:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -374,8 +374,11 @@ class Word:
     """A word timing, in milliseconds from the start of the audio.
 
     ``begin_ms``/``end_ms`` are the service's ``begin_time``/``end_time`` moved to the start of
-    the whole file; ``begin_index``/``end_index`` and ``phonemes`` are as the service sent them
-    (fields: ``catalog.WORD_FIELDS``).
+    the whole file. ``begin_index``/``end_index`` are character offsets into the whole input
+    text, across sentences and parts, so that ``text[w.begin_index:w.end_index] == w.text``
+    (:func:`align_words`; the service counts them from the start of each sentence); ``None``
+    when the word could not be found in the text (the service normalised it). For SSML they
+    are as the service sent them. ``phonemes`` are as sent (fields: ``catalog.WORD_FIELDS``).
     """
 
     text: str
@@ -549,6 +552,36 @@ class TaskProtocol:
         if on_unknown is not None:
             on_unknown(event)
         return None
+
+
+_ALIGN_WINDOW = 200
+"""How far past the previous word a word is looked for (the service skips punctuation and
+spaces, never whole sentences)."""
+
+
+def align_words(text: str, words: Sequence[Word]) -> tuple[Word, ...]:
+    """``words`` with ``begin_index``/``end_index`` as offsets into the whole ``text``.
+
+    The service numbers characters from the start of each sentence (every sentence restarts
+    at 0), and a long text is spoken in parts; the words come in text order, so each is found
+    in ``text`` after the previous one. A word not found near there keeps no index (``None``)
+    and the search goes on from the same place.
+    """
+    aligned: list[Word] = []
+    cursor = 0
+    for word in words:
+        found = (
+            text.find(word.text, cursor, cursor + _ALIGN_WINDOW + len(word.text))
+            if (word.text)
+            else -1
+        )
+        if found < 0:
+            aligned.append(replace(word, begin_index=None, end_index=None))
+            continue
+        end = found + len(word.text)
+        aligned.append(replace(word, begin_index=found, end_index=end))
+        cursor = end
+    return tuple(aligned)
 
 
 def _int_or_none(value: Any) -> int | None:
