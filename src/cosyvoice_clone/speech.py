@@ -35,6 +35,7 @@ from .synthesis.protocol import (
     SynthesisOptions,
     align_words,
     check_for_model,
+    check_text,
     format_for_path,
 )
 from .voices import speakable_flow
@@ -257,6 +258,7 @@ async def async_open_stream(
 
     if not isinstance(text, str) or not text.strip():
         raise InvalidRequestError("the text is empty", field="text")
+    check_text(text)  # before the voice is resolved: nothing is sent for a NUL
     fmt = check_stream_format(format)
     require_concurrency(concurrency, retries)
     chosen, chosen_model = await speakable(client, voice, model)

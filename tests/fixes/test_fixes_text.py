@@ -94,3 +94,11 @@ def test_batch_row_with_nul_is_invalid(
     assert res.exit_code == 1, res.stderr
     assert (tmp_path / "ok.wav").exists() and not (tmp_path / "bad.wav").exists()
     assert "control character U+0000" in res.stderr
+
+
+def test_library_stream_speech_refuses_a_nul(
+    lib: Callable[..., CosyVoice], cosyvoice_emulator: RunningEmulator
+) -> None:
+    with lib() as cv, pytest.raises(InvalidRequestError, match="U\\+0000 \\(NUL\\)"):
+        cv.stream_speech("hi\x00there", voice=VOICE)
+    assert tts_tasks(cosyvoice_emulator) == 0
