@@ -62,3 +62,48 @@ def test_full_disk_after_create_then_next_run_records_it(
     assert again.json()["voice_id"] == voice.voice_id  # found and recorded, not created again
     assert emulator.backend.store.voice_count() == 1
     assert registered(home) == [voice.voice_id]
+
+
+def test_design_preview_unwritable_after_create_names_the_voice(
+    lib: Any, cosyvoice_emulator: RunningEmulator, tmp_path: Path, monkeypatch: Any
+) -> None:
+    import errno
+
+    import pytest
+
+    from cosyvoice_clone.audio import outfile
+    from cosyvoice_clone.errors import VoiceNotRecordedError
+
+    def full(path: Path, write: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(outfile, "write_atomic", full)
+    with lib() as cv, pytest.raises(VoiceNotRecordedError) as info:
+        cv.design(prefix="kid", prompt="A calm low voice", preview_out=tmp_path / "p.wav")
+    [voice] = cosyvoice_emulator.backend.store.voices()
+    err = info.value
+    assert err.voice_id == voice.voice_id and err.exit_code == 1
+    assert "its preview could not be written to" in str(err) and "No space left" in str(err)
+    assert err.result is not None and err.result.voice_id == voice.voice_id
+    with lib() as cv:  # recorded: the registry has it, and a rerun reuses it
+        assert cv.registry.get(voice.voice_id) is not None
+
+
+def test_update_registry_full_after_the_update_names_the_voice(
+    lib: Any, cosyvoice_emulator: RunningEmulator, monkeypatch: Any
+) -> None:
+    import pytest
+
+    from cosyvoice_clone.errors import VoiceNotRecordedError
+    from cosyvoice_clone.registry import Registry
+
+    with lib() as cv:
+        voice = cv.clone(prefix="upd", sample=SAMPLE)
+
+        def full(*args: Any, **kwargs: Any) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        monkeypatch.setattr(Registry, "update_sample", full)
+        with pytest.raises(VoiceNotRecordedError, match="was updated but could not be recorded"):
+            cv.voices.update(voice.voice_id, SAMPLE, skip_check=True)
+    assert cosyvoice_emulator.backend.store.voice_count() == 1
