@@ -15,13 +15,13 @@ def test_success_then_failure_each_in_its_own_folder(tmp_path: Path) -> None:
     tmp_path = tmp_path / "evidence"
     good = normalize_clone_request(prefix="good", voice_sample_url="https://x/good.wav")
     made = record_clone(tmp_path, good, CloneResponse(VOICE, "req-1", 1))
-    assert made["folder"] == tmp_path / "voices" / VOICE
-    assert json.loads((made["folder"] / "response.json").read_text())["voice_id"] == VOICE
+    assert made["evidence"].parent == tmp_path / "voices" / VOICE
+    assert json.loads((made["evidence"].parent / "response.json").read_text())["voice_id"] == VOICE
 
     bad = normalize_clone_request(prefix="bad", voice_sample_url="https://x/silent.wav")
     failed = record_clone(tmp_path, bad, None, extra={"error": {"code": "bad_sample"}})
-    assert failed["folder"].parent == tmp_path / "failed"
-    assert not (failed["folder"] / "response.json").exists()
+    assert failed["evidence"].parent.parent == tmp_path / "failed"
+    assert not (failed["evidence"].parent / "response.json").exists()
     assert json.loads(failed["request"].read_text())["input"]["prefix"] == "bad"
     evidence = json.loads(failed["evidence"].read_text())
     assert evidence["prefix"] == "bad" and evidence["voice_id"] is None
@@ -38,7 +38,7 @@ def test_reuse_keeps_the_creation_record(tmp_path: Path) -> None:
     record_clone(tmp_path, req, CloneResponse(VOICE, "req-1", 1))
     paths = record_clone(tmp_path, req, CloneResponse(VOICE, None, 0), extra={"reused": True})
     assert "voice_evidence" not in paths
-    assert paths["folder"].parent == tmp_path / "reused" / VOICE
+    assert paths["evidence"].parent.parent == tmp_path / "reused" / VOICE
     assert json.loads(paths["evidence"].read_text())["reused"] is True
     kept = json.loads((tmp_path / "voices" / VOICE / "evidence.json").read_text())
     assert kept["request_id"] == "req-1" and "reused" not in kept

@@ -102,9 +102,9 @@ def record_clone(
     request_path: Path | None = None,
     mkdir: bool = False,
 ) -> dict[str, Path]:
-    """Write the evidence of one clone into its own folder; returns the paths by name
-    (``request``, ``evidence``, ``response``, ``voice_evidence`` for a created voice,
-    ``folder``).
+    """Write the evidence of one clone into its own folder (``evidence``'s parent); returns
+    the files written by name (``request``, ``evidence``, ``response``, ``voice_evidence`` for
+    a created voice).
 
     ``request_path`` also writes the request body there (``prepare``, ``--output``): checked
     before anything is written; a missing folder other than ``output_dir`` is refused unless
@@ -138,7 +138,7 @@ def record_design(
         request_path, mkdir,
     )  # fmt: skip
     if response is not None and preview is not None and "voice_evidence" in paths:
-        path = paths["folder"] / f"preview.{request.response_format}"
+        path = paths["evidence"].parent / f"preview.{request.response_format}"
         path.write_bytes(preview)
         paths["preview"] = path
     return paths
@@ -223,7 +223,6 @@ def _record(
     paths["evidence"] = _write_text(folder / "evidence.json", _json_text(evidence, secrets))
     if response is not None and not evidence.get("reused"):
         paths["voice_evidence"] = paths["evidence"]
-    paths["folder"] = folder
     latest = {"folder": str(folder.relative_to(output_dir)), "skill": skill, **evidence}
     _write_text(output_dir / "latest.json", _json_text(latest, secrets))
     return paths
