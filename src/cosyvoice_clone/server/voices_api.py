@@ -36,7 +36,7 @@ from .. import catalog
 from ..client import keep_upload
 from ..errors import CosyVoiceCloneError, OperationTimeoutError
 from .consents_api import ConsentsAPI, form_file, form_text, missing, read_form, refused
-from .plumbing import Doors, answer_for
+from .plumbing import REQUEST_ID_HEADER, Doors, answer_for
 from .protocol import APIError
 from .wording import Audience
 
@@ -74,6 +74,10 @@ def _epoch(iso: str | None) -> int:
         except ValueError:
             pass
     return int(time.time())
+
+
+def _request_id(request_id: str | None) -> dict[str, str]:
+    return {REQUEST_ID_HEADER: request_id} if request_id else {}
 
 
 class VoicesAPI:
@@ -117,7 +121,7 @@ class VoicesAPI:
         voice = self._voice(result.voice_id, name, "audio_sample", None, status, model)
         voice["consent"] = consent.id
         voice["reused"] = result.reused
-        return JSONResponse(voice)
+        return JSONResponse(voice, headers=_request_id(result.request_id))
 
     async def _design(self, form: Any, name: str, model: str) -> Response:
         prompt = form_text(form, "prompt", required=True) or ""
@@ -140,7 +144,7 @@ class VoicesAPI:
             raise answer from None
         voice = self._voice(result.voice_id, name, "prompt", prompt, status, model)
         voice["reused"] = result.reused
-        return JSONResponse(voice)
+        return JSONResponse(voice, headers=_request_id(result.request_id))
 
     async def _wait(self, voice_id: str, status: str | None) -> str:
         """Wait up to ``voice_wait`` for OK; a voice still deploying is answered as it is."""
