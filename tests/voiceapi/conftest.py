@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.server.server_helpers import emulator_settings, home, register_voice  # noqa: F401
 
 from cosyvoice_clone.client import AsyncCosyVoice
 from cosyvoice_clone.emulator.server import RunningEmulator
 from cosyvoice_clone.server import RunningServer, ServerConfig, create_app, start_server
-from tests.server.server_helpers import emulator_settings, home, register_voice  # noqa: F401
 
 SAMPLE = Path(__file__).parents[2] / "src" / "cosyvoice_clone" / "data" / "reference_en.wav"
 TEST_KEY = "test-voiceapi-key"  # obviously fake

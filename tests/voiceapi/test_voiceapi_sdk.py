@@ -14,11 +14,11 @@ import numpy as np
 import openai
 import pytest
 import soundfile as sf
+from tests.server.server_helpers import emulator_settings
+from tests.voiceapi.conftest import SAMPLE, openai_client
 
 from cosyvoice_clone.client import ConsentStore, CosyVoice
 from cosyvoice_clone.emulator.server import RunningEmulator
-from tests.server.server_helpers import emulator_settings
-from tests.voiceapi.conftest import SAMPLE, openai_client
 
 TEXT = "Hello from a voice made through OpenAI's own API."
 
