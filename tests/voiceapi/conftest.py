@@ -4,6 +4,7 @@ every :class:`ServerConfig` field settable, and the official ``openai`` package 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -56,11 +57,20 @@ def openai_client(server: RunningServer, key: str = "unused", **kwargs: Any) -> 
 
 
 @pytest.fixture
-def access_lines(caplog: pytest.LogCaptureFixture) -> Callable[[], list[str]]:
+def access_lines(caplog: pytest.LogCaptureFixture) -> Callable[..., list[str]]:
     """The access-log lines written so far."""
     caplog.set_level(logging.INFO, logger="cosyvoice_clone.server.access")
 
-    def lines() -> list[str]:
-        return [r.getMessage() for r in caplog.records if r.name == "cosyvoice_clone.server.access"]
+    def lines(wait_for: str | None = None) -> list[str]:
+        """The lines; with ``wait_for``, first wait (up to 10 s) for one containing it (a
+        streamed answer's line is written once the stream is over)."""
+        deadline = time.monotonic() + 10
+        while True:
+            found = [r.getMessage() for r in caplog.records
+                     if r.name == "cosyvoice_clone.server.access"]  # fmt: skip
+            if wait_for is None or any(wait_for in line for line in found):
+                return found
+            assert time.monotonic() < deadline, f"no access line with {wait_for!r}"
+            time.sleep(0.01)
 
     return lines

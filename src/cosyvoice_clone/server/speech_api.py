@@ -158,8 +158,8 @@ class SpeechAPI:
                     retries=config.retries,
                 )  # fmt: skip  # returns once the first audio arrived
             except UnknownVoiceError:
-                if not fallback:
-                    raise
+                if not fallback or looks_like_voice_id(voice):
+                    raise  # a CosyVoice voice id is never swapped for another
                 voice = self._fall_back(voice, fallback, headers, entry)
                 fallback = None
             except InvalidRequestError as err:
@@ -216,6 +216,11 @@ class SpeechAPI:
 
         media = "text/event-stream" if req.stream_format == "sse" else stream.media_type
         return SelfCleaningStream(body(), finish, media_type=media, headers=headers)
+
+
+def looks_like_voice_id(name: str) -> bool:
+    """Whether ``name`` is shaped like a CosyVoice voice id (``cosyvoice-v3.5-plus-...``)."""
+    return any(name.startswith(f"{model}-") for model in catalog.synthesis_models())
 
 
 def aac_available() -> bool:
