@@ -118,7 +118,7 @@ class SpeechAPI:
             why = " (aac needs PyAV on the server)" if req.response_format == "aac" else ""
             raise APIError(400, f"unsupported response_format {req.response_format!r}{why}: "
                            f"use one of {', '.join(formats)}", param="response_format",
-                           code="unsupported_format")  # fmt: skip
+                           code="invalid_request")  # fmt: skip  # the library's code
         self.doors.admission.enter()
         try:
             return await self._speak(req, entry)
