@@ -242,3 +242,41 @@ def test_aac_is_offered_only_when_it_can_be_made(
     assert "aac" not in unknown["message"]
     checkout = str(Path(speech_api.__file__).resolve().parents[3])
     assert checkout not in error["message"] and str(home) not in error["message"]
+
+
+def test_error_texts_are_worded_for_http_clients(
+    make_server: ServerFactory, voice: str, cosyvoice_emulator: RunningEmulator, home: Path
+) -> None:
+    server = make_server()
+    cosyvoice_emulator.set_deploy_delay(600)
+    fresh = register_voice(cosyvoice_emulator, home, prefix="fresh")
+    answers = [
+        ha_openai_tts(server.base_url, voice="nobody"),
+        ha_openai_tts(server.base_url, voice=voice, model="cosyvoice-v2"),
+        ha_openai_tts(server.base_url, voice=fresh),
+        ha_openai_tts(server.base_url, voice="myvoice", input=""),
+    ]
+    assert [a.status_code for a in answers] == [404, 400, 409, 400]
+    checkout = str(Path(speech_api.__file__).resolve().parents[3])
+    for answer in answers:
+        message = openai_error(answer)["message"]
+        assert "--" not in message and "cosyvoice-clone " not in message, message
+        assert checkout not in message and str(home) not in message
+
+
+def test_uploads_keep_the_servers_protections(make_server: ServerFactory) -> None:
+    server = make_server()
+    form = {"name": (None, "ann"), "consent": (None, "cons_x")}
+    with httpx.Client(timeout=30) as http:
+        foreign = http.post(f"{server.base_url}/audio/voices", files=form,
+                            headers={"Origin": "http://evil.example"})  # fmt: skip
+        plain = http.post(f"{server.base_url}/audio/voices", content=b"name=ann",
+                          headers={"Content-Type": "text/plain"})  # fmt: skip
+        rebinding = http.post(f"{server.base_url}/audio/voice_consents", files=form,
+                              headers={"Host": "attacker.example"})  # fmt: skip
+        renamed_as_form = http.post(f"{server.base_url}/audio/voice_consents/cons_x",
+                                    files={"name": (None, "x")})  # fmt: skip
+    assert foreign.status_code == 403 and openai_error(foreign)["code"] == "origin_not_allowed"
+    assert plain.status_code == 415
+    assert rebinding.status_code == 421
+    assert renamed_as_form.status_code == 415  # the update takes JSON only
