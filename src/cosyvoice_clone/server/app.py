@@ -1,10 +1,13 @@
 """The speech server as a Starlette app (:func:`create_app`): every route, in one list.
 
-OpenAI's speech API (:mod:`.speech_api`), the voice studio's page and JSON API
-(:mod:`.studio`), both over one :class:`~cosyvoice_clone.client.AsyncCosyVoice` and the shared
-plumbing (:mod:`.plumbing`: key check, admission, the one error mapping, the self-cleaning
-stream), behind the local server's protections (:mod:`.security`). Every failure is an
-:class:`~.protocol.APIError` rendered by one handler in OpenAI's shape.
+OpenAI's speech API and discovery (:mod:`.speech_api`), OpenAI's custom voices: consents
+(:mod:`.consents_api`) and voices made from a sample or a description (:mod:`.voices_api`), the
+voice studio's page and JSON API (:mod:`.studio`), all over one
+:class:`~cosyvoice_clone.client.AsyncCosyVoice` and the shared plumbing (:mod:`.plumbing`: key
+check, admission, the one error mapping, the self-cleaning stream), behind the local server's
+protections (:mod:`.security`), inside the access log (:mod:`.access`: one line per request,
+``x-request-id`` on every answer). Every failure, Starlette's 404 and 405 included, is rendered
+by one handler in OpenAI's shape.
 """
 
 from __future__ import annotations

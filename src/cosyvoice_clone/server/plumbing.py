@@ -118,8 +118,8 @@ class Doors:
         ):
             raise APIError(
                 401,
-                "invalid or missing API key: send `Authorization: Bearer KEY` with a key given "
-                "to `cosyvoice-clone serve --api-key`",
+                "invalid or missing API key: send `Authorization: Bearer KEY` with one of the "
+                "keys this server was started with (ask its owner)",
                 code="invalid_api_key",
             )
 

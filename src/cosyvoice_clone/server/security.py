@@ -264,8 +264,8 @@ class SecurityMiddleware:
                 if self.protection.api_keys:
                     raise Refusal(
                         401,
-                        "invalid or missing API key: send `Authorization: Bearer KEY` with a key "
-                        "given to `cosyvoice-clone serve --api-key`",
+                        "invalid or missing API key: send `Authorization: Bearer KEY` with one "
+                        "of the keys this server was started with (ask its owner)",
                         "invalid_api_key",
                     )
                 raise Refusal(

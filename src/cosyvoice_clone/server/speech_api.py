@@ -1,12 +1,16 @@
 """The OpenAI-compatible handlers: ``POST /v1/audio/speech``, ``GET /v1/models``,
-``GET /v1/audio/voices``, ``GET /healthz`` (routed in :mod:`.app`).
+``GET /v1/models/{id}``, ``GET /v1/audio/models``, ``GET /v1/audio/voices``, ``GET /healthz``
+(routed in :mod:`.app`).
 
 Each parses OpenAI's request (:mod:`.protocol`), makes one call on the client
 (:meth:`~cosyvoice_clone.client.AsyncCosyVoice.stream_speech`, ``voices.list``,
-``voices.system``) and renders the typed result. Many clients at once: at most ``max_queue``
-speech requests are admitted (waiting or speaking); beyond that a request gets 429 with
-``Retry-After``. Admitted requests reach the service in arrival order through the library's
-submission limiter (3 tasks/s per model), so none is refused by the service's own rate limit.
+``voices.system``) and renders the typed result. OpenAI's leniencies are kept, each said in a
+header: ``speed`` 0.25-4.0 clamped to CosyVoice's 0.5-2.0, ``instructions`` ignored on
+``tts-1``/``tts-1-hd`` (and with an OpenAI model on a voice whose model takes none),
+``--default-voice`` for OpenAI's names and unknown names (never for a CosyVoice voice id). Many
+clients at once: at most ``max_queue`` speech requests are admitted (waiting or speaking);
+beyond that a request gets 429 with ``Retry-After``. Admitted requests reach the service in
+arrival order through the library's submission limiter (3 tasks/s per model).
 """
 
 from __future__ import annotations
