@@ -276,3 +276,29 @@ def test_quota_is_429_and_not_retried(server: Any, cosyvoice_emulator: RunningEm
         if json.dumps(e).find("create_voice") >= 0
     ]  # fmt: skip
     assert len(creates) == 1  # refused once; the SDK did not ask twice more
+
+
+def test_a_name_in_use_is_409_until_its_voice_is_deleted(
+    server: Any, cosyvoice_emulator: RunningEmulator
+) -> None:
+    other = SAMPLE.read_bytes() + b"\0" * 4000  # another file (a little trailing silence)
+    with openai_client(server) as client:
+        consent = new_consent(client)
+        first = client.audio.voices.create(
+            audio_sample=("a.wav", SAMPLE.read_bytes(), "audio/wav"), consent=consent.id,
+            name="ann",
+        )  # fmt: skip
+        with pytest.raises(openai.ConflictError) as caught:
+            client.audio.voices.create(audio_sample=("b.wav", other, "audio/wav"),
+                                       consent=consent.id, name="ann")  # fmt: skip
+        error = error_of(caught.value)
+        assert (error["param"], error["code"]) == ("name", "name_taken")
+        assert first.id in error["message"]
+        assert caught.value.response.headers["x-should-retry"] == "false"
+        with pytest.raises(openai.ConflictError):
+            client.audio.voices.create(name="ann", type="prompt", prompt="A deep calm voice.")
+        assert cosyvoice_emulator.backend.voice_count() == 1
+        client.audio.voices.delete(first.id)
+        second = client.audio.voices.create(audio_sample=("b.wav", other, "audio/wav"),
+                                            consent=consent.id, name="ann")  # fmt: skip
+        assert second.id != first.id and second.name == "ann"

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from .. import catalog
 from ..errors import InvalidRequestError
 from .common import state
 
@@ -140,6 +141,13 @@ def register(app: typer.Typer) -> None:
                 "127.0.0.1",
             )
         aliases = parse_aliases(voice_alias or [])
+        if voice_model not in catalog.synthesis_models():
+            raise InvalidRequestError(
+                f"unknown --voice-model {voice_model!r}",
+                field="voice_model",
+                allowed=", ".join(catalog.synthesis_models()),
+                hint="use one of: " + ", ".join(catalog.synthesis_models()),
+            )
         sock = bind(host, port)  # before anything is printed: the URL names the real port
         port = sock.getsockname()[1]
         app_state = state(ctx)
@@ -160,15 +168,6 @@ def register(app: typer.Typer) -> None:
             cors_origins=origins,
             max_input_chars=max_input_chars,
         )
-        from .. import catalog
-
-        if voice_model not in catalog.synthesis_models():
-            raise InvalidRequestError(
-                f"unknown --voice-model {voice_model!r}",
-                field="voice_model",
-                allowed=", ".join(catalog.synthesis_models()),
-                hint="use one of: " + ", ".join(catalog.synthesis_models()),
-            )
         config = ServerConfig(
             api_keys=keys, aliases=aliases, max_queue=max_queue, open_discovery=open_discovery,
             default_voice=(default_voice or "").strip() or None, voice_model=voice_model,

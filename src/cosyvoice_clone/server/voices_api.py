@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from starlette.responses import JSONResponse, Response
 from .. import catalog
 from ..client import keep_upload
 from ..errors import CosyVoiceCloneError, OperationTimeoutError
+from ..models import VoiceRecord
 from .consents_api import ConsentsAPI, form_file, form_text, missing, read_form, refused
 from .plumbing import REQUEST_ID_HEADER, Doors, answer_for
 from .protocol import APIError
@@ -112,6 +114,7 @@ class VoicesAPI:
         except CosyVoiceCloneError as err:
             raise refused(err, "audio_sample") from None
         path = await run_in_threadpool(keep_upload, self.samples, data, filename)
+        self._name_free(name, model, lambda r: r.sample_source == str(path))
         try:
             result = await self.client.clone(prefix=name, sample=path, target_model=model)
             status = await self._wait(result.voice_id, result.status)
@@ -130,6 +133,14 @@ class VoicesAPI:
         if raw_hint is not None and hint is None:
             raise APIError(400, "script_hint must not be blank", param="script_hint",
                            code="invalid_value")  # fmt: skip
+
+        def same(record: VoiceRecord) -> bool:
+            options = record.options or {}
+            return options.get("voice_prompt") == prompt and (
+                hint is None or options.get("preview_text") == hint
+            )
+
+        self._name_free(name, model, same)
         try:
             result = await self.client.design(
                 prefix=name, prompt=prompt, preview_text=hint, target_model=model
@@ -145,6 +156,25 @@ class VoicesAPI:
         voice = self._voice(result.voice_id, name, "prompt", prompt, status, model)
         voice["reused"] = result.reused
         return JSONResponse(voice, headers=_request_id(result.request_id))
+
+    def _name_free(self, name: str, model: str, same: Callable[[VoiceRecord], bool]) -> None:
+        """Refuse (409) a name another live voice has: the name is how apps speak with it, so
+        a second voice under it would make it ambiguous. The same request again is fine (it
+        returns that voice)."""
+        registry = self.client.registry
+        for record in registry.list(prefix=name, endpoint=self.client.endpoint):
+            if record.status == catalog.VoiceStatus.UNDEPLOYED:
+                continue
+            if record.target_model == model and same(record):
+                continue
+            raise APIError(
+                409,
+                f"a voice named {name!r} exists already ({record.voice_id}): pick another "
+                "name, or delete that voice first (DELETE /v1/audio/voices/ID)",
+                param="name",
+                code="name_taken",
+                headers={"x-should-retry": "false"},
+            )
 
     async def _wait(self, voice_id: str, status: str | None) -> str:
         """Wait up to ``voice_wait`` for OK; a voice still deploying is answered as it is."""
