@@ -7,7 +7,6 @@ from typing import Optional
 
 import typer
 
-from .. import catalog
 from ..errors import InvalidRequestError
 from .common import state
 
@@ -141,6 +140,8 @@ def register(app: typer.Typer) -> None:
                 "127.0.0.1",
             )
         aliases = parse_aliases(voice_alias or [])
+        from .. import catalog
+
         if voice_model not in catalog.synthesis_models():
             raise InvalidRequestError(
                 f"unknown --voice-model {voice_model!r}",
