@@ -178,8 +178,8 @@ class VoicesAPI:
 
     async def _wait(self, voice_id: str, status: str | None) -> str:
         """Wait up to ``voice_wait`` for OK; a voice still deploying is answered as it is."""
-        if status == catalog.VoiceStatus.OK:
-            return str(status)
+        if status == catalog.VoiceStatus.OK or self.doors.config.voice_wait <= 0:
+            return str(status or catalog.VoiceStatus.DEPLOYING)
         try:
             return str(await self.client.wait(voice_id, timeout=self.doors.config.voice_wait))
         except OperationTimeoutError:
