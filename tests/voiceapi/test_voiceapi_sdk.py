@@ -238,6 +238,7 @@ def test_voice_refusals_in_openais_shape(
             assert error["type"] == "invalid_request_error" and error["message"]
             assert str(home) not in error["message"]
         assert cosyvoice_emulator.backend.voice_count() == 0  # no slot spent on any
+        assert not list((home / "openai-samples").glob("*"))  # and no refused sample kept
 
         with pytest.raises(openai.BadRequestError) as caught:
             client.audio.voices.create(name="blank", type="prompt", prompt="A voice.",

@@ -114,9 +114,15 @@ class VoicesAPI:
         except CosyVoiceCloneError as err:
             raise refused(err, "audio_sample") from None
         path = await run_in_threadpool(keep_upload, self.samples, data, filename)
-        self._name_free(name, model, lambda r: r.sample_source == str(path))
         try:
+            self._name_free(name, model, lambda r: r.sample_source == str(path))
             result = await self.client.clone(prefix=name, sample=path, target_model=model)
+        except (CosyVoiceCloneError, APIError) as err:
+            await run_in_threadpool(self._forget, path)  # nothing kept for a refused sample
+            if isinstance(err, APIError):
+                raise
+            raise refused(err, "audio_sample") from None
+        try:
             status = await self._wait(result.voice_id, result.status)
         except CosyVoiceCloneError as err:
             raise refused(err, "audio_sample") from None
@@ -156,6 +162,12 @@ class VoicesAPI:
         voice = self._voice(result.voice_id, name, "prompt", prompt, status, model)
         voice["reused"] = result.reused
         return JSONResponse(voice, headers=_request_id(result.request_id))
+
+    def _forget(self, path: Path) -> None:
+        """Remove a kept upload no registered voice was made from."""
+        records = self.client.registry.list(include_deleted=True)
+        if not any(r.sample_source == str(path) for r in records):
+            path.unlink(missing_ok=True)
 
     def _name_free(self, name: str, model: str, same: Callable[[VoiceRecord], bool]) -> None:
         """Refuse (409) a name another live voice has: the name is how apps speak with it, so
