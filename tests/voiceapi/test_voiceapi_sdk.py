@@ -303,3 +303,13 @@ def test_a_name_in_use_is_409_until_its_voice_is_deleted(
         second = client.audio.voices.create(audio_sample=("b.wav", other, "audio/wav"),
                                             consent=consent.id, name="ann")  # fmt: skip
         assert second.id != first.id and second.name == "ann"
+
+
+def test_consent_pages_refuse_a_bad_cursor_or_limit(server: Any) -> None:
+    with openai_client(server) as client:
+        new_consent(client)
+        for params, param in (({"limit": 0}, "limit"), ({"limit": 101}, "limit"),
+                              ({"after": "cons_000000000000000000000000"}, "after")):  # fmt: skip
+            with pytest.raises(openai.BadRequestError) as caught:
+                client.audio.voice_consents.list(**params)
+            assert error_of(caught.value)["param"] == param
