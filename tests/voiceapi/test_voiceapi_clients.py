@@ -16,7 +16,7 @@ import pytest
 from tests.voiceapi.conftest import TEST_KEY, ServerFactory, register_voice
 
 from cosyvoice_clone.emulator.server import RunningEmulator
-from cosyvoice_clone.server import speech_api
+from cosyvoice_clone.server import speech_api, studio
 
 TEXT = "The living room lights are on."
 OPEN_WEBUI_AGENT = "Python/3.11 aiohttp/3.11.18"  # Open WebUI's backend calls with aiohttp
@@ -233,7 +233,11 @@ def test_aac_is_offered_only_when_it_can_be_made(
     server = make_server()
     made = ha_openai_tts(server.base_url, response_format="aac")
     assert made.status_code == 200 and made.headers["content-type"] == "audio/aac"
+    root = server.base_url.removesuffix("/v1")
+    assert "aac" in httpx.get(f"{root}/studio/api/config").json()["formats"]
     monkeypatch.setattr(speech_api, "aac_available", lambda: False)
+    monkeypatch.setattr(studio, "aac_available", lambda: False)
+    assert "aac" not in httpx.get(f"{root}/studio/api/config").json()["formats"]
     refused = ha_openai_tts(server.base_url, response_format="aac")
     error = openai_error(refused)
     assert refused.status_code == 400 and error["param"] == "response_format"

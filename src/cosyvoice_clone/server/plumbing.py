@@ -12,6 +12,7 @@ self-cleaning stream, and reading a JSON body.
 from __future__ import annotations
 
 import hmac
+import importlib.util
 import json
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -242,6 +243,12 @@ async def call(work: Awaitable[Any], audience: Audience) -> Any:
 
 
 # --------------------------------------------------------------------------- streaming
+
+
+def aac_available() -> bool:
+    """Whether this install can encode aac (PyAV, the ``m4a`` extra): aac is offered (speech,
+    the studio's formats) only then."""
+    return importlib.util.find_spec("av") is not None
 
 
 class SelfCleaningStream(StreamingResponse):

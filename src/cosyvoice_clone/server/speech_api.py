@@ -16,7 +16,6 @@ arrival order through the library's submission limiter (3 tasks/s per model).
 from __future__ import annotations
 
 import base64
-import importlib.util
 from collections.abc import AsyncIterator
 
 from starlette.requests import Request
@@ -26,7 +25,14 @@ from .. import catalog
 from ..client import AsyncAudioStream
 from ..errors import CosyVoiceCloneError, InvalidRequestError, UnknownVoiceError
 from .access import AccessEntry, entry_of
-from .plumbing import REQUEST_ID_HEADER, Doors, SelfCleaningStream, answer_for, call
+from .plumbing import (
+    REQUEST_ID_HEADER,
+    Doors,
+    SelfCleaningStream,
+    aac_available,
+    answer_for,
+    call,
+)
 from .protocol import (
     NO_INSTRUCTION_MODELS,
     OPENAI_MODELS,
@@ -225,11 +231,6 @@ class SpeechAPI:
 def looks_like_voice_id(name: str) -> bool:
     """Whether ``name`` is shaped like a CosyVoice voice id (``cosyvoice-v3.5-plus-...``)."""
     return any(name.startswith(f"{model}-") for model in catalog.synthesis_models())
-
-
-def aac_available() -> bool:
-    """Whether this install can encode aac (PyAV, the ``m4a`` extra)."""
-    return importlib.util.find_spec("av") is not None
 
 
 def speech_formats() -> list[str]:
