@@ -122,11 +122,11 @@ class VoicesAPI:
             if isinstance(err, APIError):
                 raise
             raise refused(err, "audio_sample") from None
+        await run_in_threadpool(self.consents.link, consent.id, result.voice_id)  # the voice exists
         try:
             status = await self._wait(result.voice_id, result.status)
         except CosyVoiceCloneError as err:
             raise refused(err, "audio_sample") from None
-        await run_in_threadpool(self.consents.link, consent.id, result.voice_id)
         voice = self._voice(result.voice_id, name, "audio_sample", None, status, model)
         voice["consent"] = consent.id
         voice["reused"] = result.reused
