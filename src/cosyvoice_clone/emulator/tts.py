@@ -123,13 +123,16 @@ async def inference_endpoint(websocket: WebSocket) -> None:
     if not backend.authorized(handshake_key(websocket)):
         await _deny(websocket)
         return
-    await websocket.accept()
-    connection = _Connection(websocket, backend, delay)
+    ws_id = backend.websocket_opened()  # counted before the 101 reaches the client
     try:
-        await connection.serve()
+        await websocket.accept()
+        connection = _Connection(websocket, backend, ws_id, delay)
+        try:
+            await connection.serve()
+        finally:
+            await connection.shutdown()
     finally:
-        await connection.shutdown()
-        backend.websocket_closed(connection.ws_id)
+        backend.websocket_closed(ws_id)
 
 
 async def _deny(websocket: WebSocket) -> None:
@@ -152,10 +155,10 @@ class _Connection:
     travels through a queue that hands it on that much later, in order, without slowing the
     sender (the audio pace is unchanged: it just arrives later)."""
 
-    def __init__(self, websocket: WebSocket, backend: Any, delay: float = 0.0) -> None:
+    def __init__(self, websocket: WebSocket, backend: Any, ws_id: int, delay: float) -> None:
         self.ws = websocket
         self.backend = backend
-        self.ws_id: int = backend.websocket_opened()
+        self.ws_id = ws_id
         self.delay = delay
         self.inbox: asyncio.Queue[Any] = asyncio.Queue()
         self.arrivals: asyncio.Queue[tuple[float, Any]] = asyncio.Queue()
