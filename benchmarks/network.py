@@ -81,6 +81,7 @@ def ours(server: EmulatorProcess, count: int, warm: int, home: Path) -> list[flo
             http_base=server.http_base, home=home, warm=warm,
         )  # fmt: skip
         async with cv:  # with warm > 0: waits for the warm connections (untimed)
+            await cv.resolve_voice(VOICE, model=MODEL)  # local one-time setup (registry): untimed
             firsts = []
             for i in range(count):
                 t0 = time.perf_counter()

@@ -115,7 +115,11 @@ class Session:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        if self.warm_connections and self._warming is None:
+        if (
+            self.warm_connections
+            and self._warming is None
+            and isinstance(self.http, AsyncHttpClient)
+        ):
             self._warming = loop.create_task(self.warm_synthesis(None))
 
     async def warm_synthesis(self, count: int | None) -> int:
