@@ -139,11 +139,8 @@ async def _deny(websocket: WebSocket) -> None:
     """Refuse the handshake: HTTP 401 with the service's error body where the server can."""
     from starlette.responses import JSONResponse
 
-    body = {
-        "request_id": str(uuid.uuid4()),
-        "code": "InvalidApiKey",
-        "message": "Invalid API-key provided.",
-    }
+    body = {"request_id": str(uuid.uuid4()), "code": "InvalidApiKey"}
+    body["message"] = "Invalid API-key provided."
     try:
         await websocket.send_denial_response(JSONResponse(body, status_code=401))
     except RuntimeError:  # the server has no denial-response extension: plain 403
@@ -189,11 +186,15 @@ class _Connection:
                 await hand_on(item)
             queue.task_done()
 
-    async def _arrive(self, message: Any) -> None:
+    async def _pass(self, queue: asyncio.Queue[tuple[float, Any]], hand_on: Any, item: Any) -> None:
+        """Hand ``item`` on now, or through ``queue`` one delay later."""
         if self.delay > 0:
-            self.arrivals.put_nowait((time.monotonic() + self.delay, message))
+            queue.put_nowait((time.monotonic() + self.delay, item))
         else:
-            await self.inbox.put(message)
+            await hand_on(item)
+
+    async def _arrive(self, message: Any) -> None:
+        await self._pass(self.arrivals, self.inbox.put, message)
 
     async def _read(self) -> None:
         try:
@@ -206,12 +207,8 @@ class _Connection:
             await self._arrive({"type": "websocket.disconnect"})
 
     async def _out(self, frames: tuple[Any, ...]) -> None:
-        """Send ``frames`` (text, bytes, or ``("close", code)``) back to back, now or one
-        delay later."""
-        if self.delay > 0:
-            self.outbox.put_nowait((time.monotonic() + self.delay, frames))
-        else:
-            await self._transmit(frames)
+        """Send ``frames`` (text, bytes, or ``("close", code)``) back to back."""
+        await self._pass(self.outbox, self._transmit, frames)
 
     async def _transmit(self, frames: tuple[Any, ...]) -> None:
         if self.aborted:
