@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -24,6 +24,28 @@ def parse_aliases(values: list[str]) -> dict[str, str]:
             )
         aliases[name.strip()] = target.strip()
     return aliases
+
+
+def warm_on_start(app: Any, client: Any) -> None:
+    """network hook (issue 24): the app opens ``client``'s warm synthesis connections when it
+    starts (a failure is one warning line: the server starts anyway)."""
+    import contextlib
+    import logging
+
+    from ..errors import CosyVoiceCloneError
+
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(started: Any) -> Any:
+        async with inner(started):
+            try:
+                await client.warm()
+            except CosyVoiceCloneError as exc:
+                logging.getLogger("uvicorn.error").warning("no warm connections: %s", exc)
+            yield
+
+    app.router.lifespan_context = lifespan
 
 
 def register(app: typer.Typer) -> None:
@@ -93,6 +115,13 @@ def register(app: typer.Typer) -> None:
         max_input_chars: int = typer.Option(
             20_000, "--max-input-chars", help="Characters of text per speech request; beyond: 413."
         ),
+        warm: int = typer.Option(  # network hook (issue 24)
+            2,
+            "--warm",
+            min=0,
+            help="Synthesis connections opened at start and kept open (renewed every 30 s), so "
+            "requests pay no connection handshake; 0: none.",
+        ),
     ) -> None:
         """Serve an OpenAI-compatible speech API for your cloned voices, and the voice studio.
 
@@ -160,7 +189,7 @@ def register(app: typer.Typer) -> None:
             logger = logging.getLogger(name)
             logger.addHandler(handler)
             logger.setLevel(logging.INFO)
-        client = AsyncCosyVoice(settings=settings)
+        client = AsyncCosyVoice(settings=settings, warm=warm)
         protection = default_protection(
             settings,
             keys,
@@ -175,6 +204,8 @@ def register(app: typer.Typer) -> None:
             voice_wait=voice_wait,
         )  # fmt: skip
         app = create_app(client, config, protection)
+        if warm:
+            warm_on_start(app, client)  # network hook (issue 24)
         print(f"OPENAI_BASE_URL={base_url(host, port)}", flush=True)
         app_state.err_console.print(
             f"voice studio: {base_url(host, port).removesuffix('/v1')}/; "
