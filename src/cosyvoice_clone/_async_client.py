@@ -20,7 +20,7 @@ from . import catalog
 from ._loop import AsyncKeyLocks, in_thread, run_async
 from .batch import aspeak_many
 from .catalog import SystemVoice
-from .checks import require_timeout
+from .checks import check_client_arguments, require_timeout
 from .cloning import (
     clone_flow,
     design_fields,
@@ -98,6 +98,9 @@ class AsyncCosyVoice:
         warm: int = 0,
         renew_connections_after: float = SYNTHESIS_CONNECTION_RENEW_S,
     ) -> None:
+        check_client_arguments(
+            transport=transport, max_connections=max_connections, on_retry=on_retry
+        )
         if isinstance(warm, bool) or not isinstance(warm, int) or warm < 0:
             raise InvalidRequestError(f"warm must be an integer >= 0, not {warm!r}", field="warm")
         if (
@@ -434,12 +437,18 @@ class AsyncCosyVoice:
         return await in_thread(check_sample, sample, target_model)
 
     async def fix_sample(
-        self, sample: str | Path | bytes, out: str | Path, *, target_model: str | None = None
+        self,
+        sample: str | Path | bytes,
+        out: str | Path,
+        *,
+        target_model: str | None = None,
+        mkdir: bool = False,
     ) -> FixResult:
-        """Repair a sample into ``out`` (nothing written when it would still fail)."""
+        """Repair a sample into ``out`` (nothing written when it would still fail; a missing
+        folder is refused unless ``mkdir``)."""
         from .audio import fix_sample
 
-        return await in_thread(fix_sample, sample, out, target_model)
+        return await in_thread(lambda: fix_sample(sample, out, target_model, mkdir=mkdir))
 
     async def ping(self) -> PingResult:
         """Whether the service accepts the key at this endpoint (one free request)."""

@@ -119,7 +119,7 @@ def start_embedded(home: Path, region: str, **settings: Any) -> RunningEmulator:
     except DatabaseFileError as exc:
         raise ConfigError(
             f"the emulator's state {path} cannot be used: {exc}",
-            hint=f"move it away (`mv {path} {path}.bad`) to start the emulator afresh",
+            hint=exc.hint or f"move it away (`mv {path} {path}.bad`) to start the emulator afresh",
         ) from None
     try:
         key = DEFAULT_API_KEY if DEFAULT_API_KEY in config.api_keys else None
