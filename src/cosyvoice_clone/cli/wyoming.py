@@ -102,9 +102,7 @@ def register(app: typer.Typer) -> None:
             "Assistant's discovery (needs the 'zeroconf' package and a LAN address in --uri).",
             show_default=False,
         ),
-        verbose: bool = typer.Option(
-            False, "--verbose", "-v", help="Log every request on stderr."
-        ),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request on stderr."),
     ) -> None:
         """Serve your cloned and designed voices to Home Assistant over Wyoming (needs the
         `wyoming` extra).

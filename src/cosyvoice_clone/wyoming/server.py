@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from wyoming.info import Info
     from wyoming.tts import SynthesizeVoice
 
+    from .handler import CosyVoiceHandler
+
 logger = logging.getLogger("cosyvoice_clone.wyoming")
 
 INSTALL_HINT = "install the extra: pip install 'cosyvoice-clone[wyoming]'"
@@ -160,7 +162,7 @@ class RunningWyoming:
         self._server = server
         self.address = address
         self.door = door
-        self._handlers: set[asyncio.Task[None]] = set()
+        self._handlers: dict[asyncio.Task[None], CosyVoiceHandler] = {}
 
     @property
     def uri(self) -> str:
@@ -173,11 +175,11 @@ class RunningWyoming:
     async def stop(self) -> None:
         """Stop listening and end every connection (their service tasks are cancelled)."""
         self._server.close()
-        for task in list(self._handlers):
-            task.cancel()
-        for task in list(self._handlers):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        for handler in list(self._handlers.values()):
+            with contextlib.suppress(Exception):
+                await handler.stop()  # its run() ends: disconnect() cancels its jobs
+        if self._handlers:
+            await asyncio.wait(set(self._handlers), timeout=5.0)
         with contextlib.suppress(Exception):
             await self._server.wait_closed()
         if self.address.scheme == "unix":
@@ -202,15 +204,16 @@ async def start_server(door: WyomingDoor, uri: str = DEFAULT_URI) -> RunningWyom
     async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         assert running is not None
         task = asyncio.current_task()
+        handler = CosyVoiceHandler(door, reader, writer)
         if task is not None:
-            running._handlers.add(task)  # noqa: SLF001 (the server's own bookkeeping)
+            running._handlers[task] = handler  # the server's own bookkeeping
         try:
-            await CosyVoiceHandler(door, reader, writer).run()
+            await handler.run()
         except (ConnectionError, asyncio.IncompleteReadError) as exc:
             logger.info("a client connection ended: %s", exc)
         finally:
             if task is not None:
-                running._handlers.discard(task)  # noqa: SLF001
+                running._handlers.pop(task, None)
 
     try:
         if address.scheme == "unix":
