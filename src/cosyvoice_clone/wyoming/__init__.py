@@ -6,8 +6,8 @@
 - :mod:`.handler`: one connection's events (``synthesize`` through the client's
   ``stream_speech``, streaming synthesis through its ``live`` session, failures as ``error``
   events);
-- :mod:`.server`: :class:`WyomingDoor` (the client and options all connections share) and
-  :func:`start_server` (``tcp://`` or ``unix://``).
+- :mod:`.door`: :class:`WyomingDoor` (the client and options all connections share);
+- :mod:`.server`: :func:`start_server` (``tcp://`` or ``unix://``).
 
 Like every door it only calls the public client: the voice rules (resolution, model binding,
 deleted voices), pacing and retries are the library's. ``wyoming`` is imported by the handler
@@ -16,15 +16,8 @@ and inside functions, so importing this package without the extra is cheap.
 
 from __future__ import annotations
 
-from .server import (
-    DEFAULT_SAMPLE_RATE,
-    DEFAULT_URI,
-    RunningWyoming,
-    WyomingDoor,
-    parse_uri,
-    require_sdk,
-    start_server,
-)
+from .door import DEFAULT_SAMPLE_RATE, WyomingDoor, require_sdk
+from .server import DEFAULT_URI, RunningWyoming, parse_uri, start_server
 from .voices import ListedVoice, build_info, choose_voice, list_voices
 
 __all__ = [

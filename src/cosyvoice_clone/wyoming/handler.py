@@ -39,16 +39,13 @@ from wyoming.tts import (
 )
 
 from ..errors import InvalidRequestError
+from .door import WIDTH
 
 if TYPE_CHECKING:
     from ..client import AsyncLiveSpeech
-    from .server import WyomingDoor
+    from .door import WyomingDoor
 
 logger = logging.getLogger("cosyvoice_clone.wyoming")
-
-WIDTH = 2
-"""Bytes per sample: 16-bit PCM."""
-CHANNELS = 1
 
 
 @dataclass(eq=False)
@@ -242,4 +239,4 @@ class CosyVoiceHandler(AsyncEventHandler):
             raise
 
 
-__all__ = ["CHANNELS", "WIDTH", "CosyVoiceHandler"]
+__all__ = ["CosyVoiceHandler"]
