@@ -126,10 +126,12 @@ def register(app: typer.Typer) -> None:
 
         from .. import wyoming as door_module
         from ..client import AsyncCosyVoice
+        from ..wyoming.door import check_options
         from ..wyoming.server import describe_voices
 
         door_module.require_sdk()
         address = door_module.parse_uri(uri)
+        check_options(sample_rate, model)
         if zeroconf is not None and (address.scheme != "tcp" or address.host in LOOPBACK):
             raise InvalidRequestError(
                 "--zeroconf announces the server to other machines, but --uri listens on this "

@@ -39,6 +39,18 @@ def require_sdk() -> None:
         ) from None
 
 
+def check_options(sample_rate: int, model: str | None) -> None:
+    """Refuse a rate the service does not offer and a model it does not have."""
+    if sample_rate not in catalog.SAMPLE_RATES:
+        raise InvalidRequestError(
+            f"sample rate {sample_rate} is not offered by the service",
+            field="sample_rate",
+            hint="use one of " + ", ".join(str(r) for r in catalog.SAMPLE_RATES),
+        )
+    if model is not None:
+        catalog.check_model(model)
+
+
 @dataclass
 class WyomingDoor:
     """The client and the options every connection of one server shares."""
@@ -56,14 +68,7 @@ class WyomingDoor:
     """Seconds from a request to its first audio, most recent last (at most 100 kept)."""
 
     def __post_init__(self) -> None:
-        if self.sample_rate not in catalog.SAMPLE_RATES:
-            raise InvalidRequestError(
-                f"sample rate {self.sample_rate} is not offered by the service",
-                field="sample_rate",
-                hint="use one of " + ", ".join(str(r) for r in catalog.SAMPLE_RATES),
-            )
-        if self.model is not None:
-            catalog.check_model(self.model)
+        check_options(self.sample_rate, self.model)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -112,4 +117,11 @@ class WyomingDoor:
         del self.first_audio[:-FIRST_AUDIO_KEPT]
 
 
-__all__ = ["CHANNELS", "DEFAULT_SAMPLE_RATE", "WIDTH", "WyomingDoor", "require_sdk"]
+__all__ = [
+    "CHANNELS",
+    "DEFAULT_SAMPLE_RATE",
+    "WIDTH",
+    "WyomingDoor",
+    "check_options",
+    "require_sdk",
+]
