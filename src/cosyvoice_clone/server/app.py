@@ -19,6 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..client import AsyncCosyVoice
+from ..mcp.http import McpHttp  # MCP over HTTP hook (issue 26)
 from .plumbing import Doors, ServerConfig, render_error
 from .protocol import APIError
 from .security import Protection, default_protection, install  # security hook (issue 22)
@@ -40,11 +41,13 @@ def create_app(
     doors = Doors(client, config or ServerConfig())
     api = SpeechAPI(doors)
     studio = Studio(doors)
+    mcp_http = McpHttp(client.settings, doors.authorize)  # MCP over HTTP hook (issue 26)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            yield
+            async with mcp_http.run():  # MCP over HTTP hook (issue 26)
+                yield
         finally:
             await studio.aclose()
             await client.aclose()
@@ -58,6 +61,7 @@ def create_app(
             Route("/v1/models", api.models, methods=["GET"]),
             Route("/v1/audio/voices", api.voices, methods=["GET"]),
             Route("/healthz", api.healthz, methods=["GET"]),
+            *mcp_http.routes(),  # MCP over Streamable HTTP at /mcp (issue 26)
             # the studio: its page, scripts and styles
             Route("/", studio.page, methods=["GET"]),
             Mount("/studio/static", app=StaticFiles(directory=STATIC_DIR), name="studio-static"),
