@@ -279,3 +279,18 @@ async def test_service_failures_are_error_events_without_the_key(
     frames = json.dumps([e.to_dict() for e in seen]) + caplog.text
     for key in (cosyvoice_emulator.api_key, wrong_key):
         assert key not in frames
+
+
+async def test_a_client_leaving_mid_stream_cancels_the_task_on_the_service(
+    cloned: str, wyoming_server: WyomingFactory, cosyvoice_emulator: RunningEmulator
+) -> None:
+    cosyvoice_emulator.set_rtf(0.5)  # audio still being produced when the client goes
+    async with wyoming_server() as running:
+        async with connect(running) as client:
+            await client.write_event(SynthesizeStart(voice=SynthesizeVoice(name="myvoice")).event())
+            await client.write_event(SynthesizeChunk(TEXT + " " + TEXT).event())
+            await read_until(client, "audio-chunk")
+        deadline = time.monotonic() + 5
+        while cosyvoice_emulator.backend.counters.get("synthesis:cancelled", 0) == 0:
+            assert time.monotonic() < deadline, "the service task was not cancelled"
+            await asyncio.sleep(0.05)
