@@ -97,6 +97,17 @@ def test_bad_options_are_refused_with_one_line(cli, args: list[str], words: str)
     assert len(lines) == 1 and words in lines[0], result.stderr
 
 
+def test_zeroconf_without_its_package_is_refused_before_listening(cli) -> None:  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    if importlib.util.find_spec("zeroconf") is not None:
+        pytest.skip("zeroconf is installed: announcing would send mDNS on the network")
+    result: CliResult = cli("--emulator", "wyoming", "--uri", "tcp://0.0.0.0:10200",
+                            "--zeroconf", "kitchen")  # fmt: skip
+    assert result.exit_code == 2
+    assert "needs the 'zeroconf' package" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_a_port_in_use_is_one_clear_error(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -47,23 +47,30 @@ def _log_to_stderr(level: int, secrets: tuple[str, ...]) -> None:
     logger.propagate = False
 
 
-async def _announce(running: RunningWyoming, name: str) -> None:
-    """Register the server with zeroconf (``_wyoming._tcp.local.``) for Home Assistant."""
+def _require_zeroconf() -> None:
+    """Refuse ``--zeroconf`` before anything listens when the package is missing."""
+    import importlib.util
+
     from ..errors import ConfigError
 
-    try:
-        from wyoming.zeroconf import HomeAssistantZeroconf
-    except ImportError:
+    if importlib.util.find_spec("zeroconf") is None:
         raise ConfigError(
             "--zeroconf needs the 'zeroconf' package",
-            hint="pip install 'wyoming[zeroconf]', or add the server in Home Assistant by host "
-            "and port",
-        ) from None
+            hint="pip install 'wyoming[zeroconf]', or leave --zeroconf out and add the server in "
+            "Home Assistant by host and port",
+        )
+
+
+async def _announce(running: RunningWyoming, name: str) -> None:
+    """Register the server with zeroconf (``_wyoming._tcp.local.``) for Home Assistant; it
+    stays announced until the process ends."""
+    from wyoming.zeroconf import HomeAssistantZeroconf
+
     host = running.address.host
     announced = HomeAssistantZeroconf(
         port=running.address.port, name=name, host=None if host in ("0.0.0.0", "::") else host
     )
-    await announced.register_server()  # announced until the process ends
+    await announced.register_server()
 
 
 def register(app: typer.Typer) -> None:
@@ -140,6 +147,8 @@ def register(app: typer.Typer) -> None:
                 hint="listen on a LAN address (--uri tcp://0.0.0.0:10200), or leave --zeroconf "
                 "out and add the server in Home Assistant by host and port",
             )
+        if zeroconf is not None:
+            _require_zeroconf()
         app_state = state(ctx)
         settings = app_state.settings()
         key = settings.api_key
