@@ -93,6 +93,23 @@ async def test_info_lists_the_cloned_voice_and_announces_streaming(
     assert MODEL in voice.description and "cloned" in voice.description
 
 
+async def test_a_designed_voice_is_listed_with_its_origin_and_language(
+    cloned: str, wyoming_server: WyomingFactory, cosyvoice_emulator: RunningEmulator, home: Path
+) -> None:
+    async with AsyncCosyVoice(settings=emulator_settings(cosyvoice_emulator, home)) as cv:
+        designed = await cv.design(
+            prefix="narrator", prompt="A calm, warm narrator with a low voice.", language="zh",
+            wait=True,
+        )  # fmt: skip
+    async with wyoming_server() as running, connect(running) as client:
+        voices = {v.name: v for v in (await describe(client)).tts[0].voices}
+    assert set(voices) == {"myvoice", "narrator"}
+    narrator = voices["narrator"]
+    assert narrator.languages == ["zh"] and narrator.installed
+    assert narrator.description is not None and "designed" in narrator.description
+    assert designed.target_model in narrator.description
+
+
 async def test_system_voices_are_listed_only_when_asked(
     cloned: str, wyoming_server: WyomingFactory
 ) -> None:

@@ -3,7 +3,8 @@
 OpenAI's speech API (:mod:`.speech_api`), the voice studio's page and JSON API
 (:mod:`.studio`), both over one :class:`~cosyvoice_clone.client.AsyncCosyVoice` and the shared
 plumbing (:mod:`.plumbing`: key check, admission, the one error mapping, the self-cleaning
-stream), behind the local server's protections (:mod:`.security`). Every failure is an
+stream), and the MCP tools at ``/mcp`` (:mod:`cosyvoice_clone.mcp.http`), behind the local
+server's protections (:mod:`.security`). Every failure is an
 :class:`~.protocol.APIError` rendered by one handler in OpenAI's shape.
 """
 
