@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Optional
 
 import typer
@@ -35,16 +36,25 @@ class _Redacting(logging.Filter):
         return True
 
 
-def _log_to_stderr(level: int, secrets: tuple[str, ...]) -> None:
+def _log_to_stderr(level: int, secrets: tuple[str, ...]) -> Callable[[], None]:
+    """The server's log lines on stderr, key masked; returns what undoes it."""
     import sys
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s cosyvoice-clone wyoming: %(message)s"))
     handler.addFilter(_Redacting(secrets))
-    logger = logging.getLogger("cosyvoice_clone")
-    logger.handlers[:] = [handler]
+    logger = logging.getLogger("cosyvoice_clone.wyoming")
+    before = (logger.level, logger.propagate)
+    logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False
+
+    def restore() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(before[0])
+        logger.propagate = before[1]
+
+    return restore
 
 
 def _require_zeroconf() -> None:
@@ -152,7 +162,7 @@ def register(app: typer.Typer) -> None:
         app_state = state(ctx)
         settings = app_state.settings()
         key = settings.api_key
-        _log_to_stderr(
+        restore_logging = _log_to_stderr(
             logging.INFO if verbose else logging.WARNING,
             (key.value,) if key is not None and key.value else (),
         )
@@ -198,4 +208,7 @@ def register(app: typer.Typer) -> None:
             finally:
                 await client.aclose()
 
-        asyncio.run(main())
+        try:
+            asyncio.run(main())
+        finally:
+            restore_logging()
