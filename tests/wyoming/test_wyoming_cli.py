@@ -117,3 +117,14 @@ def test_a_port_in_use_is_one_clear_error(cli, tmp_path: Path) -> None:  # type:
                                 f"tcp://127.0.0.1:{port}")  # fmt: skip
     assert result.exit_code == 2
     assert "cannot listen on" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_without_the_wyoming_package_the_command_says_how_to_install_it(
+    cli,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "wyoming.server", None)  # as if it were not installed
+    result: CliResult = cli("--emulator", "wyoming")
+    assert result.exit_code == 2
+    assert "needs the optional 'wyoming' package" in result.stderr
+    assert "[wyoming]" in result.stderr and "Traceback" not in result.stderr

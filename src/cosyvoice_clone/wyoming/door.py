@@ -11,6 +11,7 @@ from .. import catalog
 from ..client import AsyncCosyVoice
 from ..config import redact
 from ..errors import ConfigError, CosyVoiceCloneError, InvalidRequestError
+from ..extras import install_hint
 from .voices import ListedVoice, build_info, choose_voice, list_voices
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("cosyvoice_clone.wyoming")
 
-INSTALL_HINT = "install the extra: pip install 'cosyvoice-clone[wyoming]'"
+INSTALL_HINT = f"install it with: {install_hint('wyoming')}"
 DEFAULT_SAMPLE_RATE = catalog.default_sample_rate("pcm")
 WIDTH = 2
 """Bytes per sample: 16-bit PCM."""
