@@ -173,3 +173,17 @@ async def test_the_servers_own_origin_is_allowed(make_server: ServerFactory, voi
     async with session(server, Origin=origin) as client:
         listed = await client.list_tools()
     assert {t.name for t in listed.tools} == TOOL_NAMES
+
+
+async def test_without_the_mcp_package_the_server_serves_the_rest(
+    make_server: ServerFactory, voice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cosyvoice_clone.mcp.http as mcp_http
+
+    monkeypatch.setattr(mcp_http, "sdk_available", lambda: False)
+    server = make_server()
+    async with httpx2.AsyncClient() as http:
+        missing = await http.post(mcp_url(server), json=LIST_TOOLS, headers=ACCEPT)
+        health = await http.get(server.base_url.removesuffix("/v1") + "/healthz")
+    assert missing.status_code == 404
+    assert health.status_code == 200
