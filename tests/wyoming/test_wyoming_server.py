@@ -311,3 +311,21 @@ async def test_a_client_leaving_mid_stream_cancels_the_task_on_the_service(
         while cosyvoice_emulator.backend.counters.get("synthesis:cancelled", 0) == 0:
             assert time.monotonic() < deadline, "the service task was not cancelled"
             await asyncio.sleep(0.05)
+
+
+async def test_requests_sent_at_once_are_answered_in_order_without_interleaving(
+    cloned: str, wyoming_server: WyomingFactory
+) -> None:
+    texts = ["First request, a little longer than the second one.", "Second."]
+    async with wyoming_server() as running, connect(running) as client:
+        for text in texts:
+            await client.write_event(
+                Synthesize(text, voice=SynthesizeVoice(name="myvoice")).event()
+            )
+        first = await read_until(client, "audio-stop", "error")
+        second = await read_until(client, "audio-stop", "error")
+    for events in (first, second):
+        types = [e.type for e in events]
+        assert types[0] == "audio-start" and types[-1] == "audio-stop"
+        assert set(types[1:-1]) == {"audio-chunk"}
+    assert pcm_of(first).size > 3 * pcm_of(second).size  # the long one came first

@@ -121,9 +121,8 @@ class CosyVoiceHandler(AsyncEventHandler):
         previous = self._jobs[-1] if self._jobs else None
 
         async def job() -> None:
-            if previous is not None:
-                with contextlib.suppress(BaseException):
-                    await asyncio.shield(previous)
+            if previous is not None:  # its outcome is its own; our cancellation still applies
+                await asyncio.wait({previous})
             await make()
 
         task = asyncio.create_task(job(), name="cosyvoice-wyoming job")
