@@ -2,7 +2,8 @@
 
 OpenAI's speech API and discovery (:mod:`.speech_api`), OpenAI's custom voices: consents
 (:mod:`.consents_api`) and voices made from a sample or a description (:mod:`.voices_api`), the
-voice studio's page and JSON API (:mod:`.studio`), all over one
+voice studio's page and JSON API (:mod:`.studio`) and the MCP tools at ``/mcp``
+(:mod:`cosyvoice_clone.mcp.http`), all over one
 :class:`~cosyvoice_clone.client.AsyncCosyVoice` and the shared plumbing (:mod:`.plumbing`: key
 check, admission, the one error mapping, the self-cleaning stream), behind the local server's
 protections (:mod:`.security`), inside the access log (:mod:`.access`: one line per request,
@@ -25,6 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..client import AsyncCosyVoice
+from ..mcp.http import McpHttp  # MCP over HTTP (issue 26)
 from .access import AccessMiddleware
 from .consents_api import ConsentsAPI
 from .plumbing import Doors, ServerConfig, hide_paths, render_error
@@ -53,12 +55,14 @@ def create_app(
     voices = VoicesAPI(doors, consents)
     here = Path(__file__).resolve()
     hide_paths(home=client.settings.home, server=here.parents[3], env=sys.prefix)
+    mcp_http = McpHttp(client.settings, doors.authorize)  # MCP over HTTP (issue 26)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await warn_unresolved_aliases(doors)
         try:
-            yield
+            async with mcp_http.run():  # MCP over HTTP hook (issue 26)
+                yield
         finally:
             await studio.aclose()
             await client.aclose()
@@ -82,6 +86,7 @@ def create_app(
             Route(f"{c}/{{consent_id}}", consents.update, methods=["POST"]),
             Route(f"{c}/{{consent_id}}", consents.delete, methods=["DELETE"]),
             Route("/healthz", api.healthz, methods=["GET"]),
+            *mcp_http.routes(),  # MCP over Streamable HTTP at /mcp (issue 26)
             # the studio: its page, scripts and styles
             Route("/", studio.page, methods=["GET"]),
             Mount("/studio/static", app=StaticFiles(directory=STATIC_DIR), name="studio-static"),
