@@ -11,6 +11,7 @@ import typer
 
 from .. import catalog
 from .common import state
+from .interrupt import interrupted_operation, run_interruptible
 from .ui import open_client, status_spinner
 
 if TYPE_CHECKING:
@@ -85,22 +86,33 @@ def design(
       cosyvoice-clone --emulator --json design --prefix kid --prompt "A cheerful child, fast"
     """
     app_state = state(ctx)
+    waiting: list[str] = []  # the voice being waited for, once the service named it
     with open_client(app_state) as client:
-        with status_spinner(app_state, f"designing {prefix}") as on_status:
-            result = client.design(
-                prefix=prefix,
-                prompt=prompt,
-                preview_text=preview_text,
-                target_model=target_model,
-                language=language,
-                sample_rate=sample_rate,
-                response_format=response_format,
-                wait=wait,
-                timeout=timeout,
-                force=force,
-                on_status=on_status,
-                preview_out=preview_out,
-                mkdir=mkdir,
+        with status_spinner(app_state, f"designing {prefix}") as show_status:
+
+            def on_status(voice_id: str, status: str | None, elapsed: float) -> None:
+                waiting[:] = [voice_id]
+                show_status(voice_id, status, elapsed)
+
+            result = run_interruptible(
+                lambda: client.design(
+                    prefix=prefix,
+                    prompt=prompt,
+                    preview_text=preview_text,
+                    target_model=target_model,
+                    language=language,
+                    sample_rate=sample_rate,
+                    response_format=response_format,
+                    wait=wait,
+                    timeout=timeout,
+                    force=force,
+                    on_status=on_status,
+                    preview_out=preview_out,
+                    mkdir=mkdir,
+                ),
+                lambda signum: interrupted_operation(
+                    signum, "design", waiting[0] if waiting else None
+                ),
             )
         for warning in result.warnings:
             app_state.warn(warning)
