@@ -86,13 +86,17 @@ def check(
         metavar="OUT.png",
         help="Draw waveform, speech activity, chosen window, levels and spectrum (needs [plot]).",
     ),
+    mkdir: bool = typer.Option(
+        False, "--mkdir", help="Create a missing folder of --fix / --plot (else refused)."
+    ),
 ) -> None:
     """Check a reference sample before cloning: verdict, problems, measurements.
 
     Judges the sample against the service's documented requirements (WAV 16-bit/MP3/M4A,
     at most 60 s and 10 MiB, at least 16 kHz, 5 s of continuous speech, pauses of at most
     2 s) and the target model. Nothing is sent to the service. SAMPLE is a local path or an
-    http(s) URL (an oss:// upload URL can only be read by the service).
+    http(s) URL (an oss:// upload URL can only be read by the service). A missing folder of
+    --fix or --plot is refused unless --mkdir.
 
     Exit status: 0 the sample passes or only warns; 1 it fails; 2 the sample or an output
     path is unusable; 5 / 6 a sample URL timed out / could not be reached. With --fix: 0 when
@@ -119,14 +123,16 @@ def check(
             from ..audio.plot import require_matplotlib
 
             require_matplotlib()
-            check_output_path(plot, "--plot", mkdir=True)
+            check_output_path(plot, "--plot", mkdir=mkdir)
         if fix is not None:
-            check_output_path(fix, "--fix", mkdir=True)
+            check_output_path(fix, "--fix", mkdir=mkdir)
 
     result: FixResult | None = None
     if fix is not None:
         from ..audio.repair import fix_sample
 
+        if mkdir:  # asked for: the checks above proved the folder can be made
+            fix.expanduser().parent.mkdir(parents=True, exist_ok=True)
         result = fix_sample(sample, fix, target_model)
         report = result.before
     else:
@@ -147,6 +153,8 @@ def check(
         plan = result.plan if result is not None else None
         if plan is None and report.analysis is not None:
             plan = plan_repair(report.analysis)
+        if mkdir:
+            plot.expanduser().parent.mkdir(parents=True, exist_ok=True)
         data["plot"] = str(plot_report(report, plot, plan))
 
     st.emit(data, lambda: _human(st, report, result, data.get("plot")))

@@ -173,6 +173,9 @@ def prepare_design(
     validate_response: Optional[Path] = typer.Option(
         None, "--validate-response", help="Check a service response file for output.voice_id."
     ),
+    mkdir: bool = typer.Option(
+        False, "--mkdir", help="Create a missing folder of --output (else refused)."
+    ),
 ) -> None:
     """Validate a voice-design request and write the body to POST (the design skill's helper).
 
@@ -185,7 +188,7 @@ def prepare_design(
     """
     from ..client import design_output_dir, record_design
     from ..request import normalize_design_request
-    from .prepare import run_prepare
+    from .prepare import request_target, run_prepare
 
     def write(settings: Settings, response: CloneResponse | None) -> tuple[Path, Sequence[str]]:
         request = normalize_design_request(
@@ -199,7 +202,7 @@ def prepare_design(
             region=settings.region,
         )
         folder = design_output_dir(settings.output_dir)
-        path = output or folder / "request.json"
+        path = request_target(output, mkdir) or folder / "request.json"
         record_design(folder, request, response, request_path=path, extra={"source": "prepare"})
         return path, request.warnings
 

@@ -316,7 +316,8 @@ class VoiceTools:
             voice=args["voice"],
             model=args.get("model"),
             on_progress=_text_reporter(progress),
-            mkdir=True,  # documented: the tool creates the folders of `out`
+            # `out` names a user's folder: made only when asked; the default folder is ours
+            mkdir=args.get("mkdir") is True if out else True,
             **fields,
         )
         data = result.to_dict()  # the fields of `speak --json`
