@@ -81,11 +81,11 @@ def batch(
     confirm_cost(app_state, large_manifest(manifest), yes, f"the manifest {manifest}")
     progress = {"done": 0, "todo": 0}
 
+    problems: dict[str, list[int]] = {}  # one warning per distinct problem, with its rows
+
     def on_item(item: BatchItem) -> None:
-        if item.error is None:
-            return
-        where = f"{manifest}:{item.line}: " + (f"{item.id}: " if item.status == "failed" else "")
-        app_state.warn(f"{where}{item.error}")
+        if item.error is not None:
+            problems.setdefault(str(item.error), []).append(item.line)
 
     def interrupted(signum: int) -> Interrupted:
         return Interrupted(
@@ -105,14 +105,18 @@ def batch(
             if todo:
                 on_progress(done, todo)
 
-        report = run_interruptible(
-            lambda: client.speak_many(
-                manifest, results=results, concurrency=concurrency, retries=retries,
-                format=audio_format, sample_rate=sample_rate, model=model, force=force,
-                on_item=on_item, on_progress=advance, mkdir=mkdir,
-            ),
-            interrupted,
-        )  # fmt: skip
+        try:
+            report = run_interruptible(
+                lambda: client.speak_many(
+                    manifest, results=results, concurrency=concurrency, retries=retries,
+                    format=audio_format, sample_rate=sample_rate, model=model, force=force,
+                    on_item=on_item, on_progress=advance, mkdir=mkdir,
+                ),
+                interrupted,
+            )  # fmt: skip
+        finally:
+            for message, lines in problems.items():
+                app_state.warn(f"{manifest}{_rows(lines)}: {message}")
 
     def human() -> None:
         app_state.console.print(
@@ -124,6 +128,23 @@ def batch(
     app_state.emit({"ok": report.ok, **report.to_dict()}, human)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _rows(lines: list[int]) -> str:
+    """``:7`` for one row, `` lines 1-3, 9 (4 rows)`` for several (runs of lines joined)."""
+    if len(lines) == 1:
+        return f":{lines[0]}"
+    ordered = sorted(set(lines))
+    runs: list[str] = []
+    start = prev = ordered[0]
+    for line in [*ordered[1:], None]:
+        if line is not None and line == prev + 1:
+            prev = line
+            continue
+        runs.append(f"{start}" if start == prev else f"{start}-{prev}")
+        if line is not None:
+            start = prev = line
+    return f" lines {', '.join(runs)} ({len(lines)} rows)"
 
 
 def register(app: typer.Typer) -> None:
