@@ -77,6 +77,7 @@ def batch(
     from ..client import large_manifest, results_path_for
 
     app_state = state(ctx)
+    _require_readable_file(manifest)
     results_path = results_path_for(manifest, results)
     confirm_cost(app_state, large_manifest(manifest), yes, f"the manifest {manifest}")
     progress = {"done": 0, "todo": 0}
@@ -128,6 +129,27 @@ def batch(
     app_state.emit({"ok": report.ok, **report.to_dict()}, human)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _require_readable_file(manifest: Path) -> None:
+    """Refuse a manifest that is a FIFO, device or socket before anything opens it (reading
+    a FIFO would wait forever for a writer); a missing file is the library's to report."""
+    import os
+    import stat
+
+    from ..audio.outfile import file_kind
+    from ..errors import InvalidRequestError
+
+    try:
+        mode = os.stat(manifest).st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise InvalidRequestError(
+            f"cannot read the manifest {manifest}: it is a {file_kind(mode)}, not a regular file",
+            field="manifest",
+            hint="give a CSV or JSONL file (save the rows to a file first)",
+        )
 
 
 def _rows(lines: list[int]) -> str:

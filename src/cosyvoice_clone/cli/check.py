@@ -122,8 +122,8 @@ def check(
         if plot is not None:
             from ..audio.plot import require_matplotlib
 
+            check_output_path(plot, "--plot", mkdir=mkdir)  # before matplotlib's own files
             require_matplotlib()
-            check_output_path(plot, "--plot", mkdir=mkdir)
         if fix is not None:
             check_output_path(fix, "--fix", mkdir=mkdir)
 
