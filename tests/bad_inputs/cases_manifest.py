@@ -25,8 +25,14 @@ def bad(case_id: str, content: str | bytes, expect: int = 1, **kw: object) -> Ca
     args: tuple[str, ...] = kw.pop("args", ())  # type: ignore[assignment]
     may_write: tuple[str, ...] = kw.pop("may_write", WROTE)  # type: ignore[assignment]
     results = tuple(f"work/{name}.results.jsonl" for _ in (1,))
-    return Case(case_id, ("batch", name, *args), expect, files={name: content},
-                may_write=(*may_write, *results), **kw)  # type: ignore[arg-type]
+    return Case(
+        case_id,
+        ("batch", name, *args),
+        expect,
+        files={name: content},
+        may_write=(*may_write, *results),
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 MANIFEST_CASES: list[Case] = [
@@ -44,8 +50,11 @@ MANIFEST_CASES: list[Case] = [
     bad("missing-id", rows({"voice": "longxiaochun_v2", "text": "Hi."})),
     bad("empty-text", rows(row(text=""))),
     bad("unknown-voice", rows(row(voice="nosuch"))),
-    bad("unknown-voice-many-rows-one-warning",
-        rows(*(row(id=f"r{i}", voice="nosuch") for i in range(6))), expect_in="(6 rows)"),
+    bad(
+        "unknown-voice-many-rows-one-warning",
+        rows(*(row(id=f"r{i}", voice="nosuch") for i in range(6))),
+        expect_in="(6 rows)",
+    ),
     bad("out-missing-folder", rows(row(out="no/x.wav"))),
     bad("out-dir", rows(row(out="adir"))),
     bad("out-fifo", rows(row(out="ff"))),
@@ -55,13 +64,28 @@ MANIFEST_CASES: list[Case] = [
     bad("volume-500", rows(row(volume=500))),
     bad("rate-0", rows(row(rate=0))),
     bad("model-unknown", rows(row(model="nosuch"))),
-    bad("language-hint-v2-many-rows", rows(*(row(id=f"r{i}", language_hint="zh")
-                                             for i in range(6))), expect_in="(6 rows)",
-        may_write=(*WROTE, "work/r?.wav")),
-    bad("id-escapes-the-folder", rows(row(id="../../x")), 0, name="a/b/m.jsonl",
-        may_write=("work/a/b/*",), xfail=10),
-    bad("id-absolute", rows(row(id="{W}/abs")), 0, name="a/b/m.jsonl",
-        may_write=("work/a/b/*",), xfail=10),
+    bad(
+        "language-hint-v2-many-rows",
+        rows(*(row(id=f"r{i}", language_hint="zh") for i in range(6))),
+        expect_in="(6 rows)",
+        may_write=(*WROTE, "work/r?.wav"),
+    ),
+    bad(
+        "id-escapes-the-folder",
+        rows(row(id="../../x")),
+        0,
+        name="a/b/m.jsonl",
+        may_write=("work/a/b/*",),
+        xfail=10,
+    ),
+    bad(
+        "id-absolute",
+        rows(row(id="{W}/abs")),
+        0,
+        name="a/b/m.jsonl",
+        may_write=("work/a/b/*",),
+        xfail=10,
+    ),
     bad("id-dot-dot", rows(row(id="..")), 0, name="a/b/m.jsonl", may_write=("work/a/b/*",)),
     bad("text-nul", rows(row(text="hi\x00there")), xfail=18),
     bad("out-registered-sample", rows(row(out="{REF}")), setup="voice"),

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tests.bad_inputs.sweep import FAKE_KEY, Case, Outcome, assert_refused, snapshot
 
 ID3_GARBAGE = b"ID3\x03" + bytes(6) + bytes(range(256)) * 78
@@ -48,7 +47,7 @@ class Sandbox:
     ids: dict[str, str] = field(default_factory=dict)
 
     def fill(self, value: Any) -> Any:
-        """``value`` with ``{W}``, ``{REF}``, ``{MINE}``, ``{GONE}`` replaced (in str, list, dict)."""
+        """``value`` with ``{W}``, ``{REF}``, ``{MINE}``, ``{GONE}`` filled in (str, list, dict)."""
         if isinstance(value, str):
             for token, real in {
                 "{W}": str(self.work),

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tests.security.test_security_keys import windows
 
 FAKE_KEY = "sk-qzSWEEPvxKwJpTbHmXyQrZvSWwqKj"

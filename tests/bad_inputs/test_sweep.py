@@ -8,14 +8,14 @@ import json
 from typing import Any
 
 import pytest
-
-from cosyvoice_clone import errors
 from tests.bad_inputs.cases_cli import CLI_CASES
 from tests.bad_inputs.cases_env import ENV_CASES
 from tests.bad_inputs.cases_library import LIBRARY_CASES
 from tests.bad_inputs.cases_manifest import MANIFEST_CASES
 from tests.bad_inputs.cases_mcp import MCP_CASES
 from tests.bad_inputs.sweep import Case, Outcome, cases
+
+from cosyvoice_clone import errors
 
 ALL = {
     "cli": CLI_CASES,
@@ -56,9 +56,7 @@ def test_manifests(case: Case, check_case: Any, cli: Any) -> None:
 
 
 @pytest.mark.parametrize("case", cases("mcp", MCP_CASES))
-def test_mcp_arguments(
-    case: Case, check_case: Any, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_mcp_arguments(case: Case, check_case: Any, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("mcp")
     from mcp import Client
 

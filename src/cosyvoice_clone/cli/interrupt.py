@@ -96,8 +96,8 @@ def interrupted_operation(signum: int, operation: str, voice_id: str | None) -> 
         )
     return Interrupted(
         signum,
-        f"{operation} interrupted by {signal_name(signum)} while waiting for voice {voice_id}; "
-        "the voice exists and keeps deploying",
+        f"{operation} interrupted while waiting for voice {voice_id}; the voice exists and "
+        f"keeps deploying (stopped by {signal_name(signum)})",
         hint="run the same command again to wait for it (it reuses this voice, no new slot), "
         f"or check `cosyvoice-clone voices show {voice_id}`",
     )
