@@ -117,15 +117,16 @@ def test_unwritable_plot_target_is_refused_before_the_check(
     assert not fixed.exists()  # refused before the repair was written
 
 
-def test_fix_creates_missing_folders_only_when_it_writes(
+def test_fix_creates_missing_folders_only_with_mkdir_and_only_when_it_writes(
     capsys: pytest.CaptureFixture[str], samples: dict[str, Path], tmp_path: Path
 ) -> None:
-    rc, _, _ = _run(
-        capsys, "check", str(samples["short.wav"]), "--fix", str(tmp_path / "new" / "dir" / "x.wav")
-    )
+    missing = str(tmp_path / "new" / "dir" / "x.wav")
+    rc, _, err = _run(capsys, "check", str(samples["good.wav"]), "--fix", missing)
+    assert rc == 2 and "--mkdir" in err and not (tmp_path / "new").exists()  # issue 23 item 13
+    rc, _, _ = _run(capsys, "check", str(samples["short.wav"]), "--fix", missing, "--mkdir")
     assert rc == 1 and not (tmp_path / "new").exists()
     target = tmp_path / "made" / "dir" / "x.wav"
-    rc, _, _ = _run(capsys, "check", str(samples["good.wav"]), "--fix", str(target))
+    rc, _, _ = _run(capsys, "check", str(samples["good.wav"]), "--fix", str(target), "--mkdir")
     assert rc == 0 and sf.info(target).samplerate == 24000
     assert _tree(tmp_path / "made") == ["dir", "dir/x.wav"]
 

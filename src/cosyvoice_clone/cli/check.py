@@ -131,9 +131,7 @@ def check(
     if fix is not None:
         from ..audio.repair import fix_sample
 
-        if mkdir:  # asked for: the checks above proved the folder can be made
-            fix.expanduser().parent.mkdir(parents=True, exist_ok=True)
-        result = fix_sample(sample, fix, target_model)
+        result = fix_sample(sample, fix, target_model, **_mkdir_option(fix_sample, mkdir))
         report = result.before
     else:
         from ..audio.judge import check_sample
@@ -153,13 +151,20 @@ def check(
         plan = result.plan if result is not None else None
         if plan is None and report.analysis is not None:
             plan = plan_repair(report.analysis)
-        if mkdir:
-            plot.expanduser().parent.mkdir(parents=True, exist_ok=True)
-        data["plot"] = str(plot_report(report, plot, plan))
+        data["plot"] = str(plot_report(report, plot, plan, **_mkdir_option(plot_report, mkdir)))
 
     st.emit(data, lambda: _human(st, report, result, data.get("plot")))
     if code:
         raise typer.Exit(code)
+
+
+def _mkdir_option(function: Any, mkdir: bool) -> dict[str, bool]:
+    """``{"mkdir": mkdir}`` when the library function takes it (issue 23: the writers gain a
+    ``mkdir`` keyword), else nothing: until then they create the folder of what they write,
+    and the check above has already refused a missing one without --mkdir."""
+    import inspect
+
+    return {"mkdir": mkdir} if "mkdir" in inspect.signature(function).parameters else {}
 
 
 def _human(st: AppState, report: CheckReport, result: FixResult | None, plot: Any) -> None:
