@@ -131,7 +131,8 @@ def check(
     if fix is not None:
         from ..audio.repair import fix_sample
 
-        result = fix_sample(sample, fix, target_model, **_mkdir_option(fix_sample, mkdir))
+        write_fix: Any = fix_sample  # its `mkdir` keyword is new (see _mkdir_option)
+        result = write_fix(sample, fix, target_model, **_mkdir_option(fix_sample, mkdir))
         report = result.before
     else:
         from ..audio.judge import check_sample
@@ -151,7 +152,8 @@ def check(
         plan = result.plan if result is not None else None
         if plan is None and report.analysis is not None:
             plan = plan_repair(report.analysis)
-        data["plot"] = str(plot_report(report, plot, plan, **_mkdir_option(plot_report, mkdir)))
+        draw: Any = plot_report
+        data["plot"] = str(draw(report, plot, plan, **_mkdir_option(plot_report, mkdir)))
 
     st.emit(data, lambda: _human(st, report, result, data.get("plot")))
     if code:
