@@ -62,8 +62,10 @@ class Sandbox:
             return {k: self.fill(v) for k, v in value.items()}
         return value
 
-    def voice_count(self) -> int:
-        return int(self.emulator.backend.store.voice_count())
+    def spent(self) -> tuple[int, int]:
+        """Voices and uploaded samples on the emulator (what a refused input must not add)."""
+        store = self.emulator.backend.store
+        return int(store.voice_count()), int(store.upload_count())
 
 
 @pytest.fixture
@@ -123,7 +125,7 @@ def check_case(
     def check(case: Case, run: Any) -> Outcome:
         prepare_case(sandbox, case, monkeypatch)
         before = snapshot(sandbox.root)
-        voices_before = sandbox.voice_count()
+        spent_before = sandbox.spent()
         outcome: Outcome = run(sandbox.fill(case.args))
         # The project's own records at every level; other libraries' from INFO up (what an
         # application shows). websockets logs its handshake headers at DEBUG (reported).
@@ -132,9 +134,7 @@ def check_case(
             for r in caplog.records
             if r.name.startswith("cosyvoice_clone") or r.levelno >= logging.INFO
         ]
-        assert_refused(
-            case, outcome, sandbox.root, before, sandbox.voice_count, voices_before, logs
-        )
+        assert_refused(case, outcome, sandbox.root, before, sandbox.spent, spent_before, logs)
         return outcome
 
     return check

@@ -4,12 +4,13 @@ A :class:`Case` is one bad input at one door (``cli``, ``env``, ``manifest``, ``
 ``library``). :func:`assert_refused` checks what every refusal must be: the exit status (or
 the exception class / the MCP error code), at most a few lines on stderr and no traceback, no
 piece of the distinctive fake key in any output, log or file, no voice created on the
-emulator, and no file written or changed outside the places the case allows.
+emulator (nor a sample uploaded), and no file written or changed outside the places the case allows.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 from collections.abc import Callable, Mapping
@@ -47,6 +48,7 @@ class Case:
     may_create_voice: bool = False
     xfail: int | None = None  # the issue-23 item still open in the library (fixes-lib)
     owner: str = "fixes-lib"  # who fixes the xfail's item
+    json_error: bool = False  # stdout must be the --json error object (ok false, error.code)
     door: str = "cli"
 
     def param(self) -> Any:
@@ -120,8 +122,8 @@ def assert_refused(
     outcome: Outcome,
     root: Path,
     before: Mapping[str, Any],
-    voices: Callable[[], int],
-    voices_before: int,
+    spent: Callable[[], tuple[int, int]],
+    spent_before: tuple[int, int],
     logs: list[str],
 ) -> None:
     """The one assertion of the sweep (see the module docstring)."""
@@ -132,6 +134,9 @@ def assert_refused(
     assert len([line for line in err.splitlines() if line.strip()]) <= MAX_STDERR_LINES, shown
     if outcome.exc is not None:
         assert "\n" not in str(outcome.exc).strip(), repr(outcome.exc)
+    if case.json_error:
+        data = json.loads(outcome.stdout)
+        assert data["ok"] is False and data["error"]["code"], data
     if case.expect_in:
         texts = err + outcome.stdout + "".join(outcome.payloads) + str(outcome.exc or "")
         assert case.expect_in in texts, shown
@@ -146,7 +151,9 @@ def assert_refused(
     ]:
         assert_no_key_piece(text, where)
     if not case.may_create_voice:
-        assert voices() == voices_before, "a voice was created for an invalid input"
+        voices, uploads = spent()
+        assert voices == spent_before[0], "a voice was created for an invalid input"
+        assert uploads == spent_before[1], "a sample was uploaded for an invalid input"
     allowed = (*ALWAYS_ALLOWED, *case.may_write)
     stray = [p for p in changed if not any(fnmatch(p, g) for g in allowed)]
     assert not stray, f"written outside the expected places: {stray}"

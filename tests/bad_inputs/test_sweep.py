@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from tests.bad_inputs.cases_cli import CLI_CASES
+from tests.bad_inputs.cases_cli import CLI_CASES, JSON_TWINS
 from tests.bad_inputs.cases_env import ENV_CASES
 from tests.bad_inputs.cases_library import LIBRARY_CASES
 from tests.bad_inputs.cases_manifest import MANIFEST_CASES
@@ -19,6 +19,7 @@ from cosyvoice_clone import errors
 
 ALL = {
     "cli": CLI_CASES,
+    "cli-json": JSON_TWINS,
     "env": ENV_CASES,
     "manifest": MANIFEST_CASES,
     "mcp": MCP_CASES,
@@ -42,6 +43,11 @@ def _cli_runner(cli: Any) -> Any:
 
 @pytest.mark.parametrize("case", cases("cli", CLI_CASES))
 def test_cli_flags_and_files(case: Case, check_case: Any, cli: Any) -> None:
+    check_case(case, _cli_runner(cli))
+
+
+@pytest.mark.parametrize("case", cases("cli-json", JSON_TWINS))
+def test_cli_refusals_under_json(case: Case, check_case: Any, cli: Any) -> None:
     check_case(case, _cli_runner(cli))
 
 
