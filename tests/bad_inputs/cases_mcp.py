@@ -97,7 +97,7 @@ MCP_CASES: list[Case] = [
         "synthesize-out-missing-folder",
         ("synthesize", {**SAY, "out": "{W}/no/dir/x.wav"}),
         BAD,
-        expect_in="mkdir",
+        expect_in="again with mkdir=true",
     ),
     Case(
         "synthesize-out-mkdir-string",

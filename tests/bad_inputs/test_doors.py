@@ -93,7 +93,9 @@ async def test_mcp_synthesize_makes_the_folder_only_with_mkdir_true(
     async with Client(build_server(Settings.resolve())) as client:
         refused = await client.call_tool("synthesize", say)
         assert refused.is_error
-        assert refused.structured_content["error"]["field"] == "out"
+        error = refused.structured_content["error"]
+        assert error["field"] == "out" and "does not exist" in error["message"]
+        assert "mkdir=true" in error["hint"] and "--mkdir" not in error["hint"]  # tool words
         assert not (tmp_path / "new").exists()
         made = await client.call_tool("synthesize", {**say, "mkdir": True})
         assert not made.is_error, made
