@@ -101,15 +101,21 @@ def changed_paths(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[s
     return sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
 
 
-def written_texts(root: Path, paths: list[str]) -> list[tuple[str, str]]:
-    """The content of each regular file of ``paths`` (relative to ``root``) byte for byte
-    (latin-1): what the run wrote (the case's own input files may hold the key)."""
+def product_texts(root: Path, inputs: set[str]) -> list[tuple[str, str]]:
+    """Every regular file under ``root`` byte for byte (latin-1) but the case's own inputs
+    (``inputs``, relative paths: a key file holds the key): registries, evidence, results,
+    audio, logs, whether written by the run or by the setup before it."""
     found = []
-    for rel in paths:
-        path = root / rel
-        if path.is_file() and not path.is_symlink():
+    for path in root.rglob("*"):
+        rel = path.relative_to(root).as_posix()
+        if rel not in inputs and path.is_file() and not path.is_symlink():
             found.append((str(path), path.read_bytes().decode("latin-1")))
     return found
+
+
+def input_paths(case: Case) -> set[str]:
+    """The sandbox-relative paths of the files the case itself wrote (under ``work/``)."""
+    return {os.path.normpath(f"work/{rel}") for rel in case.files}
 
 
 def assert_no_key_piece(text: str, where: str) -> None:
@@ -147,7 +153,7 @@ def assert_refused(
         ("exception", str(outcome.exc or "")),
         *(("payload", p) for p in outcome.payloads),
         *(("log", m) for m in logs),
-        *written_texts(root, changed),
+        *product_texts(root, input_paths(case)),
     ]:
         assert_no_key_piece(text, where)
     if not case.may_create_voice:

@@ -62,7 +62,9 @@ def test_manifests(case: Case, check_case: Any, cli: Any) -> None:
 
 
 @pytest.mark.parametrize("case", cases("mcp", MCP_CASES))
-def test_mcp_arguments(case: Case, check_case: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_mcp_arguments(case: Case, check_case: Any, capfd: pytest.CaptureFixture[str]) -> None:
+    """In-process server and client; file-descriptor capture, so that what C libraries write
+    to fd 2 (decoder noise) counts as the server's stderr."""
     pytest.importorskip("mcp")
     from mcp import Client
 
@@ -71,7 +73,7 @@ def test_mcp_arguments(case: Case, check_case: Any, capsys: pytest.CaptureFixtur
 
     def run(args: tuple[str, dict[str, Any]]) -> Outcome:
         tool, arguments = args
-        capsys.readouterr()
+        capfd.readouterr()
 
         async def call() -> Any:
             async with Client(build_server(Settings.resolve())) as client:
@@ -80,12 +82,12 @@ def test_mcp_arguments(case: Case, check_case: Any, capsys: pytest.CaptureFixtur
         try:
             result = asyncio.run(call())
         except Exception as exc:  # an unknown tool is a protocol error (MCPError), not a result
-            out, err = capsys.readouterr()
+            out, err = capfd.readouterr()
             while len(getattr(exc, "exceptions", ())) == 1:  # an exception group of one
                 exc = exc.exceptions[0]  # type: ignore[attr-defined]
             code = "unknown_tool" if "unknown tool" in str(exc) else type(exc).__name__
             return Outcome(code, out, err, [str(exc)])
-        out, err = capsys.readouterr()
+        out, err = capfd.readouterr()
         dumped = json.dumps(result.model_dump(mode="json"), ensure_ascii=False)
         data = result.structured_content or {}
         if not result.is_error:
@@ -99,12 +101,12 @@ def test_mcp_arguments(case: Case, check_case: Any, capsys: pytest.CaptureFixtur
 
 
 @pytest.mark.parametrize("case", cases("library", LIBRARY_CASES))
-def test_library_calls(case: Case, check_case: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_library_calls(case: Case, check_case: Any, capfd: pytest.CaptureFixture[str]) -> None:
     from cosyvoice_clone import AsyncCosyVoice, CosyVoice
 
     def run(args: tuple[str, dict[str, Any], str, dict[str, Any]]) -> Outcome:
         face, init, method, kwargs = args
-        capsys.readouterr()
+        capfd.readouterr()
         try:
             if face == "sync":
                 with CosyVoice(**init) as cv:
@@ -119,9 +121,9 @@ def test_library_calls(case: Case, check_case: Any, capsys: pytest.CaptureFixtur
 
                 asyncio.run(call())
         except Exception as exc:
-            out, err = capsys.readouterr()
+            out, err = capfd.readouterr()
             return Outcome(_exception_status(case, exc, init), out, err, exc=exc)
-        out, err = capsys.readouterr()
+        out, err = capfd.readouterr()
         return Outcome("ok", out, err)
 
     check_case(case, run)
