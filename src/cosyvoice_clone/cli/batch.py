@@ -82,11 +82,13 @@ def batch(
     confirm_cost(app_state, large_manifest(manifest), yes, f"the manifest {manifest}")
     progress = {"done": 0, "todo": 0}
 
-    problems: dict[str, list[int]] = {}  # one warning per distinct problem, with its rows
+    # One warning per distinct problem with its rows (40 rows with one problem: one line);
+    # a single failed item keeps its id. The per-row detail is in the results file.
+    problems: dict[str, list[BatchItem]] = {}
 
     def on_item(item: BatchItem) -> None:
         if item.error is not None:
-            problems.setdefault(str(item.error), []).append(item.line)
+            problems.setdefault(str(item.error), []).append(item)
 
     def interrupted(signum: int) -> Interrupted:
         return Interrupted(
@@ -116,8 +118,10 @@ def batch(
                 interrupted,
             )  # fmt: skip
         finally:
-            for message, lines in problems.items():
-                app_state.warn(f"{manifest}{_rows(lines)}: {message}")
+            for message, items in problems.items():
+                failed = len(items) == 1 and items[0].status == "failed"
+                who = f"{items[0].id}: " if failed else ""
+                app_state.warn(f"{manifest}{_rows([i.line for i in items])}: {who}{message}")
 
     def human() -> None:
         app_state.console.print(
