@@ -97,7 +97,37 @@ _CALLS: list[tuple[str, str, dict[str, object], str, int | None]] = [
     ("resolve-voice-empty", "resolve_voice", {"voice": ""}, "CosyVoiceCloneError", None),
 ]
 
+_FUNCTIONS: list[tuple[str, str, dict[str, object], str, int | None]] = [
+    (
+        "audio-fix-sample-missing-folder",
+        "audio.fix_sample",
+        {"source": "{REF}", "out": "{W}/no/x.wav"},
+        INV,
+        13,
+    ),
+    (
+        "audio-fix-sample-into-fifo",
+        "audio.fix_sample",
+        {"source": "{REF}", "out": "{W}/ff"},
+        INV,
+        None,
+    ),
+    (
+        "audio-check-sample-empty",
+        "audio.check_sample",
+        {"source": "{W}/empty.wav"},
+        "CosyVoiceCloneError",
+        None,
+    ),
+]
+"""Public functions of the library's modules (``face`` ``module``; ``method`` is
+``MODULE.FUNCTION`` under ``cosyvoice_clone``)."""
+
 LIBRARY_CASES: list[Case] = [
+    *(
+        Case(name, ("module", {}, function, kwargs), expect, xfail=item)
+        for name, function, kwargs, expect, item in _FUNCTIONS
+    ),
     *(
         Case(f"{face}-{name}", (face, kwargs, "", {}), INV, xfail=22)
         for face in ("sync", "async")

@@ -108,7 +108,13 @@ def test_library_calls(case: Case, check_case: Any, capfd: pytest.CaptureFixture
         face, init, method, kwargs = args
         capfd.readouterr()
         try:
-            if face == "sync":
+            if face == "module":
+                import importlib
+
+                module, function = method.rsplit(".", 1)
+                target = getattr(importlib.import_module(f"cosyvoice_clone.{module}"), function)
+                target(**kwargs)
+            elif face == "sync":
                 with CosyVoice(**init) as cv:
                     if method:
                         getattr(cv, method)(**kwargs)
