@@ -168,3 +168,14 @@ def test_check_on_a_broken_mp3_is_one_stderr_line_without_decoder_noise(tmp_path
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "not a valid MP3" in proc.stderr
+
+
+def test_plot_makes_its_folder_only_with_mkdir(cli: Any, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    plot = tmp_path / "p" / "q" / "plot.png"
+    refused = cli("check", str(REFERENCE), "--plot", str(plot))
+    assert refused.exit_code == 2 and "--mkdir" in refused.stderr
+    assert not (tmp_path / "p").exists()
+    made = cli("check", str(REFERENCE), "--plot", str(plot), "--mkdir")
+    assert made.exit_code == 0, made.stderr
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
