@@ -5,6 +5,10 @@ A :class:`Case` is one bad input at one door (``cli``, ``env``, ``manifest``, ``
 the exception class / the MCP error code), at most a few lines on stderr and no traceback, no
 piece of the distinctive fake key in any output, log or file, no voice created on the
 emulator (nor a sample uploaded), and no file written or changed outside the places the case allows.
+
+Adding a case: one row in ``cases_<door>.py``. A case that fails because an issue-23 item is
+still open carries ``xfail=N`` (strict: once the fix lands, the run reports the XPASS as a
+failure and the mark must go).
 """
 
 from __future__ import annotations
