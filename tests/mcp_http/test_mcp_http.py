@@ -87,7 +87,8 @@ async def test_the_nine_tools_are_listed_and_synthesize_writes_decodable_audio(
     async with session(server) as client:
         listed = await client.list_tools()
         result = await client.call_tool(
-            "synthesize", {"voice": "myvoice", "text": "Hello over HTTP.", "out": str(out)}
+            "synthesize",
+            {"voice": "myvoice", "text": "Hello over HTTP.", "out": str(out), "mkdir": True},
         )
     assert {t.name for t in listed.tools} == TOOL_NAMES
     assert not result.is_error, result.content
