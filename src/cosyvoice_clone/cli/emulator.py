@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from .. import catalog
 from .common import state
 
 emulator_app = typer.Typer(
@@ -28,8 +29,9 @@ def serve(
     region: Optional[str] = typer.Option(
         None,
         "--region",
-        help="Region whose clone rules apply: cn-beijing or ap-southeast-1 "
-        "(default: the global --region, else cn-beijing).",
+        help="Region whose clone rules apply: "
+        + ", ".join(catalog.REGIONS)
+        + " (default: the global --region, else cn-beijing).",
         show_default=False,
     ),
     state_path: Optional[Path] = typer.Option(

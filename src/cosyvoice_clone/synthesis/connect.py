@@ -24,6 +24,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import re
 import threading
 import time
 import weakref
@@ -169,6 +170,24 @@ class Connector:
         return await self.acquire(endpoint)
 
 
+class _RedactingFilter(logging.Filter):
+    """The websockets library logs the handshake's headers at DEBUG (``> Authorization: Bearer
+    sk-...``): its records reach any handler only redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from ..config import redact
+
+        text = _BEARER.sub(r"\1***", record.getMessage())
+        record.msg, record.args = redact(text), None
+        return True
+
+
+_BEARER = re.compile(r"((?:Authorization|authorization):\s*Bearer\s+)\S+")
+WIRE_LOGGER = logging.getLogger("cosyvoice_clone.websocket")
+"""The logger the WebSocket library writes to for our connections (never the key)."""
+WIRE_LOGGER.addFilter(_RedactingFilter())
+
+
 async def open_connection(endpoint: Endpoint) -> Any:
     """The handshake: the only place a synthesis WebSocket connection is opened."""
     from websockets.asyncio.client import connect
@@ -183,6 +202,7 @@ async def open_connection(endpoint: Endpoint) -> Any:
             max_size=None,
             compression=None,
             proxy=None if endpoint.loopback else True,
+            logger=WIRE_LOGGER,
         )
     except Exception as exc:
         raise handshake_error(exc, endpoint) from None
