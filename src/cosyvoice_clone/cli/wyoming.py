@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from ..errors import InvalidRequestError
+from ..errors import CosyVoiceCloneError, InvalidRequestError
 from .common import state
 
 if TYPE_CHECKING:
@@ -120,6 +120,13 @@ def register(app: typer.Typer) -> None:
             show_default=False,
         ),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request on stderr."),
+        warm: int = typer.Option(
+            1,
+            "--warm",
+            min=0,
+            help="Synthesis connections opened at start and kept warm, so the first sentence "
+            "pays no handshake (0: open on first use).",
+        ),
     ) -> None:
         """Serve your cloned and designed voices to Home Assistant over Wyoming (needs the
         `wyoming` extra).
@@ -169,8 +176,13 @@ def register(app: typer.Typer) -> None:
         err = app_state.err_console
 
         async def main() -> None:
-            client = AsyncCosyVoice(settings=settings)
+            client = AsyncCosyVoice(settings=settings, warm=warm)
             try:
+                if warm:
+                    try:
+                        await client.warm()
+                    except CosyVoiceCloneError as exc:  # the door still starts
+                        err.print(f"warning: could not open warm connections: {exc}", markup=False)
                 door = door_module.WyomingDoor(
                     client,
                     sample_rate=sample_rate,
