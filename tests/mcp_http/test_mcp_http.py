@@ -83,17 +83,23 @@ async def test_the_nine_tools_are_listed_and_synthesize_writes_decodable_audio(
     make_server: ServerFactory, voice: str, tmp_path: Path
 ) -> None:
     server = make_server()
-    out = tmp_path / "speech" / "hello.wav"
     async with session(server) as client:
         listed = await client.list_tools()
         result = await client.call_tool(
             "synthesize",
-            {"voice": "myvoice", "text": "Hello over HTTP.", "out": str(out), "mkdir": True},
+            {
+                "voice": "myvoice",
+                "text": "Hello over HTTP.",
+                "out": "speech/hello.wav",
+                "mkdir": True,
+            },
         )
     assert {t.name for t in listed.tools} == TOOL_NAMES
     assert not result.is_error, result.content
     data = result.structured_content
-    assert data is not None and data["path"] == str(out.resolve()) and data["voice"] == voice
+    assert data is not None and data["voice"] == voice
+    out = Path(data["path"])  # relative paths are under the server's output folder over HTTP
+    assert out.parts[-2:] == ("speech", "hello.wav") and out.is_file()
     samples, rate = sf.read(out, dtype="int16")
     assert rate == data["sample_rate"] == 22050
     assert samples.size / rate == pytest.approx(data["duration"], abs=0.01)
@@ -106,13 +112,13 @@ async def test_a_tool_error_is_a_tool_result_and_the_server_keeps_serving(
     server = make_server()
     async with session(server) as client:
         failed = await client.call_tool(
-            "synthesize", {"voice": "nosuchvoice", "text": "Hi.", "out": str(tmp_path / "x.wav")}
+            "synthesize", {"voice": "nosuchvoice", "text": "Hi.", "out": "x.wav"}
         )
         listed = await client.call_tool("list_voices", {})
     assert failed.is_error
     assert failed.structured_content is not None
     assert failed.structured_content["error"]["code"] == "unknown_voice"
-    assert not (tmp_path / "x.wav").exists() and synthesis_tasks(cosyvoice_emulator) == 0
+    assert not list(Path.cwd().rglob("x.wav")) and synthesis_tasks(cosyvoice_emulator) == 0
     assert not listed.is_error and listed.structured_content is not None
     assert [v["prefix"] for v in listed.structured_content["voices"]] == ["myvoice"]
     text = json.dumps([failed.structured_content, listed.structured_content])
@@ -132,14 +138,14 @@ async def test_the_servers_key_is_required_when_it_has_one(
             assert refused.json()["error"]["code"] == "invalid_api_key"
             assert "wrong-key" not in refused.text and TEST_KEY not in refused.text
     await refused_by_client(server)
-    out = tmp_path / "keyed.wav"
     async with session(server, Authorization=f"Bearer {TEST_KEY}") as client:
         listed = await client.list_tools()
         spoken = await client.call_tool(
-            "synthesize", {"voice": "myvoice", "text": "With the key.", "out": str(out)}
+            "synthesize", {"voice": "myvoice", "text": "With the key.", "out": "keyed.wav"}
         )
     assert {t.name for t in listed.tools} == TOOL_NAMES
-    assert not spoken.is_error and sf.info(out).duration > 0.3
+    assert not spoken.is_error and spoken.structured_content is not None
+    assert sf.info(spoken.structured_content["path"]).duration > 0.3
     assert synthesis_tasks(cosyvoice_emulator) == 1  # only the keyed call spoke
 
 
@@ -188,3 +194,31 @@ async def test_without_the_mcp_package_the_server_serves_the_rest(
         health = await http.get(server.base_url.removesuffix("/v1") + "/healthz")
     assert missing.status_code == 404
     assert health.status_code == 200
+
+
+async def test_over_http_the_tools_use_no_file_outside_the_output_folder(
+    make_server: ServerFactory, voice: str, tmp_path: Path, cosyvoice_emulator: RunningEmulator
+) -> None:
+    """A remote MCP client may not write over, or read, the server user's files."""
+    victim = tmp_path / "notes.txt"
+    victim.write_text("keep me")
+    outside = tmp_path / "secret.wav"
+    outside.write_bytes(b"RIFF....WAVE")
+    server = make_server()
+    async with session(server) as client:
+        wrote = await client.call_tool(
+            "synthesize", {"voice": "myvoice", "text": "Hi.", "out": str(victim), "format": "wav"}
+        )
+        escaped = await client.call_tool(
+            "synthesize", {"voice": "myvoice", "text": "Hi.", "out": "../../x.wav"}
+        )
+        read = await client.call_tool("check_sample", {"sample": str(outside)})
+        cloned = await client.call_tool(
+            "voice_clone", {"prefix": "stolen", "voice_sample_url": str(outside)}
+        )
+    for result, field in ((wrote, "out"), (escaped, "out"), (read, "sample")):
+        assert result.is_error and result.structured_content is not None
+        assert result.structured_content["error"]["field"] == field
+    assert cloned.is_error
+    assert victim.read_text() == "keep me" and synthesis_tasks(cosyvoice_emulator) == 0
+    assert cosyvoice_emulator.backend.voice_count() == 1  # only the fixture's voice

@@ -63,7 +63,8 @@ class McpHttp:
             from .server import build_server
 
             self._manager = StreamableHTTPSessionManager(
-                app=build_server(settings),
+                # over HTTP the tools read and write local files in the output folder only
+                app=build_server(settings, files_under=settings.output_dir),
                 stateless=True,
                 security_settings=None,  # the host app's middleware checks Host and Origin
             )

@@ -15,6 +15,8 @@ from .tools import INLINE_AUDIO_KEY, Progress, VoiceTools, _json_text, error_pay
 from .validation import validate_arguments
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from mcp.server.lowlevel import Server
 
     from ..config import Settings
@@ -97,8 +99,9 @@ async def call_tool(
     return types.CallToolResult(content=content, structured_content=json.loads(text))
 
 
-def build_server(settings: Settings) -> Server[VoiceTools]:
-    """An MCP low-level server exposing :data:`TOOLS` on ``settings``."""
+def build_server(settings: Settings, files_under: Path | None = None) -> Server[VoiceTools]:
+    """An MCP low-level server exposing :data:`TOOLS` on ``settings`` (``files_under``: the
+    only folder its tools read and write local files in; see :class:`.tools.VoiceTools`)."""
     from collections.abc import AsyncIterator
     from contextlib import asynccontextmanager
 
@@ -108,7 +111,7 @@ def build_server(settings: Settings) -> Server[VoiceTools]:
 
     @asynccontextmanager
     async def lifespan(_: Server[VoiceTools]) -> AsyncIterator[VoiceTools]:
-        tools = VoiceTools(settings)
+        tools = VoiceTools(settings, files_under)
         try:
             yield tools
         finally:

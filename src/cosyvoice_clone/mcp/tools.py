@@ -170,9 +170,31 @@ class VoiceTools:
     :class:`cosyvoice_clone.client.AsyncCosyVoice` (the same client as the CLI's).
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, files_under: Path | None = None) -> None:
         self.settings = settings
+        self.files_under = None if files_under is None else Path(files_under).expanduser()
+        """Where local files may be read and written (over HTTP: the server's output folder;
+        on stdio, ``None``: anywhere the user can, as in the CLI)."""
         self._client: AsyncCosyVoice | None = None
+
+    def _local(self, value: str, field: str) -> str:
+        """``value`` (a path, or an http(s) URL) as the tools may use it: relative paths are
+        under :attr:`files_under` when set, and nothing outside it is read or written."""
+        if self.files_under is None or value.startswith(("http://", "https://")):
+            return value
+        base = self.files_under.resolve()
+        if field == "out":  # the tools' own folder (as for the default `out`)
+            base.mkdir(parents=True, exist_ok=True)
+        path = Path(value).expanduser()
+        real = (base / path).resolve() if not path.is_absolute() else path.resolve()
+        if real != base and base not in real.parents:
+            raise InvalidRequestError(
+                f"{field} must be under the server's output folder over HTTP",
+                field=field,
+                hint="give a path relative to that folder (or an http(s) URL for a sample); "
+                "files elsewhere on the server's machine are neither read nor written",
+            )
+        return str(real)
 
     @property
     def secrets(self) -> tuple[str | None, ...]:
@@ -208,7 +230,7 @@ class VoiceTools:
         """Tool ``voice_clone``: validate, check a local sample, dedupe, upload, create, wait."""
         result = await self.client().clone(
             prefix=args["prefix"],
-            sample=str(args["voice_sample_url"]).strip(),
+            sample=self._local(str(args["voice_sample_url"]).strip(), "voice_sample_url"),
             target_model=args.get("target_model"),
             language_hints=args.get("language_hints"),
             max_prompt_audio_length=args.get("max_prompt_audio_length"),
@@ -252,7 +274,7 @@ class VoiceTools:
 
         from ..audio import check_sample
 
-        source = str(args["sample"]).strip()
+        source = self._local(str(args["sample"]).strip(), "sample")
         target = args.get("target_model")
         report = await anyio.to_thread.run_sync(lambda: check_sample(source, target))
         return dict(report.to_dict())
@@ -313,7 +335,7 @@ class VoiceTools:
             )
         fmt = args.get("format")
         out = args.get("out")
-        path = Path(out).expanduser() if out else self._default_out(args, fmt)
+        path = Path(self._local(str(out), "out")) if out else self._default_out(args, fmt)
         if not path.is_absolute():
             path = Path.cwd() / path
         fields: dict[str, Any] = {"format": fmt}  # None: the library takes `out`'s extension
