@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import sqlite3
 import threading
@@ -28,14 +29,19 @@ from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import catalog
 from ._sqlite import DatabaseFileError, Migrations, classify, open_database
 from .catalog import VoiceStatus
 from .claims import ClaimBoard, Database, create_claims_table
-from .errors import ConfigError, RegistryError
+from .errors import ConfigError, CosyVoiceCloneError, RegistryError
 from .models import SyncReport, VoiceRecord
+
+if TYPE_CHECKING:
+    from .state import StateBackend, VoiceIndex
+
+log = logging.getLogger("cosyvoice_clone.state")
 
 REGISTRY_FILE = "registry.sqlite3"
 EMULATOR_ENDPOINT = "emulator"
@@ -224,9 +230,14 @@ def damaged(path: Path, exc: Exception | str) -> RegistryError:
 
 
 class Registry:
-    """The SQLite voice registry in ``home`` (created on first use, mode 0600)."""
+    """The SQLite voice registry in ``home`` (created on first use, mode 0600).
 
-    def __init__(self, home: Path | str) -> None:
+    With a shared ``state`` (:mod:`cosyvoice_clone.state`), claims live there, what this home
+    creates is published to its voice index, and a lookup that misses here pulls the shared
+    record into this file (the registry is then a cache of what all replicas know).
+    """
+
+    def __init__(self, home: Path | str, *, state: StateBackend | None = None) -> None:
         home_path = Path(home).expanduser()
         self.path = home_path / REGISTRY_FILE
         try:
@@ -240,8 +251,12 @@ class Registry:
         conn.row_factory = sqlite3.Row
         self._db = _Db(conn, self.path)
         self._lock = threading.RLock()
-        self.claims = ClaimBoard(self._db, self._lock)
-        """Clones in progress, shared by every process using this home."""
+        self.claims = (
+            state.claims(self._db, self._lock) if state else ClaimBoard(self._db, self._lock)
+        )
+        """Clones in progress, shared by every process using this home (or the state)."""
+        self.shared: VoiceIndex | None = state.voices if state else None
+        """The voice index shared with other replicas (``None``: this file is all there is)."""
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -285,10 +300,74 @@ class Registry:
 
     # -- reading --------------------------------------------------------------------------------
 
-    def get(self, voice_id: str) -> VoiceRecord | None:
-        """The record of ``voice_id``, if registered."""
+    def _local(self, voice_id: str) -> VoiceRecord | None:
         found = self._select("WHERE voice_id = ?", (voice_id,))
         return found[0] if found else None
+
+    def get(self, voice_id: str) -> VoiceRecord | None:
+        """The record of ``voice_id``, if registered (here, or by another replica)."""
+        found = self._local(voice_id)
+        if found is None and self.shared is not None:
+            try:
+                self._pull(voice_id)
+            except CosyVoiceCloneError as err:  # a read: go on with what this home knows
+                log.warning("%s", err.message)
+                return None
+            found = self._local(voice_id)
+        return found
+
+    def _pull(self, voice_id: str) -> None:
+        """Copy the shared record of ``voice_id`` into this file (strict: errors propagate)."""
+        assert self.shared is not None
+        record = self.shared.get(voice_id)
+        if record is None:
+            return
+        values = {k: v for k, v in record.to_dict().items() if v is not None}
+        if isinstance(values.get("options"), dict):
+            values["options"] = json.dumps(values["options"], sort_keys=True)
+        now = _now()
+        for column in ("created_at", "updated_at", "seen_at"):
+            values.setdefault(column, now)
+        columns = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        with self._lock:
+            self._db.execute(
+                f"INSERT OR IGNORE INTO voices ({columns}) VALUES ({marks})",
+                tuple(values.values()),
+            )
+
+    def _pull_prefix(self, prefix: str | None, endpoint: str | None, *, strict: bool) -> None:
+        """Copy the shared voices of ``prefix`` at ``endpoint`` missing here into this file."""
+        if self.shared is None or prefix is None or endpoint is None:
+            return
+        try:
+            ids = self.shared.ids_for_prefix(endpoint, prefix)
+            for voice_id in sorted(ids):
+                if self._local(voice_id) is None:
+                    self._pull(voice_id)
+        except CosyVoiceCloneError as err:
+            if strict:
+                raise
+            log.warning("%s", err.message)
+
+    def _share(self, voice_id: str, values: dict[str, Any] | None = None) -> None:
+        """Publish a write: the whole record (``values`` None) or some fields of it."""
+        if self.shared is None:
+            return
+        try:
+            if values is None:
+                record = self._local(voice_id)
+                if record is not None:
+                    self.shared.put(record)
+            else:
+                self.shared.update(voice_id, values)
+        except CosyVoiceCloneError as err:
+            log.warning(
+                "voice %s is registered here but not shared (%s): other replicas see it "
+                "when the shared state is back",
+                voice_id,
+                err.message,
+            )
 
     def list(
         self,
@@ -298,7 +377,9 @@ class Registry:
         prefix: str | None = None,
         include_deleted: bool = False,
     ) -> list[VoiceRecord]:
-        """Registered voices, newest first."""
+        """Registered voices, newest first (with a prefix and an endpoint: also those another
+        replica registered)."""
+        self._pull_prefix(prefix, endpoint, strict=False)
         clauses: list[str] = []
         params: list[Any] = []
         for column, value in (("region", region), ("endpoint", endpoint), ("prefix", prefix)):
@@ -311,7 +392,15 @@ class Registry:
         return self._select(where + " ORDER BY created_at DESC, voice_id", params)
 
     def find_reusable(self, key: str) -> VoiceRecord | None:
-        """A live voice made from the same request (same dedupe key), newest first."""
+        """A live voice made from the same request (same dedupe key), newest first.
+
+        With a shared state this asks it on a miss, and an outage raises
+        ``StateUnavailableError``: a clone must not create what another replica may have made.
+        """
+        if self.shared is not None:
+            voice_id = self.shared.for_key(key)
+            if voice_id is not None and self._local(voice_id) is None:
+                self._pull(voice_id)
         found = self._select(
             "WHERE dedupe_key = ? AND deleted_at IS NULL AND "
             "COALESCE(status, '') != ? ORDER BY created_at DESC",
@@ -338,7 +427,9 @@ class Registry:
         return found[0] if found else None
 
     def known_ids(self, *, prefix: str | None = None, endpoint: str | None = None) -> set[str]:
-        """Voice ids registered (deleted ones included) for a prefix and endpoint."""
+        """Voice ids registered (deleted ones included) for a prefix and endpoint, by any
+        replica (strict: asked right before a create)."""
+        self._pull_prefix(prefix, endpoint, strict=True)
         records = self.list(prefix=prefix, endpoint=endpoint, include_deleted=True)
         return {r.voice_id for r in records}
 
@@ -393,7 +484,8 @@ class Registry:
                 f"ON CONFLICT (voice_id) DO UPDATE SET {updates}",
                 tuple(values.values()),
             )
-        record = self.get(voice_id)
+        self._share(voice_id)
+        record = self._local(voice_id)
         assert record is not None
         return record
 
@@ -413,7 +505,7 @@ class Registry:
         now = _now()
         model, prefix = split_voice_id(voice_id)
         with self._lock:
-            existing = self.get(voice_id)
+            existing = self._local(voice_id)
             if existing is None:
                 self._db.execute(
                     "INSERT INTO voices (voice_id, region, endpoint, target_model, prefix, "
@@ -461,6 +553,7 @@ class Registry:
                 "UPDATE voices SET status = ?, updated_at = ? WHERE voice_id = ?",
                 (status, _now(), voice_id),
             )
+        self._share(voice_id, {"status": status})
 
     def update_sample(
         self,
@@ -479,6 +572,9 @@ class Registry:
                 "dedupe_key = ?, status = COALESCE(?, status), updated_at = ? WHERE voice_id = ?",
                 (sample_url, sample_sha256, sample_source, key, status, _now(), voice_id),
             )
+        changed = {"sample_url": sample_url, "sample_sha256": sample_sha256, "dedupe_key": key}
+        # sample_source is a path on this host: never shared
+        self._share(voice_id, {**changed, **({"status": status} if status else {})})
 
     def mark_deleted(self, voice_id: str) -> None:
         """The voice is gone from the service (kept in the registry as history)."""
@@ -489,6 +585,7 @@ class Registry:
                 "updated_at = ? WHERE voice_id = ?",
                 (now, DELETED_MARK, now, voice_id),
             )
+        self._share(voice_id, {"deleted_at": now, "status": DELETED_MARK})
 
     def sync(
         self,
@@ -517,7 +614,7 @@ class Registry:
         present: set[str] = set()
         for voice_id, info in service_voices:
             present.add(voice_id)
-            before = self.get(voice_id)
+            before = self._local(voice_id)
             is_new = self.observe(
                 voice_id,
                 region=region,

@@ -116,7 +116,7 @@ def register(app: typer.Typer) -> None:
         settings = app_state.settings()
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
-        for name in ("cosyvoice_clone.server.access", "uvicorn.error"):
+        for name in ("cosyvoice_clone.server.access", "uvicorn.error", "cosyvoice_clone.state"):
             logger = logging.getLogger(name)
             logger.addHandler(handler)
             logger.setLevel(logging.INFO)

@@ -1,0 +1,30 @@
+"""The default backend: files under the home, exactly as one host has always shared them."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from ..claims import ClaimBoard, ClaimStore, Database
+from . import StateBackend, VoiceIndex
+
+
+class FileState(StateBackend):
+    """Pacing files (:mod:`cosyvoice_clone.pacing`) and SQLite claims; no shared index."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.display = f"files under {home}"
+
+    def check(self) -> None:
+        """Nothing to probe: the home is checked where it is opened."""
+
+    def claims(self, db: Database, lock: threading.RLock) -> ClaimStore:
+        return ClaimBoard(db, lock)
+
+    @property
+    def voices(self) -> VoiceIndex | None:
+        return None
+
+
+__all__ = ["FileState"]
