@@ -24,9 +24,9 @@ import socket
 import sqlite3
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from abc import ABC, abstractmethod
 from typing import Any, Protocol, TypeVar
 
 DEFAULT_TTL = 300.0

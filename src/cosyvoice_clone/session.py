@@ -33,8 +33,8 @@ from .evidence import design_output_dir, record_clone, record_design
 from .http import NO_RETRY, AsyncHttpClient, Flow, HttpClient, NotGiven, RetryPolicy
 from .models import PingResult, SpeakingVoice, Voice, VoiceRecord
 from .registry import Registry, endpoint_id
-from .state import open_state
 from .request import CloneOptions, CloneRequest, CloneResponse, DesignRequest
+from .state import open_state
 from .upload import (
     LocalSample,
     data_uri,

@@ -75,6 +75,7 @@ class StateBackend(ABC):
     def voices(self) -> VoiceIndex | None:
         """The shared voice index (``None``: the local registry is all there is)."""
 
+    @abstractmethod
     def close(self) -> None:
         """Release connections (it reconnects when used again)."""
 

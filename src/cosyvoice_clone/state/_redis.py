@@ -68,7 +68,9 @@ end
 slots[#slots + 1] = at
 table.sort(slots)
 local keep = {}
-for i = math.max(1, #slots - limit + 1), #slots do keep[#keep + 1] = string.format('%.6f', slots[i]) end
+for i = math.max(1, #slots - limit + 1), #slots do
+  keep[#keep + 1] = string.format('%.6f', slots[i])
+end
 redis.call('DEL', KEYS[1])
 redis.call('RPUSH', KEYS[1], unpack(keep))
 redis.call('PEXPIRE', KEYS[1], math.ceil((at - now + window) * 1000) + 1000)

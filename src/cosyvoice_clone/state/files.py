@@ -22,6 +22,9 @@ class FileState(StateBackend):
     def claims(self, db: Database, lock: threading.RLock) -> ClaimStore:
         return ClaimBoard(db, lock)
 
+    def close(self) -> None:
+        """Nothing is held open here (the pacing files and the registry close themselves)."""
+
     @property
     def voices(self) -> VoiceIndex | None:
         return None
