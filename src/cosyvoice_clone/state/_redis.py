@@ -38,6 +38,9 @@ RETRY_AFTER = 5.0
 CLAIM_KEEP = 86400
 """Seconds a claim hash outlives its expiry, so a take-over learns who it replaced."""
 
+RUN_HINT = "start Redis or fix --state-url; speech goes on with local pacing"
+START_HINT = "start Redis or fix --state-url (without it, state stays in files under --home)"
+
 T = TypeVar("T")
 
 PACE_LUA = """
@@ -175,11 +178,13 @@ class RedisState(StateBackend):
             text = text.replace(password, "***")
         return text[:160]
 
-    def unavailable(self, exc: Exception, doing: str) -> StateUnavailableError:
+    def unavailable(
+        self, exc: Exception, doing: str, hint: str = RUN_HINT
+    ) -> StateUnavailableError:
         """The one-line error of an outage while ``doing`` something that must be shared."""
         return StateUnavailableError(
             f"the shared state at {self.display} is unreachable ({self._reason(exc)}): {doing}",
-            hint="start Redis or fix --state-url; speech goes on with local pacing",
+            hint=hint,
         )
 
     def call(self, doing: str, action: Callable[[], T]) -> T:
@@ -204,9 +209,9 @@ class RedisState(StateBackend):
                     hint=f"put it in --state-url (redis://:PASSWORD@HOST) or env "
                     f"{ENV_REDIS_PASSWORD}",
                 ) from None
-            raise self.unavailable(exc, "nothing was done") from None
+            raise self.unavailable(exc, "nothing was done", START_HINT) from None
         except self._redis.RedisError as exc:
-            raise self.unavailable(exc, "nothing was done") from None
+            raise self.unavailable(exc, "nothing was done", START_HINT) from None
         share_pacing(self.home, self)
 
     def close(self) -> None:
