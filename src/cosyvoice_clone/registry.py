@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import sqlite3
 import threading
@@ -38,12 +39,19 @@ from .claims import ClaimBoard, Database, create_claims_table
 from .errors import ConfigError, CosyVoiceCloneError, RegistryError
 from .models import SyncReport, VoiceRecord
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 if TYPE_CHECKING:
     from .state import StateBackend, VoiceIndex
 
 log = logging.getLogger("cosyvoice_clone.state")
 
 REGISTRY_FILE = "registry.sqlite3"
+OPEN_LOCK_FILE = ".registry.lock"
+"""Held (``flock``) while a process creates or migrates the registry, so racing openers wait."""
 EMULATOR_ENDPOINT = "emulator"
 """The endpoint recorded for voices of the embedded emulator (its port changes every run)."""
 
@@ -229,6 +237,29 @@ def damaged(path: Path, exc: Exception | str) -> RegistryError:
     )
 
 
+@contextmanager
+def _opening(home: Path) -> Iterator[None]:
+    """One process at a time creates, inspects and migrates the registry file.
+
+    The opening checks are several reads, each its own transaction: without this lock a process
+    could read "no migration history" just before another committed the first migrations, then
+    see their tables and refuse a brand-new file as foreign (seen with 8 processes at once).
+    """
+    if fcntl is None:  # pragma: no cover - Windows
+        yield
+        return
+    try:
+        fd = os.open(home / OPEN_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:  # a read-only home: nobody can be creating the file there
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 class Registry:
     """The SQLite voice registry in ``home`` (created on first use, mode 0600).
 
@@ -245,7 +276,8 @@ class Registry:
         except OSError as exc:
             raise _unopenable(self.path, exc) from None
         try:
-            conn = open_database(self.path, MIGRATIONS, busy_timeout=BUSY_TIMEOUT)
+            with _opening(home_path):
+                conn = open_database(self.path, MIGRATIONS, busy_timeout=BUSY_TIMEOUT)
         except DatabaseFileError as exc:
             raise _refused(exc) from None
         conn.row_factory = sqlite3.Row
