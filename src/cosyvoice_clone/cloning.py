@@ -61,6 +61,8 @@ class _Plan:
 
 _DATA_URI_NOTE = "data:"
 """What a claim records as the sample URL when the sample goes as a data URI."""
+_DESIGN_NOTE = "design"
+"""What a design's claim records right before its create (a take-over then reconciles)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class _DesignPlan:
     request: DesignRequest
     key: str
     reusable: VoiceRecord | None
+    force: bool = False
 
 
 def plan_clone(
@@ -275,7 +278,7 @@ def plan_design(session: Session, *, force: bool, **fields: Any) -> _DesignPlan:
     request = normalize_design_request(region=session.region, **fields)
     key = dedupe_key(request.fingerprint(), endpoint=session.endpoint)
     reusable = None if force else session.registry.find_reusable(key)
-    return _DesignPlan(request, key, reusable)
+    return _DesignPlan(request, key, reusable, force)
 
 
 def keep_preview(
@@ -340,12 +343,71 @@ def design_flow(
                 warnings=request.warnings + tuple(notes),
                 evidence={k: str(v) for k, v in evidence.items()},
             )
-    known = session.registry.known_ids(prefix=request.prefix, endpoint=session.endpoint)
+    claim: Claim | None = None
+    if not plan.force:  # one create per identical design, across processes and replicas too
+        claim, found = yield from session.registry.claims.claim_or_wait(
+            plan.key, lambda: session.registry.find_reusable(plan.key), Sleep
+        )
+        if found is not None:
+            options: dict[str, Any] = {"wait": wait, "timeout": timeout, "on_status": on_status}
+            return (yield from design_flow(session, replace(plan, reusable=found), **options))
     try:
-        created = yield from session.enrollment.create(request, known=known)
-    except CosyVoiceCloneError as err:
-        session.write_evidence(request, None, {"error": err.to_dict()}, [])
-        raise
+        created, kept_at = yield from _design_create(session, plan, claim, notes)
+    finally:
+        if claim is not None:
+            session.registry.claims.release(claim)
+    response, preview = created.response, created.preview
+    extra: dict[str, Any] = {"reused": False, "adopted": created.adopted}
+    evidence = session.write_evidence(
+        request, response, extra, notes, preview=preview.data if preview else None
+    )
+    status: str | None = VoiceStatus.DEPLOYING
+    if wait:
+        status = yield from session.wait_flow(response.voice_id, timeout, on_status)
+    return replace(
+        result,
+        voice_id=response.voice_id,
+        status=parse_status(status),
+        preview=preview.data if preview else None,
+        preview_format=(preview.response_format if preview else None) or request.response_format,
+        preview_sample_rate=(preview.sample_rate if preview else None) or request.sample_rate,
+        preview_path=str(kept_at) if kept_at else None,
+        request_id=response.request_id,
+        usage_count=response.usage_count,
+        adopted=created.adopted,
+        attempts=created.attempts,
+        warnings=request.warnings + tuple(notes),
+        evidence={k: str(v) for k, v in evidence.items()},
+    )
+
+
+def _design_create(
+    session: Session, plan: _DesignPlan, claim: Claim | None, notes: list[str]
+) -> Flow[tuple[CreateResult, Path | None]]:
+    """Adopt what a dead claim owner designed, or create; keep the preview and register."""
+    request = plan.request
+    known = session.registry.known_ids(prefix=request.prefix, endpoint=session.endpoint)
+    created: CreateResult | None = None
+    previous = claim.previous if claim is not None else None
+    if previous is not None and previous.sample_url:  # a dead designer: adopt what it made
+        orphan, list_rid = yield from session.enrollment._reconcile(
+            request, previous.started_at, time.time(), known
+        )
+        if orphan is not None:
+            created = CreateResult(
+                CloneResponse(voice_id=orphan.voice_id),
+                adopted=True,
+                attempts=0,
+                reconcile_request_id=list_rid,
+            )
+    if created is None:
+        if claim is not None:
+            session.registry.claims.note(claim, _DESIGN_NOTE)
+        try:
+            created = yield from session.enrollment.create(request, known=known)
+        except CosyVoiceCloneError as err:
+            session.write_evidence(request, None, {"error": err.to_dict()}, [])
+            raise
     response, preview = created.response, created.preview
     if preview is None:
         notes.append(
@@ -369,28 +431,7 @@ def design_flow(
         },
         notes,
     )
-    extra: dict[str, Any] = {"reused": False, "adopted": created.adopted}
-    evidence = session.write_evidence(
-        request, response, extra, notes, preview=preview.data if preview else None
-    )
-    status: str | None = VoiceStatus.DEPLOYING
-    if wait:
-        status = yield from session.wait_flow(response.voice_id, timeout, on_status)
-    return replace(
-        result,
-        voice_id=response.voice_id,
-        status=parse_status(status),
-        preview=preview.data if preview else None,
-        preview_format=(preview.response_format if preview else None) or request.response_format,
-        preview_sample_rate=(preview.sample_rate if preview else None) or request.sample_rate,
-        preview_path=str(kept_at) if kept_at else None,
-        request_id=response.request_id,
-        usage_count=response.usage_count,
-        adopted=created.adopted,
-        attempts=created.attempts,
-        warnings=request.warnings + tuple(notes),
-        evidence={k: str(v) for k, v in evidence.items()},
-    )
+    return created, kept_at
 
 
 # -- voices ---------------------------------------------------------------------------------

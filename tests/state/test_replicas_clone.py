@@ -103,3 +103,30 @@ def test_clone_on_one_speaks_by_prefix_on_another(
     with Registry(homes.home("h2")) as registry:
         record = registry.get(voice_id)
         assert record is not None and record.origin == "created"
+
+
+DESIGN = (
+    "design",
+    "--prefix",
+    "host",
+    "--prompt",
+    "A warm, calm male narrator in his forties with a low voice.",
+    "--preview-text",
+    "Hello and welcome to the show.",
+    "--no-wait",
+)
+
+
+def test_three_homes_one_design(
+    cosyvoice_emulator: RunningEmulator, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    homes = Homes(cosyvoice_emulator, tmp_path, redis_server.url)
+    cosyvoice_emulator.configure(create_delay=2.0)  # every process plans before one is done
+    procs = [homes.start(f"h{i}", *DESIGN) for i in range(3)]
+    results = [homes.finish(p) for p in procs]
+    assert [code for code, _, _ in results] == [0] * 3, [err for _, _, err in results]
+    outputs = [out for _, out, _ in results]
+    assert len({out["voice_id"] for out in outputs}) == 1
+    assert sorted(out["reused"] for out in outputs) == [False, True, True]
+    assert cosyvoice_emulator.backend.voice_count() == 1
+    assert creates(cosyvoice_emulator) == 1
