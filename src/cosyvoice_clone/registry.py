@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import re
 import sqlite3
@@ -36,8 +35,9 @@ from . import catalog
 from ._sqlite import DatabaseFileError, Migrations, classify, open_database
 from .catalog import VoiceStatus
 from .claims import ClaimBoard, Database, create_claims_table
-from .errors import ConfigError, CosyVoiceCloneError, RegistryError
+from .errors import ConfigError, RegistryError
 from .models import SyncReport, VoiceRecord
+from .state.cache import SharedCache
 
 try:
     import fcntl
@@ -45,9 +45,8 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
-    from .state import StateBackend, VoiceIndex
+    from .state import StateBackend
 
-log = logging.getLogger("cosyvoice_clone.state")
 
 REGISTRY_FILE = "registry.sqlite3"
 OPEN_LOCK_FILE = ".registry.lock"
@@ -260,7 +259,7 @@ def _opening(home: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-class Registry:
+class Registry(SharedCache):
     """The SQLite voice registry in ``home`` (created on first use, mode 0600).
 
     With a shared ``state`` (:mod:`cosyvoice_clone.state`), claims live there, what this home
@@ -281,14 +280,13 @@ class Registry:
         except DatabaseFileError as exc:
             raise _refused(exc) from None
         conn.row_factory = sqlite3.Row
-        self._db = _Db(conn, self.path)
+        self._db: _Db = _Db(conn, self.path)
         self._lock = threading.RLock()
         self.claims = (
             state.claims(self._db, self._lock) if state else ClaimBoard(self._db, self._lock)
         )
         """Clones in progress, shared by every process using this home (or the state)."""
-        self.shared: VoiceIndex | None = state.voices if state else None
-        """The voice index shared with other replicas (``None``: this file is all there is)."""
+        self.shared = state.voices if state else None
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -340,66 +338,9 @@ class Registry:
         """The record of ``voice_id``, if registered (here, or by another replica)."""
         found = self._local(voice_id)
         if found is None and self.shared is not None:
-            try:
-                self._pull(voice_id)
-            except CosyVoiceCloneError as err:  # a read: go on with what this home knows
-                log.warning("%s", err.message)
-                return None
+            self._soft_pull(lambda: self._pull(voice_id))  # an outage: what this home knows
             found = self._local(voice_id)
         return found
-
-    def _pull(self, voice_id: str) -> None:
-        """Copy the shared record of ``voice_id`` into this file (strict: errors propagate)."""
-        assert self.shared is not None
-        record = self.shared.get(voice_id)
-        if record is None:
-            return
-        values = {k: v for k, v in record.to_dict().items() if v is not None}
-        if isinstance(values.get("options"), dict):
-            values["options"] = json.dumps(values["options"], sort_keys=True)
-        now = _now()
-        for column in ("created_at", "updated_at", "seen_at"):
-            values.setdefault(column, now)
-        columns = ", ".join(values)
-        marks = ", ".join("?" for _ in values)
-        with self._lock:
-            self._db.execute(
-                f"INSERT OR IGNORE INTO voices ({columns}) VALUES ({marks})",
-                tuple(values.values()),
-            )
-
-    def _pull_prefix(self, prefix: str | None, endpoint: str | None, *, strict: bool) -> None:
-        """Copy the shared voices of ``prefix`` at ``endpoint`` missing here into this file."""
-        if self.shared is None or prefix is None or endpoint is None:
-            return
-        try:
-            ids = self.shared.ids_for_prefix(endpoint, prefix)
-            for voice_id in sorted(ids):
-                if self._local(voice_id) is None:
-                    self._pull(voice_id)
-        except CosyVoiceCloneError as err:
-            if strict:
-                raise
-            log.warning("%s", err.message)
-
-    def _share(self, voice_id: str, values: dict[str, Any] | None = None) -> None:
-        """Publish a write: the whole record (``values`` None) or some fields of it."""
-        if self.shared is None:
-            return
-        try:
-            if values is None:
-                record = self._local(voice_id)
-                if record is not None:
-                    self.shared.put(record)
-            else:
-                self.shared.update(voice_id, values)
-        except CosyVoiceCloneError as err:
-            log.warning(
-                "voice %s is registered here but not shared (%s): other replicas see it "
-                "when the shared state is back",
-                voice_id,
-                err.message,
-            )
 
     def list(
         self,
