@@ -104,3 +104,25 @@ def test_three_replicas_share_three_submissions_per_second(
     assert max_in_window(times, 1.0) <= 3
     ideal = total / 3.0
     assert wall <= 1.25 * ideal, f"{wall:.2f} s for {total} requests (ideal {ideal:.1f} s)"
+
+
+def test_three_replicas_without_redis_go_past_the_bound(
+    cosyvoice_emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    """The control: each replica paces alone, so together they send up to 9 a second."""
+    replicas = [start_replica(cosyvoice_emulator, tmp_path / f"h{i}", None) for i in range(3)]
+    try:
+        cosyvoice_emulator.set_rtf(0.05)
+        cosyvoice_emulator.set_rate_limits(True)
+        threads = [
+            threading.Thread(target=speech, args=(replicas[n % 3][1], f"Client {n}."))
+            for n in range(9)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        for proc, _ in replicas:
+            stop(proc)
+    assert max_in_window(run_tasks(cosyvoice_emulator), 1.0) > 3

@@ -25,7 +25,7 @@ from ..config import ENV_REDIS_PASSWORD, redacted_url, url_password
 from ..errors import ConfigError, StateUnavailableError
 from ..models import VoiceRecord
 from ..pacing import PaceMode, share_pacing
-from . import LOGGER, StateBackend, VoiceIndex
+from .base import LOGGER, StateBackend, VoiceIndex
 
 log = logging.getLogger(LOGGER)
 

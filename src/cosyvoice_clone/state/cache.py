@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from ..errors import CosyVoiceCloneError
 from ..models import VoiceRecord
-from . import LOGGER, VoiceIndex
+from .base import LOGGER, VoiceIndex
 
 log = logging.getLogger(LOGGER)
 

@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 from ..claims import ClaimBoard, ClaimStore, Database
-from . import StateBackend, VoiceIndex
+from .base import StateBackend, VoiceIndex
 
 
 class FileState(StateBackend):
