@@ -130,3 +130,20 @@ def test_three_homes_one_design(
     assert sorted(out["reused"] for out in outputs) == [False, True, True]
     assert cosyvoice_emulator.backend.voice_count() == 1
     assert creates(cosyvoice_emulator) == 1
+
+
+def test_a_delete_on_one_replica_is_seen_by_the_others(
+    cosyvoice_emulator: RunningEmulator, redis_server: RedisServer, tmp_path: Path, sample: Path
+) -> None:
+    homes = Homes(cosyvoice_emulator, tmp_path, redis_server.url)
+    clone = (*CLONE, "--sample", str(sample))
+    code, first, err = homes.run("h1", *clone)
+    assert code == 0, err
+    code, _, err = homes.run("h2", "voices", "delete", first["voice_id"], "--yes")
+    assert code == 0, err
+    assert cosyvoice_emulator.backend.voice_count() == 0
+    code, again, err = homes.run("h3", *clone)  # not reused: the shared record says deleted
+    assert code == 0 and not again["reused"] and again["voice_id"] != first["voice_id"], err
+    code, out, err = homes.run("h1", *clone)  # h1's cache said alive: it learns the new one
+    assert code == 0 and out["voice_id"] == again["voice_id"], err
+    assert cosyvoice_emulator.backend.voice_count() == 1
