@@ -62,3 +62,23 @@ def test_another_host_waits_for_the_expiry(redis_server: RedisServer, tmp_path: 
     plant(redis_server, "k4", pid=1, host="elsewhere", expires_in=-1)
     got = board.try_claim("k4")
     assert isinstance(got, Claim) and got.previous is not None and got.previous.host == "elsewhere"
+
+
+def test_a_held_claim_is_kept_alive_and_lapses_when_its_owner_stops(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    import time
+
+    board = claims(redis_server, tmp_path, ttl=0.6)
+    mine = board.try_claim("k5")
+    assert isinstance(mine, Claim)
+    other = claims(redis_server, tmp_path, alive=lambda pid: False)
+    other.host = "another-host"  # a replica elsewhere: it can only wait for the expiry
+    time.sleep(1.5)  # over twice the ttl: the heartbeat kept it
+    assert isinstance(other.try_claim("k5"), ClaimOwner)
+    board.state.drop(board._key("k5"), mine.token)  # the owner stops beating (it died)
+    time.sleep(1.0)
+    taken = other.try_claim("k5")
+    assert isinstance(taken, Claim) and taken.previous is not None
+    assert taken.previous.token == mine.token
+    other.release(taken)

@@ -8,6 +8,7 @@ the event loop by speech) time out after 0.25 s, claims and the index after 2 s.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -20,7 +21,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..claims import DEFAULT_TTL, Claim, ClaimOwner, ClaimStore, Database, process_alive
+from ..claims import Claim, ClaimOwner, ClaimStore, Database, process_alive
 from ..config import ENV_REDIS_PASSWORD, redacted_url, url_password
 from ..errors import ConfigError, StateUnavailableError
 from ..models import VoiceRecord
@@ -35,6 +36,9 @@ STATE_TIMEOUT = 2.0
 """Seconds a claim or index call may take (they run in worker threads)."""
 RETRY_AFTER = 5.0
 """Seconds between attempts to reach Redis again while pacing locally."""
+CLAIM_TTL = 30.0
+"""Seconds a Redis claim lasts without a heartbeat; its owner refreshes it every third of that,
+so a replica that died on another host is taken over after at most this long."""
 CLAIM_KEEP = 86400
 """Seconds a claim hash outlives its expiry, so a take-over learns who it replaced."""
 
@@ -106,6 +110,15 @@ redis.call('HSET', KEYS[1], 'sample_url', ARGV[2],
 return 1
 """
 
+EXTEND_LUA = """
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('HSET', KEYS[1], 'expires_at', string.format('%.6f', now + tonumber(ARGV[2])))
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2]) + tonumber(ARGV[3])))
+return 1
+"""
+
 RELEASE_LUA = """
 if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -147,6 +160,11 @@ class RedisState(StateBackend):
         self._claim_script = self._client.register_script(CLAIM_LUA)
         self._note_script = self._client.register_script(NOTE_LUA)
         self._release_script = self._client.register_script(RELEASE_LUA)
+        self._extend_script = self._client.register_script(EXTEND_LUA)
+        self._held: dict[tuple[str, str], float] = {}
+        """Claims this process holds: (redis key, token) -> ttl, refreshed by the heartbeat."""
+        self._held_lock = threading.Lock()
+        self._heartbeat: threading.Thread | None = None
         self._update_script = self._client.register_script(UPDATE_LUA)
         self._outage_lock = threading.Lock()
         self._down_since: float | None = None
@@ -250,6 +268,35 @@ class RedisState(StateBackend):
 
     # -- claims and voices ----------------------------------------------------------------------
 
+    def hold(self, key: str, token: str, ttl: float) -> None:
+        """Keep the claim alive (every ``ttl / 3`` s) until :meth:`drop`."""
+        with self._held_lock:
+            self._held[(key, token)] = ttl
+            if self._heartbeat is None or not self._heartbeat.is_alive():
+                self._heartbeat = threading.Thread(
+                    target=self._beat, name="cosyvoice-clone-claims", daemon=True
+                )
+                self._heartbeat.start()
+
+    def drop(self, key: str, token: str) -> None:
+        with self._held_lock:
+            self._held.pop((key, token), None)
+
+    def _beat(self) -> None:
+        while True:
+            with self._held_lock:
+                if not self._held:
+                    self._heartbeat = None
+                    return
+                pause = min(self._held.values()) / 3
+            time.sleep(pause)
+            with self._held_lock:
+                held = list(self._held.items())
+            for (key, token), ttl in held:
+                # An outage: creating fails closed anyway, and the claim may expire.
+                with contextlib.suppress(self._redis.RedisError):
+                    self._extend_script(keys=[key], args=[token, repr(ttl), CLAIM_KEEP])
+
     def claims(self, db: Database, lock: threading.RLock) -> ClaimStore:
         return RedisClaims(self)
 
@@ -265,7 +312,7 @@ class RedisClaims(ClaimStore):
         self,
         state: RedisState,
         *,
-        ttl: float = DEFAULT_TTL,
+        ttl: float = CLAIM_TTL,
         alive: Callable[[int], bool] = process_alive,
     ) -> None:
         self.state = state
@@ -312,6 +359,7 @@ class RedisClaims(ClaimStore):
             if int(answer[0]) == 0:
                 return self._owner(key, answer[2:], offset)
         previous = self._owner(key, answer[2:], offset) if len(answer) > 2 else None
+        self.state.hold(self._key(key), token, self.ttl)
         return Claim(key, token, float(answer[1]) + offset, previous=previous)
 
     def owner(self, key: str) -> ClaimOwner | None:
@@ -333,6 +381,7 @@ class RedisClaims(ClaimStore):
         return int(answer) == 1
 
     def release(self, claim: Claim) -> None:
+        self.state.drop(self._key(claim.key), claim.token)
         try:
             self.state._release_script(keys=[self._key(claim.key)], args=[claim.token])
         except self.state._redis.RedisError as exc:  # the expiry cleans it up
