@@ -29,7 +29,7 @@ def test_demo_journey_then_reuse(cli, tmp_path: Path, monkeypatch: pytest.Monkey
         assert info.duration > 1.0
         durations[item["language"]] = info.duration
     assert set(durations) == {"zh", "en"}
-    evidence = json.loads((out / "evidence.json").read_text())
+    evidence = json.loads((out / "voices" / voice["voice_id"] / "evidence.json").read_text())
     assert evidence["voice_id"] == voice["voice_id"]
     assert evidence["target_model"] == "cosyvoice-v3.5-plus"
     assert json.loads((out / "demo.json").read_text())["voice"]["voice_id"] == voice["voice_id"]

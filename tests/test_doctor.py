@@ -72,7 +72,14 @@ def test_workspace_and_its_hosts_are_shown(cli, monkeypatch) -> None:  # type: i
     assert report["websocket_url"] == (
         "wss://llm-ws42.ap-southeast-1.maas.aliyuncs.com/api-ws/v1/inference"
     )
-    assert report["clone_models_disputed"] == ["cosyvoice-v3-plus", "cosyvoice-v3-flash"]
+    assert report["clone_models_disputed"] == [
+        "cosyvoice-v3-plus",
+        "cosyvoice-v3-flash",
+        "cosyvoice-v2",
+        "cosyvoice-v1",
+        "qwen-audio-3.0-tts-flash",
+        "qwen-audio-3.0-tts-plus",
+    ]
     assert report["temporary_upload"] is True
     # the global option wins over the environment; the text report names both
     result = cli("--workspace", "ws7", "--region", "us-east-1", "doctor", "--offline")

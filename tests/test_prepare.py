@@ -61,7 +61,10 @@ def test_seed_command_verbatim(tmp_path: Path) -> None:
             "language_hints": ["zh"],
         },
     }
-    evidence = json.loads((tmp_path / DEFAULT_OUT / "evidence.json").read_text())
+    # issue 23 item 17: the evidence is in the command's own folder, named by latest.json
+    latest = json.loads((tmp_path / DEFAULT_OUT / "latest.json").read_text())
+    assert latest["folder"].startswith("prepared/") and latest["folder"].endswith("-myvoice")
+    evidence = json.loads((tmp_path / DEFAULT_OUT / latest["folder"] / "evidence.json").read_text())
     assert evidence["target_model"] == "cosyvoice-v3.5-plus"
     assert evidence["prefix"] == "myvoice"
     assert evidence["voice_sample_url"] == "https://example.com/voice.wav"
@@ -227,7 +230,8 @@ def test_validate_response_both_ways(cli, tmp_path: Path) -> None:  # type: igno
         + "\n"
     )
     out_dir = Path(os.environ["COSYVOICE_CLONE_OUTPUT_DIR"])
-    assert json.loads((out_dir / "response.json").read_text())["request_id"] == "req-1"
+    folder = json.loads((out_dir / "latest.json").read_text())["folder"]
+    assert json.loads((out_dir / folder / "response.json").read_text())["request_id"] == "req-1"
 
     result = cli("prepare", "--validate-response", str(tmp_path / "nope.json"))
     assert result.exit_code == 2

@@ -54,6 +54,7 @@ def test_public_names_are_pinned() -> None:
         "VoiceDeletedError",
         "VoiceDeployingError",
         "VoiceNotReadyError",
+        "VoiceNotRecordedError",
         "VoiceRejectedError",
         "VoiceStatus",
         "__version__",

@@ -102,7 +102,7 @@ def test_unknown_target_model_lists_the_known_ones() -> None:
         ("cosyvoice-v3.5-plus", "cn-beijing", "yes"),
         ("cosyvoice-v3.5-flash", "cn-beijing", "yes"),
         ("cosyvoice-v3-plus", "cn-beijing", "yes"),
-        ("cosyvoice-v2", "ap-southeast-1", "yes"),
+        ("cosyvoice-v2", "ap-southeast-1", "disputed"),  # the newest guide: "v3 series only"
         # every source agrees: v3.5 exists only in Beijing -> refused, nothing sent
         ("cosyvoice-v3.5-plus", "ap-southeast-1", "no"),
         ("cosyvoice-v3.5-flash", "ap-southeast-1", "no"),

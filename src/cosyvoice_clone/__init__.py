@@ -34,6 +34,7 @@ from .errors import (
     VoiceDeletedError,
     VoiceDeployingError,
     VoiceNotReadyError,
+    VoiceNotRecordedError,
     VoiceRejectedError,
 )
 from .models import (
@@ -116,6 +117,7 @@ __all__ = [
     "VoiceDeletedError",
     "VoiceDeployingError",
     "VoiceNotReadyError",
+    "VoiceNotRecordedError",
     "VoiceRejectedError",
     "VoiceStatus",
     "__version__",

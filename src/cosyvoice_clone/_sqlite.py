@@ -95,9 +95,28 @@ class DatabaseFileError(Exception):
             "damaged": f"SQLite cannot read it ({self.detail})",
             "newer": f"it was written by a newer version ({self.detail})",
             "cannot_open": f"it cannot be opened ({self.detail})",
-            "unwritable": f"it cannot be written ({self.detail})",
+            "unwritable": self._unwritable(),
         }[self.kind]
         return f"{what}; it was left untouched"
+
+    def _unwritable(self) -> str:
+        text = self.detail.lower()
+        if "full" in text:
+            return f"the disk is full ({self.detail}), the file itself is fine"
+        if "readonly" in text or "read-only" in text:
+            return f"it is read-only here ({self.detail}), the file itself is fine"
+        return f"it cannot be written ({self.detail}: the disk may be full or failing)"
+
+    @property
+    def hint(self) -> str | None:
+        """What to do, when it is not the caller's own advice for a bad file (``None``): a
+        file that only cannot be written must not be moved away (its data is fine)."""
+        if self.kind == "unwritable":
+            return (
+                f"free some disk space (or make {self.path.parent} writable) and run again; "
+                "keep the file: nothing in it is lost"
+            )
+        return None
 
 
 class Migrations:
@@ -314,13 +333,16 @@ def open_database(
         migrations.apply(Path(":memory:"), conn)
         return conn
     path = Path(path).expanduser()
-    if not inspect(path):
+    created = not inspect(path)
+    if created:
         _create(path)
     try:
         conn = sqlite3.connect(
             path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
         )
     except sqlite3.Error as exc:
+        if created:
+            _remove_new(path)
         raise DatabaseFileError(path, "cannot_open", str(exc)) from None
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
@@ -333,8 +355,24 @@ def open_database(
             _step(path, lambda: migrations.apply(path, conn))
     except BaseException:
         conn.close()
+        if created:  # a full disk must not leave a 0-byte database (and its -wal/-shm) behind
+            _remove_new(path)
         raise
     return conn
+
+
+def _remove_new(path: Path) -> None:
+    """Remove a database file this opening created (and SQLite's side files) after it failed;
+    never one with data in it."""
+    try:
+        if path.stat().st_size > 0 and path.read_bytes()[: len(HEADER)] == HEADER:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+                if db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+                    return  # another process filled it meanwhile: theirs
+    except (OSError, sqlite3.Error):
+        pass
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 __all__ = [

@@ -37,6 +37,7 @@ from .speech import (
 )
 from .synthesis.protocol import (
     SynthesisOptions,
+    align_words,
     check_for_model,
     check_model,
     extension_format,
@@ -199,7 +200,7 @@ class _Manifest:
         return item
 
     async def _fill(self, item: _Item, item_id: str, row: dict[str, Any]) -> None:
-        from .audio.outfile import check_target
+        from .audio.outfile import check_target, safe_file_stem
 
         if not item_id:
             raise InvalidRequestError("missing id", field="id")
@@ -219,7 +220,8 @@ class _Manifest:
         row_format = row.get("format")
         out = str(row.get("out") or "").strip()
         if not out:
-            out = f"{item_id}.{row_format or self.defaults['format'] or 'wav'}"
+            # the id names a file in the manifest's folder, never a path (`../../x`, `/abs`)
+            out = f"{safe_file_stem(item_id)}.{row_format or self.defaults['format'] or 'wav'}"
         if out == "-":
             check_target(out)  # refused: one clear message
         item.out = Path(out) if Path(out).is_absolute() else self.base / out
@@ -473,6 +475,10 @@ async def aspeak_many(
                         target_model=item.target_model, options=item.options,
                         concurrency=per_item, retries=retries,
                     )  # fmt: skip
+                    if result.words and not item.options.ssml:  # whole-text indexes
+                        result = dataclasses.replace(
+                            result, words=align_words(item.text, result.words)
+                        )
                     item.result = {
                         "status": "ok",
                         **dataclasses.replace(result, replaced=existed).to_dict(),

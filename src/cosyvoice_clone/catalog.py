@@ -8,16 +8,23 @@ read these tables; change a rule here and every part follows.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta, timezone
 from enum import Enum
 
+from ._design_facts import *  # noqa: F403 (re-exported: its __all__)
+from ._design_facts import DESIGN_MODELS, DESIGN_REGIONS, DESIGNED_VOICE_MARK
+from ._synthesis_facts import *  # noqa: F403 (re-exported: its __all__)
+from ._synthesis_facts import RULES_DOC, Fact
 from ._system_voices import CLONE_API_PAGE as CLONE_API_PAGE
 from ._system_voices import HTTP_API_PAGE as HTTP_API_PAGE
 from ._system_voices import PYTHON_API_PAGE as PYTHON_API_PAGE
+from ._system_voices import QWEN_AUDIO_VOICE_LIST_PAGE as QWEN_AUDIO_VOICE_LIST_PAGE
+from ._system_voices import SYNTHESIS_MODELS as SYNTHESIS_MODELS
 from ._system_voices import SYSTEM_VOICES as SYSTEM_VOICES
 from ._system_voices import V2_TABLE_PAGE as V2_TABLE_PAGE
 from ._system_voices import VOICE_LIST_PAGE as VOICE_LIST_PAGE
+from ._system_voices import SynthesisModel as SynthesisModel
 from ._system_voices import SystemVoice as SystemVoice
 from ._system_voices import system_voice as system_voice
 from ._system_voices import system_voices as _all_system_voices
@@ -28,19 +35,6 @@ DESIGN_SKILL_NAME = "alicloud-ai-audio-cosyvoice-voice-design"
 ENROLLMENT_MODEL = "voice-enrollment"
 DEFAULT_TARGET_MODEL = "cosyvoice-v3.5-plus"
 DEFAULT_REGION = "cn-beijing"
-
-
-@dataclass(frozen=True)
-class Fact:
-    """A statement about the service with where it comes from and when that was read."""
-
-    text: str
-    source: str
-    date: str
-
-    def cite(self) -> str:
-        """The fact as one line: ``text (source, date)``."""
-        return f"{self.text} ({self.source}, {self.date})"
 
 
 _SDK = "dashscope SDK 2.0.2"
@@ -167,13 +161,22 @@ class CloneRule:
     region: str
     verdict: CloneVerdict
     fact: Fact
+    emulated: bool = False
+    """The emulator's answer for a DISPUTED row (``True``: it clones); YES always clones, NO is
+    never sent. One documented answer per row, so both outcomes of a disputed row are testable."""
 
 
 _CLONE_API = "help.aliyun.com/en/model-studio/cosyvoice-clone-design-api"
+_GUIDE = "alibabacloud.com/help/en/model-studio/voice-cloning-user-guide"
+_GUIDE_2026 = "alibabacloud.com/help/doc-detail/2861519.html (2026-11-12)"
+_SKILL = "skill SKILL.md (cinience/alicloud-skills)"
+_SG_MODELS = "alibabacloud.com/help/en/model-studio/text-to-speech (2026-02-11)"
+_OVERVIEW = "help.aliyun.com/en/model-studio/tts-model/"
+_CLONE_EXAMPLE = f"{_SDK} examples/01_atomic_capabilities/audio/direct_call/voice_clone.py"
 _BEIJING_ALL = Fact(
-    "China (Beijing) clones for cosyvoice-v3.5-plus/-flash, v3-plus/-flash, v2 (and v1)",
-    _CLONE_API,
-    "2026-10",
+    "China (Beijing) clones for cosyvoice-v3.5-plus/-flash, v3-plus/-flash, v2 and v1",
+    f"{_CLONE_API} (the Beijing list names cosyvoice-v1)",
+    "2026-12",
 )
 _V35_ONLY_BEIJING = Fact(
     "cosyvoice-v3.5-plus and -flash exist only in China (Beijing); every source agrees",
@@ -181,16 +184,38 @@ _V35_ONLY_BEIJING = Fact(
     "2026-10",
 )
 _V3_INTL = Fact(
-    "the skill says v3-plus/v3-flash cannot clone on the international site; the Singapore "
-    "cloning example and the SDK example show them cloning there",
-    "skill SKILL.md (cinience/alicloud-skills) vs alibabacloud.com/help/tc/doc-detail/"
-    f"3027318.html (2026-05) and {_SDK} examples/01_atomic_capabilities/audio/voice_clone.py",
-    "2026-11",
+    "the skill says v3-plus/v3-flash cannot clone on the international site; the newest "
+    "cloning guide names the v3 series for Singapore (as quoted by issue 28, not re-read), the "
+    "Singapore cloning example and the SDK example clone them, Singapore lists them as its "
+    "synthesis models",
+    f"{_SKILL} vs {_GUIDE}; alibabacloud.com/help/tc/doc-detail/3027318.html (2026-05); "
+    f"{_CLONE_EXAMPLE}; {_SG_MODELS}",
+    "2026-12",
 )
 _V2_INTL = Fact(
-    "cosyvoice-v2 clones on the international site (Singapore)",
-    "skill SKILL.md (cinience/alicloud-skills); voice-cloning user guide",
-    "2026-10",
+    "the skill and an older cloning guide (no per-model split) let cosyvoice-v2 clone in "
+    "Singapore; the newest guide says Singapore clones the v3 series only (as quoted by issue "
+    "28, not re-read) and Singapore lists no cosyvoice-v2 synthesis",
+    f"{_SKILL}; help.aliyun.com/en/model-studio/voice-replica-1 vs {_GUIDE}; {_SG_MODELS}",
+    "2026-12",
+)
+_QA_FLASH_BEIJING = Fact(
+    "qwen-audio-3.0-tts-flash is the SDK example's default cloning target (voice-enrollment, "
+    "create_voice) and the overview's cloning model",
+    f"{_CLONE_EXAMPLE}; {_OVERVIEW} (first table)",
+    "2026-12",
+)
+_QA_FLASH_INTL = Fact(
+    "the cloning guide says Qwen-Audio-TTS/CosyVoice clone in Beijing and Singapore; no page "
+    "read names the models cloning in Singapore",
+    f"{_GUIDE_2026}; help.aliyun.com/en/model-studio/voice-cloning-user-guide",
+    "2026-12",
+)
+_QA_PLUS = Fact(
+    "the overview names qwen-audio-3.0-tts-flash for cloning in one table and "
+    "qwen-audio-3.0-tts-plus in the next; no other page read names plus as a target",
+    f"{_OVERVIEW}; {_CLONE_EXAMPLE}",
+    "2026-12",
 )
 _UNDOCUMENTED = Fact(
     "no source documents CosyVoice cloning in this region (the SDK knows the region's hosts)",
@@ -207,93 +232,60 @@ CLONE_RULES: tuple[CloneRule, ...] = (
             "cosyvoice-v3-plus",
             "cosyvoice-v3-flash",
             "cosyvoice-v2",
+            "cosyvoice-v1",
         )
     ),
+    CloneRule("qwen-audio-3.0-tts-flash", "cn-beijing", CloneVerdict.YES, _QA_FLASH_BEIJING),
+    CloneRule("qwen-audio-3.0-tts-flash", "ap-southeast-1", CloneVerdict.DISPUTED, _QA_FLASH_INTL),
+    CloneRule("qwen-audio-3.0-tts-plus", "*", CloneVerdict.DISPUTED, _QA_PLUS),
     CloneRule("cosyvoice-v3.5-plus", "*", CloneVerdict.NO, _V35_ONLY_BEIJING),
     CloneRule("cosyvoice-v3.5-flash", "*", CloneVerdict.NO, _V35_ONLY_BEIJING),
     CloneRule("cosyvoice-v3-plus", "ap-southeast-1", CloneVerdict.DISPUTED, _V3_INTL),
     CloneRule("cosyvoice-v3-flash", "ap-southeast-1", CloneVerdict.DISPUTED, _V3_INTL),
-    CloneRule("cosyvoice-v2", "ap-southeast-1", CloneVerdict.YES, _V2_INTL),
+    # the emulator keeps the skill's answer here (it cloned before issue 28): the service decides
+    CloneRule("cosyvoice-v2", "ap-southeast-1", CloneVerdict.DISPUTED, _V2_INTL, emulated=True),
 )
 """Where each target model can clone. Anything not listed is DISPUTED with ``_UNDOCUMENTED``."""
 
 
 def clone_rule(model: str, region: str) -> CloneRule:
-    """The rule that decides cloning for ``model`` in ``region`` (exact, then ``"*"``)."""
+    """The rule that decides cloning for ``model`` in ``region`` (exact, then ``"*"``; the
+    answer names ``region`` either way)."""
     for wanted in (region, "*"):
         for rule in CLONE_RULES:
             if rule.model == model and rule.region == wanted:
-                return rule
+                return rule if wanted == region else replace(rule, region=region)
     return CloneRule(model, region, CloneVerdict.DISPUTED, _UNDOCUMENTED)
 
 
-# --------------------------------------------------------------------------- voice design
-#
-# Voice design: the same customization endpoint and ``create_voice`` action make a voice from a
-# text description (``voice_prompt``) instead of a sample and answer with a spoken preview
-# (``preview_text``). Sources, read 2026-11 through the reference search tool:
-# - DESIGN_API_PAGE (help.aliyun.com/en, workspace hosts): "CosyVoice Voice Design is available
-#   only in the Beijing region" (Qwen voice design also in Singapore);
-# - DESIGN_API_PAGE_INTL (alibabacloud.com/help/en, updated 2026-05-12): the CosyVoice example
-#   body (model voice-enrollment, action create_voice, target_model cosyvoice-v3.5-plus,
-#   voice_prompt, preview_text, prefix) on the Singapore URL, with "replace the URL for Beijing";
-# - the sibling skill alicloud-ai-audio-cosyvoice-voice-design (cinience/alicloud-skills): target
-#   models v3.5-plus/-flash, v3-plus/-flash; voice_prompt <= 500 characters, Chinese or English;
-#   preview_text <= 200; language_hints zh or en matching the preview text; parameters
-#   sample_rate (e.g. 24000) and response_format (e.g. wav); "-vd-" in designed voice ids; "in
-#   Singapore, v3-plus and v3-flash do not support voice clone/design".
-# Inferred (marked in docs/protocol.md): the preview's shape ``output.preview_audio`` = {data
-# (base64), sample_rate, response_format} (SDK 2.0.2 v2/resources/audio/customization.py models a
-# ``preview_audio`` dict on CosyVoice voices; its keys follow the Qwen voice-design page), the
-# defaults 24000 Hz / wav, and the id layout ``{target_model}-vd-{prefix}-{32 hex}``.
+def region_refusal(model: str, region: str) -> str:
+    """One short line refusing a clone every source rules out (the citation: :func:`citation`)."""
+    there = clone_models_in(region) + disputed_clone_models_in(region)
+    return (
+        f"{model} does not clone in {region}; there use one of {', '.join(there) or 'none'} "
+        f"(sources: {RULES_DOC}, --json)"
+    )
 
-DESIGN_API_PAGE = "https://help.aliyun.com/en/model-studio/voice-design-api-references"
-DESIGN_API_PAGE_INTL = (
-    "https://www.alibabacloud.com/help/en/model-studio/voice-design-api-references"
-)
-DESIGN_SKILL = "cinience/alicloud-skills skills/ai/audio/*cosyvoice-voice-design*/SKILL.md"
 
-DESIGN_MODELS: tuple[str, ...] = (
-    "cosyvoice-v3.5-plus",
-    "cosyvoice-v3.5-flash",
-    "cosyvoice-v3-plus",
-    "cosyvoice-v3-flash",
-)
-"""Target models a designed voice can be bound to (cosyvoice-v2 cannot)."""
+def region_notice(rule: CloneRule) -> str:
+    """One short line announcing a clone sent although the sources disagree."""
+    return (
+        f"region rule: cloning for {rule.model} in {rule.region} is disputed; sending it, the "
+        f"service decides (sources: {RULES_DOC}, --json)"
+    )
 
-DESIGN_REGIONS: tuple[str, ...] = ("cn-beijing",)
-"""Regions where CosyVoice voice design is offered."""
 
-DESIGN_REGION_FACT = Fact(
-    "CosyVoice voice design is offered only in China (Beijing) (v3.5-* exist only there; in "
-    "Singapore v3-plus/v3-flash do not support clone/design)",
-    f"{DESIGN_API_PAGE}; {DESIGN_SKILL}",
-    "2026-11",
-)
-DESIGN_LIMITS_FACT = Fact(
-    "voice_prompt at most 500 characters and preview_text at most 200, Chinese or English; "
-    "language_hints zh or en, matching the preview text",
-    f"{DESIGN_SKILL}; {DESIGN_API_PAGE_INTL}",
-    "2026-11",
-)
+def citation(rule: CloneRule) -> dict[str, str]:
+    """The rule's fact with its sources, for ``--json`` and the docs (not for the one line)."""
+    return {
+        "rule": f"{rule.model} in {rule.region}: {rule.verdict}",
+        "text": rule.fact.text,
+        "source": rule.fact.source,
+        "date": rule.fact.date,
+    }
 
-VOICE_PROMPT_MAX_CHARS = 500
-PREVIEW_TEXT_MAX_CHARS = 200
-DESIGN_LANGUAGES: tuple[str, ...] = ("zh", "en")
-DESIGN_RESPONSE_FORMATS: tuple[str, ...] = ("pcm", "wav", "mp3", "opus")
-DESIGN_SAMPLE_RATES: tuple[int, ...] = (8000, 16000, 22050, 24000, 44100, 48000)
-"""Preview sample rates accepted here: the synthesis rates (the Qwen design page lists 8000,
-16000, 24000, 48000; the CosyVoice page names 24000 as its example). Inferred."""
-DEFAULT_DESIGN_SAMPLE_RATE = 24000
-DEFAULT_DESIGN_RESPONSE_FORMAT = "wav"
-DESIGNED_VOICE_MARK = "vd"
-"""Designed voice ids read ``{target_model}-vd-{prefix}-{32 hex}`` (the "-vd-" marker: the skill;
-the exact layout is inferred)."""
-DEFAULT_PREVIEW_TEXTS = {
-    "zh": "你好，这是为你设计的新声音，希望你喜欢。",
-    "en": "Hello, this is the new voice designed for you. I hope you like it.",
-}
-"""The preview text used when none is given (ours, not the service's)."""
+
+# Voice design facts and limits: :mod:`._design_facts` (re-exported above).
 
 
 def design_models_in(region_name: str) -> list[str]:
@@ -339,6 +331,20 @@ _BASE_LANGUAGES = ("zh", "en", "fr", "de", "ja", "ko", "ru")
 _EXTENDED_LANGUAGES = (*_BASE_LANGUAGES, "pt", "th", "id", "vi")
 
 
+class UncheckedLanguages(tuple[str, ...]):
+    """Language hints no page read lists for a model: every hint is passed on unchecked (the
+    service decides). Empty when listed, but true and containing every code when tested."""
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __contains__(self, item: object) -> bool:
+        return isinstance(item, str)
+
+
+UNCHECKED_LANGUAGES = UncheckedLanguages()
+
+
 @dataclass(frozen=True)
 class TargetModel:
     """A CosyVoice synthesis model that cloned voices can be bound to."""
@@ -350,6 +356,15 @@ class TargetModel:
     """Accepted values for the first language hint; empty means hints are not supported."""
     max_prompt_audio_length: bool
     enable_preprocess: bool
+    family: str = "cosyvoice"
+    """``cosyvoice`` or ``qwen-audio``."""
+    note: str | None = None
+    """What is unconfirmed about this target (``None``: read on an official page)."""
+
+    @property
+    def languages_checked(self) -> bool:
+        """Whether :attr:`language_hints` is a documented list (else hints pass unchecked)."""
+        return not isinstance(self.language_hints, UncheckedLanguages)
 
 
 TARGET_MODELS: dict[str, TargetModel] = {
@@ -390,16 +405,55 @@ TARGET_MODELS: dict[str, TargetModel] = {
             max_prompt_audio_length=False,
             enable_preprocess=False,
         ),
+        TargetModel(
+            "cosyvoice-v1",
+            clone_regions=_documented("cosyvoice-v1"),
+            language_hints=UNCHECKED_LANGUAGES,
+            max_prompt_audio_length=False,
+            enable_preprocess=False,
+            note="a Beijing clone target (cosyvoice-clone-design-api); its language hints and "
+            "optional fields are not documented in what was read",
+        ),
+        TargetModel(
+            "qwen-audio-3.0-tts-flash",
+            clone_regions=_documented("qwen-audio-3.0-tts-flash"),
+            language_hints=UNCHECKED_LANGUAGES,
+            max_prompt_audio_length=False,
+            enable_preprocess=False,
+            family="qwen-audio",
+            note="the SDK example sends only target_model, prefix and url; language hints "
+            "pass unchecked; Singapore unconfirmed",
+        ),
+        TargetModel(
+            "qwen-audio-3.0-tts-plus",
+            clone_regions=_documented("qwen-audio-3.0-tts-plus"),
+            language_hints=UNCHECKED_LANGUAGES,
+            max_prompt_audio_length=False,
+            enable_preprocess=False,
+            family="qwen-audio",
+            note="unconfirmed: the overview contradicts itself (the service decides)",
+        ),
     )
 }
 
-SYSTEM_VOICE_MODELS: tuple[str, ...] = ("cosyvoice-v1",)
-"""Synthesis models that speak only the service's system voices (no cloning for them)."""
+SYSTEM_VOICE_MODELS: tuple[str, ...] = tuple(m for m in SYNTHESIS_MODELS if m not in TARGET_MODELS)
+"""Synthesis models that speak only the service's system voices (no cloning for them known)."""
 
 
 def synthesis_models() -> list[str]:
     """Every synthesis model `speak --model` accepts: the target models, then the others."""
     return [*TARGET_MODELS, *SYSTEM_VOICE_MODELS]
+
+
+def synthesis_model(name: str) -> SynthesisModel:
+    """The synthesis model called ``name``; raises ``KeyError`` for an unknown one."""
+    return SYNTHESIS_MODELS[name]
+
+
+def http_synthesis_regions(model: str) -> tuple[str, ...]:
+    """Regions whose non-real-time (HTTP) synthesis serves ``model`` (by its family)."""
+    info = SYNTHESIS_MODELS.get(model)
+    return info.http_regions if info is not None else ()
 
 
 def check_model(model: str) -> str:
@@ -534,54 +588,6 @@ def text_weight(text: str) -> int:
 
 # --------------------------------------------------------------------------- system voices
 # The preset voices and their sources live in :mod:`._system_voices` (imported above).
-
-
-# --------------------------------------------------------------------------- synthesis options
-
-INSTRUCTION_MODELS: tuple[str, ...] = (
-    "cosyvoice-v3.5-plus",
-    "cosyvoice-v3.5-flash",
-    "cosyvoice-v3-flash",
-)
-"""Models whose voices take the run-task ``instruction`` parameter (style/dialect prompt)."""
-INSTRUCTION_FACT = Fact(
-    "run-task `instruction` is accepted by cosyvoice-v3.5-plus, cosyvoice-v3.5-flash and "
-    "cosyvoice-v3-flash (cloned voices); at most 128 characters",
-    "CosyVoice client events, alibabacloud.com/help/doc-detail/3032843.html; "
-    f"{_SDK} tts_v2/speech_synthesizer.py (max length 128)",
-    "2026-05",
-)
-INSTRUCTION_MAX_LENGTH = 128
-
-BIT_RATE_FORMATS: tuple[str, ...] = ("opus", "mp3")
-"""Formats for which ``bit_rate`` (kbps) is sent when asked for."""
-BIT_RATE_RANGE = (6, 510)
-DEFAULT_OPUS_BIT_RATE = 32
-BIT_RATE_FACT = Fact(
-    "bit_rate in kbps, 6-510, default 32 for opus; the SDK's WebSocket class sends it only for "
-    "opus, the HTTP API lists it without a format restriction (mp3: unconfirmed, sent only when "
-    "asked for)",
-    f"{_SDK} tts_v2/speech_synthesizer.py (AudioFormat, Request.get_start_request); "
-    "help.aliyun.com/zh/model-studio/cosyvoice-tts-python-sdk",
-    "2026-11",
-)
-SSML_FACT = Fact(
-    'with enable_ssml the task takes exactly one continue-task ("Text request limit violated, '
-    'expected 1."); SSML tags do not count against the 20,000 characters of a message',
-    "help.aliyun.com/zh/model-studio/cosyvoice-client-events; "
-    "help.aliyun.com/zh/model-studio/cosyvoice-tts-python-sdk",
-    "2026-10",
-)
-MARKDOWN_FILTER_FACT = Fact(
-    "enable_markdown_filter (bool, default false) is documented for CosyVoice on the HTTP API "
-    "and as an additional parameter of the SDK's SpeechSynthesizer; on the WebSocket inferred",
-    f"help.aliyun.com/zh/model-studio/cosyvoice-tts-python-sdk; {_SDK} "
-    "tts_v2/speech_synthesizer.py (docstring)",
-    "2026-11",
-)
-WORD_FIELDS: tuple[str, ...] = ("text", "begin_index", "end_index", "begin_time", "end_time")
-"""The fields of a word timestamp (``phonemes`` too when present): CosyVoice client events
-(help.aliyun.com/zh/model-studio/cosyvoice-client-events, 2026-10)."""
 
 
 _HEX_TAIL = re.compile(r"-([0-9a-f]{32})$")

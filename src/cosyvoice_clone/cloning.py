@@ -5,6 +5,8 @@ The identical-request dedupe key is :func:`~.registry.dedupe_key` over the plan'
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -12,9 +14,15 @@ from typing import Any
 
 from . import catalog
 from .catalog import VoiceStatus
+from .checks import require_timeout
 from .claims import Claim
 from .enrollment import CreateResult, StatusCallback
-from .errors import CosyVoiceCloneError, InvalidRequestError, NotFoundError
+from .errors import (
+    CosyVoiceCloneError,
+    InvalidRequestError,
+    NotFoundError,
+    VoiceNotRecordedError,
+)
 from .http import Flow, Sleep
 from .models import CloneResult, DesignResult, Voice, VoiceRecord, parse_status
 from .registry import dedupe_key
@@ -162,6 +170,8 @@ def clone_flow(
     An identical clone in progress in another process (same home) is waited for and its
     voice reused; one left behind by a killed process is looked for on the service first.
     """
+    if wait:
+        require_timeout(timeout)
     registry = session.registry
     options: dict[str, Any] = {"wait": wait, "timeout": timeout, "on_status": on_status}
     notes: list[str] = []
@@ -194,6 +204,7 @@ def clone_flow(
         )
         if found is not None:
             return (yield from clone_flow(session, replace(plan, reusable=found), **options))
+    registered_notes = len(notes)
     try:
         request, created = yield from create_flow(session, plan, claim)
         record = session.register(
@@ -212,8 +223,9 @@ def clone_flow(
         )
     finally:
         if claim is not None:
-            registry.claims.release(claim)
+            _release(session, claim, notes)
     response = created.response
+    unrecorded = _unrecorded(session, response.voice_id, notes[registered_notes:])
     extra: dict[str, Any] = {
         "reused": False,
         "adopted": created.adopted,
@@ -223,9 +235,9 @@ def clone_flow(
         extra["reconcile_request_id"] = created.reconcile_request_id
     evidence = session.write_evidence(request, response, extra, notes)
     status: str | None = VoiceStatus.DEPLOYING
-    if wait:
+    if wait and unrecorded is None:
         status = yield from session.wait_flow(response.voice_id, timeout, on_status)
-    return clone_result(
+    result = clone_result(
         session,
         plan,
         record,
@@ -236,6 +248,34 @@ def clone_flow(
         status=status,
         warnings=tuple(notes),
     )
+    if unrecorded is not None:
+        raise VoiceNotRecordedError(response.voice_id, unrecorded, result=result)
+    return result
+
+
+_LOCAL_FAILURES = (CosyVoiceCloneError, sqlite3.Error, OSError)
+"""What a local write can raise once a voice exists (a full disk, a read-only home ...)."""
+
+
+def _release(session: Session, claim: Claim, notes: list[str]) -> None:
+    """Give the clone claim up; a failure is a note, never an error (the voice may exist by
+    now): the claim goes stale and the next run takes it over."""
+    try:
+        session.registry.claims.release(claim)
+    except _LOCAL_FAILURES as exc:
+        notes.append(f"the clone claim could not be released ({exc}); the next run takes it over")
+
+
+def _unrecorded(session: Session, voice_id: str, notes: list[str]) -> str | None:
+    """Why the registry has no record of a voice just created (``None``: it has one)."""
+    for note in notes:  # Session.register's note says why it failed
+        found = re.search(r"could not be registered \((.*)\); ", note)
+        if found:
+            return found.group(1)
+    try:
+        return None if session.registry.get(voice_id) is not None else "the registry missed it"
+    except _LOCAL_FAILURES as exc:
+        return str(exc)
 
 
 def create_flow(
@@ -306,6 +346,8 @@ def design_flow(
     on_status: StatusCallback | None,
 ) -> Flow[DesignResult]:
     """Reuse, or create (+ wait); keeps the preview, registers, writes evidence."""
+    if wait:  # before anything is sent: a bad bound must not cost a slot
+        require_timeout(timeout)
     request = plan.request
     notes: list[str] = []
     result = DesignResult(
@@ -352,19 +394,19 @@ def design_flow(
             options: dict[str, Any] = {"wait": wait, "timeout": timeout, "on_status": on_status}
             return (yield from design_flow(session, replace(plan, reusable=found), **options))
     try:
-        created, kept_at = yield from _design_create(session, plan, claim, notes)
+        created, kept_at, unrecorded = yield from _design_create(session, plan, claim, notes)
     finally:
         if claim is not None:
-            session.registry.claims.release(claim)
+            _release(session, claim, notes)
     response, preview = created.response, created.preview
     extra: dict[str, Any] = {"reused": False, "adopted": created.adopted}
     evidence = session.write_evidence(
         request, response, extra, notes, preview=preview.data if preview else None
     )
     status: str | None = VoiceStatus.DEPLOYING
-    if wait:
+    if wait and unrecorded is None:
         status = yield from session.wait_flow(response.voice_id, timeout, on_status)
-    return replace(
+    designed = replace(
         result,
         voice_id=response.voice_id,
         status=parse_status(status),
@@ -379,12 +421,18 @@ def design_flow(
         warnings=request.warnings + tuple(notes),
         evidence={k: str(v) for k, v in evidence.items()},
     )
+    if unrecorded is not None:
+        raise VoiceNotRecordedError(response.voice_id, unrecorded, result=designed)
+    return designed
 
 
 def _design_create(
     session: Session, plan: _DesignPlan, claim: Claim | None, notes: list[str]
-) -> Flow[tuple[CreateResult, Path | None]]:
-    """Adopt what a dead claim owner designed, or create; keep the preview and register."""
+) -> Flow[tuple[CreateResult, Path | None, str | None]]:
+    """Adopt what a dead claim owner designed, or create; keep the preview and register.
+
+    Returns the outcome, where the preview is kept, and why the registry has no record of the
+    voice (``None``: it has one)."""
     request = plan.request
     known = session.registry.known_ids(prefix=request.prefix, endpoint=session.endpoint)
     created: CreateResult | None = None
@@ -417,6 +465,7 @@ def _design_create(
             else "the service sent no preview audio"
         )
     kept_at = keep_preview(session, response.voice_id, preview, request.response_format, notes)
+    registered_notes = len(notes)
     session.register(
         response,
         {
@@ -431,7 +480,8 @@ def _design_create(
         },
         notes,
     )
-    return created, kept_at
+    unrecorded = _unrecorded(session, response.voice_id, notes[registered_notes:])
+    return created, kept_at, unrecorded
 
 
 # -- voices ---------------------------------------------------------------------------------
@@ -446,24 +496,33 @@ def update_flow(
     timeout: float,
     on_status: StatusCallback | None,
 ) -> Flow[Voice]:
+    if wait:  # before the sample is uploaded or the update sent
+        require_timeout(timeout)
     url = yield from plan.sample_flow()
     try:
         yield from session.enrollment.update(voice_id, url)
     except NotFoundError:
-        if session.registry.get(voice_id) is not None:
-            session.registry.mark_deleted(voice_id)
-        raise
+        if session.registry.get(voice_id) is None:
+            raise
+        session.registry.mark_deleted(voice_id)
+        from .voices import deleted_error
+
+        record = session.registry.get(voice_id)
+        raise deleted_error(voice_id, record.deleted_at if record else None, sent=True) from None
     if session.registry.get(voice_id) is None:
         info = yield from session.enrollment.query(voice_id)
         session.observe(info)
-    session.registry.update_sample(
-        voice_id,
-        sample_url=short_sample_url(url),
-        sample_sha256=plan.local.sha256 if plan.local else None,
-        sample_source=plan.sample_source,
-        key=plan.key,
-        status=VoiceStatus.DEPLOYING,
-    )
+    try:
+        session.registry.update_sample(
+            voice_id,
+            sample_url=short_sample_url(url),
+            sample_sha256=plan.local.sha256 if plan.local else None,
+            sample_source=plan.sample_source,
+            key=plan.key,
+            status=VoiceStatus.DEPLOYING,
+        )
+    except _LOCAL_FAILURES as exc:
+        raise VoiceNotRecordedError(voice_id, str(exc), done="updated") from None
     if wait:
         yield from session.wait_flow(voice_id, timeout, on_status)
     info = yield from session.enrollment.query(voice_id)
@@ -520,12 +579,14 @@ def preview_target(
         return None, response_format
     from .audio.outfile import check_output_path
     from .session import check_output
+    from .synthesis.protocol import extension_format, format_for_path
 
     path = Path(preview_out)
     check_output_path(path, "--preview-out", mkdir=mkdir)
-    suffix = path.suffix.lower().lstrip(".")
-    if response_format is None and suffix in ("wav", "mp3", "pcm", "opus"):
-        response_format = suffix
+    # One rule with speak: an extension that names another format than the one asked for is
+    # refused; an unknown extension needs the format (else the default preview format).
+    if response_format is not None or extension_format(path) is not None:
+        response_format = format_for_path(path, response_format)
     check_output(session, path, option="--preview-out", mkdir=mkdir)
     return path, response_format
 
@@ -544,9 +605,15 @@ def write_preview(result: DesignResult, path: Path | None, mkdir: bool) -> Desig
     def write(tmp: Path) -> None:
         tmp.write_bytes(audio)
 
-    if mkdir:
-        make_folder(path)
-    write_atomic(path, write)
+    try:
+        if mkdir:
+            make_folder(path)
+        write_atomic(path, write)
+    except _LOCAL_FAILURES as exc:  # the voice exists: say so, with its id
+        what = f"its preview could not be written to {path}"
+        done = "reused" if result.reused else "created"
+        raise VoiceNotRecordedError(result.voice_id, str(exc), result=result, done=done,
+                                    what=what) from None  # fmt: skip
     return replace(result, preview_out=str(path))
 
 

@@ -263,7 +263,8 @@ def _check_url(url: str, source: str, schemes: tuple[str, ...], example: str) ->
     try:
         parts = urlsplit(url.strip())
         ok = parts.scheme in schemes and bool(parts.hostname)
-    except ValueError:
+        ok = ok and parts.port != 0 and not any(c.isspace() or ord(c) < 32 for c in url.strip())
+    except ValueError:  # also a port out of range (read by ``parts.port``)
         ok = False
     if ok:
         return
@@ -381,6 +382,7 @@ class Settings:
             http, http_src = http_base, "explicit"
         elif env.get(ENV_HTTP_BASE):
             http, http_src = env[ENV_HTTP_BASE], f"env {ENV_HTTP_BASE}"
+        _check_url(http, http_src, ("http", "https"), reg.http_base)  # before deriving from it
         ws, ws_src = default_ws, default_src
         if websocket_url:
             ws, ws_src = websocket_url, "explicit"
@@ -390,7 +392,6 @@ class Settings:
             # Never pair a custom HTTP endpoint with the public WebSocket: derive it the way the
             # public hosts pair them (https://H/api/v1 <-> wss://H/api-ws/v1/inference).
             ws, ws_src = websocket_url_for(http), f"derived from {http_src}"
-        _check_url(http, http_src, ("http", "https"), reg.http_base)
         _check_url(ws, ws_src, ("ws", "wss"), reg.websocket_url)
         home_path = Path(home).expanduser() if home else default_home(env)
         out_path = Path(output_dir).expanduser() if output_dir else default_output_dir(env)

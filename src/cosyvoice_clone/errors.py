@@ -23,6 +23,8 @@
     ├── VoiceRejectedError                   HTTP 409, the voice ended UNDEPLOYED
     ├── VoiceDeployingError                  HTTP 409, the voice can't speak yet (DEPLOYING)
     ├── Interrupted                          exit 128+signal, stopped by SIGINT/SIGTERM
+    ├── VoiceNotRecordedError                exit 1, a voice was created (its id) but a local
+    │                                        write failed (registry, preview): disk full ...
     ├── SynthesisError                       HTTP 502, a synthesis task failed (task-failed)
     └── APIStatusError                       exit 1, the service answered with an error
         ├── AuthenticationError              exit 3, 401/403: key, region, access
@@ -406,6 +408,36 @@ class Interrupted(CosyVoiceCloneError):
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
         data["signal"] = self.signal_name
+        return data
+
+
+class VoiceNotRecordedError(CosyVoiceCloneError):
+    """A voice exists (``voice_id``, ``result``) but a local write failed (disk full ...)."""
+
+    code = "voice_not_recorded"
+
+    def __init__(
+        self,
+        voice_id: str,
+        reason: str,
+        *,
+        result: Any = None,
+        done: str = "created",
+        what: str = "could not be recorded locally",
+    ) -> None:
+        super().__init__(
+            f"voice {voice_id} was {done} but {what}: {reason}",
+            hint="free some disk space, then run the same command again: it finds the voice "
+            "and records it (`cosyvoice-clone voices sync` also registers it); no new slot "
+            "is used",
+        )
+        self.voice_id = voice_id
+        self.reason = reason
+        self.result = result
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["voice_id"] = self.voice_id
         return data
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 
 from .errors import ConfigError
+from .extras import extra_hint
 
-PLAY_HINT = "install the extra with `pip install 'cosyvoice-clone[play]'` (sounddevice)"
+PLAY_HINT = extra_hint("play", "sounddevice")
 
 
 class PlaySink:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from . import catalog
 from ._flow import blocking
 from .catalog import VoiceStatus
-from .checks import require_timeout
+from .checks import check_client_arguments, require_timeout
 from .config import Settings
 from .enrollment import EnrollmentCore, StatusCallback, VoiceInfo, WaitPolicy
 from .errors import (
@@ -74,6 +74,11 @@ class Session:
         settings: Settings | None = None,
         evidence: bool = False,
     ) -> None:
+        check_client_arguments(
+            region=region, api_key=api_key, home=home, output_dir=output_dir,
+            http_base=http_base, websocket_url=websocket_url, workspace=workspace,
+            settings=settings, evidence=evidence,
+        )  # fmt: skip
         self.settings = settings or Settings.resolve(
             region=region,
             api_key=api_key,
@@ -353,6 +358,7 @@ def http_settings(
     timeout: Any,
 ) -> dict[str, Any]:
     """The HTTP client's settings: ``NOT_GIVEN`` is the default, ``None`` turns it off."""
+    check_client_arguments(retry=retry, rate_limit=rate_limit, timeout=timeout)
     return {
         "workspace": settings.workspace,
         "retry": RetryPolicy.from_env() if isinstance(retry, NotGiven) else retry or NO_RETRY,

@@ -33,7 +33,9 @@ from .session import check_output as check_output
 from .session import make_folder as make_folder
 from .synthesis.protocol import (
     SynthesisOptions,
+    align_words,
     check_for_model,
+    check_text,
     format_for_path,
 )
 from .voices import speakable_flow
@@ -170,6 +172,8 @@ async def aspeak(
         retries=retries, on_progress=on_progress,
     )  # fmt: skip
     result = dataclasses.replace(result, replaced=existed)
+    if result.words and not opts.ssml:  # indexes into the whole text, not per sentence
+        result = dataclasses.replace(result, words=align_words(text, result.words))
     if timestamps is None:
         return result
     try:
@@ -254,6 +258,7 @@ async def async_open_stream(
 
     if not isinstance(text, str) or not text.strip():
         raise InvalidRequestError("the text is empty", field="text")
+    check_text(text)  # before the voice is resolved: nothing is sent for a NUL
     fmt = check_stream_format(format)
     require_concurrency(concurrency, retries)
     chosen, chosen_model = await speakable(client, voice, model)

@@ -64,6 +64,10 @@ class LocalSample:
         return mimetypes.guess_type(self.path.name)[0] or "application/octet-stream"
 
 
+_URL_LIKE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/")
+"""``scheme:/`` (two letters at least: ``C:/`` is a Windows drive)."""
+
+
 def is_url(sample: str) -> bool:
     """Whether ``sample`` is a URL (http, https, oss) rather than a local path."""
     return sample.strip().lower().startswith(SAMPLE_URL_SCHEMES)
@@ -72,6 +76,14 @@ def is_url(sample: str) -> bool:
 def read_local_sample(path: str | Path) -> LocalSample:
     """Read a local sample; :class:`SampleUnreadableError` (exit 2) if it can't be read."""
     file = Path(path).expanduser()
+    scheme = _URL_LIKE.match(str(path))
+    if scheme and not file.exists():  # `ftp://x` (a Path makes it `ftp:/x`): not a file name
+        raise SampleUnreadableError(
+            f"unsupported URL scheme {scheme.group(1).lower()}:// in {path}",
+            field="sample",
+            value=str(path),
+            hint="pass a local file, or an http(s) URL the service can fetch",
+        )
     if not file.exists():
         raise SampleUnreadableError(
             f"sample file not found: {file}",

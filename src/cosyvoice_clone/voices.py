@@ -99,6 +99,9 @@ def resolve(
             hint=f"pass the full voice id (see `cosyvoice-clone voices list --prefix {text}`)",
             next_step=NextStep.of(StepKind.FULL_VOICE_ID, prefix=text),
         )
+    gone = registry.list(endpoint=endpoint, prefix=text, include_deleted=True)
+    if gone:  # the prefix named voices that were all deleted: say so, with the date
+        raise deleted_error(gone[0].voice_id, gone[0].deleted_at)
     model, prefix = split_voice_id(text)
     if model is not None:
         return Voice(voice_id=text, target_model=model, prefix=prefix)
@@ -145,12 +148,25 @@ def system_voices(model: str | None = None) -> list[SystemVoice]:
     return catalog.system_voices(model)
 
 
-def deleted_error(voice_id: str, when: str | None = None) -> VoiceDeletedError:
-    """The refusal for a voice known to be deleted."""
+def _on_date(when: str) -> str:
+    """``2026-12-04T20:05:08+00:00`` -> ``2026-12-04 20:05 UTC`` (as given if unparsable)."""
+    try:
+        moment = datetime.fromisoformat(when)
+    except ValueError:
+        return when
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def deleted_error(
+    voice_id: str, when: str | None = None, *, sent: bool = False
+) -> VoiceDeletedError:
+    """The refusal for a voice known to be deleted (``when``: the registry's ISO time)."""
     return VoiceDeletedError(
         f"voice {voice_id} was deleted"
-        + (f" (the registry noted it on {when})" if when else "")
-        + "; nothing was sent",
+        + (f" (on {_on_date(when)})" if when else "")
+        + ("" if sent else "; nothing was sent"),
         field="voice",
         value=voice_id,
         code="voice_deleted",
@@ -203,7 +219,9 @@ def speakable_flow(core: Session, name: str, model: str | None) -> Flow[tuple[Vo
             info = yield from core.enrollment.query(voice.voice_id)
         except NotFoundError:
             yield from blocking(lambda: core.registry.mark_deleted(voice.voice_id))
-            raise deleted_error(voice.voice_id) from None
+            record = yield from blocking(core.registry.get, voice.voice_id)
+            when = record.deleted_at if record else None
+            raise deleted_error(voice.voice_id, when, sent=True) from None
         yield from blocking(core.observe, info)
         record = yield from blocking(core.registry.get, voice.voice_id)
         voice = Voice.from_service(info, record)
@@ -289,9 +307,11 @@ def show_flow(core: Session, name: str) -> Flow[Voice]:
     try:
         info = yield from core.enrollment.query(voice_id)
     except NotFoundError:
-        if core.registry.get(voice_id) is not None:
-            core.registry.mark_deleted(voice_id)
-        raise
+        if core.registry.get(voice_id) is None:
+            raise  # never ours: the service's own "not found"
+        core.registry.mark_deleted(voice_id)
+        record = core.registry.get(voice_id)
+        raise deleted_error(voice_id, record.deleted_at if record else None, sent=True) from None
     core.observe(info)
     return _merged(core, info)
 

@@ -117,17 +117,16 @@ def test_unwritable_plot_target_is_refused_before_the_check(
     assert not fixed.exists()  # refused before the repair was written
 
 
-def test_fix_creates_missing_folders_only_when_it_writes(
+def test_fix_refuses_missing_folders_without_mkdir(
     capsys: pytest.CaptureFixture[str], samples: dict[str, Path], tmp_path: Path
 ) -> None:
-    rc, _, _ = _run(
-        capsys, "check", str(samples["short.wav"]), "--fix", str(tmp_path / "new" / "dir" / "x.wav")
-    )
-    assert rc == 1 and not (tmp_path / "new").exists()
-    target = tmp_path / "made" / "dir" / "x.wav"
-    rc, _, _ = _run(capsys, "check", str(samples["good.wav"]), "--fix", str(target))
-    assert rc == 0 and sf.info(target).samplerate == 24000
-    assert _tree(tmp_path / "made") == ["dir", "dir/x.wav"]
+    # Issue 23 item 13: folders are created only when asked (--mkdir, the fixes-doors branch).
+    for sample, folder in (("short.wav", "new"), ("good.wav", "made")):
+        target = tmp_path / folder / "dir" / "x.wav"
+        rc, out, err = _run(capsys, "check", str(samples[sample]), "--fix", str(target))
+        assert rc == 2 and out == "", err
+        assert "does not exist" in _one_error_line(err)
+        assert not (tmp_path / folder).exists()
 
 
 # ---- 2. sample sources: empty, unsupported schemes, network failures --------------------------

@@ -169,7 +169,9 @@ def test_skill_script_writes_the_request_and_validates_a_response(tmp_path: Path
     assert body["input"]["voice_prompt"] == "沉稳的男声" and body["input"]["language_hints"] == [
         "zh"
     ]
-    evidence = json.loads((tmp_path / request_path).with_name("evidence.json").read_text("utf-8"))
+    skill_dir = (tmp_path / request_path).parent  # issue 23 item 17: one folder per command
+    folder = json.loads((skill_dir / "latest.json").read_text("utf-8"))["folder"]
+    evidence = json.loads((skill_dir / folder / "evidence.json").read_text("utf-8"))
     assert evidence["voice_prompt"] == "沉稳的男声" and evidence["preview_text"] == "大家好。"
 
     bad = tmp_path / "bad.json"

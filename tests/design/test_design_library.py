@@ -52,7 +52,8 @@ def test_design_preview_query_list_speak_delete(
         assert data["designed"] and data["preview"]["bytes"] == len(result.preview)
 
         evidence_dir = tmp_path / "out" / catalog.DESIGN_SKILL_NAME
-        evidence = (evidence_dir / "evidence.json").read_text(encoding="utf-8")
+        voice_dir = evidence_dir / "voices" / result.voice_id
+        evidence = (voice_dir / "evidence.json").read_text(encoding="utf-8")
         assert PROMPT in evidence and "各位听众" in evidence
         kept = evidence_dir / "voices" / result.voice_id / "preview.wav"
         assert kept.read_bytes() == result.preview

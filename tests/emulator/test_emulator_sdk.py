@@ -161,8 +161,9 @@ def test_region_rules_come_from_the_catalog(cosyvoice_emulator: RunningEmulator)
     cosyvoice_emulator.set_region("ap-southeast-1")
     sdk = service(cosyvoice_emulator)
     url = cosyvoice_emulator.sample_url()
-    for name, model in catalog.TARGET_MODELS.items():
-        if "ap-southeast-1" in model.clone_regions:
+    for name in catalog.TARGET_MODELS:
+        rule = catalog.clone_rule(name, "ap-southeast-1")
+        if rule.verdict is catalog.CloneVerdict.YES or rule.emulated:  # disputed: one answer
             assert sdk.create_voice(name, "intl", url).startswith(name)
         else:
             err = sdk_error(sdk.create_voice, name, "intl", url)

@@ -37,7 +37,7 @@ def test_clone_wait_list_show_update_delete(cli: Callable[..., Result], isolated
     assert len(data["sample_sha256"]) == 64
     evidence = Path(data["evidence"]["voice_evidence"])
     assert evidence.is_file() and voice_id in evidence.read_text()
-    assert (isolated_env / "output" / "request.json").is_file()
+    assert (evidence.parent / "request.json").is_file()  # the voice's own folder (item 17)
 
     assert _service_ids(cli) == [voice_id]
 
@@ -65,8 +65,8 @@ def test_clone_wait_list_show_update_delete(cli: Callable[..., Result], isolated
     assert deleted.json == {"ok": True, "deleted": [voice_id], "failed": []}
     assert _service_ids(cli) == []
     gone = cli("--emulator", "voices", "show", voice_id)
-    assert gone.code == 1
-    assert "ResourceNotExist" in gone.err and "voices list" in gone.err
+    assert gone.code == 2  # issue 23 item 11: "was deleted (on DATE)", not the service's 404
+    assert "was deleted (on " in gone.err and "voices list" in gone.err
 
     registry = isolated_env / "cc-home" / "registry.sqlite3"
     assert stat.S_IMODE(os.stat(registry).st_mode) == 0o600

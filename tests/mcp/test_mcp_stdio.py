@@ -288,7 +288,9 @@ async def _journey(client: Client, home: Path, errlog: Path, tmp_path: Path) -> 
     deleted = await call(client, "delete_voice", {"voice_id": voice_id, "confirm": True})
     assert deleted == {"voice_id": voice_id, "deleted": True, "request_id": deleted["request_id"]}
     gone = await fail(client, "get_voice", {"voice_id": voice_id})
-    assert gone["code"] == "not_found" and gone["request_id"] and gone["hint"]
+    # issue 23 item 11: "was deleted (on DATE)", from every door
+    assert gone["code"] == "voice_deleted" and "was deleted (on " in gone["message"]
+    assert gone["hint"]
     assert (await call(client, "list_voices", {}))["count"] == 0
 
     assert (home / "emulator.sqlite3").is_file()

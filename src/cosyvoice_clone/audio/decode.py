@@ -1,8 +1,8 @@
 """Read a reference sample (path, URL or bytes) and decode it to float samples.
 
 WAV, MP3, FLAC and Ogg (Vorbis/Opus) decode with soundfile (libsndfile); M4A/AAC decode with
-PyAV when the optional extra is installed (``pip install 'cosyvoice-clone[m4a]'``). Anything
-that cannot be read raises :class:`~cosyvoice_clone.errors.SampleUnreadableError` whose
+PyAV when the optional ``m4a`` extra is installed (see :func:`~cosyvoice_clone.extras.extra_hint`).
+Anything that cannot be read raises :class:`~cosyvoice_clone.errors.SampleUnreadableError` whose
 ``api_code`` is what the service would answer (``BadRequest.UnsupportedFileFormat`` when the
 bytes are no known audio container, ``Audio.DecoderError`` when a known container is broken).
 A sample URL that cannot be fetched because of the network raises :class:`SampleDownloadError`
@@ -11,6 +11,7 @@ A sample URL that cannot be fetched because of the network raises :class:`Sample
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..errors import DecoderMissingError, SampleDownloadError, SampleUnreadableError
-from ..extras import install_hint
+from ..extras import extra_hint
+from ._stderr import quiet_decoder
 from .files import format_size
 
 if TYPE_CHECKING:
@@ -38,7 +40,10 @@ URL_SCHEMES = ("http", "https")
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _NOT_AUDIO_TYPES = ("text/", "json", "xml", "html", "javascript", "image/", "font/")
 """Content types that are certainly not a sample (a web page, an error document)."""
-M4A_HINT = f"install the m4a extra to read M4A/AAC: {install_hint('m4a')}"
+_GENERIC_OPEN_FAILURES = ("File does not exist or is not a regular file", "Format not recognised")
+"""libsndfile's open failures that say nothing about the file (it was read already)."""
+
+M4A_HINT = extra_hint("m4a", "PyAV, to read M4A/AAC")
 
 _SUBTYPE_BITS = {
     "PCM_S8": 8,
@@ -301,7 +306,8 @@ def _decode_soundfile(source: bytes | Path, fmt: str, size: int, name: str | Non
 
     target: Any = source if isinstance(source, Path) else io.BytesIO(source)
     try:
-        with sf.SoundFile(target) as f:
+        quiet = quiet_decoder() if fmt == "mp3" else contextlib.nullcontext()
+        with quiet, sf.SoundFile(target) as f:
             rate = int(f.samplerate)
             subtype = str(f.subtype)
             limit = int(MAX_DECODE_SECONDS * rate)
@@ -312,9 +318,12 @@ def _decode_soundfile(source: bytes | Path, fmt: str, size: int, name: str | Non
                 always_2d=True,
             )
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
-        raise unreadable(
-            f"cannot decode {name or 'the sample'} as {fmt.upper()}: {_short(exc)}", DECODER_ERROR
-        ) from exc
+        what, reason = name or "the sample", _short(exc)
+        message = f"cannot decode {what} as {fmt.upper()}: {reason}"
+        if any(generic in reason for generic in _GENERIC_OPEN_FAILURES):
+            # libsndfile's "cannot open" names no cause: the file is there, its bytes are wrong
+            message = f"cannot decode {what}: not a valid {fmt.upper()} file"
+        raise unreadable(message, DECODER_ERROR) from exc
     if samples.shape[0] == 0 or rate <= 0:
         raise unreadable(f"{name or 'the sample'} holds no audio frames", DECODER_ERROR)
     return Decoded(

@@ -24,6 +24,32 @@ from pathlib import Path
 from ..errors import CosyVoiceCloneError, InvalidRequestError
 from .files import give_default_mode
 
+_DEVICE_NAMES = frozenset(
+    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
+    + [f"{kind}{n}" for kind in ("COM", "LPT") for n in "123456789"]
+)
+"""Names Windows reserves for devices in every folder (``CON.wav`` is the console)."""
+
+_STEM_MAX = 100
+
+
+def safe_file_stem(name: str) -> str:
+    """A file name (without extension) made from ``name`` (a batch row id, a voice name) that
+    stays in its folder: no separators, no ``..``, no leading dot, no control characters, no
+    Windows device name, at most 100 characters. A name that had to change gets a short hash
+    of the original, so two ids never collapse into one file."""
+    import hashlib
+
+    stem = "".join(c if (c.isalnum() or c in "-_.") and c.isprintable() else "_" for c in name)
+    stem = stem.lstrip(". ").rstrip(". ")[:_STEM_MAX]
+    head, dot, rest = stem.partition(".")
+    if head.upper() in _DEVICE_NAMES:  # `con.txt` is the console too
+        stem = f"{head}_{dot}{rest}"
+    if stem != name or not stem:
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        stem = f"{stem}-{digest}" if stem else digest
+    return stem
+
 
 def file_kind(mode: int) -> str:
     """What a non-regular file is, for messages: ``directory``, ``FIFO (named pipe)`` ..."""
@@ -168,4 +194,11 @@ def _exists(path: Path) -> bool:
     return True
 
 
-__all__ = ["check_output_path", "check_target", "file_kind", "probe_target", "write_atomic"]
+__all__ = [
+    "check_output_path",
+    "check_target",
+    "file_kind",
+    "probe_target",
+    "safe_file_stem",
+    "write_atomic",
+]

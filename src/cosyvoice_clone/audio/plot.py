@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InvalidRequestError
-from ..extras import install_hint
+from ..extras import extra_hint
 from .outfile import check_output_path, write_atomic
 
 if TYPE_CHECKING:
     from .repair import Plan
     from .report import CheckReport
 
-PLOT_HINT = f"install the plot extra: {install_hint('plot')}"
+PLOT_HINT = extra_hint("plot")
 _SEVERITY_COLORS = {"fail": "#c0392b", "warn": "#d68910", "pass": "#1e8449"}
 
 
@@ -35,9 +35,14 @@ def require_matplotlib() -> None:
         ) from None
 
 
-def plot_report(report: CheckReport, out: str | Path, plan: Plan | None = None) -> Path:
-    """Write a PNG of ``report`` (which must carry its analysis) to ``out``; return the path."""
+def plot_report(
+    report: CheckReport, out: str | Path, plan: Plan | None = None, *, mkdir: bool = False
+) -> Path:
+    """Write a PNG of ``report`` (which must carry its analysis) to ``out``; return the path.
+
+    A missing folder of ``out`` is refused before anything is drawn, unless ``mkdir``."""
     require_matplotlib()
+    out_path = check_output_path(out, "--plot", mkdir=mkdir)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -121,8 +126,6 @@ def plot_report(report: CheckReport, out: str | Path, plan: Plan | None = None) 
         ax_spec.legend(loc="lower left", fontsize=8)
     ax_spec.set_xlabel("frequency (Hz)")
     ax_spec.set_ylabel("speech spectrum (dB)")
-
-    out_path = check_output_path(out, "--plot", mkdir=True)
 
     def save(tmp: Path) -> None:
         fig.savefig(tmp, format="png")

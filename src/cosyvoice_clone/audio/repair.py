@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -200,16 +201,19 @@ def fix_sample(
     target_model: str | None = None,
     *,
     th: Thresholds = THRESHOLDS,
+    mkdir: bool = False,
 ) -> FixResult:
     """Check ``source``, write a repaired sample to ``out`` and check that (see module doc).
 
     Nothing is written when the repaired audio would still fail (silence, no speech, too
-    little continuous speech): ``written`` is false and ``reason`` says why.
+    little continuous speech): ``written`` is false and ``reason`` says why. A missing folder
+    of ``out`` is refused (nothing read or written) unless ``mkdir``. The loudness step says
+    the loudness the repaired audio measures, which the peak ceiling may hold below the target.
     """
     from .decode import Decoded
     from .measure import analyse
 
-    out_path = check_output_path(out, "--fix", mkdir=True)
+    out_path = check_output_path(out, "--fix", mkdir=mkdir)
     _refuse_overwrite(source, out_path)
     model = resolve_model(target_model).name
     before = check_sample(source, model)
@@ -230,12 +234,12 @@ def fix_sample(
             reason="no speech to keep; record a new sample",
         )
     audio = render(analysis, plan, th)
-    steps = _steps(analysis, plan, fixable, th)
     data = _wav_bytes(audio, th.fix_sample_rate)
     decoded = Decoded(
         audio[:, None], th.fix_sample_rate, "wav", "PCM_16", 16, len(data), out_path.name
     )
     after = check_analysis(analyse(decoded), model, str(out_path))
+    steps = _steps(analysis, plan, fixable, th, after.measurements)
     if after.verdict == "fail":
         reasons = "; ".join(p.message for p in after.problems if p.severity == "fail")
         return FixResult(
@@ -306,7 +310,29 @@ def with_inherited(after: CheckReport, before: CheckReport) -> CheckReport:
     )
 
 
-def _steps(analysis: Analysis, plan: Plan, fixable: set[str], th: Thresholds) -> list[str]:
+def _loudness_step(measured: Mapping[str, Any], th: Thresholds) -> str:
+    """What the loudness normalisation reached, as the repaired audio measures."""
+    target, ceiling = th.fix_loudness_lufs, th.fix_peak_dbfs
+    level, peak = measured.get("loudness_lufs"), measured.get("peak_dbfs")
+    if not isinstance(level, (int, float)):
+        return f"normalised loudness towards {target:g} LUFS (peak ≤ {ceiling:g} dBFS)"
+    reached = f"normalised loudness to {float(level):.1f} LUFS"
+    if abs(float(level) - target) <= 0.5:
+        return f"{reached} (target {target:g} LUFS, peak ≤ {ceiling:g} dBFS)"
+    if isinstance(peak, (int, float)) and float(peak) >= ceiling - 0.2:
+        return (
+            f"{reached} (target {target:g} LUFS; the {ceiling:g} dBFS peak ceiling allows no more)"
+        )
+    return f"{reached} (target {target:g} LUFS)"
+
+
+def _steps(
+    analysis: Analysis,
+    plan: Plan,
+    fixable: set[str],
+    th: Thresholds,
+    measured: Mapping[str, Any],
+) -> list[str]:
     m = analysis.values
     steps: list[str] = []
     if m["channels"] > 1:
@@ -322,9 +348,7 @@ def _steps(analysis: Analysis, plan: Plan, fixable: set[str], th: Thresholds) ->
     steps.append(f"kept {plan.duration:.1f} s, from {lo:.2f} s to {hi:.2f} s of the input")
     if m["sample_rate"] != th.fix_sample_rate:
         steps.append(f"resampled {m['sample_rate']} Hz to {th.fix_sample_rate} Hz")
-    steps.append(
-        f"normalised loudness to {th.fix_loudness_lufs:g} LUFS (peak ≤ {th.fix_peak_dbfs:g} dBFS)"
-    )
+    steps.append(_loudness_step(measured, th))
     steps.append("wrote 16-bit PCM WAV")
     return steps
 

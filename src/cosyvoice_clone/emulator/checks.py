@@ -51,7 +51,10 @@ def clone_request(
             f"target_model {target_model!r} is not supported; supported: "
             + ", ".join(catalog.TARGET_MODELS)
         )
-    if region not in model.clone_regions:
+    # One documented answer per row: a YES row clones; a NO row is refused; a disputed row (the
+    # client sends it with a notice: the real service decides) gets the row's ``emulated`` answer.
+    rule = catalog.clone_rule(target_model, region)
+    if not (rule.verdict is catalog.CloneVerdict.YES or rule.emulated):
         allowed = ", ".join(catalog.clone_models_in(region)) or "none"
         raise ApiError(
             400,

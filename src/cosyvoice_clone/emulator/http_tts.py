@@ -26,8 +26,9 @@ frames mirror the WebSocket's result-generated payloads.
 Refusals are JSON errors like the other endpoints: unknown voice, a voice of another model or one
 not yet OK -> 400 ``InvalidParameter`` "[tts:]Engine return error code: 418"; text over 20,000
 characters (CJK count 2) -> 400 ``InvalidParameter``; 3 requests/s per model -> 429; a region
-other than cn-beijing -> 400 ``InvalidParameter`` (the page documents the Beijing endpoint only;
-the code and message are inferred).
+the model's family is not served in (CosyVoice: cn-beijing only; Qwen-Audio-TTS: ap-southeast-1
+and cn-beijing, ``catalog.http_synthesis_regions``) -> 400 ``InvalidParameter`` (the code and
+message are inferred). Qwen-Audio-TTS models take the same body (their HTTP API page, 2026-10-21).
 """
 
 from __future__ import annotations
@@ -51,8 +52,10 @@ from .uploads import OSS_PATH
 from .wire import read_json
 
 OUTPUT_TTL_SECONDS = 24 * 3600
-HTTP_SYNTHESIS_REGIONS = ("cn-beijing",)
-"""Regions whose HTTP synthesis endpoint the CosyVoice HTTP API page documents (2026-10-15)."""
+HTTP_SYNTHESIS_REGIONS = catalog.http_synthesis_regions("cosyvoice-v3-flash")
+"""Regions whose HTTP synthesis endpoint the CosyVoice HTTP API page documents (2026-10-15);
+each model's own regions: ``catalog.http_synthesis_regions`` (Qwen-Audio-TTS: Singapore and
+Beijing, alibabacloud.com/help/en/model-studio/qwen-audio-tts-http-api, 2026-10-21)."""
 _MAX_BODY = 256 * 1024
 
 
@@ -73,14 +76,15 @@ class _Job:
 
         if not isinstance(payload, dict):
             raise invalid_parameter("The request body must be a JSON object.")
-        if backend.config.region not in HTTP_SYNTHESIS_REGIONS:
-            raise invalid_parameter(
-                f"Non-real-time (HTTP) speech synthesis is not available in region "
-                f"{backend.config.region}; it is served in {', '.join(HTTP_SYNTHESIS_REGIONS)}."
-            )
         model = payload.get("model")
         if not isinstance(model, str) or model not in catalog.synthesis_models():
             raise invalid_parameter(f"Model not supported: {str(model)[:64]}.")
+        served = catalog.http_synthesis_regions(model)
+        if backend.config.region not in served:
+            raise invalid_parameter(
+                f"Non-real-time (HTTP) speech synthesis of {model} is not available in region "
+                f"{backend.config.region}; it is served in {', '.join(served) or 'no region'}."
+            )
         data = payload.get("input")
         if not isinstance(data, dict):
             raise invalid_parameter("Missing required parameter: input.")

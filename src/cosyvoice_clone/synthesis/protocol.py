@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -245,9 +245,73 @@ def check_instruction(model: str, instruction: str | None) -> None:
         )
 
 
+_ALLOWED_CONTROLS = frozenset("\t\n\r\f")
+"""Control characters ordinary text files hold (tab, line ends, a form feed between pages)."""
+
+
+def _where(text: str, index: int) -> str:
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return f"character {index + 1} (line {line}, column {column})"
+
+
+def check_text(text: str) -> None:
+    """Refuse text holding a control character (NUL, BEL, ESC, DEL, C1 ...; tab, line ends and
+    form feed are fine), naming the first one and where it is; nothing is sent.
+
+    Refused rather than stripped: nothing is changed behind the user's back (what is billed
+    and spoken is what was given), and a NUL usually means the input is not the text it
+    seems (a UTF-16 or binary file read as UTF-8), which stripping would hide.
+    """
+    for index, char in enumerate(text):
+        code = ord(char)
+        if (code < 32 and char not in _ALLOWED_CONTROLS) or 0x7F <= code <= 0x9F:
+            name = {0: "NUL", 7: "BEL", 8: "backspace", 27: "ESC", 127: "DEL"}.get(code)
+            label = f"U+{code:04X}" + (f" ({name})" if name else "")
+            raise InvalidRequestError(
+                f"the text holds the control character {label} at {_where(text, index)}",
+                field="text",
+                hint="remove control characters from the text; a NUL usually means the file "
+                "is not UTF-8 text (save it as UTF-8)",
+            )
+
+
+def check_ssml_markup(text: str) -> None:
+    """Refuse SSML that is not one well-formed ``<speak>`` document (the parser's line and
+    column in the message); a DOCTYPE (entities) is refused outright. Nothing is sent."""
+    import xml.etree.ElementTree as ET
+
+    if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
+        raise InvalidRequestError(
+            "the SSML text has a DOCTYPE or ENTITY declaration, which SSML does not take",
+            field="text",
+            hint="remove the <!DOCTYPE ...> part; start the text with <speak>",
+        )
+    try:
+        root = ET.fromstring(text.strip())
+    except ET.ParseError as exc:
+        line, column = exc.position
+        reason = str(exc).split(":", 1)[0]
+        raise InvalidRequestError(
+            f"the SSML text is not well-formed XML: {reason} at line {line}, column {column + 1}",
+            field="text",
+            hint='close every tag (<break time="1s"/> is self-closing) and escape & < > '
+            "in the text; or leave --ssml out for plain text",
+        ) from None
+    if root.tag.rsplit("}", 1)[-1] != "speak":
+        raise InvalidRequestError(
+            f"the SSML text's root element is <{root.tag.rsplit('}', 1)[-1]}>, not <speak>",
+            field="text",
+            hint="wrap the text in <speak>...</speak>",
+        )
+
+
 def check_ssml(text: str) -> None:
-    """Refuse SSML the service cannot take in its one continue-task (tags not counted)."""
+    """Refuse SSML the service cannot take in its one continue-task (tags not counted), or
+    that is not a well-formed ``<speak>`` document."""
     from .text import ssml_weight
+
+    check_ssml_markup(text)
 
     weight = ssml_weight(text)
     if weight > catalog.MAX_CHARS_PER_MESSAGE:
@@ -261,7 +325,9 @@ def check_ssml(text: str) -> None:
 
 
 def check_for_model(model: str, text: str, options: SynthesisOptions) -> None:
-    """The checks that need the chosen model and the text: language hints, instruction, SSML."""
+    """The checks that need the chosen model and the text: control characters, language hints,
+    instruction, SSML."""
+    check_text(text)
     check_language_hints(model, options.language_hints)
     check_instruction(model, options.instruction)
     if options.ssml:
@@ -308,8 +374,11 @@ class Word:
     """A word timing, in milliseconds from the start of the audio.
 
     ``begin_ms``/``end_ms`` are the service's ``begin_time``/``end_time`` moved to the start of
-    the whole file; ``begin_index``/``end_index`` and ``phonemes`` are as the service sent them
-    (fields: ``catalog.WORD_FIELDS``).
+    the whole file. ``begin_index``/``end_index`` are character offsets into the whole input
+    text, across sentences and parts, so that ``text[w.begin_index:w.end_index] == w.text``
+    (:func:`align_words`; the service counts them from the start of each sentence); ``None``
+    when the word could not be found in the text (the service normalised it). For SSML they
+    are as the service sent them. ``phonemes`` are as sent (fields: ``catalog.WORD_FIELDS``).
     """
 
     text: str
@@ -483,6 +552,36 @@ class TaskProtocol:
         if on_unknown is not None:
             on_unknown(event)
         return None
+
+
+_ALIGN_WINDOW = 200
+"""How far past the previous word a word is looked for (the service skips punctuation and
+spaces, never whole sentences)."""
+
+
+def align_words(text: str, words: Sequence[Word]) -> tuple[Word, ...]:
+    """``words`` with ``begin_index``/``end_index`` as offsets into the whole ``text``.
+
+    The service numbers characters from the start of each sentence (every sentence restarts
+    at 0), and a long text is spoken in parts; the words come in text order, so each is found
+    in ``text`` after the previous one. A word not found near there keeps no index (``None``)
+    and the search goes on from the same place.
+    """
+    aligned: list[Word] = []
+    cursor = 0
+    for word in words:
+        found = (
+            text.find(word.text, cursor, cursor + _ALIGN_WINDOW + len(word.text))
+            if (word.text)
+            else -1
+        )
+        if found < 0:
+            aligned.append(replace(word, begin_index=None, end_index=None))
+            continue
+        end = found + len(word.text)
+        aligned.append(replace(word, begin_index=found, end_index=end))
+        cursor = end
+    return tuple(aligned)
 
 
 def _int_or_none(value: Any) -> int | None:
