@@ -36,6 +36,7 @@ from ._sqlite import DatabaseFileError, Migrations, classify, open_database
 from .catalog import VoiceStatus
 from .claims import ClaimBoard, Database, create_claims_table
 from .errors import ConfigError, RegistryError
+from .extras import upgrade_hint
 from .models import SyncReport, VoiceRecord
 from .state.cache import SharedCache
 
@@ -221,8 +222,7 @@ def _refused(exc: DatabaseFileError) -> ConfigError:
         return RegistryError(
             f"the voice registry {exc.path} was written by a newer cosyvoice-clone "
             f"({exc.detail}); it was left untouched",
-            hint="upgrade cosyvoice-clone (`pip install -U cosyvoice-clone`), or use "
-            "another --home",
+            hint=f"upgrade cosyvoice-clone ({upgrade_hint()}), or use another --home",
         )
     return _unopenable(exc.path, exc)
 

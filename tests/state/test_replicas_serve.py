@@ -103,6 +103,9 @@ def test_three_replicas_share_three_submissions_per_second(
     assert len(times) == total  # one submission per request: none was throttled and retried
     assert max_in_window(times, 1.0) <= 3
     ideal = total / 3.0
+    print(
+        f"{total} requests in {wall:.2f} s (ideal {ideal:.1f} s), max {max_in_window(times, 1.0)}/s"
+    )
     assert wall <= 1.25 * ideal, f"{wall:.2f} s for {total} requests (ideal {ideal:.1f} s)"
 
 

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from ..claims import Claim, ClaimOwner, ClaimStore, Database, process_alive
 from ..config import ENV_REDIS_PASSWORD, redacted_url, url_password
 from ..errors import ConfigError, StateUnavailableError
+from ..extras import extra_hint
 from ..models import VoiceRecord
 from ..pacing import PaceMode, share_pacing
 from .base import LOGGER, StateBackend, VoiceIndex
@@ -140,7 +141,7 @@ def _import_redis() -> Any:
     except ImportError:
         raise ConfigError(
             "--state-url needs the redis extra, which is not installed",
-            hint="pip install 'cosyvoice-clone[redis]'",
+            hint=extra_hint("redis", "redis-py"),
         ) from None
     return redis
 
