@@ -20,7 +20,7 @@ from . import catalog
 from ._loop import AsyncKeyLocks, in_thread, run_async
 from .batch import aspeak_many
 from .catalog import SystemVoice
-from .checks import require_timeout
+from .checks import check_client_arguments, require_timeout
 from .cloning import (
     clone_flow,
     design_fields,
@@ -34,6 +34,7 @@ from .cloning import (
 )
 from .config import Settings
 from .enrollment import EnrollmentStats, StatusCallback
+from .errors import InvalidRequestError
 from .http import NOT_GIVEN, AsyncHttpClient, HttpStats, NotGiven, RetryCallback, RetryPolicy
 from .models import (
     BatchItem,
@@ -53,6 +54,7 @@ from .models import (
 from .registry import Registry
 from .session import Session, http_settings
 from .speech import aspeak, aspeak_live, async_open_live, async_open_stream, speech_fields
+from .synthesis.connect import SYNTHESIS_CONNECTION_RENEW_S, ConnectionStats
 from .voices import (
     delete_flow,
     delete_many_flow,
@@ -93,7 +95,24 @@ class AsyncCosyVoice:
         on_retry: RetryCallback | None = None,
         evidence: bool = False,
         max_connections: int = 20,
+        warm: int = 0,
+        renew_connections_after: float = SYNTHESIS_CONNECTION_RENEW_S,
     ) -> None:
+        check_client_arguments(
+            transport=transport, max_connections=max_connections, on_retry=on_retry
+        )
+        if isinstance(warm, bool) or not isinstance(warm, int) or warm < 0:
+            raise InvalidRequestError(f"warm must be an integer >= 0, not {warm!r}", field="warm")
+        if (
+            isinstance(renew_connections_after, bool)
+            or not isinstance(renew_connections_after, (int, float))
+            or not renew_connections_after > 0
+        ):
+            raise InvalidRequestError(
+                f"renew_connections_after must be a number of seconds > 0, not "
+                f"{renew_connections_after!r}",
+                field="renew_connections_after",
+            )
         self._session = Session(
             region=region,
             api_key=api_key,
@@ -116,6 +135,9 @@ class AsyncCosyVoice:
         self._session.http = self._http
         self.voices = AsyncVoices(self._session, self._http)
         self._locks = AsyncKeyLocks()
+        self._session.warm_connections = warm
+        self._session.renew_connections_after = float(renew_connections_after)
+        self._session.start_warming()
 
     @property
     def settings(self) -> Settings:
@@ -415,23 +437,48 @@ class AsyncCosyVoice:
         return await in_thread(check_sample, sample, target_model)
 
     async def fix_sample(
-        self, sample: str | Path | bytes, out: str | Path, *, target_model: str | None = None
+        self,
+        sample: str | Path | bytes,
+        out: str | Path,
+        *,
+        target_model: str | None = None,
+        mkdir: bool = False,
     ) -> FixResult:
-        """Repair a sample into ``out`` (nothing written when it would still fail)."""
+        """Repair a sample into ``out`` (nothing written when it would still fail; a missing
+        folder is refused unless ``mkdir``)."""
         from .audio import fix_sample
 
-        return await in_thread(fix_sample, sample, out, target_model)
+        return await in_thread(lambda: fix_sample(sample, out, target_model, mkdir=mkdir))
 
     async def ping(self) -> PingResult:
         """Whether the service accepts the key at this endpoint (one free request)."""
         return await self._http.run(self._session.ping_flow())
 
+    async def warm(self, connections: int | None = None) -> int:
+        """Open synthesis connections now (default: ``warm`` or 1) so that the next sentences
+        pay no handshake; they stay open, renewed every ``renew_connections_after`` seconds,
+        until :meth:`aclose`. Returns how many are open.
+
+        The async face keeps them on the calling event loop. The sync face runs each call on
+        its own loop: there connections are reused within one call (the parts of a long text)
+        and closed at its end, so ``warm()`` only checks that the endpoint answers.
+        """
+        return await run_async(lambda: self._session.warm_synthesis(connections))
+
+    @property
+    def connection_stats(self) -> ConnectionStats:
+        """Synthesis connections opened, reused, renewed, discarded; idle and busy now."""
+        stats: ConnectionStats = self._session.connections().stats
+        return stats
+
     async def aclose(self) -> None:
-        """Close the HTTP pool and the registry."""
+        """Close the synthesis connections, the HTTP pool and the registry."""
+        await run_async(self._session.close_connections)
         await self._http.aclose()
         await in_thread(self._session.close_registry)
 
     async def __aenter__(self) -> AsyncCosyVoice:
+        await run_async(self._session.warmed)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

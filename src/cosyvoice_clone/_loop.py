@@ -4,11 +4,35 @@ and :func:`run_sync` (a coroutine from sync code, also inside a running loop).""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+_LOOP_END: list[Callable[[], Awaitable[None]]] = []
+
+
+def at_loop_end(hook: Callable[[], Awaitable[None]]) -> None:
+    """Run ``hook()`` on every private loop before it ends (the synthesis connections of that
+    loop are closed there: a connection belongs to the loop that opened it)."""
+    if hook not in _LOOP_END:
+        _LOOP_END.append(hook)
+
+
+async def end_of_loop() -> None:
+    """Run the :func:`at_loop_end` hooks on the running loop (errors are swallowed)."""
+    for hook in list(_LOOP_END):
+        with contextlib.suppress(Exception):
+            await hook()
+
+
+async def _until_loop_end(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    try:
+        return await factory()
+    finally:
+        await end_of_loop()
 
 
 class LoopThread:
@@ -34,7 +58,10 @@ class LoopThread:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
     def stop(self) -> None:
-        """Stop the loop and its thread."""
+        """Stop the loop and its thread (its :func:`at_loop_end` hooks run first)."""
+        if self._loop is not None:
+            with contextlib.suppress(Exception):
+                self.call(end_of_loop())
         loop, self._loop = self._loop, None
         if loop is None:
             return
@@ -58,12 +85,12 @@ def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(factory())
+        return asyncio.run(_until_loop_end(factory))
     result: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            result["value"] = asyncio.run(factory())
+            result["value"] = asyncio.run(_until_loop_end(factory))
         except BaseException as exc:
             result["error"] = exc
 
@@ -117,6 +144,8 @@ __all__ = [
     "AsyncKeyLocks",
     "KeyLocks",
     "LoopThread",
+    "at_loop_end",
+    "end_of_loop",
     "in_line",
     "in_thread",
     "run_async",

@@ -21,7 +21,7 @@ from . import catalog
 from ._loop import KeyLocks, in_line, run_sync
 from .batch import aspeak_many
 from .catalog import SystemVoice
-from .checks import require_timeout
+from .checks import check_client_arguments, require_timeout
 from .cloning import (
     clone_flow,
     design_fields,
@@ -35,6 +35,7 @@ from .cloning import (
 )
 from .config import Settings
 from .enrollment import EnrollmentStats, StatusCallback
+from .errors import InvalidRequestError
 from .http import NOT_GIVEN, HttpClient, HttpStats, NotGiven, RetryCallback, RetryPolicy
 from .models import (
     BatchItem,
@@ -54,6 +55,7 @@ from .models import (
 from .registry import Registry
 from .session import Session, http_settings
 from .speech import aspeak, aspeak_live, open_live, open_stream, speech_fields
+from .synthesis.connect import SYNTHESIS_CONNECTION_RENEW_S, ConnectionStats
 from .voices import (
     delete_flow,
     delete_many_flow,
@@ -94,7 +96,24 @@ class CosyVoice:
         on_retry: RetryCallback | None = None,
         evidence: bool = False,
         max_connections: int = 20,
+        warm: int = 0,
+        renew_connections_after: float = SYNTHESIS_CONNECTION_RENEW_S,
     ) -> None:
+        check_client_arguments(
+            transport=transport, max_connections=max_connections, on_retry=on_retry
+        )
+        if isinstance(warm, bool) or not isinstance(warm, int) or warm < 0:
+            raise InvalidRequestError(f"warm must be an integer >= 0, not {warm!r}", field="warm")
+        if (
+            isinstance(renew_connections_after, bool)
+            or not isinstance(renew_connections_after, (int, float))
+            or not renew_connections_after > 0
+        ):
+            raise InvalidRequestError(
+                f"renew_connections_after must be a number of seconds > 0, not "
+                f"{renew_connections_after!r}",
+                field="renew_connections_after",
+            )
         self._session = Session(
             region=region,
             api_key=api_key,
@@ -117,6 +136,9 @@ class CosyVoice:
         self._session.http = self._http
         self.voices = Voices(self._session, self._http)
         self._locks = KeyLocks()
+        self._session.warm_connections = warm
+        self._session.renew_connections_after = float(renew_connections_after)
+        self._session.start_warming()
 
     @property
     def settings(self) -> Settings:
@@ -416,23 +438,48 @@ class CosyVoice:
         return in_line(check_sample, sample, target_model)
 
     def fix_sample(
-        self, sample: str | Path | bytes, out: str | Path, *, target_model: str | None = None
+        self,
+        sample: str | Path | bytes,
+        out: str | Path,
+        *,
+        target_model: str | None = None,
+        mkdir: bool = False,
     ) -> FixResult:
-        """Repair a sample into ``out`` (nothing written when it would still fail)."""
+        """Repair a sample into ``out`` (nothing written when it would still fail; a missing
+        folder is refused unless ``mkdir``)."""
         from .audio import fix_sample
 
-        return in_line(fix_sample, sample, out, target_model)
+        return in_line(lambda: fix_sample(sample, out, target_model, mkdir=mkdir))
 
     def ping(self) -> PingResult:
         """Whether the service accepts the key at this endpoint (one free request)."""
         return self._http.run(self._session.ping_flow())
 
+    def warm(self, connections: int | None = None) -> int:
+        """Open synthesis connections now (default: ``warm`` or 1) so that the next sentences
+        pay no handshake; they stay open, renewed every ``renew_connections_after`` seconds,
+        until :meth:`close`. Returns how many are open.
+
+        The async face keeps them on the calling event loop. The sync face runs each call on
+        its own loop: there connections are reused within one call (the parts of a long text)
+        and closed at its end, so ``warm()`` only checks that the endpoint answers.
+        """
+        return run_sync(lambda: self._session.warm_synthesis(connections))
+
+    @property
+    def connection_stats(self) -> ConnectionStats:
+        """Synthesis connections opened, reused, renewed, discarded; idle and busy now."""
+        stats: ConnectionStats = self._session.connections().stats
+        return stats
+
     def close(self) -> None:
-        """Close the HTTP pool and the registry."""
+        """Close the synthesis connections, the HTTP pool and the registry."""
+        run_sync(self._session.close_connections)
         self._http.close()
         in_line(self._session.close_registry)
 
     def __enter__(self) -> CosyVoice:
+        run_sync(self._session.warmed)
         return self
 
     def __exit__(self, *exc: object) -> None:

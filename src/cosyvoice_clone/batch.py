@@ -460,7 +460,7 @@ async def aspeak_many(
                 record(item)
         if on_progress is not None:
             on_progress(0, len(todo))
-        synth = AsyncSynthesizer.from_settings(client.settings)
+        synth = AsyncSynthesizer.from_settings(client.settings, connector=client.connections())
         gate = asyncio.Semaphore(concurrency)
         finished = [0]
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 from ._async_client import AsyncCosyVoice, AsyncVoices
 from ._sync_client import CosyVoice, Voices
 from .batch import large_manifest, results_path_for
+from .consents import RECORDING_MAX_BYTES, Consent, ConsentStore, keep_upload
 from .enrollment import StatusCallback
 from .evidence import design_output_dir, record_clone, record_design, write_json
 from .http import NOT_GIVEN, RetryNotice
@@ -48,12 +49,15 @@ __all__ = [
     "DEFAULT_RATE_LIMIT",
     "LIVE_STREAM_DEFAULT_FORMAT",
     "NOT_GIVEN",
+    "RECORDING_MAX_BYTES",
     "AsyncAudioStream",
     "AsyncCosyVoice",
     "AsyncLiveSpeech",
     "AsyncVoices",
     "AudioStream",
     "CloneResult",
+    "Consent",
+    "ConsentStore",
     "CosyVoice",
     "DesignResult",
     "LiveSpeech",
@@ -61,6 +65,7 @@ __all__ = [
     "StatusCallback",
     "Voices",
     "design_output_dir",
+    "keep_upload",
     "large_manifest",
     "large_text",
     "live_session",

@@ -103,6 +103,59 @@ class Session:
         self.enrollment = EnrollmentCore(server_offset=self.server_offset)
         self.evidence = evidence
         """Whether clones write evidence files under ``settings.output_dir``."""
+        # network hook (issue 24): one synthesis connection pool per session
+        self.warm_connections = 0
+        self.renew_connections_after = 30.0
+        self._connections: Any = None
+        self._warming: Any = None
+
+    def connections(self) -> Any:
+        """The session's synthesis connection pool (a :class:`~.synthesis.connect.ConnectionPool`,
+        made on first use)."""
+        if self._connections is None:
+            from .synthesis.connect import ConnectionPool
+
+            self._connections = ConnectionPool(renew_after=self.renew_connections_after)
+        return self._connections
+
+    def start_warming(self) -> None:
+        """Start warming ``warm_connections`` in the background (async faces inside a loop)."""
+        import asyncio
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if (
+            self.warm_connections
+            and self._warming is None
+            and isinstance(self.http, AsyncHttpClient)
+        ):
+            self._warming = loop.create_task(self.warm_synthesis(None))
+
+    async def warm_synthesis(self, count: int | None) -> int:
+        """Open ``count`` (default: ``warm_connections`` or 1) synthesis connections now and keep
+        them warm; returns how many are open."""
+        from .synthesis.client import AsyncSynthesizer
+
+        pool = self.connections()
+        endpoint = AsyncSynthesizer.from_settings(self.settings, connector=pool).endpoint
+        opened: int = await pool.warm(endpoint, count or self.warm_connections or 1)
+        return opened
+
+    async def warmed(self) -> None:
+        """Wait for the background warming (its failure is raised here, once)."""
+        task, self._warming = self._warming, None
+        if task is not None:
+            await task
+
+    async def close_connections(self) -> None:
+        """Close the synthesis connections (no-op before the first)."""
+        task, self._warming = self._warming, None
+        if task is not None:
+            task.cancel()
+        if self._connections is not None:
+            await self._connections.aclose()
 
     def server_offset(self) -> float | None:
         """Seconds the service's clock is ahead of ours, as the HTTP driver measured it."""

@@ -165,7 +165,7 @@ async def aspeak(
     if mkdir:  # only once the voice may speak
         make_folder(real)
     existed = real.is_file()
-    synth = AsyncSynthesizer.from_settings(client.settings)
+    synth = AsyncSynthesizer.from_settings(client.settings, connector=client.connections())
     result = await synth.speak(
         text, out, voice=chosen_voice.voice_id, model=chosen_model,
         target_model=chosen_voice.target_model, options=opts, concurrency=concurrency,
@@ -263,7 +263,7 @@ async def async_open_stream(
     require_concurrency(concurrency, retries)
     chosen, chosen_model = await speakable(client, voice, model)
     chunks = open_speech(
-        AsyncSynthesizer.from_settings(client.settings),
+        AsyncSynthesizer.from_settings(client.settings, connector=client.connections()),
         text,
         voice=chosen.voice_id,
         model=chosen_model,
@@ -406,7 +406,7 @@ def async_open_live(
         return chosen.voice_id, chosen_model, chosen.target_model
 
     return AsyncLiveSpeech(
-        AsyncSynthesizer.from_settings(client.settings),
+        AsyncSynthesizer.from_settings(client.settings, connector=client.connections()),
         resolve,
         options=opts,
         max_message_weight=max_message_weight,

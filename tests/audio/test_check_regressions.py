@@ -129,6 +129,20 @@ def test_fix_refuses_missing_folders_without_mkdir(
         assert not (tmp_path / folder).exists()
 
 
+def test_fix_creates_missing_folders_only_with_mkdir_and_only_when_it_writes(
+    capsys: pytest.CaptureFixture[str], samples: dict[str, Path], tmp_path: Path
+) -> None:
+    missing = str(tmp_path / "new" / "dir" / "x.wav")
+    rc, _, err = _run(capsys, "check", str(samples["good.wav"]), "--fix", missing)
+    assert rc == 2 and "--mkdir" in err and not (tmp_path / "new").exists()  # issue 23 item 13
+    rc, _, _ = _run(capsys, "check", str(samples["short.wav"]), "--fix", missing, "--mkdir")
+    assert rc == 1 and not (tmp_path / "new").exists()
+    target = tmp_path / "made" / "dir" / "x.wav"
+    rc, _, _ = _run(capsys, "check", str(samples["good.wav"]), "--fix", str(target), "--mkdir")
+    assert rc == 0 and sf.info(target).samplerate == 24000
+    assert _tree(tmp_path / "made") == ["dir", "dir/x.wav"]
+
+
 # ---- 2. sample sources: empty, unsupported schemes, network failures --------------------------
 
 

@@ -78,7 +78,7 @@ async def test_tool_errors_with_a_next_step_name_tools_not_flags(
 ) -> None:
     emulator = cosyvoice_emulator_env
     sample = reference_sample()
-    out = str(tmp_path / "speech" / "out.wav")
+    out = str(tmp_path / "out.wav")  # an existing folder: `out` makes none unless mkdir
     async with Client(build_server(Settings.resolve())) as client:
         ok = await _ok(client, "voice_clone", {"prefix": "ok", "voice_sample_url": sample})
         voice = ok["voice_id"]

@@ -77,15 +77,18 @@ def batch(
     from ..client import large_manifest, results_path_for
 
     app_state = state(ctx)
+    _require_readable_file(manifest)
     results_path = results_path_for(manifest, results)
     confirm_cost(app_state, large_manifest(manifest), yes, f"the manifest {manifest}")
     progress = {"done": 0, "todo": 0}
 
+    # One warning per distinct problem with its rows (40 rows with one problem: one line);
+    # a single failed item keeps its id. The per-row detail is in the results file.
+    problems: dict[str, list[BatchItem]] = {}
+
     def on_item(item: BatchItem) -> None:
-        if item.error is None:
-            return
-        where = f"{manifest}:{item.line}: " + (f"{item.id}: " if item.status == "failed" else "")
-        app_state.warn(f"{where}{item.error}")
+        if item.error is not None:
+            problems.setdefault(str(item.error), []).append(item)
 
     def interrupted(signum: int) -> Interrupted:
         return Interrupted(
@@ -105,14 +108,20 @@ def batch(
             if todo:
                 on_progress(done, todo)
 
-        report = run_interruptible(
-            lambda: client.speak_many(
-                manifest, results=results, concurrency=concurrency, retries=retries,
-                format=audio_format, sample_rate=sample_rate, model=model, force=force,
-                on_item=on_item, on_progress=advance, mkdir=mkdir,
-            ),
-            interrupted,
-        )  # fmt: skip
+        try:
+            report = run_interruptible(
+                lambda: client.speak_many(
+                    manifest, results=results, concurrency=concurrency, retries=retries,
+                    format=audio_format, sample_rate=sample_rate, model=model, force=force,
+                    on_item=on_item, on_progress=advance, mkdir=mkdir,
+                ),
+                interrupted,
+            )  # fmt: skip
+        finally:
+            for message, items in problems.items():
+                failed = len(items) == 1 and items[0].status == "failed"
+                who = f"{items[0].id}: " if failed else ""
+                app_state.warn(f"{manifest}{_rows([i.line for i in items])}: {who}{message}")
 
     def human() -> None:
         app_state.console.print(
@@ -124,6 +133,44 @@ def batch(
     app_state.emit({"ok": report.ok, **report.to_dict()}, human)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _require_readable_file(manifest: Path) -> None:
+    """Refuse a manifest that is a FIFO, device or socket before anything opens it (reading
+    a FIFO would wait forever for a writer); a missing file is the library's to report."""
+    import os
+    import stat
+
+    from ..audio.outfile import file_kind
+    from ..errors import InvalidRequestError
+
+    try:
+        mode = os.stat(manifest).st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise InvalidRequestError(
+            f"cannot read the manifest {manifest}: it is a {file_kind(mode)}, not a regular file",
+            field="manifest",
+            hint="give a CSV or JSONL file (save the rows to a file first)",
+        )
+
+
+def _rows(lines: list[int]) -> str:
+    """``:7`` for one row, `` lines 1-3, 9 (4 rows)`` for several (runs of lines joined)."""
+    if len(lines) == 1:
+        return f":{lines[0]}"
+    ordered = sorted(set(lines))
+    runs: list[str] = []
+    start = prev = ordered[0]
+    for line in [*ordered[1:], None]:
+        if line is not None and line == prev + 1:
+            prev = line
+            continue
+        runs.append(f"{start}" if start == prev else f"{start}-{prev}")
+        if line is not None:
+            start = prev = line
+    return f" lines {', '.join(runs)} ({len(lines)} rows)"
 
 
 def register(app: typer.Typer) -> None:

@@ -86,13 +86,17 @@ def check(
         metavar="OUT.png",
         help="Draw waveform, speech activity, chosen window, levels and spectrum (needs [plot]).",
     ),
+    mkdir: bool = typer.Option(
+        False, "--mkdir", help="Create a missing folder of --fix / --plot (else refused)."
+    ),
 ) -> None:
     """Check a reference sample before cloning: verdict, problems, measurements.
 
     Judges the sample against the service's documented requirements (WAV 16-bit/MP3/M4A,
     at most 60 s and 10 MiB, at least 16 kHz, 5 s of continuous speech, pauses of at most
     2 s) and the target model. Nothing is sent to the service. SAMPLE is a local path or an
-    http(s) URL (an oss:// upload URL can only be read by the service).
+    http(s) URL (an oss:// upload URL can only be read by the service). A missing folder of
+    --fix or --plot is refused unless --mkdir.
 
     Exit status: 0 the sample passes or only warns; 1 it fails; 2 the sample or an output
     path is unusable; 5 / 6 a sample URL timed out / could not be reached. With --fix: 0 when
@@ -118,16 +122,17 @@ def check(
         if plot is not None:
             from ..audio.plot import require_matplotlib
 
+            check_output_path(plot, "--plot", mkdir=mkdir)  # before matplotlib's own files
             require_matplotlib()
-            check_output_path(plot, "--plot", mkdir=True)
         if fix is not None:
-            check_output_path(fix, "--fix", mkdir=True)
+            check_output_path(fix, "--fix", mkdir=mkdir)
 
     result: FixResult | None = None
     if fix is not None:
         from ..audio.repair import fix_sample
 
-        result = fix_sample(sample, fix, target_model)
+        write_fix: Any = fix_sample  # its `mkdir` keyword is new (see _mkdir_option)
+        result = write_fix(sample, fix, target_model, **_mkdir_option(fix_sample, mkdir))
         report = result.before
     else:
         from ..audio.judge import check_sample
@@ -147,11 +152,21 @@ def check(
         plan = result.plan if result is not None else None
         if plan is None and report.analysis is not None:
             plan = plan_repair(report.analysis)
-        data["plot"] = str(plot_report(report, plot, plan))
+        draw: Any = plot_report
+        data["plot"] = str(draw(report, plot, plan, **_mkdir_option(plot_report, mkdir)))
 
     st.emit(data, lambda: _human(st, report, result, data.get("plot")))
     if code:
         raise typer.Exit(code)
+
+
+def _mkdir_option(function: Any, mkdir: bool) -> dict[str, bool]:
+    """``{"mkdir": mkdir}`` when the library function takes it (issue 23: the writers gain a
+    ``mkdir`` keyword), else nothing: until then they create the folder of what they write,
+    and the check above has already refused a missing one without --mkdir."""
+    import inspect
+
+    return {"mkdir": mkdir} if "mkdir" in inspect.signature(function).parameters else {}
 
 
 def _human(st: AppState, report: CheckReport, result: FixResult | None, plot: Any) -> None:

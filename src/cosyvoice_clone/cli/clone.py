@@ -8,8 +8,8 @@ from typing import Optional
 import typer
 
 from .. import catalog
-from ..errors import Interrupted
 from .common import state
+from .interrupt import interrupted_operation, run_interruptible
 from .ui import open_client, status_spinner
 
 SAMPLE_TRANSPORT_HELP = (
@@ -91,8 +91,8 @@ def clone(
                 waiting[:] = [voice_id]
                 show_status(voice_id, status, elapsed)
 
-            try:
-                result = client.clone(
+            result = run_interruptible(
+                lambda: client.clone(
                     prefix=prefix,
                     sample=sample,
                     target_model=target_model,
@@ -105,9 +105,11 @@ def clone(
                     skip_check=skip_check,
                     on_status=on_status,
                     sample_transport=transport,
-                )
-            except KeyboardInterrupt:
-                raise _interrupted(waiting[0] if waiting else None) from None
+                ),
+                lambda signum: interrupted_operation(
+                    signum, "clone", waiting[0] if waiting else None
+                ),
+            )
         for warning in result.warnings:
             app_state.warn(warning)
         data = result.to_dict()
@@ -129,25 +131,6 @@ def clone(
             console.print("  (identical clone found in the registry; --force makes a new one)")
 
     app_state.emit(data, human)
-
-
-def _interrupted(voice_id: str | None) -> Interrupted:
-    """What Ctrl-C during a clone means: the voice (if created) stays, and a rerun reuses it."""
-    import signal
-
-    if voice_id is None:
-        return Interrupted(
-            signal.SIGINT,
-            "interrupted before the service named a voice",
-            hint="run the same command again: if a voice was created, it is found and reused "
-            "(no second slot)",
-        )
-    return Interrupted(
-        signal.SIGINT,
-        f"interrupted while waiting for voice {voice_id}; the voice exists and keeps deploying",
-        hint="run the same command again to wait for it (it reuses this voice, no new slot), "
-        f"or check `cosyvoice-clone voices show {voice_id}`",
-    )
 
 
 def register(app: typer.Typer) -> None:

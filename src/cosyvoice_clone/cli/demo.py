@@ -10,7 +10,9 @@ from typing import Any
 
 import typer
 
+from ..errors import Interrupted
 from .common import AppState, state
+from .interrupt import run_interruptible
 from .ui import open_client, status_spinner
 
 DEMO_PREFIX = "demo"
@@ -76,27 +78,37 @@ def demo(
         raise SampleRejectedError("the shipped demo sample failed its check (a packaging bug)")
 
     summary: dict[str, Any] = {"ok": True, "sample": str(sample), "check": report.to_dict()}
-    with open_client(app_state) as client:
-        started = time.monotonic()
-        clone = client.clone(
-            prefix=DEMO_PREFIX,
-            sample=sample,
-            target_model=target_model,
-            language_hints=["en"],
-            wait=False,
-        )
-        how = "reused from an earlier run, no slot spent" if clone.reused else "new"
-        _step(app_state, 3, "clone", f"{clone.voice_id} ({how})")
-        with status_spinner(app_state, "waiting for the voice") as on_status:
-            status = client.wait(clone.voice_id, timeout=120, on_status=on_status)
-        _step(app_state, 4, "wait", f"{status} after {time.monotonic() - started:.1f} s")
-        summary["voice"] = {**clone.to_dict(), "status": status}
 
-        audio = []
-        for language, text in SENTENCES:
-            result = client.speak(text, out_dir / f"demo_{language}.wav", voice=clone.voice_id)
-            audio.append({"language": language, "text": text, **result.to_dict()})
-        summary["audio"] = audio
+    def run_demo() -> list[dict[str, Any]]:
+        with open_client(app_state) as client:
+            started = time.monotonic()
+            clone = client.clone(
+                prefix=DEMO_PREFIX,
+                sample=sample,
+                target_model=target_model,
+                language_hints=["en"],
+                wait=False,
+            )
+            how = "reused from an earlier run, no slot spent" if clone.reused else "new"
+            _step(app_state, 3, "clone", f"{clone.voice_id} ({how})")
+            with status_spinner(app_state, "waiting for the voice") as on_status:
+                status = client.wait(clone.voice_id, timeout=120, on_status=on_status)
+            _step(app_state, 4, "wait", f"{status} after {time.monotonic() - started:.1f} s")
+            summary["voice"] = {**clone.to_dict(), "status": status}
+
+            audio = []
+            for language, text in SENTENCES:
+                result = client.speak(text, out_dir / f"demo_{language}.wav", voice=clone.voice_id)
+                audio.append({"language": language, "text": text, **result.to_dict()})
+            summary["audio"] = audio
+        return audio
+
+    audio = run_interruptible(
+        run_demo,
+        lambda signum: Interrupted(
+            signum, hint="run the demo again: it reuses its voice (no new slot)"
+        ),
+    )
     _step(
         app_state,
         5,

@@ -11,6 +11,7 @@ import typer
 
 from .. import catalog
 from .common import state
+from .interrupt import interrupted_operation, run_interruptible
 from .ui import open_client, status_spinner
 
 if TYPE_CHECKING:
@@ -85,22 +86,33 @@ def design(
       cosyvoice-clone --emulator --json design --prefix kid --prompt "A cheerful child, fast"
     """
     app_state = state(ctx)
+    waiting: list[str] = []  # the voice being waited for, once the service named it
     with open_client(app_state) as client:
-        with status_spinner(app_state, f"designing {prefix}") as on_status:
-            result = client.design(
-                prefix=prefix,
-                prompt=prompt,
-                preview_text=preview_text,
-                target_model=target_model,
-                language=language,
-                sample_rate=sample_rate,
-                response_format=response_format,
-                wait=wait,
-                timeout=timeout,
-                force=force,
-                on_status=on_status,
-                preview_out=preview_out,
-                mkdir=mkdir,
+        with status_spinner(app_state, f"designing {prefix}") as show_status:
+
+            def on_status(voice_id: str, status: str | None, elapsed: float) -> None:
+                waiting[:] = [voice_id]
+                show_status(voice_id, status, elapsed)
+
+            result = run_interruptible(
+                lambda: client.design(
+                    prefix=prefix,
+                    prompt=prompt,
+                    preview_text=preview_text,
+                    target_model=target_model,
+                    language=language,
+                    sample_rate=sample_rate,
+                    response_format=response_format,
+                    wait=wait,
+                    timeout=timeout,
+                    force=force,
+                    on_status=on_status,
+                    preview_out=preview_out,
+                    mkdir=mkdir,
+                ),
+                lambda signum: interrupted_operation(
+                    signum, "design", waiting[0] if waiting else None
+                ),
             )
         for warning in result.warnings:
             app_state.warn(warning)
@@ -161,6 +173,9 @@ def prepare_design(
     validate_response: Optional[Path] = typer.Option(
         None, "--validate-response", help="Check a service response file for output.voice_id."
     ),
+    mkdir: bool = typer.Option(
+        False, "--mkdir", help="Create a missing folder of --output (else refused)."
+    ),
 ) -> None:
     """Validate a voice-design request and write the body to POST (the design skill's helper).
 
@@ -173,7 +188,7 @@ def prepare_design(
     """
     from ..client import design_output_dir, record_design
     from ..request import normalize_design_request
-    from .prepare import run_prepare
+    from .prepare import request_target, run_prepare
 
     def write(settings: Settings, response: CloneResponse | None) -> tuple[Path, Sequence[str]]:
         request = normalize_design_request(
@@ -187,7 +202,7 @@ def prepare_design(
             region=settings.region,
         )
         folder = design_output_dir(settings.output_dir)
-        path = output or folder / "request.json"
+        path = request_target(output, mkdir) or folder / "request.json"
         record_design(folder, request, response, request_path=path, extra={"source": "prepare"})
         return path, request.warnings
 

@@ -75,6 +75,19 @@ def serve(
     seed: Optional[int] = typer.Option(
         None, "--seed", help="Seed the fault dice for reproducible chaos.", show_default=False
     ),
+    network_delay: float = typer.Option(
+        0.0,
+        "--network-delay",
+        min=0.0,
+        help="One-way milliseconds between client and emulator on synthesis connections: a "
+        "handshake costs 3 round trips (TCP, TLS, upgrade), every message arrives this late.",
+    ),
+    connection_idle: float = typer.Option(
+        60.0,
+        "--connection-idle",
+        min=0.0,
+        help="Seconds a synthesis connection without a task stays open without a message.",
+    ),
     log_level: str = typer.Option(
         "info", "--log-level", help="uvicorn log level: critical, error, warning, info, debug."
     ),
@@ -90,6 +103,7 @@ def serve(
       cosyvoice-clone emulator serve
       cosyvoice-clone emulator serve --port 0 --state ./emulator.sqlite3 --deploy-delay 10
       cosyvoice-clone emulator serve --faults http503=0.2,drop_after_commit=0.1 --seed 7
+      cosyvoice-clone emulator serve --network-delay 75 --first-audio-latency 0.2
 
     Knobs can be changed while it runs (loopback only):
 
@@ -131,6 +145,8 @@ def serve(
         quota=quota,
         api_keys=keys,
         seed=seed,
+        network_delay=network_delay / 1000,
+        connection_idle_timeout=connection_idle,
     )
     try:
         config.update({"region": region or app_state.region or "cn-beijing"})

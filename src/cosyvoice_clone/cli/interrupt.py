@@ -84,4 +84,23 @@ def signal_name(signum: int) -> str:
     return signal.Signals(signum).name
 
 
-__all__ = ["SIGNALS", "run_interruptible", "signal_name"]
+def interrupted_operation(signum: int, operation: str, voice_id: str | None) -> Interrupted:
+    """What SIGINT/SIGTERM during a ``clone`` or ``design`` means: the voice (once the service
+    named it) stays and keeps deploying, and running the same command again reuses it."""
+    if voice_id is None:
+        return Interrupted(
+            signum,
+            f"{operation} interrupted by {signal_name(signum)} before the service named a voice",
+            hint="run the same command again: if a voice was created, it is found and reused "
+            "(no second slot)",
+        )
+    return Interrupted(
+        signum,
+        f"{operation} interrupted while waiting for voice {voice_id}; the voice exists and "
+        f"keeps deploying (stopped by {signal_name(signum)})",
+        hint="run the same command again to wait for it (it reuses this voice, no new slot), "
+        f"or check `cosyvoice-clone voices show {voice_id}`",
+    )
+
+
+__all__ = ["SIGNALS", "interrupted_operation", "run_interruptible", "signal_name"]

@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "doctor",
     "mcp_cmd",
     "serve",
+    "wyoming",
 )
 
 app = typer.Typer(

@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+from typer.core import TyperCommand
 
 from .common import state
+
+TOOLS_PLACEHOLDER = "{tools}"
+
+
+def tool_list() -> str:
+    """The MCP server's tools, from its tool table (``mcp.TOOLS``): ``voice_clone, ...``."""
+    from ..mcp.schemas import TOOLS
+
+    return ", ".join(tool.name for tool in TOOLS)
+
+
+class _McpCommand(TyperCommand):
+    """The ``mcp`` command: its help lists the tools of the server's table when it is shown
+    (the table is imported for ``--help`` only, not on every start of the CLI)."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        if self.help and TOOLS_PLACEHOLDER in self.help:
+            names = tool_list()
+            self.help = self.help.replace(
+                TOOLS_PLACEHOLDER, f"{names.count(',') + 1} tools: {names}"
+            )
+        super().format_help(ctx, formatter)
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``mcp`` command to ``app``."""
 
-    @app.command("mcp")
+    @app.command("mcp", cls=_McpCommand)
     def mcp_command(
         ctx: typer.Context,
         verbose: bool = typer.Option(
@@ -19,8 +44,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve the voice tools over MCP on stdin/stdout (needs the `mcp` extra).
 
-        Tools: voice_clone, check_sample, list_voices, get_voice, wait_voice, synthesize,
-        delete_voice. Honours the global options (--region, --emulator, --home,
+        The {tools}. Honours the global options (--region, --emulator, --home,
         --output-dir). Logs go to stderr (COSYVOICE_CLONE_DEBUG=1 adds tracebacks of
         unexpected failures); stdout carries only the protocol.
 

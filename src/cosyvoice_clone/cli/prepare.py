@@ -6,8 +6,10 @@ holds the body to POST to ``/services/audio/tts/customization`` as it is
 "url", "language_hints": [first], ...}}``, language hint ``zh`` unless given; cosyvoice-v2 takes
 none), and stdout is one line: ``{"ok": true, "request_path": "..."}``, plus
 ``"response_valid": true`` when ``--validate-response`` passes. An invalid response prints
-``{"ok": false, "error": "missing output.voice_id"}`` and exits 1; an invalid request prints
-``{"ok": false, "error": {...}}`` naming the field and exits 2. Warnings go to stderr.
+``{"ok": false, "error": "missing output.voice_id"}`` and exits 1 (under the global ``--json``
+the error is an object, ``{"code": "invalid_response", "message": ..., "hint": ...}``, like every
+other failure's); an invalid request prints ``{"ok": false, "error": {...}}`` naming the field
+and exits 2. Warnings go to stderr.
 """
 
 from __future__ import annotations
@@ -87,6 +89,9 @@ def prepare(
         "--validate-response",
         help="Check a service response file for output.voice_id.",
     ),
+    mkdir: bool = typer.Option(
+        False, "--mkdir", help="Create a missing folder of --output (else refused)."
+    ),
 ) -> None:
     """Validate a clone request and write the body to POST (the skill's helper).
 
@@ -109,13 +114,27 @@ def prepare(
             enable_preprocess,
             settings.region,
         )
-        path = output or settings.output_dir / "request.json"
+        path = request_target(output, mkdir) or settings.output_dir / "request.json"
         record_clone(
             settings.output_dir, request, response, request_path=path, extra={"source": "prepare"}
         )
         return path, request.warnings
 
     run_prepare(ctx, validate_response, prefix is not None or bool(voice_sample_url), write)
+
+
+def request_target(output: Path | None, mkdir: bool) -> Path | None:
+    """``--output`` checked as every output file is (a new or regular file; a missing folder
+    is refused unless ``mkdir``, then created): nothing is written when it is refused."""
+    if output is None:
+        return None
+    from ..audio.outfile import check_output_path
+
+    check_output_path(output, "--output", mkdir=mkdir)
+    path = output.expanduser()
+    if mkdir:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def run_prepare(
@@ -147,12 +166,26 @@ def run_prepare(
                 app_state.warn(warning)
             result["request_path"] = str(path)
         if response_error is not None:
-            raise _fail(response_error, 1)
+            raise _fail(_response_error(response_error, app_state.json), 1)
         if response is not None:
             result["response_valid"] = True
     except CosyVoiceCloneError as err:
         raise _fail(err.to_dict(), err.exit_code) from None
     _print_line(result)
+
+
+def _response_error(message: str, structured: bool) -> Any:
+    """An invalid response file: the seed helper's plain string (``"missing output.voice_id"``,
+    its documented contract), or under the global ``--json`` an error object like every other
+    failure's (``code`` ``invalid_response``, ``message``, ``hint``)."""
+    if not structured:
+        return message
+    return {
+        "code": "invalid_response",
+        "message": message,
+        "hint": "a create_voice answer carries output.voice_id; check that the file holds the "
+        "service's response body",
+    }
 
 
 def _request(

@@ -10,6 +10,7 @@ import typer
 from .. import catalog
 from .clone import SAMPLE_TRANSPORT_HELP
 from .common import AppState, state
+from .interrupt import interrupted_operation, run_interruptible
 from .ui import open_client, status_spinner
 
 if TYPE_CHECKING:
@@ -283,9 +284,12 @@ def update(
         open_client(app_state) as client,
         status_spinner(app_state, f"updating {voice_id}") as on_status,
     ):
-        updated = client.voices.update(
-            voice_id, sample, skip_check=skip_check, wait=wait, timeout=timeout,
-            on_status=on_status, sample_transport=transport,
+        updated = run_interruptible(
+            lambda: client.voices.update(
+                voice_id, sample, skip_check=skip_check, wait=wait, timeout=timeout,
+                on_status=on_status, sample_transport=transport,
+            ),
+            lambda signum: interrupted_operation(signum, "voices update", voice_id),
         )  # fmt: skip
     for warning in updated.warnings:
         app_state.warn(warning)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 import random
 import threading
@@ -113,6 +114,8 @@ class Backend:
         self.counters: dict[str, int] = {}
         """Observability: how many requests of each kind and outcome (e.g. ``create_voice``)."""
         self._recorded: dict[str, deque[dict[str, Any]]] = {}
+        self._websockets: dict[int, dict[str, Any]] = {}
+        self._websocket_ids = itertools.count(1)
 
     # -- observability -------------------------------------------------------------------------
 
@@ -139,11 +142,62 @@ class Backend:
                 if endpoint is None or name == endpoint
             }
 
+    def websocket_opened(self) -> int:
+        """A synthesis connection was accepted: its id (counted in ``websocket:connections``)."""
+        with self._lock:
+            ws_id = next(self._websocket_ids)
+            self._websockets[ws_id] = {
+                "id": ws_id,
+                "opened_at": time.time(),
+                "closed_at": None,
+                "tasks": 0,
+            }
+            self.counters["websocket:connections"] = (
+                self.counters.get("websocket:connections", 0) + 1
+            )
+            return ws_id
+
+    def websocket_task(self, ws_id: int) -> None:
+        """A task started on connection ``ws_id`` (counted in ``synthesis:tasks``)."""
+        with self._lock:
+            self.counters["synthesis:tasks"] = self.counters.get("synthesis:tasks", 0) + 1
+            entry = self._websockets.get(ws_id)
+            if entry is not None:
+                entry["tasks"] += 1
+
+    def stale_drop(self, ws_id: int) -> bool:
+        """Whether a run-task on connection ``ws_id`` is to be dropped (config ``stale_drops``:
+        only on a connection that already ran a task; counted in ``websocket:stale_drops``)."""
+        with self._lock:
+            entry = self._websockets.get(ws_id)
+            if entry is None or not entry["tasks"] or self.config.stale_drops <= 0:
+                return False
+            self.config.stale_drops -= 1
+            self.counters["websocket:stale_drops"] = (
+                self.counters.get("websocket:stale_drops", 0) + 1
+            )
+            return True
+
+    def websocket_closed(self, ws_id: int) -> None:
+        """Connection ``ws_id`` is closed (either side)."""
+        with self._lock:
+            entry = self._websockets.get(ws_id)
+            if entry is not None and entry["closed_at"] is None:
+                entry["closed_at"] = time.time()
+
+    def websockets(self) -> list[dict[str, Any]]:
+        """Every synthesis connection since the last reset (and those still open), oldest
+        first: ``id``, ``opened_at``, ``closed_at`` (``None``: open), ``tasks``."""
+        with self._lock:
+            return [dict(entry) for entry in self._websockets.values()]
+
     def snapshot(self) -> dict[str, Any]:
-        """A JSON-ready summary: config, voice counts by status, uploads, counters."""
+        """A JSON-ready summary: config, voice counts by status, uploads, counters,
+        synthesis connections (``opened``, ``open``)."""
         voices = self.store.voices()
         with self._lock:
             counters = dict(self.counters)
+            sockets = list(self._websockets.values())
         by_status = {status.value: 0 for status in catalog.VoiceStatus}
         for voice in voices:
             by_status[voice.status.value] += 1
@@ -154,6 +208,10 @@ class Backend:
             "voices_by_status": by_status,
             "uploads": self.store.upload_count(),
             "counters": counters,
+            "websockets": {
+                "opened": len(sockets),
+                "open": sum(1 for entry in sockets if entry["closed_at"] is None),
+            },
         }
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -169,6 +227,9 @@ class Backend:
             self._limiter.reset()
             self.counters.clear()
             self._recorded.clear()
+            self._websockets = {  # open ones are real sockets: their close still lands
+                key: entry for key, entry in self._websockets.items() if entry["closed_at"] is None
+            }
             if config:
                 self.config = self._initial_config.copy()
             self._random = random.Random(self.config.seed)

@@ -59,6 +59,18 @@ class EmulatorConfig:
     """Seconds without a client message before a synthesis task fails."""
     seed: int | None = None
     """Seed of the fault dice (``None``: unpredictable)."""
+    network_delay: float = 0.0
+    """One-way seconds between client and emulator on synthesis connections: every message and
+    audio frame arrives this much later, each way, and a handshake costs
+    ``handshake_round_trips`` round trips (read when a connection opens)."""
+    handshake_round_trips: int = 3
+    """Round trips of a connection handshake: TCP 1, TLS 1.3 1, the HTTP upgrade 1."""
+    connection_idle_timeout: float = 60.0
+    """Seconds a synthesis connection without a running task stays open without a message
+    (the service closes idle connections after 60 s)."""
+    stale_drops: int = 0
+    """The next N run-tasks arriving on a connection that already ran a task are answered by a
+    TCP drop: the race where the service's idle close crosses a reused connection's run-task."""
 
     def copy(self) -> EmulatorConfig:
         """A deep-enough copy (own faults dict and key set)."""
@@ -91,7 +103,10 @@ _FLOAT_SETTINGS = {
     "enrollment_rps",
     "synthesis_tasks_per_second",
     "idle_timeout",
+    "network_delay",
+    "connection_idle_timeout",
 }
+_INT_SETTINGS = {"quota", "handshake_round_trips", "stale_drops"}
 
 
 def _coerce_setting(name: str, value: Any) -> Any:
@@ -126,16 +141,16 @@ def _coerce_setting(name: str, value: Any) -> Any:
         if not isinstance(value, dict):
             raise ValueError("faults must be a spec string or an object of kind -> probability")
         return validate_faults(value)
-    if name == "quota":
+    if name in _INT_SETTINGS:
         if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise ValueError("quota must be an integer")
+            raise ValueError(f"{name} must be an integer")
         try:
-            quota = int(value)
+            count = int(value)
         except ValueError:
-            raise ValueError(f"quota must be an integer, not {value!r}") from None
-        if quota < 0:
-            raise ValueError("quota must be >= 0")
-        return quota
+            raise ValueError(f"{name} must be an integer, not {value!r}") from None
+        if count < 0:
+            raise ValueError(f"{name} must be >= 0")
+        return count
     if name == "region":
         if value not in catalog.REGIONS:
             raise ValueError(f"unknown region {value!r}; known: {', '.join(catalog.REGIONS)}")

@@ -20,6 +20,8 @@ variable                                     meaning                            
 ``COSYVOICE_CLONE_EMULATOR_RATE_LIMITS``     ``1``/``0``: service rate limits on/off    1
 ``COSYVOICE_CLONE_EMULATOR_FAULTS``          fault spec, e.g. ``http503=0.2``           none
 ``COSYVOICE_CLONE_EMULATOR_QUOTA``           voice slots                                1000
+``COSYVOICE_CLONE_EMULATOR_NETWORK_DELAY``   one-way seconds on synthesis connections   0
+``COSYVOICE_CLONE_EMULATOR_CONNECTION_IDLE`` seconds an idle connection stays open      60
 =========================================== ========================================== =======
 """
 
@@ -48,6 +50,8 @@ ENV_SETTINGS: dict[str, str] = {
     "RATE_LIMITS": "rate_limits",
     "FAULTS": "faults",
     "QUOTA": "quota",
+    "NETWORK_DELAY": "network_delay",
+    "CONNECTION_IDLE": "connection_idle_timeout",
 }
 """Suffix of ``COSYVOICE_CLONE_EMULATOR_<SUFFIX>`` -> :class:`EmulatorConfig` field."""
 
@@ -115,7 +119,7 @@ def start_embedded(home: Path, region: str, **settings: Any) -> RunningEmulator:
     except DatabaseFileError as exc:
         raise ConfigError(
             f"the emulator's state {path} cannot be used: {exc}",
-            hint=f"move it away (`mv {path} {path}.bad`) to start the emulator afresh",
+            hint=exc.hint or f"move it away (`mv {path} {path}.bad`) to start the emulator afresh",
         ) from None
     try:
         key = DEFAULT_API_KEY if DEFAULT_API_KEY in config.api_keys else None

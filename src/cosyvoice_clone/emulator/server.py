@@ -124,6 +124,15 @@ class RunningEmulator:
         """Apply the clone rules of another region."""
         self.backend.config.update({"region": region})
 
+    def set_network_delay(self, seconds: float) -> None:
+        """One-way delay of synthesis connections (seconds; applies to new connections)."""
+        self.configure(network_delay=seconds)
+
+    def websockets(self) -> list[dict[str, Any]]:
+        """The synthesis connections the emulator saw (:meth:`.backend.Backend.websockets`)."""
+        connections: list[dict[str, Any]] = self.backend.websockets()
+        return connections
+
     def configure(self, **settings: Any) -> None:
         """Change any settings of :class:`~.backend.EmulatorConfig` at once."""
         self.backend.config.update(settings)

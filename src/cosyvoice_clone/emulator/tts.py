@@ -49,8 +49,6 @@ from .speech import (
 )
 from .wire import bearer_key, wire_view
 
-CONNECTION_IDLE_S = 60.0
-"""A connection without a running task is closed after this long without a message."""
 FIRST_BLOCK_S = 0.25
 """Duration of the first audio block of a task (small, so first audio comes early)."""
 BLOCK_S = 1.0
@@ -119,26 +117,30 @@ def handshake_key(websocket: WebSocket) -> str | None:
 async def inference_endpoint(websocket: WebSocket) -> None:
     """Serve one synthesis connection: run-task / continue-task / finish-task, many tasks."""
     backend = websocket.app.state.backend
+    delay = float(backend.config.network_delay)
+    if delay > 0:  # TCP + TLS + upgrade: the 101 reaches the client that many round trips on
+        await asyncio.sleep(2 * delay * int(backend.config.handshake_round_trips))
     if not backend.authorized(handshake_key(websocket)):
         await _deny(websocket)
         return
-    await websocket.accept()
-    connection = _Connection(websocket, backend)
+    ws_id = backend.websocket_opened()  # counted before the 101 reaches the client
     try:
-        await connection.serve()
+        await websocket.accept()
+        connection = _Connection(websocket, backend, ws_id, delay)
+        try:
+            await connection.serve()
+        finally:
+            await connection.shutdown()
     finally:
-        await connection.shutdown()
+        backend.websocket_closed(ws_id)
 
 
 async def _deny(websocket: WebSocket) -> None:
     """Refuse the handshake: HTTP 401 with the service's error body where the server can."""
     from starlette.responses import JSONResponse
 
-    body = {
-        "request_id": str(uuid.uuid4()),
-        "code": "InvalidApiKey",
-        "message": "Invalid API-key provided.",
-    }
+    body = {"request_id": str(uuid.uuid4()), "code": "InvalidApiKey"}
+    body["message"] = "Invalid API-key provided."
     try:
         await websocket.send_denial_response(JSONResponse(body, status_code=401))
     except RuntimeError:  # the server has no denial-response extension: plain 403
@@ -146,60 +148,102 @@ async def _deny(websocket: WebSocket) -> None:
 
 
 class _Connection:
-    def __init__(self, websocket: WebSocket, backend: Any) -> None:
+    """One synthesis connection; with a ``delay`` (one-way seconds) every message in and out
+    travels through a queue that hands it on that much later, in order, without slowing the
+    sender (the audio pace is unchanged: it just arrives later)."""
+
+    def __init__(self, websocket: WebSocket, backend: Any, ws_id: int, delay: float) -> None:
         self.ws = websocket
         self.backend = backend
+        self.ws_id = ws_id
+        self.delay = delay
         self.inbox: asyncio.Queue[Any] = asyncio.Queue()
+        self.arrivals: asyncio.Queue[tuple[float, Any]] = asyncio.Queue()
+        self.outbox: asyncio.Queue[tuple[float, Any]] = asyncio.Queue()
+        self.links = [
+            asyncio.create_task(self._later(queue, hand_on))
+            for queue, hand_on in ((self.arrivals, self.inbox.put), (self.outbox, self._transmit))
+            if delay > 0
+        ]
         self.task: _Task | None = None
         self.closed = False
         self.send_lock = asyncio.Lock()
+        self.aborted = False
         self.reader: asyncio.Task[None] | None = None
         self.handshake = wire_view(websocket)
         """Path, query and headers of the handshake (credentials removed), for recording."""
 
     # -- plumbing -------------------------------------------------------------------------------
 
+    @staticmethod
+    async def _later(queue: asyncio.Queue[tuple[float, Any]], hand_on: Any) -> None:
+        while True:
+            due, item = await queue.get()
+            wait = due - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            with contextlib.suppress(Exception):
+                await hand_on(item)
+            queue.task_done()
+
+    async def _pass(self, queue: asyncio.Queue[tuple[float, Any]], hand_on: Any, item: Any) -> None:
+        """Hand ``item`` on now, or through ``queue`` one delay later."""
+        if self.delay > 0:
+            queue.put_nowait((time.monotonic() + self.delay, item))
+        else:
+            await hand_on(item)
+
+    async def _arrive(self, message: Any) -> None:
+        await self._pass(self.arrivals, self.inbox.put, message)
+
     async def _read(self) -> None:
         try:
             while True:
                 message = await self.ws.receive()
-                await self.inbox.put(message)
+                await self._arrive(message)
                 if message["type"] == "websocket.disconnect":
                     return
         except Exception:  # the socket is gone in a way Starlette reports as an error
-            await self.inbox.put({"type": "websocket.disconnect"})
+            await self._arrive({"type": "websocket.disconnect"})
 
-    async def _send_json(self, data: dict[str, Any]) -> None:
-        if self.closed:
+    async def _out(self, frames: tuple[Any, ...]) -> None:
+        """Send ``frames`` (text, bytes, or ``("close", code)``) back to back."""
+        await self._pass(self.outbox, self._transmit, frames)
+
+    async def _transmit(self, frames: tuple[Any, ...]) -> None:
+        if self.aborted:
             return
         async with self.send_lock:
             try:
-                await self.ws.send_text(json.dumps(data, ensure_ascii=False))
+                for frame in frames:
+                    if isinstance(frame, str):
+                        await self.ws.send_text(frame)
+                    elif isinstance(frame, bytes):
+                        await self.ws.send_bytes(frame)
+                    else:
+                        with contextlib.suppress(Exception):
+                            await self.ws.close(code=frame[1])
             except Exception:
                 self.closed = True
+
+    async def _send_json(self, data: dict[str, Any], audio: bytes | None = None) -> None:
+        if not self.closed:
+            await self._out((json.dumps(data, ensure_ascii=False),) + ((audio,) if audio else ()))
 
     async def _send_audio(self, event: dict[str, Any], audio: bytes) -> None:
         """The sentence-synthesis event and its binary frame, back to back."""
-        if self.closed:
-            return
-        async with self.send_lock:
-            try:
-                await self.ws.send_text(json.dumps(event, ensure_ascii=False))
-                await self.ws.send_bytes(audio)
-            except Exception:
-                self.closed = True
+        await self._send_json(event, audio)
 
     async def close(self, code: int = CLOSE_NORMAL) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        async with self.send_lock:
-            with contextlib.suppress(Exception):
-                await self.ws.close(code=code)
+        if not self.closed:
+            self.closed = True
+            await self._out((("close", code),))
 
     async def abort(self) -> None:
-        """Drop the TCP connection without a close frame (the ``ws_drop`` fault)."""
+        """Drop the TCP connection without a close frame (the ``ws_drop`` fault); what is still
+        on its way is lost, as on a dead link."""
         self.closed = True
+        self.aborted = True
         receive = getattr(self.ws, "_receive", None)
         protocol = getattr(receive, "__self__", None)
         transport = getattr(protocol, "transport", None)
@@ -238,7 +282,7 @@ class _Connection:
         while not self.closed:
             task = self.task
             waiting_for_input = task is not None and not task.done and not task.input_finished
-            timeout = idle if waiting_for_input else CONNECTION_IDLE_S
+            timeout = idle if waiting_for_input else self.backend.config.connection_idle_timeout
             try:
                 message = await asyncio.wait_for(self.inbox.get(), timeout)
             except asyncio.TimeoutError:
@@ -302,6 +346,11 @@ class _Connection:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.reader
         await self.close(CLOSE_NORMAL)
+        if self.links:  # what is on its way still arrives, the close frame last
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.outbox.join(), self.delay + 1.0)
+            for link in self.links:
+                link.cancel()
 
     async def _abort_task(self, task: _Task) -> None:
         task.done = True
@@ -369,6 +418,10 @@ class _Connection:
             ssml=bool(params.get("enable_ssml")),
             word_timestamps=bool(params.get("word_timestamp_enabled")),
         )
+        if self.backend.stale_drop(self.ws_id):
+            await self.abort()  # the service's idle close crossing our run-task
+            return
+        self.backend.websocket_task(self.ws_id)
         self.task = task
         await self._send_json({"header": self._header(task, "task-started"), "payload": {}})
         task.runner = asyncio.create_task(self._synthesize(task))

@@ -435,7 +435,8 @@ SYNTHESIZE_INPUT = _object(
             "type": "string",
             "minLength": 1,
             "description": (
-                "File path to write the audio to (absolute recommended; folders are created). "
+                "File path to write the audio to (absolute recommended; a missing folder is "
+                "refused unless mkdir=true). "
                 "The format is the extension's ("
                 + ", ".join(f".{fmt}" for fmt in catalog.AUDIO_FORMATS)
                 + ") unless `format` is given: a name without an audio extension needs "
@@ -443,6 +444,11 @@ SYNTHESIZE_INPUT = _object(
                 "file under the server's output directory. An existing file is replaced "
                 "(`replaced` says so), never a registered voice's reference sample."
             ),
+        },
+        "mkdir": {
+            "type": "boolean",
+            "default": False,
+            "description": "Create the missing folders of `out` (default false: refused).",
         },
         "format": {
             "type": "string",

@@ -139,6 +139,18 @@ def _status_reporter(
     return on_status
 
 
+def _check_out(path: Path, mkdir: bool) -> None:
+    """The library's output rule for ``out``, its advice in tool words (``mkdir=true``)."""
+    from ..audio.outfile import check_target
+
+    try:
+        check_target(path, option="out", mkdir=mkdir)
+    except InvalidRequestError as err:
+        if err.hint and "--mkdir" in err.hint:
+            err.hint = err.hint.replace("pass --mkdir", "call synthesize again with mkdir=true")
+        raise
+
+
 def _text_reporter(progress: Progress | None) -> Callable[[int, int], None] | None:
     """An ``on_progress(done, total)`` callback (characters spoken) feeding ``progress``."""
     if progress is None:
@@ -310,13 +322,17 @@ class VoiceTools:
                 fields[name] = args[name]
         if args.get("language_hint"):
             fields["language_hints"] = (args["language_hint"],)
+        # `out` names a user's folder: made only when asked; the default folder is ours
+        mkdir = args.get("mkdir") is True if out else True
+        if out:
+            _check_out(path, mkdir)
         result = await self.client().speak(
             args["text"],
             path,
             voice=args["voice"],
             model=args.get("model"),
             on_progress=_text_reporter(progress),
-            mkdir=True,  # documented: the tool creates the folders of `out`
+            mkdir=mkdir,
             **fields,
         )
         data = result.to_dict()  # the fields of `speak --json`

@@ -63,8 +63,10 @@ def validate_arguments(spec: ToolSpec, arguments: Mapping[str, Any] | None) -> d
             args[new] = args.pop(old)
     if spec.destructive and args.get("confirm") is not True:
         raise confirmation_required(args.get("voice", "the voice"), args.get("confirm"))
+    # A text's length is the library's to check and word ("601 characters, at most 500
+    # allowed", as on the CLI): the schema's maxLength only tells agents the limit.
     errors = sorted(
-        _validator(spec.name).iter_errors(args),
+        (e for e in _validator(spec.name).iter_errors(args) if e.validator != "maxLength"),
         key=lambda e: ([str(p) for p in e.path], str(e.validator)),
     )
     if not errors:

@@ -1,8 +1,9 @@
 """The OpenAI-compatible speech server (``cosyvoice-clone serve``), a thin frontend.
 
 - :func:`create_app`: the Starlette app over an :class:`~cosyvoice_clone.client.AsyncCosyVoice`
-  (``/v1/audio/speech``, ``/v1/models``, ``/v1/audio/voices``, ``/healthz``, and the studio at
-  ``/``); :mod:`.app` lists every route;
+  (``/v1/audio/speech``, ``/v1/models``, ``/v1/audio/models``, ``/v1/audio/voices``, OpenAI's
+  custom voices and consents, ``/healthz``, and the studio at ``/``); :mod:`.app` lists every
+  route;
 - :class:`ServerConfig`: keys, voice aliases, the queue, concurrency and retries;
 - :func:`start_server`: serve it from a background thread (tests, benchmarks);
 - :mod:`.serving`: binding and serving, shared with ``emulator serve``.

@@ -12,12 +12,15 @@ self-cleaning stream, and reading a JSON body.
 from __future__ import annotations
 
 import hmac
+import importlib.util
 import json
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -59,6 +62,18 @@ class ServerConfig:
     """Parts of one long text spoken at once (``stream_speech(concurrency=)``)."""
     retries: int = 2
     """Retries of a failed part (``stream_speech(retries=)``)."""
+    open_discovery: bool = False
+    """The model and voice lists answer without the key (speech and every change still need
+    it): Open WebUI and wyoming-openai ask them without one."""
+    default_voice: str | None = None
+    """Spoken for OpenAI voice names (``nova``) and unknown names (not for a deleted or
+    mismatched CosyVoice voice, which stay 404/400)."""
+    voice_model: str = "cosyvoice-v3.5-plus"
+    """The target model of voices made through ``POST /v1/audio/voices`` (unless the request
+    names one)."""
+    voice_wait: float = 30.0
+    """Seconds ``POST /v1/audio/voices`` waits for a new voice to be OK before it answers with
+    the voice still deploying (``"status": "DEPLOYING"``)."""
 
 
 class Admission:
@@ -92,9 +107,10 @@ class Doors:
         self.config = config
         self.admission = Admission(config.max_queue)
 
-    def authorize(self, request: Request) -> None:
-        """Refuse (401) a request without one of the server's keys, when it has keys."""
-        if not self.config.api_keys:
+    def authorize(self, request: Request, *, discovery: bool = False) -> None:
+        """Refuse (401) a request without one of the server's keys, when it has keys
+        (``discovery``: a model or voice list, open with ``--open-discovery``)."""
+        if not self.config.api_keys or (discovery and self.config.open_discovery):
             return
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
         key = key.strip()
@@ -103,8 +119,8 @@ class Doors:
         ):
             raise APIError(
                 401,
-                "invalid or missing API key: send `Authorization: Bearer KEY` with a key given "
-                "to `cosyvoice-clone serve --api-key`",
+                "invalid or missing API key: send `Authorization: Bearer KEY` with one of the "
+                "keys this server was started with (ask its owner)",
                 code="invalid_api_key",
             )
 
@@ -168,15 +184,54 @@ def answer_for(err: CosyVoiceCloneError, audience: Audience = Audience.API) -> A
     if err.request_id:
         message += f" (request_id {err.request_id})"
     headers = {REQUEST_ID_HEADER: err.request_id} if err.request_id else {}
-    if status == 429:
+    if isinstance(err, QuotaExceededError):
+        headers["x-should-retry"] = "false"  # the openai package would retry it twice
+    elif status == 429:
         headers["Retry-After"] = "1"
     return APIError(status, message, type=kind, param=param, code=err.code, headers=headers)
 
 
+_PRIVATE_PATHS: dict[str, str] = {}
+"""Local paths no client-facing message shows (the home, the checkout, the environment)."""
+
+
+def hide_paths(**paths: str | Path | None) -> None:
+    """Replace these paths (name -> path) in every error message by ``<name>``."""
+    for name, path in paths.items():
+        if path and len(str(path)) > 1:
+            _PRIVATE_PATHS[str(path)] = f"<{name}>"
+
+
+def scrub(message: str) -> str:
+    """``message`` without a local path (longest first: the home may lie under the checkout)."""
+    for path in sorted(_PRIVATE_PATHS, key=len, reverse=True):
+        message = message.replace(path, _PRIVATE_PATHS[path])
+    return message
+
+
 async def render_error(request: Request, exc: Exception) -> Response:
-    """The one exception handler: an :class:`APIError` as its JSON body."""
+    """The one exception handler: an :class:`APIError` (or Starlette's 404/405) as OpenAI's
+    JSON error, without local paths."""
+    if isinstance(exc, HTTPException):
+        exc = _http_error(request, exc)
     assert isinstance(exc, APIError)
+    exc.message = scrub(exc.message)
     return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+
+def _http_error(request: Request, exc: HTTPException) -> APIError:
+    where = f"{request.method} {request.url.path}"
+    if exc.status_code == 404:
+        return APIError(404, f"no route {where}: see GET /v1/models, /v1/audio/voices, "
+                        "POST /v1/audio/speech", code="unknown_url")  # fmt: skip
+    if exc.status_code == 405:
+        allow = (exc.headers or {}).get("Allow", "")
+        return APIError(405, f"{request.method} is not allowed on {request.url.path}"
+                        + (f": use {allow}" if allow else ""), code="method_not_allowed",
+                        headers={"Allow": allow} if allow else None)  # fmt: skip
+    kind = "api_error" if exc.status_code >= 500 else "invalid_request_error"
+    return APIError(exc.status_code, f"{where}: {exc.detail}", type=kind,
+                    code="http_error")  # fmt: skip
 
 
 async def call(work: Awaitable[Any], audience: Audience) -> Any:
@@ -188,6 +243,12 @@ async def call(work: Awaitable[Any], audience: Audience) -> Any:
 
 
 # --------------------------------------------------------------------------- streaming
+
+
+def aac_available() -> bool:
+    """Whether this install can encode aac (PyAV, the ``m4a`` extra): aac is offered (speech,
+    the studio's formats) only then."""
+    return importlib.util.find_spec("av") is not None
 
 
 class SelfCleaningStream(StreamingResponse):

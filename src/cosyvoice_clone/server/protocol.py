@@ -23,6 +23,17 @@ DEFAULT_FORMAT = "mp3"
 STREAM_FORMATS = ("audio", "sse")
 MAX_INPUT = 4096
 """OpenAI's limit on ``input``; ours is the library's (long texts are split), not this."""
+OPENAI_SPEED_RANGE = (0.25, 4.0)
+"""What OpenAI's ``speed`` accepts (its reference, and the ``openai`` package's doc)."""
+SERVICE_RATE_RANGE = (0.5, 2.0)
+"""CosyVoice's ``rate`` (checked by ``synthesis/protocol.py``): OpenAI speeds outside it are
+clamped to it, and the answer says so (``X-CosyVoice-Speed-Clamped``)."""
+NO_INSTRUCTION_MODELS = ("tts-1", "tts-1-hd")
+"""OpenAI's models that ignore ``instructions`` (its reference: "Does not work with tts-1 or
+tts-1-hd"): the server ignores them too, and says so (``X-CosyVoice-Instructions-Ignored``)."""
+OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin",
+                 "cedar", "fable", "onyx", "nova")  # fmt: skip
+"""OpenAI's 13 voice names (``openai/types/audio/speech_create_params.py``, 3.60)."""
 
 
 class APIError(Exception):
@@ -116,6 +127,10 @@ def parse_speech(raw: bytes) -> SpeechRequest:
         speed = 1.0
     if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not math.isfinite(speed):
         raise APIError(400, "'speed' must be a number", param="speed", code="invalid_type")
+    low, high = OPENAI_SPEED_RANGE
+    if not low <= speed <= high:
+        raise APIError(400, f"'speed' must be between {low} and {high}, not {speed}",
+                       param="speed", code="invalid_value")  # fmt: skip
     stream_format = _string(body, "stream_format", required=False) or "audio"
     if stream_format not in STREAM_FORMATS:
         raise APIError(400, f"unsupported stream_format {stream_format!r}: use audio or sse",
@@ -125,15 +140,22 @@ def parse_speech(raw: bytes) -> SpeechRequest:
                          instructions or None, stream_format)  # fmt: skip
 
 
+def model_object(name: str, created: int = 0) -> dict[str, Any]:
+    """One model in OpenAI's shape (``GET /v1/models/{id}``)."""
+    return {"id": name, "object": "model", "created": created, "owned_by": "cosyvoice-clone"}
+
+
 def model_list(names: list[str], created: int = 0) -> dict[str, Any]:
-    """``GET /v1/models`` in OpenAI's list shape."""
-    return {
-        "object": "list",
-        "data": [
-            {"id": name, "object": "model", "created": created, "owned_by": "cosyvoice-clone"}
-            for name in names
-        ],
-    }
+    """``GET /v1/models`` in OpenAI's list shape; ``GET /v1/audio/models`` adds ``models``
+    (what Open WebUI reads: a list of objects with ``id``)."""
+    data = [model_object(name, created) for name in names]
+    return {"object": "list", "data": data, "models": data}
+
+
+def clamp_speed(speed: float) -> float:
+    """OpenAI's ``speed`` within CosyVoice's rate range."""
+    low, high = SERVICE_RATE_RANGE
+    return min(max(speed, low), high)
 
 
 def sse_event(data: dict[str, Any]) -> bytes:

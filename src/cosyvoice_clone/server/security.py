@@ -103,6 +103,12 @@ FORM_TYPES = ("text/plain", "multipart/form-data", "application/x-www-form-urlen
 STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 UPLOAD_PATH = "/studio/api/samples"
 STUDIO_API = "/studio/api/"
+MULTIPART_PATHS = {"/v1/audio/voice_consents": "recording", "/v1/audio/voices": "audio_sample"}
+"""OpenAI's uploads (the ``openai`` package always sends them as multipart/form-data): the one
+place a form type is taken. A page cannot post one here: browsers send ``Origin`` with every
+form post, and a foreign one is refused (step 2). Their body cap is one file of the service's
+10 MiB plus the form's other fields; the field named is the one a 413 blames."""
+MULTIPART_MAX_BYTES = catalog.SAMPLE_MAX_BYTES + 2**20
 SPEECH_PATHS = {"/v1/audio/speech": "input", "/studio/api/speech": "text"}
 """Routes whose text is limited by ``--max-input-chars``, and the field holding it."""
 
@@ -258,8 +264,8 @@ class SecurityMiddleware:
                 if self.protection.api_keys:
                     raise Refusal(
                         401,
-                        "invalid or missing API key: send `Authorization: Bearer KEY` with a key "
-                        "given to `cosyvoice-clone serve --api-key`",
+                        "invalid or missing API key: send `Authorization: Bearer KEY` with one "
+                        "of the keys this server was started with (ask its owner)",
                         "invalid_api_key",
                     )
                 raise Refusal(
@@ -286,6 +292,10 @@ class SecurityMiddleware:
                 raise _too_large_upload()
             return
         if method == "DELETE" and not size:
+            return
+        if method == "POST" and path in MULTIPART_PATHS and ctype == "multipart/form-data":
+            if size is not None and size > MULTIPART_MAX_BYTES:
+                raise _too_large_form(MULTIPART_PATHS[path])
             return
         if ctype != "application/json" and not ctype.endswith("+json"):
             raise Refusal(
@@ -366,23 +376,28 @@ class SecurityMiddleware:
         body: bytes | None = None
         try:
             self.check_request(scope, headers)
+            form = _is_form(scope, headers)
             if scope["method"] in STATE_CHANGING and scope["path"] != UPLOAD_PATH:
-                body = await self._read_body(receive)
-                self.check_json(scope["path"], body)
+                body = await self._read_body(receive, scope["path"] if form else None)
+                if not form:
+                    self.check_json(scope["path"], body)
         except Refusal as refused:
             await self._answer(scope, send, refused, cors)
             return
         await self._run(scope, self._replay(body, receive) if body is not None else
                         self._capped(scope, receive), send, cors)  # fmt: skip
 
-    async def _read_body(self, receive: Receive) -> bytes:
+    async def _read_body(self, receive: Receive, form_path: str | None = None) -> bytes:
         data = bytearray()
+        limit = MULTIPART_MAX_BYTES if form_path else self.protection.body_limit
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 break
             data += message.get("body", b"")
-            if len(data) > self.protection.body_limit:
+            if len(data) > limit:
+                if form_path:
+                    raise _too_large_form(MULTIPART_PATHS[form_path])
                 raise self._too_large_body()
             if not message.get("more_body"):
                 break
@@ -537,6 +552,21 @@ def _too_large_upload() -> Refusal:
         f"{catalog.SAMPLE_MAX_BYTES // 2**20} MiB",
         "sample_too_large",
         "sample",
+    )
+
+
+def _is_form(scope: Scope, headers: dict[str, str]) -> bool:
+    ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return scope["path"] in MULTIPART_PATHS and ctype == "multipart/form-data"
+
+
+def _too_large_form(param: str) -> Refusal:
+    return Refusal(
+        413,
+        f"the upload is larger than {MULTIPART_MAX_BYTES // 2**20} MiB; '{param}' may be at most "
+        f"{catalog.SAMPLE_MAX_BYTES // 2**20} MiB",
+        "file_too_large",
+        param,
     )
 
 

@@ -1,76 +1,54 @@
 """The OpenAI-compatible handlers: ``POST /v1/audio/speech``, ``GET /v1/models``,
-``GET /v1/audio/voices``, ``GET /healthz`` (routed in :mod:`.app`).
+``GET /v1/models/{id}``, ``GET /v1/audio/models``, ``GET /v1/audio/voices``, ``GET /healthz``
+(routed in :mod:`.app`).
 
 Each parses OpenAI's request (:mod:`.protocol`), makes one call on the client
 (:meth:`~cosyvoice_clone.client.AsyncCosyVoice.stream_speech`, ``voices.list``,
-``voices.system``) and renders the typed result. Many clients at once: at most ``max_queue``
-speech requests are admitted (waiting or speaking); beyond that a request gets 429 with
-``Retry-After``. Admitted requests reach the service in arrival order through the library's
-submission limiter (3 tasks/s per model), so none is refused by the service's own rate limit.
+``voices.system``) and renders the typed result. OpenAI's leniencies are kept, each said in a
+header: ``speed`` 0.25-4.0 clamped to CosyVoice's 0.5-2.0, ``instructions`` ignored on
+``tts-1``/``tts-1-hd`` (and with an OpenAI model on a voice whose model takes none),
+``--default-voice`` for OpenAI's names and unknown names (never for a CosyVoice voice id). Many
+clients at once: at most ``max_queue`` speech requests are admitted (waiting or speaking);
+beyond that a request gets 429 with ``Retry-After``. Admitted requests reach the service in
+arrival order through the library's submission limiter (3 tasks/s per model).
 """
 
 from __future__ import annotations
 
 import base64
-import json
-import logging
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from .. import catalog
 from ..client import AsyncAudioStream
-from ..errors import CosyVoiceCloneError
-from .plumbing import REQUEST_ID_HEADER, Doors, SelfCleaningStream, answer_for, call
+from ..errors import CosyVoiceCloneError, InvalidRequestError, UnknownVoiceError
+from .access import AccessEntry, entry_of
+from .plumbing import (
+    REQUEST_ID_HEADER,
+    Doors,
+    SelfCleaningStream,
+    aac_available,
+    answer_for,
+    call,
+)
 from .protocol import (
+    NO_INSTRUCTION_MODELS,
     OPENAI_MODELS,
     OPENAI_SAMPLE_RATE,
+    OPENAI_VOICES,
+    SERVICE_RATE_RANGE,
     APIError,
     SpeechRequest,
+    clamp_speed,
+    is_openai_model,
     model_list,
+    model_object,
     parse_speech,
     sse_event,
 )
 from .wording import Audience
-
-access_log = logging.getLogger("cosyvoice_clone.server.access")
-
-
-@dataclass
-class AccessEntry:
-    """One access log line: what was asked and how it went; never the key or the text."""
-
-    method: str
-    path: str
-    started: float = field(default_factory=time.monotonic)
-    status: int = 200
-    voice: str | None = None
-    model: str | None = None
-    characters: int | None = None
-    format: str | None = None
-    first_audio_ms: float | None = None
-    request_id: str | None = None
-    error: str | None = None
-
-    def write(self) -> None:
-        data = {
-            "method": self.method,
-            "path": self.path,
-            "status": self.status,
-            "voice": self.voice,
-            "model": self.model,
-            "characters": self.characters,
-            "format": self.format,
-            "first_audio_ms": self.first_audio_ms,
-            "total_ms": round((time.monotonic() - self.started) * 1000, 1),
-            "request_id": self.request_id,
-        }
-        if self.error:
-            data["error"] = self.error
-        access_log.info(json.dumps(data, ensure_ascii=False))
 
 
 class SpeechAPI:
@@ -90,12 +68,26 @@ class SpeechAPI:
             }
         )
 
+    @staticmethod
+    def model_names() -> list[str]:
+        return [*OPENAI_MODELS, *catalog.synthesis_models()]
+
     async def models(self, request: Request) -> Response:
-        self.doors.authorize(request)
-        return JSONResponse(model_list([*OPENAI_MODELS, *catalog.synthesis_models()]))
+        """``GET /v1/models`` and ``GET /v1/audio/models`` (Open WebUI reads ``models``)."""
+        self.doors.authorize(request, discovery=True)
+        return JSONResponse(model_list(self.model_names()))
+
+    async def model(self, request: Request) -> Response:
+        """``GET /v1/models/{model}``."""
+        self.doors.authorize(request, discovery=True)
+        name = request.path_params["model"]
+        if name not in self.model_names():
+            raise APIError(404, f"the model {name!r} does not exist here: GET /v1/models lists "
+                           "them", param="model", code="model_not_found")  # fmt: skip
+        return JSONResponse(model_object(name))
 
     async def voices(self, request: Request) -> Response:
-        self.doors.authorize(request)
+        self.doors.authorize(request, discovery=True)
         listed = await call(self.client.voices.list(), Audience.API)
         system = await self.client.voices.system()
         voices = [
@@ -126,46 +118,86 @@ class SpeechAPI:
         return JSONResponse({"object": "list", "data": everything, "voices": everything})
 
     async def speech(self, request: Request) -> Response:
-        entry = AccessEntry(request.method, request.url.path)
-        try:
-            self.doors.authorize(request)
-            req = parse_speech(await request.body())
-            entry.voice, entry.model, entry.format = req.voice, req.model, req.response_format
-            entry.characters = len(req.input)
-            self.doors.admission.enter()
-        except APIError as err:
-            entry.status = err.status
-            entry.write()
-            raise
+        entry = entry_of(request.scope)
+        self.doors.authorize(request)
+        req = parse_speech(await request.body())
+        entry.voice, entry.model, entry.format = req.voice, req.model, req.response_format
+        entry.characters, entry.stream_format = len(req.input), req.stream_format
+        formats = speech_formats()
+        if req.response_format not in formats:
+            why = " (aac needs PyAV on the server)" if req.response_format == "aac" else ""
+            raise APIError(400, f"unsupported response_format {req.response_format!r}{why}: "
+                           f"use one of {', '.join(formats)}", param="response_format",
+                           code="invalid_request")  # fmt: skip  # the library's code
+        self.doors.admission.enter()
         try:
             return await self._speak(req, entry)
         except BaseException as exc:
             self.doors.admission.leave()
             if isinstance(exc, CosyVoiceCloneError):
                 exc = answer_for(exc, Audience.API)
-            entry.status = exc.status if isinstance(exc, APIError) else 500
-            entry.error = exc.code if isinstance(exc, APIError) else type(exc).__name__
-            entry.write()
             raise exc from None
 
-    async def _speak(self, req: SpeechRequest, entry: AccessEntry) -> Response:
+    async def _open(self, req: SpeechRequest, entry: AccessEntry, headers: dict[str, str]
+                    ) -> AsyncAudioStream:  # fmt: skip
+        """The stream, with OpenAI's leniencies: speed clamped, instructions ignored where
+        OpenAI ignores them, the default voice for OpenAI names and unknown names."""
         config = self.doors.config
-        stream = await self.client.stream_speech(
-            req.input,
-            voice=config.aliases.get(req.voice, req.voice),
-            model=req.cosyvoice_model,
-            format=req.response_format,
-            sample_rate=OPENAI_SAMPLE_RATE,
-            rate=req.speed,
-            instruction=req.instructions,
-            concurrency=config.concurrency,
-            retries=config.retries,
-        )  # returns once the first audio arrived: refusals were raised before any byte
+        voice = config.aliases.get(req.voice, req.voice)
+        rate = clamp_speed(req.speed)
+        if rate != req.speed:
+            low, high = SERVICE_RATE_RANGE
+            headers["X-CosyVoice-Speed-Clamped"] = f"{rate} (asked {req.speed}; CosyVoice "
+            headers["X-CosyVoice-Speed-Clamped"] += f"speaks at {low} to {high})"
+            entry.notes.append(f"speed {req.speed} -> {rate}")
+        instruction = req.instructions
+        if instruction and req.model in NO_INSTRUCTION_MODELS:
+            instruction = None
+            headers["X-CosyVoice-Instructions-Ignored"] = f"{req.model} takes no instructions"
+            entry.notes.append("instructions ignored")
+        fallback = config.default_voice
+        if fallback and voice in OPENAI_VOICES and voice not in config.aliases:
+            voice = self._fall_back(req.voice, fallback, headers, entry)
+            fallback = None
+        while True:
+            try:
+                return await self.client.stream_speech(
+                    req.input, voice=voice, model=req.cosyvoice_model,
+                    format=req.response_format, sample_rate=OPENAI_SAMPLE_RATE, rate=rate,
+                    instruction=instruction, concurrency=config.concurrency,
+                    retries=config.retries,
+                )  # fmt: skip  # returns once the first audio arrived
+            except UnknownVoiceError:
+                if not fallback or looks_like_voice_id(voice):
+                    raise  # a CosyVoice voice id is never swapped for another
+                voice = self._fall_back(voice, fallback, headers, entry)
+                fallback = None
+            except InvalidRequestError as err:
+                lacks = err.field == "instruction" and err.allowed is not None
+                if not (lacks and instruction and is_openai_model(req.model)):
+                    raise
+                instruction = None  # refused before anything was sent
+                headers["X-CosyVoice-Instructions-Ignored"] = "the voice's model takes none"
+                entry.notes.append("instructions ignored")
+
+    @staticmethod
+    def _fall_back(asked: str, default: str, headers: dict[str, str], entry: AccessEntry) -> str:
+        shown = asked.encode("ascii", "replace").decode()
+        headers["X-CosyVoice-Default-Voice"] = f"{shown} is not a voice here: spoke {default}"
+        entry.notes.append(f"default voice for {asked}")
+        return default
+
+    async def _speak(self, req: SpeechRequest, entry: AccessEntry) -> Response:
+        headers: dict[str, str] = {}
+        stream = await self._open(req, entry, headers)
         entry.voice, entry.model = stream.voice, stream.model
-        entry.first_audio_ms = round((time.monotonic() - entry.started) * 1000, 1)
+        entry.mark_first_audio()
         request_ids = stream.request_ids
         entry.request_id = request_ids[0] if request_ids else None
-        headers = {REQUEST_ID_HEADER: entry.request_id} if entry.request_id else {}
+        if entry.request_id:
+            headers[REQUEST_ID_HEADER] = entry.request_id
+        headers["X-CosyVoice-Voice"] = stream.voice
+        headers["X-CosyVoice-Model"] = stream.model
         done = False
 
         async def body() -> AsyncIterator[bytes]:
@@ -191,10 +223,20 @@ class SpeechAPI:
                 entry.status, entry.error = 499, "client_disconnected"
             await stream.aclose()  # cancels the tasks on the service if the client left
             self.doors.admission.leave()
-            entry.write()
 
         media = "text/event-stream" if req.stream_format == "sse" else stream.media_type
         return SelfCleaningStream(body(), finish, media_type=media, headers=headers)
+
+
+def looks_like_voice_id(name: str) -> bool:
+    """Whether ``name`` is shaped like a CosyVoice voice id (``cosyvoice-v3.5-plus-...``)."""
+    return any(name.startswith(f"{model}-") for model in catalog.synthesis_models())
+
+
+def speech_formats() -> list[str]:
+    """OpenAI's ``response_format`` values this server can produce (aac only with PyAV)."""
+    return [f for f in ("mp3", "opus", "aac", "flac", "wav", "pcm")
+            if f != "aac" or aac_available()]  # fmt: skip
 
 
 async def _relay(stream: AsyncAudioStream, stream_format: str) -> AsyncIterator[bytes]:

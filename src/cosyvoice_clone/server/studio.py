@@ -33,6 +33,7 @@ from ..errors import CosyVoiceCloneError
 from .plumbing import (
     Doors,
     SelfCleaningStream,
+    aac_available,
     answer_for,
     call,
     invalid,
@@ -101,7 +102,7 @@ class Studio:
                     "min_speech_s": catalog.SAMPLE_MIN_SPEECH_SECONDS,
                     "max_pause_s": catalog.SAMPLE_MAX_PAUSE_SECONDS,
                 },
-                "formats": list(catalog.STREAM_FORMATS),
+                "formats": [f for f in catalog.STREAM_FORMATS if f != "aac" or aac_available()],
                 "voice_statuses": {status.name.lower(): status.value for status in VoiceStatus},
                 "design": {
                     "target_models": catalog.design_models_in(region),

@@ -19,7 +19,7 @@ from ..checks import require_concurrency
 from ..errors import InvalidRequestError
 from ..models import SpeechResult
 from . import text as textmod
-from .connect import USER_AGENT, Endpoint, SubmissionLimiter, submission_limiter
+from .connect import USER_AGENT, Connector, Endpoint, SubmissionLimiter, submission_limiter
 from .files import speak_to_file
 from .parts import COPY_BLOCK_BYTES, SPOOL_MEMORY_BYTES, ProgressCallback, make_parts
 from .protocol import (
@@ -57,6 +57,7 @@ class _Connected:
         event_timeout: float = 60.0,
         tasks_per_second: float | None = catalog.SYNTHESIS_TASKS_PER_SECOND_PER_MODEL,
         pacing_home: Path | None = None,
+        connector: Connector | None = None,
     ) -> None:
         self.endpoint = Endpoint(
             url=websocket_url,
@@ -67,6 +68,7 @@ class _Connected:
             event_timeout=event_timeout,
             tasks_per_second=tasks_per_second,
             pacing_home=pacing_home,
+            connector=connector,
         )
 
     @classmethod
@@ -79,9 +81,11 @@ class _Connected:
         event_timeout: float = 60.0,
         tasks_per_second: float | None = catalog.SYNTHESIS_TASKS_PER_SECOND_PER_MODEL,
         pacing_home: Path | None = None,
+        connector: Connector | None = None,
     ) -> _C:
         """From resolved :class:`~cosyvoice_clone.config.Settings` (requires a key); the
-        submission budget is shared through its home (the limit is the account's)."""
+        submission budget is shared through its home (the limit is the account's);
+        ``connector``: where tasks get connections (a client's pool; default: one each)."""
         return cls(
             api_key=settings.require_key(),
             websocket_url=settings.websocket_url,
@@ -91,6 +95,7 @@ class _Connected:
             event_timeout=event_timeout,
             tasks_per_second=tasks_per_second,
             pacing_home=pacing_home if pacing_home is not None else settings.home,
+            connector=connector,
         )
 
 

@@ -59,7 +59,7 @@ from . import text as textmod
 from .client import AsyncSynthesizer
 from .encode import encoder_for
 from .parts import QueueOutput
-from .protocol import SynthesisOptions, TaskProtocol
+from .protocol import SynthesisOptions, TaskProtocol, check_text
 from .sinks import AudioSink, FileSink, StreamSink
 from .stream import AsyncSpeechStream
 from .text import CLAUSE_WEIGHT, TextChunker
@@ -170,6 +170,7 @@ class AsyncLiveSpeech:
         self._check_usable()
         if not text:
             return
+        check_text(text)  # a control character is refused, as for every other text
         if self._first_text is None:
             self._first_text = time.monotonic()
         async with self._lock:

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from .._loop import LoopThread
-from ..errors import CosyVoiceCloneError, OperationTimeoutError
+from ..errors import CosyVoiceCloneError, OperationTimeoutError, TransportError
 from . import connect
 from .connect import Connector, Endpoint, SubmissionLimiter, closed_error, timeout_error
 from .protocol import Event, TaskProtocol, Word
@@ -42,8 +42,9 @@ class AsyncSpeechStream:
         connector: Connector | None = None,
     ) -> None:
         self.endpoint = endpoint
-        self.connector = connector or connect.CONNECTOR
-        """Where the connection comes from (default: the process-wide one, looked up now)."""
+        self.connector = connector or endpoint.connector or connect.CONNECTOR
+        """Where the connection comes from (default: the endpoint's, else the process-wide
+        one, looked up now)."""
         self.protocol = protocol
         self.messages = messages
         self.limiter = limiter
@@ -55,6 +56,9 @@ class AsyncSpeechStream:
         self._conn: Any = None
         self._started_at = time.monotonic()
         self._done = False
+        self._reusable = False
+        """Set only at this task's own task-finished: the connection may serve another task."""
+        self._stale_retried = False
 
     @property
     def task_id(self) -> str:
@@ -75,9 +79,13 @@ class AsyncSpeechStream:
         self._conn = await self.connector.acquire(self.endpoint)
 
     async def aclose(self) -> None:
-        """Close the connection."""
+        """Give the connection back: to the pool after task-finished, else closed."""
         conn, self._conn = self._conn, None
-        if conn is not None:
+        if conn is None:
+            return
+        if self._reusable:
+            await self.connector.recycle(conn, self.endpoint)
+        else:
             await self.connector.release(conn)
 
     async def _recv(self, timeout: float, what: str) -> str | bytes:
@@ -120,16 +128,34 @@ class AsyncSpeechStream:
             yield chunk
 
     async def start(self) -> None:
-        """Connect, submit run-task (paced) and wait for task-started."""
+        """Connect, submit run-task (paced) and wait for task-started.
+
+        A reused connection found closed before task-started is replaced and run-task sent
+        once more: no text has left yet, so nothing can have been spoken or billed. Any other
+        failure (a timeout, task-failed, a new connection closing) is raised as it is.
+        """
         await self._connect()
         proto = self.protocol
-        if self.limiter is not None:
-            await self.limiter.wait()
-        await self._send(proto.run_task())
-        while not proto.started:
-            frame = await self._recv(self.endpoint.start_timeout, "task-started")
-            if isinstance(frame, str):
-                proto.handle(frame)
+        while True:
+            if self.limiter is not None:
+                await self.limiter.wait()
+            try:
+                await self._send(proto.run_task())
+                while not proto.started:
+                    frame = await self._recv(self.endpoint.start_timeout, "task-started")
+                    if isinstance(frame, str):
+                        proto.handle(frame)
+                return
+            except TransportError as error:
+                stale = not isinstance(error, OperationTimeoutError) and self.connector.reused(
+                    self._conn
+                )
+                if not stale or self._stale_retried:
+                    raise
+                self._stale_retried = True
+                conn, self._conn = self._conn, None
+                await self.connector.release(conn)
+                self._conn = await self.connector.fresh(self.endpoint)
 
     async def send_text(self, text: str) -> None:
         """One continue-task with ``text`` (after :meth:`start`; live input)."""
@@ -169,6 +195,7 @@ class AsyncSpeechStream:
             self._note(event)
             if event.kind == "finished":
                 self._done = True
+                self._reusable = True
                 return
 
     async def cancel(self, timeout: float = 10.0) -> bool:
