@@ -196,7 +196,9 @@ def test_disputed_region_rule_warns_once_and_writes_the_request(cli, tmp_path: P
     assert result.exit_code == 0, result.stderr
     assert json.loads(out.read_text())["input"]["target_model"] == "cosyvoice-v3-plus"
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
-    assert len(warnings) == 1 and "region rule" in warnings[0] and "voice_clone.py" in warnings[0]
+    assert len(warnings) == 1 and "region rule" in warnings[0]
+    # one short line (issue 23 item 21): the citation is in docs/protocol.md and --json, not here
+    assert "voice_clone.py" not in warnings[0] and len(warnings[0]) < 260
 
 
 def test_validate_response_both_ways(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -119,14 +119,20 @@ def test_region_rules(model: str, region: str, verdict: str) -> None:
         with pytest.raises(InvalidRequestError) as info:
             make(target_model=model, region=region)
         assert info.value.field == "target_model"
-        assert region in str(info.value)
-        assert "only in China (Beijing)" in str(info.value)  # the rule, with its source
+        line = str(info.value)
+        assert region in line and "\n" not in line and len(line) < 260  # one short line
+        assert "only in China (Beijing)" not in line  # the citation is not in the line ...
+        source = info.value.to_dict()["source"]  # ... but in the JSON shape (--json)
+        assert "only in China (Beijing)" in source
+        assert catalog.clone_rule(model, region).fact.source in source
         if region == "ap-southeast-1":
-            assert "cosyvoice-v2" in str(info.value)  # says what does work there
+            assert "cosyvoice-v2" in line  # says what does work there
         return
+    caught: list[RegionRuleWarning] = []
     if verdict == "disputed":
-        with pytest.warns(RegionRuleWarning, match="region rule"):
+        with pytest.warns(RegionRuleWarning, match="region rule") as record:
             req = make(target_model=model, region=region)
+        caught = [w.message for w in record if isinstance(w.message, RegionRuleWarning)]
     else:
         req = make(target_model=model, region=region)
     assert req.to_payload()["input"]["target_model"] == model
@@ -137,7 +143,11 @@ def test_region_rules(model: str, region: str, verdict: str) -> None:
         assert len(region_warnings) == 1
         assert "\n" not in region_warnings[0]
         assert model in region_warnings[0] and region in region_warnings[0]
-        assert catalog.clone_rule(model, region).fact.source in region_warnings[0]
+        assert len(region_warnings[0]) < 200
+        fact = catalog.clone_rule(model, region).fact
+        assert fact.source not in region_warnings[0]  # the citation rides on the warning
+        assert len(caught) == 1 and str(caught[0]) == region_warnings[0]
+        assert caught[0].source is not None and fact.source in caught[0].source
 
 
 def test_every_clone_rule_has_a_source_and_date() -> None:

@@ -196,8 +196,7 @@ class AsyncCosyVoice:
             "skip_check": skip_check,
             "sample_transport": sample_transport,
         }
-        if wait:
-            require_timeout(timeout)
+        require_timeout(timeout)  # checked even without wait: a bad value is a mistake
         plan = await in_thread(lambda: plan_clone(self._session, **plan_args))
         async with self._locks.lock(plan.key):
             if not force:  # another task may have cloned it meanwhile

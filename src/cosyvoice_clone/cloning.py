@@ -170,8 +170,7 @@ def clone_flow(
     An identical clone in progress in another process (same home) is waited for and its
     voice reused; one left behind by a killed process is looked for on the service first.
     """
-    if wait:
-        require_timeout(timeout)
+    require_timeout(timeout)  # checked even without wait: a bad value is a mistake
     registry = session.registry
     options: dict[str, Any] = {"wait": wait, "timeout": timeout, "on_status": on_status}
     notes: list[str] = []
@@ -346,8 +345,7 @@ def design_flow(
     on_status: StatusCallback | None,
 ) -> Flow[DesignResult]:
     """Reuse, or create (+ wait); keeps the preview, registers, writes evidence."""
-    if wait:  # before anything is sent: a bad bound must not cost a slot
-        require_timeout(timeout)
+    require_timeout(timeout)  # checked even without wait: a bad value is a mistake
     request = plan.request
     notes: list[str] = []
     result = DesignResult(
@@ -496,8 +494,7 @@ def update_flow(
     timeout: float,
     on_status: StatusCallback | None,
 ) -> Flow[Voice]:
-    if wait:  # before the sample is uploaded or the update sent
-        require_timeout(timeout)
+    require_timeout(timeout)  # before the sample is uploaded or the update sent, wait or not
     url = yield from plan.sample_flow()
     try:
         yield from session.enrollment.update(voice_id, url)

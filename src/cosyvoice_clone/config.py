@@ -140,6 +140,11 @@ def _read_key_file(path: Path) -> str | None:
         return None
     except OSError as exc:
         raise ConfigError(f"cannot read key file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:  # a binary or UTF-16 file: never echo its bytes
+        raise MissingCredentialsError(
+            f"the key file {path} is not UTF-8 text",
+            hint="a key file holds the key on one line (sk-...), saved as plain text",
+        ) from None
     return value or None
 
 

@@ -239,15 +239,20 @@ class InvalidRequestError(CosyVoiceCloneError):
         hint: str | None = None,
         next_step: NextStep | None = None,
         code: str | None = None,
+        source: str | None = None,
     ) -> None:
         super().__init__(message, hint=hint, next_step=next_step, code=code)
         self.field = field
         self.value = value
         self.allowed = allowed
+        self.source = source
+        """The citation behind a refusal (the rule, its sources and date): in ``to_dict()``
+        (``--json``), never in the one line."""
 
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
         data["field"] = self.field
+        data["source"] = self.source
         return data
 
 

@@ -154,21 +154,31 @@ def _target_model(value: Any, region: str, warnings: list[str]) -> str:
     rule = catalog.clone_rule(value, region)
     if rule.verdict is catalog.CloneVerdict.NO:
         models = catalog.clone_models_in(region) + catalog.disputed_clone_models_in(region)
-        raise _invalid(
-            "target_model",
-            value,
-            f"not available for cloning in {region}; there use one of "
-            + (", ".join(models) or "none"),
-            hint=f"{rule.fact.cite()}; or choose the region where it is offered with --region",
+        raise InvalidRequestError(
+            catalog.region_refusal(value, region),
+            field="target_model",
+            value=value,
+            allowed="one of " + (", ".join(models) or "none"),
+            source=citation_line(rule),
         )
     if rule.verdict is catalog.CloneVerdict.DISPUTED:
         message = region_warning(rule)
         warnings.append(message)
-        _warnings.warn(message, RegionRuleWarning, stacklevel=4)
+        _warnings.warn(RegionRuleWarning(message, source=citation_line(rule)), stacklevel=4)
     return str(value)
 
 
-class RegionRuleWarning(UserWarning):
+class NoticeWarning(UserWarning):
+    """Something is sent although a source says the service may not take it: the service
+    decides (never a local refusal). ``source`` is the citation (for ``--json`` and the docs);
+    the message is one short line."""
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+
+
+class RegionRuleWarning(NoticeWarning):
     """A clone is sent although official sources disagree on whether its region allows it.
 
     Emitted through :mod:`warnings` (once per message under the default filter) when the request
@@ -176,12 +186,22 @@ class RegionRuleWarning(UserWarning):
     """
 
 
+class VoiceNoticeWarning(NoticeWarning):
+    """A system voice is asked for an option (SSML, instruction, word timestamps) its voice
+    list marks it without; the request is sent anyway (emitted through :mod:`warnings` before
+    the run-task is sent)."""
+
+
 def region_warning(rule: catalog.CloneRule) -> str:
-    """The one-line warning for a clone the sources do not agree on (sent anyway)."""
-    return (
-        f"region rule: cloning for {rule.model} in {rule.region} is disputed: {rule.fact.text} "
-        f"[{rule.fact.source}, {rule.fact.date}]; sending it, the service decides"
-    )
+    """The one short line for a clone the sources do not agree on (sent anyway); the rule's
+    citation is :func:`citation_line`."""
+    return catalog.region_notice(rule)
+
+
+def citation_line(rule: catalog.CloneRule) -> str:
+    """The rule's citation as one string (``rule: text (sources, date)``), for ``--json``."""
+    cited = catalog.citation(rule)
+    return f"{cited['rule']}: {cited['text']} ({cited['source']}, {cited['date']})"
 
 
 def _language_hints(value: Any, model: catalog.TargetModel, warnings: list[str]) -> tuple[str, ...]:
@@ -611,8 +631,11 @@ __all__ = [
     "CloneRequest",
     "CloneResponse",
     "DesignRequest",
+    "NoticeWarning",
     "PreviewAudio",
     "RegionRuleWarning",
+    "VoiceNoticeWarning",
+    "citation_line",
     "clone_request_from_dict",
     "normalize_clone_options",
     "normalize_clone_request",

@@ -85,7 +85,6 @@ MCP_CASES: list[Case] = [
         ("check_sample", {"source": "{W}/id3.mp3"}),
         "sample_unreadable",
         expect_in="not a valid MP3",
-        xfail=9,
     ),
     Case("synthesize-empty-text", ("synthesize", {**SAY, "text": ""}), BAD),
     Case(
@@ -124,14 +123,12 @@ MCP_CASES: list[Case] = [
         ("get_voice", {"voice": "{GONE}"}),
         "voice_deleted",
         setup="gone",
-        xfail=11,
     ),
     Case(
         "get-voice-deleted-prefix",
         ("get_voice", {"voice": "gone"}),
         "voice_deleted",
         setup="gone",
-        xfail=11,
     ),
     Case("get-voice-empty", ("get_voice", {"voice": ""}), BAD),
     Case("wait-timeout-negative", ("wait_voice", {"voice": GOOD_ID, "timeout": -1}), BAD),

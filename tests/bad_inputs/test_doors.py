@@ -157,7 +157,6 @@ def test_sigterm_while_waiting_is_one_line_and_exit_143(
         assert "(stopped by SIGTERM)" in line and "no new slot" in line
 
 
-@pytest.mark.xfail(strict=True, reason="issue 23 item 9 (fixes-lib)")
 def test_check_on_a_broken_mp3_is_one_stderr_line_without_decoder_noise(tmp_path: Path) -> None:
     from tests.bad_inputs.conftest import ID3_GARBAGE
 

@@ -129,11 +129,6 @@ def test_the_emulator_answers_every_row_as_the_catalog_says(
     assert backend.voice_count() == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs request.py (fixes-lib) to use catalog.region_refusal/region_notice and "
-    "errors.py to carry catalog.citation in to_dict (issue 23 item 21)",
-)
 def test_the_region_refusal_is_one_short_line_and_its_citation_is_in_json(
     cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -149,9 +144,6 @@ def test_the_region_refusal_is_one_short_line_and_its_citation_is_in_json(
     assert "cosyvoice-clone-design-api" in json.dumps(error)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="needs request.region_warning (fixes-lib) to use catalog.region_notice"
-)
 def test_the_disputed_notice_is_one_short_line(cli: Callable[..., Run], tmp_path: Path) -> None:
     out = tmp_path / "request.json"
     result = cli("--region", "ap-southeast-1", "prepare", "--target-model", "cosyvoice-v2",

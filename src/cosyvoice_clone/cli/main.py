@@ -167,11 +167,11 @@ def run(argv: list[str] | None = None) -> None:
     """
     import warnings
 
-    from ..request import RegionRuleWarning
+    from ..request import NoticeWarning
 
     reset_warnings()
     with warnings.catch_warnings():
-        warnings.filterwarnings("default", category=RegionRuleWarning)
+        warnings.filterwarnings("default", category=NoticeWarning)
         warnings.showwarning = _library_warning
         _run(argv)
 

@@ -78,7 +78,7 @@ def speak(
     instruction: Optional[str] = typer.Option(
         None,
         "--instruction",
-        help="Style or dialect instruction (up to 128 characters).",
+        help="Style or dialect instruction (CosyVoice models: up to 128 characters).",
         show_default=False,
     ),
     language_hint: Optional[list[str]] = typer.Option(

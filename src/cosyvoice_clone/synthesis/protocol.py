@@ -116,11 +116,6 @@ class SynthesisOptions:
                     hint="leave --bit-rate out, or speak to an .mp3 or .opus file",
                 )
             _check_range("bit_rate", self.bit_rate, *catalog.BIT_RATE_RANGE)
-        if self.instruction is not None and len(self.instruction) > catalog.INSTRUCTION_MAX_LENGTH:
-            raise InvalidRequestError(
-                f"instruction is longer than {catalog.INSTRUCTION_MAX_LENGTH} characters",
-                field="instruction",
-            )
         return self
 
     def parameters(self, voice: str, *, wire_format: str | None = None) -> dict[str, Any]:
@@ -233,7 +228,19 @@ def check_language_hints(model: str, hints: tuple[str, ...] | list[str] | None) 
 
 
 def check_instruction(model: str, instruction: str | None) -> None:
-    """Refuse an ``instruction`` for a model that does not take one (catalog; nothing sent)."""
+    """Refuse an ``instruction`` for a model that does not take one, or longer than CosyVoice's
+    limit for a cosyvoice model (Qwen-Audio-TTS states none; catalog; nothing sent)."""
+    info = catalog.SYNTHESIS_MODELS.get(model)
+    family = info.family if info is not None else "cosyvoice"
+    limit = catalog.INSTRUCTION_MAX_LENGTH
+    if instruction and family == "cosyvoice" and len(instruction) > limit:
+        raise InvalidRequestError(
+            f"the instruction is {len(instruction)} characters; {model} takes at most {limit}",
+            field="instruction",
+            value=instruction,
+            hint=f"shorten --instruction to {limit} characters",
+            source=catalog.INSTRUCTION_FACT.cite(),
+        )
     if instruction and model not in catalog.INSTRUCTION_MODELS:
         allowed = ", ".join(catalog.INSTRUCTION_MODELS)
         raise InvalidRequestError(
@@ -332,6 +339,25 @@ def check_for_model(model: str, text: str, options: SynthesisOptions) -> None:
     check_instruction(model, options.instruction)
     if options.ssml:
         check_ssml(text)
+
+
+def give_voice_notices(voice: str, options: SynthesisOptions) -> list[str]:
+    """Warn (:class:`~cosyvoice_clone.request.VoiceNoticeWarning`, one short line each) about
+    options the voice list marks ``voice`` without; never a refusal: the service decides."""
+    import warnings
+
+    from ..request import VoiceNoticeWarning
+
+    facts = {"SSML": catalog.SSML_VOICES_FACT, "timestamps": catalog.TIMESTAMPS_FACT,
+             "instruction": catalog.QWEN_AUDIO_INSTRUCTION_FACT}  # fmt: skip
+    notices = catalog.voice_notices(voice, ssml=options.ssml, instruction=options.instruction,
+                                    timestamps=options.word_timestamps)  # fmt: skip
+    for notice in notices:
+        cited = [fact.cite() for word, fact in facts.items() if f"without {word}" in notice or
+                 f"without word {word}" in notice]  # fmt: skip
+        source = "; ".join(cited) or None
+        warnings.warn(VoiceNoticeWarning(notice, source=source), stacklevel=3)
+    return notices
 
 
 def guard_model(
@@ -474,6 +500,8 @@ class TaskProtocol:
         return {"action": action, "task_id": self.task_id, "streaming": "duplex"}
 
     def run_task(self) -> str:
+        """The run-task message; first the voice list's notices for this voice (sent anyway)."""
+        give_voice_notices(self.voice, self.options)
         return json.dumps(
             {
                 "header": self._header("run-task"),
