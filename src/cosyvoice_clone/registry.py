@@ -50,8 +50,6 @@ if TYPE_CHECKING:
 
 
 REGISTRY_FILE = "registry.sqlite3"
-OPEN_LOCK_FILE = ".registry.lock"
-"""Held (``flock``) while a process creates or migrates the registry, so racing openers wait."""
 EMULATOR_ENDPOINT = "emulator"
 """The endpoint recorded for voices of the embedded emulator (its port changes every run)."""
 
@@ -243,13 +241,14 @@ def _opening(home: Path) -> Iterator[None]:
     The opening checks are several reads, each its own transaction: without this lock a process
     could read "no migration history" just before another committed the first migrations, then
     see their tables and refuse a brand-new file as foreign (seen with 8 processes at once).
+    The lock is an ``flock`` on the home folder itself, so nothing is written for it.
     """
     if fcntl is None:  # pragma: no cover - Windows
         yield
         return
     try:
-        fd = os.open(home / OPEN_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:  # a read-only home: nobody can be creating the file there
+        fd = os.open(home, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:  # the opening itself reports an unusable home
         yield
         return
     try:
