@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_HOME ?= .demo-home
 
-.PHONY: demo test lint typecheck pytest bench clean browser
+.PHONY: demo test lint typecheck pytest bench clean browser redis-server
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,7 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed-dev browser
+pytest: $(VENV)/.installed-dev browser redis-server
 	$(BIN)/python -m pytest -q
 
 # The studio's browser tests drive Debian's Chromium through Playwright (never Playwright's own
@@ -44,6 +44,20 @@ browser:
 	  else \
 	    echo "$(CHROMIUM) is missing; the studio's browser tests need it:" >&2; \
 	    echo "  sudo apt-get update && sudo apt-get install -y chromium" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+# The shared-state tests (tests/state) run Debian's redis-server on their own loopback port
+# (never a downloaded build). Installed here when missing, as `browser` does for Chromium.
+REDIS_SERVER ?= /usr/bin/redis-server
+redis-server:
+	@if [ ! -x "$(REDIS_SERVER)" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; \
+	  else \
+	    echo "$(REDIS_SERVER) is missing; the shared-state tests need it:" >&2; \
+	    echo "  sudo apt-get update && sudo apt-get install -y redis-server" >&2; \
 	    exit 1; \
 	  fi; \
 	fi

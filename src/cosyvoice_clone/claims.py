@@ -10,6 +10,10 @@ service for a voice that owner may have created just before it died (adopt, don'
 
 The owner notes the sample URL it is about to send (:meth:`ClaimBoard.note`), so a take-over
 can recognise that voice by its resource link.
+
+:class:`ClaimStore` is the contract (``try_claim``, ``note``, ``release``, ``owner``) and the
+waiting loop built on it; :class:`ClaimBoard` keeps claims in SQLite (one home), the Redis
+backend of :mod:`cosyvoice_clone.state` keeps them where every replica sees them.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import socket
 import sqlite3
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -91,7 +96,62 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-class ClaimBoard:
+class ClaimStore(ABC):
+    """Where claims live: claim, note, release, and the wait built on them."""
+
+    clock: Callable[[], float]
+    """Epoch seconds, on the clock the expiries are written in (as this process sees it)."""
+
+    @abstractmethod
+    def owner(self, key: str) -> ClaimOwner | None:
+        """The current holder of ``key`` (live or not), if any."""
+
+    @abstractmethod
+    def try_claim(self, key: str) -> Claim | ClaimOwner:
+        """Claim ``key``: our :class:`Claim`, or the live :class:`ClaimOwner` that holds it."""
+
+    @abstractmethod
+    def note(self, claim: Claim, sample_url: str) -> bool:
+        """Record the sample URL about to be sent and extend the expiry; False if lost."""
+
+    @abstractmethod
+    def release(self, claim: Claim) -> None:
+        """Give the claim up (only if it is still ours)."""
+
+    def claim_or_wait(
+        self,
+        key: str,
+        done: Callable[[], T | None],
+        pause: Callable[[float], S],
+        *,
+        poll: float = 0.05,
+        max_poll: float = 0.5,
+    ) -> Generator[S, object, tuple[Claim | None, T | None]]:
+        """Claim ``key``, or wait while someone else holds it until ``done()`` has a result.
+
+        A generator that yields ``pause(seconds)`` steps (the caller sleeps them) and returns
+        ``(claim, None)`` when this process must do the work, or ``(None, result)`` when
+        ``done()`` found it done by another. ``done`` is asked again right after a claim is
+        won, so work finished just before is never redone.
+        """
+        delay = poll
+        while True:
+            found = done()
+            if found is not None:
+                return None, found
+            got = self.try_claim(key)
+            if isinstance(got, Claim):
+                found = done()
+                if found is not None:
+                    self.release(got)
+                    return None, found
+                return got, None
+            remaining = got.expires_at - self.clock()
+            yield pause(max(0.0, min(delay, remaining)))
+            delay = min(max_poll, delay * 1.5)
+
+
+class ClaimBoard(ClaimStore):
     """The claims in one SQLite database (the registry's); thread- and process-safe.
 
     ``lock`` is the lock that guards ``db`` in this process (the registry's).
@@ -173,44 +233,13 @@ class ClaimBoard:
                 "DELETE FROM clone_claims WHERE key = ? AND token = ?", (claim.key, claim.token)
             )
 
-    def claim_or_wait(
-        self,
-        key: str,
-        done: Callable[[], T | None],
-        pause: Callable[[float], S],
-        *,
-        poll: float = 0.05,
-        max_poll: float = 0.5,
-    ) -> Generator[S, object, tuple[Claim | None, T | None]]:
-        """Claim ``key``, or wait while someone else holds it until ``done()`` has a result.
-
-        A generator that yields ``pause(seconds)`` steps (the caller sleeps them) and returns
-        ``(claim, None)`` when this process must do the work, or ``(None, result)`` when
-        ``done()`` found it done by another. ``done`` is asked again right after a claim is
-        won, so work finished just before is never redone.
-        """
-        delay = poll
-        while True:
-            found = done()
-            if found is not None:
-                return None, found
-            got = self.try_claim(key)
-            if isinstance(got, Claim):
-                found = done()
-                if found is not None:
-                    self.release(got)
-                    return None, found
-                return got, None
-            remaining = got.expires_at - self.clock()
-            yield pause(max(0.0, min(delay, remaining)))
-            delay = min(max_poll, delay * 1.5)
-
 
 __all__ = [
     "DEFAULT_TTL",
     "Claim",
     "ClaimBoard",
     "ClaimOwner",
+    "ClaimStore",
     "Database",
     "create_claims_table",
     "process_alive",

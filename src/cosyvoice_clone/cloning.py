@@ -69,6 +69,8 @@ class _Plan:
 
 _DATA_URI_NOTE = "data:"
 """What a claim records as the sample URL when the sample goes as a data URI."""
+_DESIGN_NOTE = "design"
+"""What a design's claim records right before its create (a take-over then reconciles)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class _DesignPlan:
     request: DesignRequest
     key: str
     reusable: VoiceRecord | None
+    force: bool = False
 
 
 def plan_clone(
@@ -314,7 +317,7 @@ def plan_design(session: Session, *, force: bool, **fields: Any) -> _DesignPlan:
     request = normalize_design_request(region=session.region, **fields)
     key = dedupe_key(request.fingerprint(), endpoint=session.endpoint)
     reusable = None if force else session.registry.find_reusable(key)
-    return _DesignPlan(request, key, reusable)
+    return _DesignPlan(request, key, reusable, force)
 
 
 def keep_preview(
@@ -380,37 +383,20 @@ def design_flow(
                 warnings=request.warnings + tuple(notes),
                 evidence={k: str(v) for k, v in evidence.items()},
             )
-    known = session.registry.known_ids(prefix=request.prefix, endpoint=session.endpoint)
-    try:
-        created = yield from session.enrollment.create(request, known=known)
-    except CosyVoiceCloneError as err:
-        session.write_evidence(request, None, {"error": err.to_dict()}, [])
-        raise
-    response, preview = created.response, created.preview
-    if preview is None:
-        notes.append(
-            "no preview: the voice was found after an ambiguous failure, so the service's "
-            "answer (and its preview) was lost"
-            if created.adopted
-            else "the service sent no preview audio"
+    claim: Claim | None = None
+    if not plan.force:  # one create per identical design, across processes and replicas too
+        claim, found = yield from session.registry.claims.claim_or_wait(
+            plan.key, lambda: session.registry.find_reusable(plan.key), Sleep
         )
-    kept_at = keep_preview(session, response.voice_id, preview, request.response_format, notes)
-    registered_notes = len(notes)
-    session.register(
-        response,
-        {
-            "target_model": request.target_model,
-            "prefix": request.prefix,
-            "options": request.fingerprint(),
-            "key": plan.key,
-            "sample_url": None,
-            "sample_sha256": None,
-            "sample_source": str(kept_at) if kept_at else None,
-            "origin": "designed",
-        },
-        notes,
-    )
-    unrecorded = _unrecorded(session, response.voice_id, notes[registered_notes:])
+        if found is not None:
+            options: dict[str, Any] = {"wait": wait, "timeout": timeout, "on_status": on_status}
+            return (yield from design_flow(session, replace(plan, reusable=found), **options))
+    try:
+        created, kept_at, unrecorded = yield from _design_create(session, plan, claim, notes)
+    finally:
+        if claim is not None:
+            _release(session, claim, notes)
+    response, preview = created.response, created.preview
     extra: dict[str, Any] = {"reused": False, "adopted": created.adopted}
     evidence = session.write_evidence(
         request, response, extra, notes, preview=preview.data if preview else None
@@ -436,6 +422,64 @@ def design_flow(
     if unrecorded is not None:
         raise VoiceNotRecordedError(response.voice_id, unrecorded, result=designed)
     return designed
+
+
+def _design_create(
+    session: Session, plan: _DesignPlan, claim: Claim | None, notes: list[str]
+) -> Flow[tuple[CreateResult, Path | None, str | None]]:
+    """Adopt what a dead claim owner designed, or create; keep the preview and register.
+
+    Returns the outcome, where the preview is kept, and why the registry has no record of the
+    voice (``None``: it has one)."""
+    request = plan.request
+    known = session.registry.known_ids(prefix=request.prefix, endpoint=session.endpoint)
+    created: CreateResult | None = None
+    previous = claim.previous if claim is not None else None
+    if previous is not None and previous.sample_url:  # a dead designer: adopt what it made
+        orphan, list_rid = yield from session.enrollment._reconcile(
+            request, previous.started_at, time.time(), known
+        )
+        if orphan is not None:
+            created = CreateResult(
+                CloneResponse(voice_id=orphan.voice_id),
+                adopted=True,
+                attempts=0,
+                reconcile_request_id=list_rid,
+            )
+    if created is None:
+        if claim is not None:
+            session.registry.claims.note(claim, _DESIGN_NOTE)
+        try:
+            created = yield from session.enrollment.create(request, known=known)
+        except CosyVoiceCloneError as err:
+            session.write_evidence(request, None, {"error": err.to_dict()}, [])
+            raise
+    response, preview = created.response, created.preview
+    if preview is None:
+        notes.append(
+            "no preview: the voice was found after an ambiguous failure, so the service's "
+            "answer (and its preview) was lost"
+            if created.adopted
+            else "the service sent no preview audio"
+        )
+    kept_at = keep_preview(session, response.voice_id, preview, request.response_format, notes)
+    registered_notes = len(notes)
+    session.register(
+        response,
+        {
+            "target_model": request.target_model,
+            "prefix": request.prefix,
+            "options": request.fingerprint(),
+            "key": plan.key,
+            "sample_url": None,
+            "sample_sha256": None,
+            "sample_source": str(kept_at) if kept_at else None,
+            "origin": "designed",
+        },
+        notes,
+    )
+    unrecorded = _unrecorded(session, response.voice_id, notes[registered_notes:])
+    return created, kept_at, unrecorded
 
 
 # -- voices ---------------------------------------------------------------------------------

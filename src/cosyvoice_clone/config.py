@@ -44,6 +44,9 @@ ENV_HOME = "COSYVOICE_CLONE_HOME"
 ENV_OUTPUT_DIR = "COSYVOICE_CLONE_OUTPUT_DIR"
 ENV_WORKSPACE = "DASHSCOPE_WORKSPACE_ID"
 ENV_WORKSPACE_V2 = "DASHSCOPE_WORKSPACE"
+ENV_STATE_URL = "COSYVOICE_CLONE_STATE_URL"
+ENV_REDIS_PASSWORD = "REDIS_PASSWORD"
+STATE_SCHEMES = ("redis", "rediss")
 
 CREDENTIALS_FILE = Path("~/.alibabacloud/credentials")
 DASHSCOPE_KEY_FILE = Path("~/.dashscope/api_key")
@@ -278,6 +281,58 @@ def _check_url(url: str, source: str, schemes: tuple[str, ...], example: str) ->
     )
 
 
+def redacted_url(url: str) -> str:
+    """``url`` with its password (if any) shown as ``***``: the only form ever printed."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "<unparsable URL>"
+    if not password:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def url_password(url: str | None) -> str | None:
+    """The password inside ``url`` (to redact it), if any."""
+    from urllib.parse import unquote, urlsplit
+
+    if not url:
+        return None
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return None
+    return unquote(password) if password else None
+
+
+def _state_url(explicit: str | None, env: Mapping[str, str]) -> str | None:
+    """The shared-state URL (argument, else env), refused unless it is redis:// or rediss://."""
+    from urllib.parse import urlsplit
+
+    url = (explicit if explicit is not None else env.get(ENV_STATE_URL, "")).strip()
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in STATE_SCHEMES and bool(parts.hostname)
+        _ = parts.port  # a port that is not a number raises here
+    except ValueError:
+        ok = False
+    if not ok:
+        where = "--state-url" if explicit is not None else ENV_STATE_URL
+        raise ConfigError(
+            f"{where} {redacted_url(url)!r} is not a redis:// or rediss:// URL",
+            hint="e.g. redis://127.0.0.1:6379/0 (a password: redis://:PASSWORD@HOST:6379/0 or "
+            f"env {ENV_REDIS_PASSWORD})",
+        )
+    return url
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved settings for one client or CLI invocation."""
@@ -292,6 +347,9 @@ class Settings:
     workspace_source: str | None = None
     home: Path = field(default_factory=default_home)
     output_dir: Path = field(default_factory=default_output_dir)
+    state_url: str | None = field(default=None, repr=False)
+    """Where replicas share pacing, claims and the voice index (Redis); ``None``: files under
+    ``home``. May hold a password: print it only through :func:`redacted_url`."""
 
     @classmethod
     def resolve(
@@ -306,6 +364,7 @@ class Settings:
         home: Path | str | None = None,
         output_dir: Path | str | None = None,
         environ: Mapping[str, str] | None = None,
+        state_url: str | None = None,
     ) -> Settings:
         """Resolve settings from arguments, then the environment, then defaults."""
         env = os.environ if environ is None else environ
@@ -352,6 +411,7 @@ class Settings:
             workspace_source=space_src,
             home=home_path,
             output_dir=out_path,
+            state_url=_state_url(state_url, env),
         )
 
     def require_key(self) -> str:

@@ -14,6 +14,8 @@
     ├── MissingCredentialsError              exit 3, no API key anywhere
     ├── TransportError                       exit 6 / HTTP 502, the service could not be reached
     │   ├── AmbiguousRequestError            a create failed without telling whether it ran
+    │   ├── StateUnavailableError            the shared state (Redis) is unreachable: nothing
+    │   │                                    was created (code state_unavailable)
     │   ├── SampleDownloadError              a sample URL could not be fetched (exit 5 when it
     │   │                                    timed out)
     │   └── OperationTimeoutError            exit 5 / HTTP 504, took longer than allowed
@@ -313,6 +315,13 @@ class TransportError(CosyVoiceCloneError):
     """The service could not be reached (after retries)."""
 
     code = "network"
+    exit_code = 6
+
+
+class StateUnavailableError(TransportError):
+    """The shared state (``--state-url``: Redis) could not be reached; nothing was created."""
+
+    code = "state_unavailable"
     exit_code = 6
 
 

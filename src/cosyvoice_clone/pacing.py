@@ -12,6 +12,11 @@ home, the budget is kept in memory and shared by the threads of one process only
 Times are wall-clock seconds (``time.time``; injectable), the one clock every process agrees on.
 A file that is unreadable, or whose slots lie absurdly far in the future (a clock that jumped
 back, a file from another machine), is reset: that forgets at most one window of history.
+
+Replicas on several hosts share a budget through a :class:`RemotePacing` bound to their home
+(:func:`share_pacing`; the Redis backend of :mod:`cosyvoice_clone.state` binds one): every
+file-backed budget of that home then asks it first, with the same limit and window, and uses
+its file only while the remote is unavailable (``None``).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, Protocol
 
 try:
     import fcntl
@@ -42,6 +48,32 @@ _HEADER = struct.Struct("<4sIdI")  # magic, format version, floor, slot count
 _SLOT = struct.Struct("<d")
 _VERSION = 1
 _MAX_SLOTS = 1024
+
+
+PaceMode = Literal["reserve", "take", "push"]
+
+
+class RemotePacing(Protocol):
+    """Budgets kept elsewhere (shared by hosts): one atomic call per acquire."""
+
+    def pace(
+        self, bucket: str, *, limit: int, window: float, mode: PaceMode, seconds: float = 0.0
+    ) -> float | None:
+        """What :class:`SharedBudget` would return for ``mode``, or ``None`` when unavailable
+        (the caller then paces with its local file)."""
+        ...
+
+
+_REMOTES: dict[str, RemotePacing] = {}
+
+
+def share_pacing(home: Path | str, remote: RemotePacing | None) -> None:
+    """Make every file budget under ``home`` ask ``remote`` first (``None``: files only)."""
+    key = str(Path(home).expanduser())
+    if remote is None:
+        _REMOTES.pop(key, None)
+    else:
+        _REMOTES[key] = remote
 
 
 @dataclass
@@ -179,6 +211,19 @@ class SharedBudget:
             _FileStore(path) if path is not None and self.shared else _MemoryStore()
         )
         self._lock = threading.Lock()
+        self._home = str(self.path.parent.parent) if self.path is not None else None
+        self._bucket = self.path.stem if self.path is not None else ""
+
+    def _remote(self, mode: PaceMode, seconds: float = 0.0) -> float | None:
+        """The remote's answer when this home is bound to one (real clock only)."""
+        if self._home is None or self.clock is not time.time:
+            return None
+        remote = _REMOTES.get(self._home)
+        if remote is None:
+            return None
+        return remote.pace(
+            self._bucket, limit=self.limit, window=self.window, mode=mode, seconds=seconds
+        )
 
     @contextmanager
     def _state(self) -> Iterator[_State]:
@@ -190,6 +235,8 @@ class SharedBudget:
 
     def reserve(self) -> float:
         """Take the next slot; return the seconds to wait before using it."""
+        if (shared := self._remote("reserve")) is not None:
+            return shared
         with self._state() as state:
             now = self.clock()
             return _reserve(state, now, self.limit, self.window) - now
@@ -198,11 +245,15 @@ class SharedBudget:
         """Take a slot if one is free now (returns 0.0); else take nothing and return the
         seconds until one may be. The slot is stamped when it is really used, so a caller that
         woke up late never crowds the next window."""
+        if (shared := self._remote("take")) is not None:
+            return shared
         with self._state() as state:
             return _take(state, self.clock(), self.limit, self.window)
 
     def push_back(self, seconds: float) -> None:
         """Nobody gets a slot before ``seconds`` from now (e.g. a 429's ``Retry-After``)."""
+        if self._remote("push", seconds) is not None:
+            return
         with self._state() as state:
             state.floor = max(state.floor, self.clock() + min(seconds, HORIZON))
 
@@ -268,8 +319,11 @@ def pacing_budget(
 __all__ = [
     "HORIZON",
     "PACING_DIR",
+    "PaceMode",
+    "RemotePacing",
     "SharedBudget",
     "bucket_path",
     "pacing_budget",
+    "share_pacing",
     "shared_budget",
 ]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -28,14 +29,25 @@ from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import catalog
 from ._sqlite import DatabaseFileError, Migrations, classify, open_database
 from .catalog import VoiceStatus
 from .claims import ClaimBoard, Database, create_claims_table
 from .errors import ConfigError, RegistryError
+from .extras import upgrade_hint
 from .models import SyncReport, VoiceRecord
+from .state.cache import SharedCache
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from .state import StateBackend
+
 
 REGISTRY_FILE = "registry.sqlite3"
 EMULATOR_ENDPOINT = "emulator"
@@ -208,8 +220,7 @@ def _refused(exc: DatabaseFileError) -> ConfigError:
         return RegistryError(
             f"the voice registry {exc.path} was written by a newer cosyvoice-clone "
             f"({exc.detail}); it was left untouched",
-            hint="upgrade cosyvoice-clone (`pip install -U cosyvoice-clone`), or use "
-            "another --home",
+            hint=f"upgrade cosyvoice-clone ({upgrade_hint()}), or use another --home",
         )
     return _unopenable(exc.path, exc)
 
@@ -223,10 +234,39 @@ def damaged(path: Path, exc: Exception | str) -> RegistryError:
     )
 
 
-class Registry:
-    """The SQLite voice registry in ``home`` (created on first use, mode 0600)."""
+@contextmanager
+def _opening(home: Path) -> Iterator[None]:
+    """One process at a time creates, inspects and migrates the registry file.
 
-    def __init__(self, home: Path | str) -> None:
+    The opening checks are several reads, each its own transaction: without this lock a process
+    could read "no migration history" just before another committed the first migrations, then
+    see their tables and refuse a brand-new file as foreign (seen with 8 processes at once).
+    The lock is an ``flock`` on the home folder itself, so nothing is written for it.
+    """
+    if fcntl is None:  # pragma: no cover - Windows
+        yield
+        return
+    try:
+        fd = os.open(home, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:  # the opening itself reports an unusable home
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+class Registry(SharedCache):
+    """The SQLite voice registry in ``home`` (created on first use, mode 0600).
+
+    With a shared ``state`` (:mod:`cosyvoice_clone.state`), claims live there, what this home
+    creates is published to its voice index, and a lookup that misses here pulls the shared
+    record into this file (the registry is then a cache of what all replicas know).
+    """
+
+    def __init__(self, home: Path | str, *, state: StateBackend | None = None) -> None:
         home_path = Path(home).expanduser()
         self.path = home_path / REGISTRY_FILE
         try:
@@ -234,14 +274,18 @@ class Registry:
         except OSError as exc:
             raise _unopenable(self.path, exc) from None
         try:
-            conn = open_database(self.path, MIGRATIONS, busy_timeout=BUSY_TIMEOUT)
+            with _opening(home_path):
+                conn = open_database(self.path, MIGRATIONS, busy_timeout=BUSY_TIMEOUT)
         except DatabaseFileError as exc:
             raise _refused(exc) from None
         conn.row_factory = sqlite3.Row
-        self._db = _Db(conn, self.path)
+        self._db: _Db = _Db(conn, self.path)
         self._lock = threading.RLock()
-        self.claims = ClaimBoard(self._db, self._lock)
-        """Clones in progress, shared by every process using this home."""
+        self.claims = (
+            state.claims(self._db, self._lock) if state else ClaimBoard(self._db, self._lock)
+        )
+        """Clones in progress, shared by every process using this home (or the state)."""
+        self.shared = state.voices if state else None
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -285,10 +329,17 @@ class Registry:
 
     # -- reading --------------------------------------------------------------------------------
 
-    def get(self, voice_id: str) -> VoiceRecord | None:
-        """The record of ``voice_id``, if registered."""
+    def _local(self, voice_id: str) -> VoiceRecord | None:
         found = self._select("WHERE voice_id = ?", (voice_id,))
         return found[0] if found else None
+
+    def get(self, voice_id: str) -> VoiceRecord | None:
+        """The record of ``voice_id``, if registered (here, or by another replica)."""
+        found = self._local(voice_id)
+        if found is None and self.shared is not None:
+            self._soft_pull(lambda: self._pull(voice_id))  # an outage: what this home knows
+            found = self._local(voice_id)
+        return found
 
     def list(
         self,
@@ -298,7 +349,9 @@ class Registry:
         prefix: str | None = None,
         include_deleted: bool = False,
     ) -> list[VoiceRecord]:
-        """Registered voices, newest first."""
+        """Registered voices, newest first (with a prefix and an endpoint: also those another
+        replica registered)."""
+        self._pull_prefix(prefix, endpoint, strict=False)
         clauses: list[str] = []
         params: list[Any] = []
         for column, value in (("region", region), ("endpoint", endpoint), ("prefix", prefix)):
@@ -311,7 +364,15 @@ class Registry:
         return self._select(where + " ORDER BY created_at DESC, voice_id", params)
 
     def find_reusable(self, key: str) -> VoiceRecord | None:
-        """A live voice made from the same request (same dedupe key), newest first."""
+        """A live voice made from the same request (same dedupe key), newest first.
+
+        With a shared state this asks it on a miss, and an outage raises
+        ``StateUnavailableError``: a clone must not create what another replica may have made.
+        """
+        if self.shared is not None:
+            voice_id = self.shared.for_key(key)
+            if voice_id is not None and self._local(voice_id) is None:
+                self._pull(voice_id)
         found = self._select(
             "WHERE dedupe_key = ? AND deleted_at IS NULL AND "
             "COALESCE(status, '') != ? ORDER BY created_at DESC",
@@ -338,7 +399,9 @@ class Registry:
         return found[0] if found else None
 
     def known_ids(self, *, prefix: str | None = None, endpoint: str | None = None) -> set[str]:
-        """Voice ids registered (deleted ones included) for a prefix and endpoint."""
+        """Voice ids registered (deleted ones included) for a prefix and endpoint, by any
+        replica (strict: asked right before a create)."""
+        self._pull_prefix(prefix, endpoint, strict=True)
         records = self.list(prefix=prefix, endpoint=endpoint, include_deleted=True)
         return {r.voice_id for r in records}
 
@@ -393,7 +456,8 @@ class Registry:
                 f"ON CONFLICT (voice_id) DO UPDATE SET {updates}",
                 tuple(values.values()),
             )
-        record = self.get(voice_id)
+        self._share(voice_id)
+        record = self._local(voice_id)
         assert record is not None
         return record
 
@@ -413,7 +477,7 @@ class Registry:
         now = _now()
         model, prefix = split_voice_id(voice_id)
         with self._lock:
-            existing = self.get(voice_id)
+            existing = self._local(voice_id)
             if existing is None:
                 self._db.execute(
                     "INSERT INTO voices (voice_id, region, endpoint, target_model, prefix, "
@@ -461,6 +525,7 @@ class Registry:
                 "UPDATE voices SET status = ?, updated_at = ? WHERE voice_id = ?",
                 (status, _now(), voice_id),
             )
+        self._share(voice_id, {"status": status})
 
     def update_sample(
         self,
@@ -479,6 +544,9 @@ class Registry:
                 "dedupe_key = ?, status = COALESCE(?, status), updated_at = ? WHERE voice_id = ?",
                 (sample_url, sample_sha256, sample_source, key, status, _now(), voice_id),
             )
+        changed = {"sample_url": sample_url, "sample_sha256": sample_sha256, "dedupe_key": key}
+        # sample_source is a path on this host: never shared
+        self._share(voice_id, {**changed, **({"status": status} if status else {})})
 
     def mark_deleted(self, voice_id: str) -> None:
         """The voice is gone from the service (kept in the registry as history)."""
@@ -489,6 +557,7 @@ class Registry:
                 "updated_at = ? WHERE voice_id = ?",
                 (now, DELETED_MARK, now, voice_id),
             )
+        self._share(voice_id, {"deleted_at": now, "status": DELETED_MARK})
 
     def sync(
         self,
@@ -517,7 +586,7 @@ class Registry:
         present: set[str] = set()
         for voice_id, info in service_voices:
             present.add(voice_id)
-            before = self.get(voice_id)
+            before = self._local(voice_id)
             is_new = self.observe(
                 voice_id,
                 region=region,

@@ -34,6 +34,7 @@ from .http import NO_RETRY, AsyncHttpClient, Flow, HttpClient, NotGiven, RetryPo
 from .models import PingResult, SpeakingVoice, Voice, VoiceRecord
 from .registry import Registry, endpoint_id
 from .request import CloneOptions, CloneRequest, CloneResponse, DesignRequest
+from .state import open_state
 from .upload import (
     LocalSample,
     data_uri,
@@ -88,6 +89,11 @@ class Session:
             workspace=workspace,
         )
         self.api_key = self.settings.require_key()
+        self.state = open_state(
+            self.settings.state_url, home=self.settings.home, account=self.api_key
+        )
+        """Pacing, claims and voice index shared with other replicas (files under the home by
+        default); opened and probed here, so an unusable ``--state-url`` fails at start."""
         self.region = self.settings.region
         self.endpoint = endpoint_id(self.settings.http_base, self.settings.http_base_source)
         self._registry: Registry | None = None
@@ -160,7 +166,7 @@ class Session:
         """The voice registry in the home dir (opened on first use)."""
         with self._registry_lock:
             if self._registry is None:
-                self._registry = Registry(self.settings.home)
+                self._registry = Registry(self.settings.home, state=self.state)
             return self._registry
 
     def close_registry(self) -> None:

@@ -37,6 +37,7 @@ class AppState:
     output_dir: Path | None = None
     profile: str | None = None
     api_key: str | None = None
+    state_url: str | None = None
     _settings: Settings | None = field(default=None, repr=False)
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
@@ -52,6 +53,7 @@ class AppState:
                 profile=self.profile,
                 home=self.home,
                 output_dir=self.output_dir,
+                state_url=self.state_url,
             )
             check_dirs(settings.home, settings.output_dir)
             if self.emulator:

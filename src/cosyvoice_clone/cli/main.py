@@ -110,6 +110,16 @@ def main(
         help="Profile in ~/.alibabacloud/credentials (env ALIBABA_CLOUD_PROFILE).",
         show_default=False,
     ),
+    state_url: Optional[str] = typer.Option(
+        None,
+        "--state-url",
+        help=(
+            "Share pacing, clone claims and the voice index with other replicas through Redis: "
+            "redis://HOST:6379/0 or rediss://... (env COSYVOICE_CLONE_STATE_URL; password in "
+            "the URL or env REDIS_PASSWORD)."
+        ),
+        show_default=False,
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
     ),
@@ -123,6 +133,7 @@ def main(
         home=home,
         output_dir=output_dir,
         profile=profile,
+        state_url=state_url,
     )
     ctx.obj = app_state
     ctx.call_on_close(app_state.close)
@@ -180,8 +191,8 @@ def _run(argv: list[str] | None) -> None:
 
             from ..config import redact
 
-            sys.stderr.write(redact(traceback.format_exc(), *_secrets()))
-        report_error(err, json_mode, _secrets())
+            sys.stderr.write(redact(traceback.format_exc(), *_secrets(args)))
+        report_error(err, json_mode, _secrets(args))
         sys.exit(err.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -218,9 +229,20 @@ def _run(argv: list[str] | None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-def _secrets() -> tuple[str, ...]:
-    key = os.environ.get("DASHSCOPE_API_KEY")
-    return (key,) if key else ()
+def _secrets(args: list[str]) -> tuple[str, ...]:
+    """What ``redact`` hides everywhere: the API key and the shared state's password."""
+    from ..config import ENV_REDIS_PASSWORD, ENV_STATE_URL, url_password
+
+    url = next((a.partition("=")[2] for a in args if a.startswith("--state-url=")), None)
+    if url is None and "--state-url" in args[:-1]:
+        url = args[args.index("--state-url") + 1]
+    found = (
+        os.environ.get("DASHSCOPE_API_KEY"),
+        os.environ.get(ENV_REDIS_PASSWORD),
+        url_password(url),
+        url_password(os.environ.get(ENV_STATE_URL)),
+    )
+    return tuple(s for s in found if s)
 
 
 __all__ = ["app", "report_error", "run", "state"]

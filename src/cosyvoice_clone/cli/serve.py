@@ -185,7 +185,7 @@ def register(app: typer.Typer) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
         for name in ("cosyvoice_clone.server.access", "cosyvoice_clone.server.startup",
-                     "uvicorn.error"):  # fmt: skip
+                     "uvicorn.error", "cosyvoice_clone.state"):  # fmt: skip
             logger = logging.getLogger(name)
             logger.addHandler(handler)
             logger.setLevel(logging.INFO)
