@@ -28,6 +28,9 @@ and feed it ``continue-task`` messages as text arrives::
 - **Idle.** The service fails a task after 23 s without text (docs/protocol.md, "Limits"). A
   task that got no text for ``idle_timeout`` seconds (18 by default) is finished on our side and
   the next text opens a new task, transparently.
+- **Word timings.** With ``word_timestamps=True``, :meth:`~AsyncLiveSpeech.timed_audio` yields
+  the audio chunks and, after each sentence's audio, its :class:`~.protocol.Word` timings in
+  milliseconds from the start of the session's audio (across tasks).
 - **End.** :meth:`~AsyncLiveSpeech.close` ends the input (leaving the ``async with`` block
   normally does too, and waits for the audio); :meth:`~AsyncLiveSpeech.cancel` (or an exception
   in the block) stops every task on the service at once (``finish-task`` with the cancel
@@ -59,7 +62,7 @@ from . import text as textmod
 from .client import AsyncSynthesizer
 from .encode import encoder_for
 from .parts import QueueOutput
-from .protocol import SynthesisOptions, TaskProtocol
+from .protocol import Event, SynthesisOptions, TaskProtocol, Word
 from .sinks import AudioSink, FileSink, StreamSink
 from .stream import AsyncSpeechStream
 from .text import CLAUSE_WEIGHT, TextChunker
@@ -111,7 +114,8 @@ class AsyncLiveSpeech:
         self._resolve = resolve
         self.format = options.format
         self.sample_rate = options.sample_rate
-        self._wire_options = replace(options, format="pcm", word_timestamps=False)
+        self.word_timestamps = options.word_timestamps
+        self._wire_options = replace(options, format="pcm")
         self.message_weight = min(max_message_weight, catalog.MAX_CHARS_PER_MESSAGE)
         self.task_weight = min(max_task_weight, catalog.MAX_CHARS_PER_TASK)
         self.idle_timeout = idle_timeout
@@ -244,23 +248,39 @@ class AsyncLiveSpeech:
     async def audio(self) -> AsyncIterator[bytes]:
         """The audio in ``format``, in order, as it arrives; ends after :meth:`close` once
         everything was spoken (or at :meth:`cancel`). Iterate it once."""
+        async for item in self.timed_audio():
+            if isinstance(item, bytes):
+                yield item
+
+    async def timed_audio(self) -> AsyncIterator[bytes | Word]:
+        """:meth:`audio`, with each sentence's word timings (``word_timestamps=True``) after
+        its audio, in milliseconds from the start of the session's audio. Iterate it (or
+        :meth:`audio`) once."""
         if self._audio_taken:
             raise RuntimeError("audio() of a live session can be iterated only once")
         self._audio_taken = True
         encoder = encoder_for(self.format, self.sample_rate)
+        pcm_before = 0  # the audio of the earlier tasks: their words' offset
         try:
             while not self._cancelled:
                 task = await self._order.get()
                 if task is None:
                     break
+                offset_ms, seen = pcm_before * 1000 // (2 * self.sample_rate), 0
                 try:
                     async for chunk in task.out.chunks():
                         if self._cancelled:
                             break
-                        out = encoder.feed(chunk)
+                        for word in task.stream.words[seen:]:
+                            yield _moved(word, offset_ms)
+                        seen = len(task.stream.words)
+                        pcm_before += len(chunk)
+                        out = encoder.feed(chunk) if chunk else b""
                         if out:
                             self._out_bytes += len(out)
                             yield out
+                    for word in task.stream.words[seen:] if not self._cancelled else ():
+                        yield _moved(word, offset_ms)
                 except Exception:
                     self._error_seen = True
                     raise
@@ -316,6 +336,13 @@ class AsyncLiveSpeech:
             raise
         now = time.monotonic()
         task = _LiveTask(stream=stream, opened=now, last_sent=now)
+        if self.word_timestamps:
+            # A sentence's words come with its sentence-end: wake the reader of timed_audio().
+            def words_arrived(event: Event, out: QueueOutput = task.out) -> None:
+                if event.words:
+                    out.queue.put_nowait(b"")
+
+            stream.on_event = words_arrived
         task.reader = asyncio.create_task(self._read(task))
         self._tasks.append(task)
         self._order.put_nowait(task)
@@ -395,6 +422,10 @@ class AsyncLiveSpeech:
                 await watchdog
 
 
+def _moved(word: Word, offset_ms: int) -> Word:
+    return replace(word, begin_ms=word.begin_ms + offset_ms, end_ms=word.end_ms + offset_ms)
+
+
 # --------------------------------------------------------------------------- sync face
 
 
@@ -445,7 +476,15 @@ class LiveSpeech:
 
     def audio(self) -> Iterator[bytes]:
         """The audio chunks as they arrive (see :meth:`AsyncLiveSpeech.audio`)."""
-        chunks = self.session.audio()
+        items = self.timed_audio()
+        try:
+            yield from (item for item in items if isinstance(item, bytes))
+        finally:
+            items.close()
+
+    def timed_audio(self) -> Iterator[bytes | Word]:
+        """The audio chunks and word timings (see :meth:`AsyncLiveSpeech.timed_audio`)."""
+        chunks = self.session.timed_audio()
         try:
             yield from self._loop.iterate(chunks)
         finally:
