@@ -47,8 +47,9 @@ class CosyVoiceTTSService(TTSService):
     ``voice``: a voice id, registry prefix or system voice; ``model``: the synthesis model
     (default: the voice's own); ``instruction``, ``rate``, ``pitch``, ``volume``: as for
     ``AsyncCosyVoice.live``. ``text_aggregation_mode``: ``TOKEN`` (the default: each LLM
-    token goes to the live task at once) or ``SENTENCE``. ``client``: an ``AsyncCosyVoice`` to use (default: one made from
-    the environment at start, closed at the end). Other keywords go to ``TTSService``.
+    token goes to the live task at once) or ``SENTENCE``. ``client``: an ``AsyncCosyVoice``
+    to use (default: one made from the environment at start, closed at the end). Other
+    keywords go to ``TTSService``.
     """
 
     def __init__(
