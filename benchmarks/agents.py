@@ -203,12 +203,14 @@ async def shim_tokens(base: str, voice: str, rate: float) -> Timing:
     last = time.perf_counter()
     body = {"model": "tts-1", "voice": voice, "input": "".join(tokens[: boundary + 1]).strip(),
             "response_format": "pcm"}  # fmt: skip
-    async with httpx.AsyncClient(timeout=60) as http:
-        async with http.stream("POST", f"{base}/audio/speech", json=body) as response:
-            response.raise_for_status()
-            async for _chunk in response.aiter_raw():
-                now = time.perf_counter()
-                return now - started, now - last
+    async with (
+        httpx.AsyncClient(timeout=60) as http,
+        http.stream("POST", f"{base}/audio/speech", json=body) as response,
+    ):
+        response.raise_for_status()
+        async for _chunk in response.aiter_raw():
+            now = time.perf_counter()
+            return now - started, now - last
     raise RuntimeError("the shim sent no audio")
 
 
@@ -227,7 +229,8 @@ Figures = dict[str, list[Any]]
 
 
 def ms(values: list[float]) -> str:
-    return f"{statistics.median(values) * 1000:.1f} ms ({min(values) * 1000:.0f}-{max(values) * 1000:.0f})"
+    low, high = min(values) * 1000, max(values) * 1000
+    return f"{statistics.median(values) * 1000:.1f} ms ({low:.0f}-{high:.0f})"
 
 
 async def bench(emulator: Emulator, base: str, voice: str, home: Path, args: Any) -> float:
