@@ -43,6 +43,7 @@ from openai_server import start_speech_server
 
 SENTENCE = "Hello, this is a short benchmark sentence."
 RATE = 24000
+Figures = dict[str, list[Any]]
 Timing = tuple[float, float]
 """Streamed text: (first token -> first audio, the first sentence's last token -> first audio)."""
 
@@ -217,15 +218,18 @@ async def shim_tokens(base: str, voice: str, rate: float) -> Timing:
 # --------------------------------------------------------------------------- main
 
 
-async def measure(name: str, run: Callable[[], Awaitable[Any]], runs: int, into: Figures) -> None:
-    await run()  # warm-up (imports, the registry, first connection)
-    await asyncio.sleep(0.4)
-    for _ in range(runs):
-        into.setdefault(name, []).append(await run())
+async def measure(
+    paths: list[tuple[str, Callable[[], Awaitable[Any]]]], runs: int, into: Figures
+) -> None:
+    """Each path once to warm up, then ``runs`` rounds with every path in turn (so a change in
+    the machine's load affects them alike)."""
+    for _name, run in paths:
+        await run()  # warm-up (imports, the registry, first connection)
         await asyncio.sleep(0.4)
-
-
-Figures = dict[str, list[Any]]
+    for _ in range(runs):
+        for name, run in paths:
+            into.setdefault(name, []).append(await run())
+            await asyncio.sleep(0.4)
 
 
 def ms(values: list[float]) -> str:
@@ -242,17 +246,25 @@ async def bench(emulator: Emulator, base: str, voice: str, home: Path, args: Any
     one: Figures = {}
     streamed: Figures = {}
     async with client(emulator, home) as cv:
-        await measure("library (live)", lambda: library_sentence(cv, voice), args.runs, one)
-        await measure("Pipecat", lambda: pipecat_sentence(cv, voice), args.runs, one)
-        await measure("LiveKit synthesize()", lambda: livekit_sentence(cv, voice), args.runs, one)
-        await measure("library (live)", lambda: library_tokens(cv, voice, rate), args.runs,
-                      streamed)  # fmt: skip
-        await measure("Pipecat (TOKEN)", lambda: pipecat_tokens(cv, voice, rate), args.runs,
-                      streamed)  # fmt: skip
-        await measure("LiveKit stream()", lambda: livekit_tokens(cv, voice, rate), args.runs,
-                      streamed)  # fmt: skip
-        await measure("OpenAI shim (sentence)", lambda: shim_tokens(base, voice, rate),
-                      args.runs, streamed)  # fmt: skip
+        await measure(
+            [
+                ("library (live)", lambda: library_sentence(cv, voice)),
+                ("Pipecat", lambda: pipecat_sentence(cv, voice)),
+                ("LiveKit synthesize()", lambda: livekit_sentence(cv, voice)),
+            ],
+            args.runs,
+            one,
+        )
+        await measure(
+            [
+                ("library (live)", lambda: library_tokens(cv, voice, rate)),
+                ("Pipecat (TOKEN)", lambda: pipecat_tokens(cv, voice, rate)),
+                ("LiveKit stream()", lambda: livekit_tokens(cv, voice, rate)),
+                ("OpenAI shim (sentence)", lambda: shim_tokens(base, voice, rate)),
+            ],
+            args.runs,
+            streamed,
+        )
     overheads: list[float] = []
     lib = statistics.median(one["library (live)"])
     rows = []

@@ -155,6 +155,15 @@ async def test_refusals_are_api_errors_not_retried(
                 await st.aclose()
     assert words in caught.value.message.lower() and not caught.value.retryable
     assert len(errors) == 1 and not errors[0].recoverable  # type: ignore[attr-defined]
+    assert str(caught.value) in str(errors[0])  # the error event carries the same message
     assert not actions(cosyvoice_emulator_env, "run-task")  # refused before connecting
     key = cosyvoice_emulator_env.api_key
-    assert key not in str(caught.value) and key not in caplog.text
+    assert key not in str(caught.value) and key not in str(errors[0]) and key not in caplog.text
+
+
+async def test_a_system_voice_with_its_model(cosyvoice_emulator_env: RunningEmulator) -> None:
+    async with TTS(voice="longanyang", model="cosyvoice-v3-flash", sample_rate=RATE) as t:
+        events = [ev async for ev in t.synthesize("Hello brave new world.")]
+    assert pcm(events).size / RATE > 0.5 and len(timed_words(events)) == 4
+    run = actions(cosyvoice_emulator_env, "run-task")[0]
+    assert run["payload"]["model"] == "cosyvoice-v3-flash"  # type: ignore[index]

@@ -185,3 +185,12 @@ async def test_refusals_are_error_frames_with_the_library_message(
     ]  # type: ignore[index]
     key = cosyvoice_emulator_env.api_key
     assert not any(key in str(f) for f in [*down, *up]) and not any(key in line for line in logs)
+
+
+async def test_a_system_voice_with_its_model(cosyvoice_emulator_env: RunningEmulator) -> None:
+    svc = CosyVoiceTTSService(voice="longanyang", model="cosyvoice-v3-flash", sample_rate=RATE)
+    frames = [f async for f in svc.run_tts("Hello brave new world.", "c1")]
+    assert len(pcm_of(frames)) / 2 / RATE > 0.5
+    run = next(m for m in ws_actions(cosyvoice_emulator_env) if m["header"]["action"] == "run-task")  # type: ignore[index]
+    assert run["payload"]["model"] == "cosyvoice-v3-flash"  # type: ignore[index]
+    assert run["payload"]["parameters"]["voice"] == "longanyang"  # type: ignore[index]

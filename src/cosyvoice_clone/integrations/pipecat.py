@@ -170,6 +170,7 @@ class CosyVoiceTTSService(TTSService):
         try:
             async for item in live.timed_audio():
                 if not self.audio_context_available(context_id):
+                    await live.cancel()  # the context is gone (interrupted): stop the task
                     break
                 if isinstance(item, bytes):
                     if first:
