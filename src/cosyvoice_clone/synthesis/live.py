@@ -49,7 +49,14 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+)
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
@@ -482,7 +489,7 @@ class LiveSpeech:
         finally:
             items.close()
 
-    def timed_audio(self) -> Iterator[bytes | Word]:
+    def timed_audio(self) -> Generator[bytes | Word, None, None]:
         """The audio chunks and word timings (see :meth:`AsyncLiveSpeech.timed_audio`)."""
         chunks = self.session.timed_audio()
         try:
