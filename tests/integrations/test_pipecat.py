@@ -194,3 +194,42 @@ async def test_a_system_voice_with_its_model(cosyvoice_emulator_env: RunningEmul
     run = next(m for m in ws_actions(cosyvoice_emulator_env) if m["header"]["action"] == "run-task")  # type: ignore[index]
     assert run["payload"]["model"] == "cosyvoice-v3-flash"  # type: ignore[index]
     assert run["payload"]["parameters"]["voice"] == "longanyang"  # type: ignore[index]
+
+
+async def test_the_task_opens_when_the_turn_starts_before_the_first_token(
+    voice: str, cosyvoice_emulator_env: RunningEmulator
+) -> None:
+    svc = CosyVoiceTTSService(voice=voice)
+    down, up = await run_test(
+        svc,
+        frames_to_send=[
+            LLMFullResponseStartFrame(),
+            SleepFrame(sleep=0.5),  # the LLM thinks
+            *[LLMTextFrame(text=w + " ") for w in TEXT.split(" ")],
+            LLMFullResponseEndFrame(),
+            SleepFrame(sleep=1.0),
+        ],
+        pipeline_params=PipelineParams(audio_out_sample_rate=RATE),
+    )
+    assert not [f for f in up if isinstance(f, ErrorFrame)] and pcm_of(list(down))
+    entries = cosyvoice_emulator_env.backend.recorded("websocket")["websocket"]
+    at = {e["message"]["header"]["action"]: e["received_at"] for e in reversed(entries)}
+    assert at["continue-task"] - at["run-task"] > 0.3  # run-task went during the pause
+
+
+async def test_a_turn_without_text_leaves_no_task_open(
+    voice: str, cosyvoice_emulator_env: RunningEmulator
+) -> None:
+    svc = CosyVoiceTTSService(voice=voice)
+    await run_test(
+        svc,
+        frames_to_send=[
+            LLMFullResponseStartFrame(),
+            SleepFrame(sleep=0.3),
+            LLMFullResponseEndFrame(),
+        ],
+        pipeline_params=PipelineParams(audio_out_sample_rate=RATE),
+    )
+    actions = [m["header"]["action"] for m in ws_actions(cosyvoice_emulator_env)]  # type: ignore[index]
+    assert actions == ["run-task", "finish-task"]
+    assert ws_actions(cosyvoice_emulator_env)[-1]["payload"]["input"]["directive"] == "cancel"  # type: ignore[index]

@@ -28,10 +28,12 @@ from pipecat.frames.frames import (
     EndFrame,
     ErrorFrame,
     Frame,
+    InterruptionFrame,
     StartFrame,
     TTSAudioRawFrame,
     TTSStoppedFrame,
 )
+from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.settings import TTSSettings
 from pipecat.services.tts_service import TextAggregationMode, TTSService
 
@@ -85,6 +87,7 @@ class CosyVoiceTTSService(TTSService):
         self._own_client = client is None
         self._sessions: dict[str, AsyncLiveSpeech] = {}
         self._readers: dict[str, asyncio.Task[None]] = {}
+        self._opening: dict[str, asyncio.Task[None]] = {}
         self._failed: set[str] = set()  # contexts whose session was refused: the rest is dropped
 
     def can_generate_metrics(self) -> bool:
@@ -141,17 +144,51 @@ class CosyVoiceTTSService(TTSService):
             yield None
             return
         try:
-            live = self._sessions.get(context_id)
-            if live is None:
-                live = self._open(self.sample_rate, word_timestamps=True)
-                await live.open()
-                self._sessions[context_id] = live
+            live = await self._session(context_id)
+            if context_id not in self._readers:
                 self._readers[context_id] = asyncio.create_task(self._read(context_id, live))
             await live.send(text)
             await self.start_tts_usage_metrics(text)
         except CosyVoiceCloneError as exc:
             await self._fail(context_id, exc)
         yield None
+
+    async def on_turn_context_created(self, context_id: str) -> None:
+        """A turn starts (before the LLM's first token): open its live task now, so that the
+        connection and run-task happen while the LLM thinks."""
+        await super().on_turn_context_created(context_id)
+        if context_id not in self._sessions and self.sample_rate:
+            live = self._open(self.sample_rate, word_timestamps=True)
+            self._sessions[context_id] = live
+            self._opening[context_id] = asyncio.create_task(live.open())
+
+    async def on_turn_context_completed(self) -> None:
+        context_id = self._turn_context_id
+        await super().on_turn_context_completed()
+        if context_id is not None and context_id not in self._readers:
+            await self._cancel_session(context_id)  # opened early, but no text came
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InterruptionFrame):
+            for context_id in [c for c in self._sessions if c not in self._readers]:
+                await self._cancel_session(context_id)  # opened early for a turn cut short
+
+    async def _session(self, context_id: str) -> AsyncLiveSpeech:
+        """The context's live session, open (opened now if the turn did not open it)."""
+        live = self._sessions.get(context_id)
+        if live is None:
+            live = self._open(self.sample_rate, word_timestamps=True)
+            self._sessions[context_id] = live
+            self._opening[context_id] = asyncio.create_task(live.open())
+        opening = self._opening.get(context_id)
+        if opening is not None:
+            try:
+                await asyncio.shield(opening)
+            finally:
+                if opening.done():
+                    self._opening.pop(context_id, None)
+        return live
 
     async def _speak_alone(self, text: str, context_id: str) -> AsyncGenerator[Frame, None]:
         rate = self.sample_rate or self._asked_rate or 24000  # 0 until the pipeline set it
@@ -222,6 +259,10 @@ class CosyVoiceTTSService(TTSService):
     async def _cancel_session(self, context_id: str) -> None:
         live = self._sessions.pop(context_id, None)
         reader = self._readers.pop(context_id, None)
+        opening = self._opening.pop(context_id, None)
+        if opening is not None:
+            with contextlib.suppress(BaseException):
+                await opening  # its refusal, if any, was (or will never be) reported
         if live is not None:
             await live.cancel()
         if reader is not None and reader is not asyncio.current_task():
