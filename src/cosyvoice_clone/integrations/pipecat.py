@@ -164,7 +164,7 @@ class CosyVoiceTTSService(TTSService):
 
     async def on_turn_context_completed(self) -> None:
         context_id = self._turn_context_id
-        await super().on_turn_context_completed()
+        await super().on_turn_context_completed()  # type: ignore[no-untyped-call]
         if context_id is not None and context_id not in self._readers:
             await self._cancel_session(context_id)  # opened early, but no text came
 
