@@ -278,16 +278,17 @@ class AsyncLiveSpeech:
                     async for chunk in task.out.chunks():
                         if self._cancelled:
                             break
-                        for word in task.stream.words[seen:]:
-                            yield _moved(word, offset_ms)
-                        seen = len(task.stream.words)
+                        while seen < len(task.stream.words):  # more may come while we yield
+                            seen += 1
+                            yield _moved(task.stream.words[seen - 1], offset_ms)
                         pcm_before += len(chunk)
                         out = encoder.feed(chunk) if chunk else b""
                         if out:
                             self._out_bytes += len(out)
                             yield out
-                    for word in task.stream.words[seen:] if not self._cancelled else ():
-                        yield _moved(word, offset_ms)
+                    while seen < len(task.stream.words) and not self._cancelled:
+                        seen += 1
+                        yield _moved(task.stream.words[seen - 1], offset_ms)
                 except Exception:
                     self._error_seen = True
                     raise
