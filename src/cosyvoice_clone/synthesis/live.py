@@ -50,6 +50,7 @@ import os
 import threading
 import time
 from collections.abc import (
+    AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
     Awaitable,
@@ -255,11 +256,15 @@ class AsyncLiveSpeech:
     async def audio(self) -> AsyncIterator[bytes]:
         """The audio in ``format``, in order, as it arrives; ends after :meth:`close` once
         everything was spoken (or at :meth:`cancel`). Iterate it once."""
-        async for item in self.timed_audio():
-            if isinstance(item, bytes):
-                yield item
+        items = self.timed_audio()
+        try:
+            async for item in items:
+                if isinstance(item, bytes):
+                    yield item
+        finally:
+            await items.aclose()  # at once, not when collected (its encoder is closed there)
 
-    async def timed_audio(self) -> AsyncIterator[bytes | Word]:
+    async def timed_audio(self) -> AsyncGenerator[bytes | Word, None]:
         """:meth:`audio`, with each sentence's word timings (``word_timestamps=True``) after
         its audio, in milliseconds from the start of the session's audio. Iterate it (or
         :meth:`audio`) once."""
@@ -497,7 +502,7 @@ class LiveSpeech:
             yield from self._loop.iterate(chunks)
         finally:
             with contextlib.suppress(Exception):
-                self._loop.call(chunks.aclose())  # type: ignore[attr-defined]
+                self._loop.call(chunks.aclose())
 
     @property
     def result(self) -> LiveResult:
