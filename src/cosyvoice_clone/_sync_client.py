@@ -353,16 +353,18 @@ class CosyVoice:
         seed: int | None = None,
         instruction: str | None = None,
         language_hints: Sequence[str] | str | None = None,
+        word_timestamps: bool | None = None,
         max_message_weight: int = catalog.MAX_CHARS_PER_MESSAGE,
         max_task_weight: int = catalog.MAX_CHARS_PER_TASK,
         idle_timeout: float | None = None,
     ) -> LiveSpeech:
         """Live speech: ``with cv.live(voice=v, format="pcm") as live: await
         live.send(token) ... for chunk in live.audio(): ...`` (see
-        :mod:`cosyvoice_clone.synthesis.live`)."""
+        :mod:`cosyvoice_clone.synthesis.live`). ``word_timestamps``: ``live.timed_audio()``
+        also yields each sentence's word timings."""
         fields = speech_fields(
             None, None, volume, rate, pitch, seed, instruction, language_hints,
-            None, None, None, None,
+            word_timestamps, None, None, None,
         )  # fmt: skip
         return open_live(
             self._session, voice=voice, model=model, format=format, sample_rate=sample_rate,

@@ -28,6 +28,9 @@ and feed it ``continue-task`` messages as text arrives::
 - **Idle.** The service fails a task after 23 s without text (docs/protocol.md, "Limits"). A
   task that got no text for ``idle_timeout`` seconds (18 by default) is finished on our side and
   the next text opens a new task, transparently.
+- **Word timings.** With ``word_timestamps=True``, :meth:`~AsyncLiveSpeech.timed_audio` yields
+  the audio chunks and, after each sentence's audio, its :class:`~.protocol.Word` timings in
+  milliseconds from the start of the session's audio (across tasks).
 - **End.** :meth:`~AsyncLiveSpeech.close` ends the input (leaving the ``async with`` block
   normally does too, and waits for the audio); :meth:`~AsyncLiveSpeech.cancel` (or an exception
   in the block) stops every task on the service at once (``finish-task`` with the cancel
@@ -46,7 +49,15 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+)
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
@@ -59,7 +70,7 @@ from . import text as textmod
 from .client import AsyncSynthesizer
 from .encode import encoder_for
 from .parts import QueueOutput
-from .protocol import SynthesisOptions, TaskProtocol, check_text
+from .protocol import Event, SynthesisOptions, TaskProtocol, Word, check_text
 from .sinks import AudioSink, FileSink, StreamSink
 from .stream import AsyncSpeechStream
 from .text import CLAUSE_WEIGHT, TextChunker
@@ -111,7 +122,8 @@ class AsyncLiveSpeech:
         self._resolve = resolve
         self.format = options.format
         self.sample_rate = options.sample_rate
-        self._wire_options = replace(options, format="pcm", word_timestamps=False)
+        self.word_timestamps = options.word_timestamps
+        self._wire_options = replace(options, format="pcm")
         self.message_weight = min(max_message_weight, catalog.MAX_CHARS_PER_MESSAGE)
         self.task_weight = min(max_task_weight, catalog.MAX_CHARS_PER_TASK)
         self.idle_timeout = idle_timeout
@@ -245,23 +257,44 @@ class AsyncLiveSpeech:
     async def audio(self) -> AsyncIterator[bytes]:
         """The audio in ``format``, in order, as it arrives; ends after :meth:`close` once
         everything was spoken (or at :meth:`cancel`). Iterate it once."""
+        items = self.timed_audio()
+        try:
+            async for item in items:
+                if isinstance(item, bytes):
+                    yield item
+        finally:
+            await items.aclose()  # at once, not when collected (its encoder is closed there)
+
+    async def timed_audio(self) -> AsyncGenerator[bytes | Word, None]:
+        """:meth:`audio`, with each sentence's word timings (``word_timestamps=True``) after
+        its audio, in milliseconds from the start of the session's audio. Iterate it (or
+        :meth:`audio`) once."""
         if self._audio_taken:
             raise RuntimeError("audio() of a live session can be iterated only once")
         self._audio_taken = True
         encoder = encoder_for(self.format, self.sample_rate)
+        pcm_before = 0  # the audio of the earlier tasks: their words' offset
         try:
             while not self._cancelled:
                 task = await self._order.get()
                 if task is None:
                     break
+                offset_ms, seen = pcm_before * 1000 // (2 * self.sample_rate), 0
                 try:
                     async for chunk in task.out.chunks():
                         if self._cancelled:
                             break
-                        out = encoder.feed(chunk)
+                        while seen < len(task.stream.words):  # more may come while we yield
+                            seen += 1
+                            yield _moved(task.stream.words[seen - 1], offset_ms)
+                        pcm_before += len(chunk)
+                        out = encoder.feed(chunk) if chunk else b""
                         if out:
                             self._out_bytes += len(out)
                             yield out
+                    while seen < len(task.stream.words) and not self._cancelled:
+                        seen += 1
+                        yield _moved(task.stream.words[seen - 1], offset_ms)
                 except Exception:
                     self._error_seen = True
                     raise
@@ -317,6 +350,13 @@ class AsyncLiveSpeech:
             raise
         now = time.monotonic()
         task = _LiveTask(stream=stream, opened=now, last_sent=now)
+        if self.word_timestamps:
+            # A sentence's words come with its sentence-end: wake the reader of timed_audio().
+            def words_arrived(event: Event, out: QueueOutput = task.out) -> None:
+                if event.words:
+                    out.queue.put_nowait(b"")
+
+            stream.on_event = words_arrived
         task.reader = asyncio.create_task(self._read(task))
         self._tasks.append(task)
         self._order.put_nowait(task)
@@ -396,6 +436,10 @@ class AsyncLiveSpeech:
                 await watchdog
 
 
+def _moved(word: Word, offset_ms: int) -> Word:
+    return replace(word, begin_ms=word.begin_ms + offset_ms, end_ms=word.end_ms + offset_ms)
+
+
 # --------------------------------------------------------------------------- sync face
 
 
@@ -446,12 +490,20 @@ class LiveSpeech:
 
     def audio(self) -> Iterator[bytes]:
         """The audio chunks as they arrive (see :meth:`AsyncLiveSpeech.audio`)."""
-        chunks = self.session.audio()
+        items = self.timed_audio()
+        try:
+            yield from (item for item in items if isinstance(item, bytes))
+        finally:
+            items.close()
+
+    def timed_audio(self) -> Generator[bytes | Word, None, None]:
+        """The audio chunks and word timings (see :meth:`AsyncLiveSpeech.timed_audio`)."""
+        chunks = self.session.timed_audio()
         try:
             yield from self._loop.iterate(chunks)
         finally:
             with contextlib.suppress(Exception):
-                self._loop.call(chunks.aclose())  # type: ignore[attr-defined]
+                self._loop.call(chunks.aclose())
 
     @property
     def result(self) -> LiveResult:
