@@ -58,6 +58,9 @@ def run_interruptible(
         # Inside the event loop the handler may run in the middle of any task; raised from a
         # callback instead, the exception leaves the loop outside every task, and asyncio.run
         # cancels them all (each one's cleanup runs, no task is left with an unread error).
+        # What that teardown reports (a connection's generator closed mid-send) is the
+        # interrupt's own doing: logged for debugging, never printed as a traceback.
+        loop.set_exception_handler(_quiet_after_interrupt)
         loop.call_soon_threadsafe(_raise, signum)
 
     previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
@@ -77,6 +80,17 @@ def run_interruptible(
 
 def _raise(signum: int) -> None:
     raise _Signalled(signum)
+
+
+def _quiet_after_interrupt(_loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+    import logging
+
+    error = context.get("exception")
+    logging.getLogger("cosyvoice_clone.cli").debug(
+        "after the interrupt: %s",
+        context.get("message"),
+        exc_info=error if isinstance(error, BaseException) else None,
+    )
 
 
 def signal_name(signum: int) -> str:
