@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from cosyvoice_clone.emulator.server import RunningEmulator
 from cosyvoice_clone.extras import extra_hint, install_hint
@@ -35,8 +38,10 @@ def test_hint_names_this_checkout() -> None:
 
 
 def test_cli_speak_play_without_the_extra(
-    cli: Any, cosyvoice_emulator_env: RunningEmulator
+    cli: Any, cosyvoice_emulator_env: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # sounddevice may be installed as another extra's dependency (livekit's): hide it
+    monkeypatch.setitem(sys.modules, "sounddevice", None)
     res = cli("speak", "--voice", "longxiaochun_v2", "--text", "hello", "--play")
     assert res.exit_code == 2, res.stderr
     assert extra_hint("play", "sounddevice") in res.stderr

@@ -14,7 +14,7 @@ stream (or an interruption, which closes it) cancels the task on the service. Th
 refusals and errors are raised as ``livekit.agents.APIError`` (not retryable: the library
 already retried what can be retried) with the library's message.
 
-Needs the ``livekit`` extra (Python 3.10+): ``pip install 'cosyvoice-clone[livekit]'``.
+Needs the ``livekit`` extra (Python 3.10+): from a checkout ``pip install -e '.[livekit]'``.
 """
 
 from __future__ import annotations

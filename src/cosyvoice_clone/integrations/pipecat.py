@@ -13,7 +13,7 @@ reported with Pipecat's word timestamps (``TTSTextFrame`` with ``pts``). An inte
 cancels the task on the service. Refusals (unknown or deleted voice, a model the voice is not
 bound to) and service errors become Pipecat error frames with the library's message.
 
-Needs the ``pipecat`` extra (Python 3.11+): ``pip install 'cosyvoice-clone[pipecat]'``.
+Needs the ``pipecat`` extra (Python 3.11+): from a checkout ``pip install -e '.[pipecat]'``.
 """
 
 from __future__ import annotations
