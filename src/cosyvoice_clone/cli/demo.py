@@ -121,7 +121,7 @@ def demo(
 
     def human() -> None:
         console = app_state.console
-        console.print(f"evidence: {settings.output_dir} (demo.json, evidence.json, voices/)")
+        console.print(f"evidence: {settings.output_dir} (demo.json, latest.json, voices/VOICE_ID/)")
         console.print(f"registry and emulator state: {settings.home}")
         program = "cosyvoice-clone"
         if shutil.which(program) is None:  # e.g. after `make demo`, inside .venv/bin only
