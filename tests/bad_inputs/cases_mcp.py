@@ -145,6 +145,6 @@ MCP_CASES: list[Case] = [
         "refused-key",
         ("list_voices", {}),
         "auth",
-        env={"DASHSCOPE_API_KEY": "sk-qzSWEEPvxKwJpTbHmXyQrZvSWwqKj"[::-1]},
+        env={"DASHSCOPE_API_KEY": "sk-FAKE-SWEEP-qzXvKwJpTbHm-not-real"[::-1]},
     ),
 ]

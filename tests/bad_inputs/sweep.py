@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from tests.security.test_security_keys import windows
 
-FAKE_KEY = "sk-qzSWEEPvxKwJpTbHmXyQrZvSWwqKj"
+FAKE_KEY = "sk-FAKE-SWEEP-qzXvKwJpTbHm-not-real"
 """Distinctive: none of its 6-character windows occurs in ordinary text."""
 
 MAX_STDERR_LINES = 3

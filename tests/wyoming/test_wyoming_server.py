@@ -288,7 +288,7 @@ async def test_service_failures_are_error_events_without_the_key(
         await client.write_event(Synthesize(TEXT, voice=SynthesizeVoice(name="myvoice")).event())
         more = await read_until(client, "audio-stop", "error")
         assert more[-1].type == "audio-stop"  # the next request speaks
-    wrong_key = "sk-wrong0123456789abcdef0123456789"
+    wrong_key = "sk-FAKE-wrong-key-0123456789"
     async with wyoming_server(api_key=wrong_key) as running, connect(running) as client:
         await client.write_event(Synthesize(TEXT, voice=SynthesizeVoice(name="myvoice")).event())
         seen += await read_until(client, "audio-stop", "error")
